@@ -1,0 +1,21 @@
+"""attnviz: see attention. Run with `streamlit run app.py`."""
+
+import streamlit as st
+
+st.set_page_config(page_title="attnviz: see attention", page_icon="🔍", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon="🏠", url_path="home", default=True),
+    st.Page("pages/temporal.py", title="Temporal attention (RNN)", icon="⏱️", url_path="temporal"),
+    st.Page("pages/self_attention.py", title="Self-attention (Transformer)", icon="🔀", url_path="self-attention"),
+    st.Page("pages/pretrained.py", title="Pretrained model", icon="🤗", url_path="pretrained"),
+    st.Page("pages/compare.py", title="Compare", icon="⚖️", url_path="compare"),
+]
+
+page = st.navigation(PAGES)
+with st.sidebar:
+    st.caption(
+        "**attnviz** shows what attention looks at: built-in seq2seq models trained on tasks with known "
+        "alignments, next to pretrained Hugging Face models. Everything runs locally and offline."
+    )
+page.run()

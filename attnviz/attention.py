@@ -1,0 +1,148 @@
+"""AttentionMap: the one data type that crosses every boundary in attnviz."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+KINDS = ("self", "causal", "cross", "temporal", "memory-read", "memory-write", "word", "sentence")
+ROW_SUM_TOLERANCE = 1e-4
+
+
+class AttentionError(ValueError):
+    """Raised when attention weights or their labels are malformed."""
+
+
+@dataclass(frozen=True)
+class AttentionMap:
+    """Attention weights ``[layer, head, query_pos, key_pos]`` with the tokens they are over.
+
+    Every row (one query's distribution over keys) sums to 1. ``query_special`` and
+    ``key_special`` flag special tokens ([CLS], <eos>, ...) so that views can hide them.
+    """
+
+    weights: np.ndarray
+    query_tokens: tuple[str, ...]
+    key_tokens: tuple[str, ...]
+    kind: str
+    source: str = ""
+    query_special: tuple[bool, ...] = field(default=())
+    key_special: tuple[bool, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        weights = np.array(self.weights, dtype=np.float32, copy=True)
+        weights.setflags(write=False)
+        object.__setattr__(self, "weights", weights)
+        object.__setattr__(self, "query_tokens", tuple(str(t) for t in self.query_tokens))
+        object.__setattr__(self, "key_tokens", tuple(str(t) for t in self.key_tokens))
+        for name, tokens in (("query", self.query_tokens), ("key", self.key_tokens)):
+            flags = getattr(self, f"{name}_special")
+            flags = tuple(bool(f) for f in flags) if len(flags) else (False,) * len(tokens)
+            object.__setattr__(self, f"{name}_special", flags)
+        _validate(self)
+
+    @property
+    def n_layers(self) -> int:
+        return self.weights.shape[0]
+
+    @property
+    def n_heads(self) -> int:
+        return self.weights.shape[1]
+
+    @property
+    def n_queries(self) -> int:
+        return self.weights.shape[2]
+
+    @property
+    def n_keys(self) -> int:
+        return self.weights.shape[3]
+
+    def head(self, layer: int, head: int) -> np.ndarray:
+        """One head's weights, ``[query_pos, key_pos]``."""
+        _check_index("layer", layer, self.n_layers)
+        _check_index("head", head, self.n_heads)
+        return self.weights[layer, head]
+
+    def select(self, layers: list[int] | None = None, heads: list[int] | None = None) -> AttentionMap:
+        """A map holding only the given layers and heads (all when None)."""
+        layers = list(range(self.n_layers)) if layers is None else list(layers)
+        heads = list(range(self.n_heads)) if heads is None else list(heads)
+        for layer in layers:
+            _check_index("layer", layer, self.n_layers)
+        for head in heads:
+            _check_index("head", head, self.n_heads)
+        return replace(self, weights=self.weights[np.ix_(layers, heads)])
+
+    def mean_heads(self) -> AttentionMap:
+        """Average over heads: ``[layer, 1, query_pos, key_pos]``."""
+        return replace(self, weights=self.weights.mean(axis=1, keepdims=True))
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long table: one row per (layer, head, query, key) with tokens and weight."""
+        layer, head, query, key = np.indices(self.weights.shape).reshape(4, -1)
+        return pd.DataFrame(
+            {
+                "layer": layer,
+                "head": head,
+                "query_pos": query,
+                "query_token": np.asarray(self.query_tokens, dtype=object)[query],
+                "key_pos": key,
+                "key_token": np.asarray(self.key_tokens, dtype=object)[key],
+                "weight": self.weights.reshape(-1),
+            }
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AttentionMap):
+            return NotImplemented
+        return (
+            self.query_tokens == other.query_tokens
+            and self.key_tokens == other.key_tokens
+            and self.kind == other.kind
+            and self.source == other.source
+            and self.query_special == other.query_special
+            and self.key_special == other.key_special
+            and np.array_equal(self.weights, other.weights)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _check_index(name: str, index: int, size: int) -> None:
+    if not 0 <= index < size:
+        raise IndexError(f"{name} {index} is out of range: this map has {size} ({name} 0..{size - 1})")
+
+
+def _validate(attn: AttentionMap) -> None:
+    w = attn.weights
+    if w.ndim != 4:
+        raise AttentionError(f"weights must be 4-D [layer, head, query, key]; got shape {w.shape}")
+    if 0 in w.shape:
+        raise AttentionError(f"weights must not be empty; got shape {w.shape}")
+    if len(attn.query_tokens) != w.shape[2]:
+        raise AttentionError(f"{len(attn.query_tokens)} query tokens for {w.shape[2]} query positions")
+    if len(attn.key_tokens) != w.shape[3]:
+        raise AttentionError(f"{len(attn.key_tokens)} key tokens for {w.shape[3]} key positions")
+    if len(attn.query_special) != w.shape[2] or len(attn.key_special) != w.shape[3]:
+        raise AttentionError("special-token flags must have one entry per token")
+    if attn.kind not in KINDS:
+        raise AttentionError(f"kind must be one of {', '.join(KINDS)}; got {attn.kind!r}")
+    if not np.isfinite(w).all():
+        raise AttentionError("weights contain NaN or infinity")
+    if (w < 0).any():
+        raise AttentionError(f"weights must be non-negative; minimum is {w.min():.3g}")
+    sums = w.sum(axis=-1, dtype=np.float64)
+    worst = np.abs(sums - 1.0).max()
+    if worst > ROW_SUM_TOLERANCE:
+        layer, head, query = np.unravel_index(np.abs(sums - 1.0).argmax(), sums.shape)
+        raise AttentionError(
+            f"every row must sum to 1 (within {ROW_SUM_TOLERANCE}); layer {layer} head {head} "
+            f"query {query} sums to {sums[layer, head, query]:.6f}"
+        )
+    if attn.kind == "causal":
+        if w.shape[2] != w.shape[3]:
+            raise AttentionError(f"causal attention must be square; got {w.shape[2]} x {w.shape[3]}")
+        if np.triu(w, k=1).any():
+            raise AttentionError("causal attention must be zero above the diagonal (no looking ahead)")

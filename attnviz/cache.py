@@ -1,0 +1,60 @@
+"""Cached loaders and runs for the app: the one attnviz module that imports streamlit for caching.
+
+Models load once per process (``st.cache_resource``: shared, eval mode, never mutated); results are
+cached per input (``st.cache_data``), so moving a slider re-draws without re-running a model.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from attnviz import hf
+from attnviz.attention import AttentionMap
+from attnviz.extract import Extraction, extract
+from attnviz.models import Translation, decode, force
+from attnviz.tasks import get_task
+from attnviz.train import load_shipped
+
+MAX_RESULTS = 256
+
+
+@st.cache_resource(show_spinner="Loading the built-in model ...")
+def builtin_model(task_name: str, model_name: str):
+    return load_shipped(task_name, model_name)
+
+
+@st.cache_data(show_spinner="Decoding ...", max_entries=MAX_RESULTS)
+def run_builtin(task_name: str, model_name: str, text: str) -> Translation:
+    """Tokenise ``text`` for the task (TaskInputError if it can't be) and greedy-decode it."""
+    task = get_task(task_name)
+    source = task.tokenize(text)
+    return decode(builtin_model(task_name, model_name), task, [source], label=f"{model_name} · {task_name}")[0]
+
+
+@st.cache_resource(show_spinner="Loading the pretrained model (once) ...", max_entries=3)
+def pretrained_model(model_id: str) -> hf.LoadedModel:
+    return hf.load(model_id)
+
+
+@st.cache_data(show_spinner="Running the model ...", max_entries=MAX_RESULTS)
+def run_pretrained(
+    model_id: str, text: str, pair: str | None = None, target: str | None = None, word_level: bool = False
+) -> Extraction:
+    """One forward pass for (model, input); every view of the page reads this result."""
+    return extract(pretrained_model(model_id), text, pair=pair, target=target, word_level=word_level)
+
+
+@st.cache_data(show_spinner="Reading attention on the gold target ...", max_entries=MAX_RESULTS)
+def force_builtin(task_name: str, model_name: str, text: str) -> dict[str, AttentionMap]:
+    """Attention with the gold target fed in (every model's rows are the same gold tokens).
+
+    TaskInputError if the text can't be tokenised; ValueError if the task's rules give no gold target.
+    """
+    task = get_task(task_name)
+    example = task.reference(task.tokenize(text))
+    if example is None:
+        raise ValueError(
+            "This input is outside the task's rules, so there is no gold alignment to compare against. "
+            "Try the random example button."
+        )
+    return force(builtin_model(task_name, model_name), task, example, label=f"{model_name} · {task_name}")

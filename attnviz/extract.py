@@ -1,0 +1,143 @@
+"""Run a loaded Hugging Face model on text and return its attention as named AttentionMaps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from attnviz.analysis import pool
+from attnviz.attention import AttentionMap
+from attnviz.hf import LoadedModel
+from attnviz.tokens import clean_token, group_label, word_groups
+
+WORD_START = ("Ġ", "▁")
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """Every attention map of one forward pass, plus what the user should be told about it."""
+
+    model: str
+    family: str
+    maps: dict[str, AttentionMap]  # encoder/decoder models: "self"; encoder-decoder: encoder, decoder, cross
+    warnings: tuple[str, ...]
+    target: str | None = None  # encoder-decoder: the target text the decoder read
+
+
+@dataclass
+class _Side:
+    """One tokenised sequence: ids, raw tokens, special flags and word groups."""
+
+    ids: list[int]
+    raw: list[str]
+    special: list[bool]
+    groups: list[list[int]]
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(clean_token(t) for t in self.raw)
+
+    @property
+    def word_labels(self) -> tuple[str, ...]:
+        return tuple(group_label(self.raw, g) for g in self.groups)
+
+
+@torch.no_grad()
+def extract(
+    loaded: LoadedModel,
+    text: str,
+    pair: str | None = None,
+    target: str | None = None,
+    word_level: bool = False,
+    max_new_tokens: int = 48,
+) -> Extraction:
+    """Attention of every layer and head for ``text`` (and a pair sentence, or a target text)."""
+    if not text or not text.strip():
+        raise ValueError("Type some text first.")
+    if pair is not None and loaded.family != "encoder":
+        raise ValueError("Sentence pairs are for encoder models (BERT-like); this model is a " + loaded.family)
+    warnings: list[str] = []
+    source = _encode(loaded, text, pair, warnings)
+    ids = torch.tensor([source.ids], device=loaded.device)
+    if loaded.family != "encoder-decoder":
+        out = loaded.model(input_ids=ids, **_type_ids(loaded, text, pair), output_attentions=True)
+        kind = "causal" if loaded.family == "decoder" else "self"
+        maps = {"self": _map(out.attentions, source, source, kind, loaded.name, word_level)}
+        return Extraction(loaded.name, loaded.family, maps, tuple(warnings))
+    decoder_in, labels, target_text = _target(loaded, ids, target, max_new_tokens, warnings)
+    out = loaded.model(
+        input_ids=ids, decoder_input_ids=torch.tensor([decoder_in.ids], device=loaded.device), output_attentions=True
+    )
+    maps = {
+        "encoder": _map(out.encoder_attentions, source, source, "self", loaded.name, word_level),
+        "decoder": _map(out.decoder_attentions, decoder_in, decoder_in, "causal", loaded.name, word_level),
+        "cross": _map(out.cross_attentions, labels, source, "cross", loaded.name, word_level),
+    }
+    return Extraction(loaded.name, loaded.family, maps, tuple(warnings), target_text)
+
+
+def _encode(loaded: LoadedModel, text: str, pair: str | None, warnings: list[str]) -> _Side:
+    tokenizer = loaded.tokenizer
+    full = len(tokenizer(text, pair)["input_ids"])
+    encoding = tokenizer(text, pair, truncation=True, max_length=loaded.max_tokens)
+    if full > loaded.max_tokens:
+        warnings.append(
+            f"The text is {full} tokens long; {loaded.name} reads at most {loaded.max_tokens}, "
+            f"so it was cut to the first {loaded.max_tokens} tokens."
+        )
+    groups = None
+    if getattr(encoding, "is_fast", False) or hasattr(encoding, "word_ids"):
+        try:
+            groups = word_groups(encoding.word_ids(), encoding.sequence_ids())
+        except ValueError:
+            groups = None
+    return _side(tokenizer, encoding["input_ids"], groups)
+
+
+def _side(tokenizer, ids: list[int], groups: list[list[int]] | None = None) -> _Side:
+    raw = tokenizer.convert_ids_to_tokens(ids)
+    special_ids = set(tokenizer.all_special_ids)
+    special = [i in special_ids for i in ids]
+    if groups is None:  # no word ids (a generated target): words start at a space marker or a special token
+        groups = []
+        for position, token in enumerate(raw):
+            starts = not groups or special[position] or special[position - 1] or token.startswith(WORD_START)
+            groups.append([position]) if starts else groups[-1].append(position)
+    return _Side(list(ids), raw, special, groups)
+
+
+def _type_ids(loaded: LoadedModel, text: str, pair: str | None) -> dict:
+    if pair is None:
+        return {}
+    encoding = loaded.tokenizer(text, pair, truncation=True, max_length=loaded.max_tokens, return_tensors="pt")
+    return {"token_type_ids": encoding["token_type_ids"].to(loaded.device)} if "token_type_ids" in encoding else {}
+
+
+def _target(loaded: LoadedModel, ids, target: str | None, max_new_tokens: int, warnings: list[str]):
+    """(decoder input side, predicted-token side, target text) for an encoder-decoder model."""
+    tokenizer, config = loaded.tokenizer, loaded.model.config
+    start = config.decoder_start_token_id if config.decoder_start_token_id is not None else config.pad_token_id
+    if target is not None and target.strip():
+        labels = tokenizer(text_target=target)["input_ids"]
+        if len(labels) > loaded.max_tokens:
+            warnings.append(f"The target was cut to the first {loaded.max_tokens} tokens.")
+            labels = labels[: loaded.max_tokens]
+        sequence = [start, *labels]
+    else:
+        generated = loaded.model.generate(input_ids=ids, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1)[
+            0
+        ].tolist()
+        sequence = generated if generated[0] == start else [start, *generated]
+        target = tokenizer.decode(sequence, skip_special_tokens=True)
+        warnings.append(f"No target given: the model's own greedy output was used (“{target}”).")
+    return _side(tokenizer, sequence[:-1]), _side(tokenizer, sequence[1:]), target
+
+
+def _map(attentions, queries: _Side, keys: _Side, kind: str, name: str, word_level: bool) -> AttentionMap:
+    weights = torch.stack([a[0] for a in attentions]).float().cpu().numpy().astype(np.float32)
+    attn = AttentionMap(weights, queries.labels, keys.labels, kind, name, tuple(queries.special), tuple(keys.special))
+    if not word_level:
+        return attn
+    return pool(attn, queries.groups, keys.groups, queries.word_labels, keys.word_labels)

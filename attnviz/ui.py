@@ -1,0 +1,133 @@
+"""Streamlit widgets that several pages share: URL-backed state, pickers, downloads, error boxes.
+
+Pages stay thin by calling these; figures and analysis never import streamlit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from attnviz import figures, storage
+from attnviz.attention import AttentionMap
+from attnviz.tasks import TASKS, Task
+
+log = logging.getLogger("attnviz")
+MAX_TASK_CHARS = 200
+
+
+def state(key: str, default, cast: Callable = str):
+    """Session value for ``key``: from the URL on first visit (a shared link), else ``default``."""
+    if key not in st.session_state:
+        raw = st.query_params.get(key)
+        try:
+            st.session_state[key] = cast(raw) if raw is not None else default
+        except (TypeError, ValueError):
+            st.session_state[key] = default
+    return st.session_state[key]
+
+
+def share(keys: list[str]) -> None:
+    """Put the view's state in the URL and show a link that reopens it."""
+    params = {k: str(st.session_state[k]) for k in keys if k in st.session_state}
+    for key, value in params.items():
+        if st.query_params.get(key) != value:
+            st.query_params[key] = value
+    base = (st.context.url or "").split("?")[0]
+    with st.expander("🔗 Share this view"):
+        st.caption("This link reopens the page with the same text, model, layer and head (copy button on the right).")
+        st.code(f"{base}?{urlencode(params)}", language=None, wrap_lines=True)
+
+
+def clamp(key: str, upper: int) -> None:
+    """Keep an integer widget value inside 0..upper (a link may carry a layer the model doesn't have)."""
+    value = st.session_state.get(key, 0)
+    st.session_state[key] = min(max(0, int(value)), upper)
+
+
+def layer_head(attn: AttentionMap, prefix: str, columns=None) -> tuple[int, int]:
+    """Layer and head pickers (URL-backed) sized to ``attn``."""
+    layer_key, head_key = f"{prefix}layer", f"{prefix}head"
+    state(layer_key, 0, int)
+    state(head_key, 0, int)
+    clamp(layer_key, attn.n_layers - 1)
+    clamp(head_key, attn.n_heads - 1)
+    left, right = columns or st.columns(2)
+    with left:
+        if attn.n_layers > 1:
+            st.slider("Layer", 0, attn.n_layers - 1, key=layer_key)
+    with right:
+        if attn.n_heads > 1:
+            st.slider("Head", 0, attn.n_heads - 1, key=head_key)
+    return st.session_state[layer_key], st.session_state[head_key]
+
+
+def downloads(maps: dict[str, AttentionMap], stem: str) -> None:
+    """Download buttons for the maps on screen as CSV, NPZ and JSON."""
+    columns = st.columns(3)
+    mime = {"csv": "text/csv", "npz": "application/octet-stream", "json": "application/json"}
+    for column, fmt in zip(columns, ("csv", "npz", "json")):
+        with column:
+            st.download_button(
+                f"Download {fmt.upper()}",
+                data=lambda fmt=fmt: storage.to_bytes(maps, fmt),
+                file_name=f"{stem}.{fmt}",
+                mime=mime[fmt],
+                key=f"download-{stem}-{fmt}",
+                on_click="ignore",
+            )
+
+
+def guarded(title: str, view: Callable[[], None]) -> None:
+    """Run one view; an unexpected error becomes a plain error box and the rest of the page still renders."""
+    try:
+        view()
+    except Exception:
+        log.exception("view %r failed", title)
+        st.error(f"The {title} view failed to draw. The details are in the server log; other views still work.")
+
+
+def task_input(prefix: str) -> tuple[Task, str]:
+    """Task picker, text box and 'random example' button; returns (task, text). URL-backed."""
+    task_key, text_key = f"{prefix}task", f"{prefix}text"
+    if state(task_key, "translate") not in TASKS:
+        st.session_state[task_key] = "translate"
+    left, right = st.columns([1, 3])
+    with left:
+        st.selectbox("Task", list(TASKS), key=task_key, format_func=lambda name: TASKS[name].title)
+    task = TASKS[st.session_state[task_key]]
+    state(text_key, task.placeholder)
+    with right:
+        st.text_input("Input", key=text_key, max_chars=MAX_TASK_CHARS, help=task.description)
+    st.button("🎲 Random example", key=f"{prefix}random", on_click=_random_example, args=(task, text_key))
+    with st.expander(f"About the {task.name} task and its vocabulary"):
+        st.write(task.description)
+        st.text(", ".join(task.vocabulary()))
+    return task, st.session_state[text_key]
+
+
+def _random_example(task: Task, text_key: str) -> None:
+    counter = st.session_state.get("_random_counter", 0) + 1
+    st.session_state["_random_counter"] = counter
+    example = task.examples(1, seed=1_000_000 + counter)[0]
+    st.session_state[text_key] = task.detokenize(example.source)
+
+
+def apply_pick(attn: AttentionMap, prefix: str, key: str) -> None:
+    """If the overview chart ``key`` had a tile clicked, select that layer and head (call before the pickers)."""
+    event = st.session_state.get(key)
+    points = event.get("selection", {}).get("points", []) if event else []
+    if not points or "x" not in points[0]:
+        return
+    picked = figures.tile_at(attn, points[0]["x"], points[0]["y"])
+    if st.session_state.get(f"{prefix}picked") != picked:  # apply a click once, then let the sliders move
+        st.session_state[f"{prefix}picked"] = picked
+        st.session_state[f"{prefix}layer"], st.session_state[f"{prefix}head"] = picked
+
+
+def overview(attn: AttentionMap, key: str) -> None:
+    """All heads as one tiled chart; a click on a tile is picked up by :func:`apply_pick` on the rerun."""
+    st.plotly_chart(figures.overview(attn), key=key, on_select="rerun", selection_mode="points")

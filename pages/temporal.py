@@ -1,0 +1,67 @@
+"""Temporal attention: a seq2seq RNN decoding step by step, with its attention over the source."""
+
+import streamlit as st
+
+from attnviz import cache, figures, ui
+from attnviz.analysis import alignment_scores
+from attnviz.models.rnn import SCORES
+from attnviz.tasks import TaskInputError
+
+st.title("Temporal attention in a seq2seq RNN")
+st.caption(
+    "A bidirectional GRU reads the input; a GRU decoder writes the output one token per step and, at each "
+    "step, attends over all input positions. Rows: decoding steps. Columns: input tokens."
+)
+task, text = ui.task_input("rnn_")
+ui.state("rnn_score", "additive")
+if st.session_state["rnn_score"] not in SCORES:
+    st.session_state["rnn_score"] = "additive"
+st.radio(
+    "Score function",
+    SCORES,
+    key="rnn_score",
+    horizontal=True,
+    format_func={"additive": "additive (Bahdanau)", "dot": "dot (Luong)", "scaled": "scaled dot"}.get,
+    help="additive: vᵀ tanh(W s + U h) · dot: sᵀh · scaled dot: sᵀh / √d",
+)
+score = st.session_state["rnn_score"]
+try:
+    result = cache.run_builtin(task.name, f"rnn-{score}", text)
+except TaskInputError as error:
+    st.error(str(error))
+    st.stop()
+
+attn = result.maps["temporal"]
+reference = task.reference(result.source)
+gold = reference.gold_rows(result.output) if reference else None
+st.markdown(f"**Output:** `{task.detokenize(result.output)}`")
+if not result.finished:
+    st.warning("The decoder hit its length limit before emitting <eos>: the output is cut off.")
+if reference is None:
+    st.info("This input is outside the task's rules, so there is no gold answer or alignment to compare with.")
+elif reference.target != result.output:
+    st.warning(f"The gold answer is `{task.detokenize(reference.target)}`: the model got this one wrong.")
+
+show_gold = st.checkbox("Overlay the gold alignment", value=True, disabled=gold is None, key="rnn_gold")
+st.plotly_chart(figures.heatmap(attn, 0, 0, gold=gold if show_gold else None), key="rnn_heatmap")
+if gold is not None:
+    scores = alignment_scores([(attn.head(0, 0), gold)])
+    st.caption(
+        f"Against the gold alignment: the argmax hits a gold link on {scores['agreement']:.0%} of the "
+        f"{scores['rows']} linked steps; {scores['mass_on_gold']:.0%} of the attention mass is on gold links."
+    )
+
+st.subheader("Step through the decoding")
+ui.state("rnn_step", 1, int)
+st.session_state["rnn_step"] = min(max(1, st.session_state["rnn_step"]), attn.n_queries)
+step = st.slider("Decoding step", 1, max(2, attn.n_queries), key="rnn_step") - 1 if attn.n_queries > 1 else 0
+emitted = attn.query_tokens[step]
+top = sorted(zip(attn.head(0, 0)[step], attn.key_tokens, range(attn.n_keys)), reverse=True)[:3]
+st.markdown(
+    f"To emit **{figures.escape(emitted)}** (step {step + 1}), the decoder looked at: "
+    + ", ".join(f"**{figures.escape(token)}** (#{j}, {weight:.2f})" for weight, token, j in top)
+)
+st.plotly_chart(figures.step_bars(attn, step), key="rnn_step_bars")
+
+ui.downloads({"temporal": attn}, f"attnviz-{task.name}-rnn-{score}")
+ui.share(["rnn_task", "rnn_text", "rnn_score"])

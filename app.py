@@ -2,17 +2,23 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="attnviz: see attention", page_icon="🔍", layout="wide")
+st.set_page_config(page_title="attnviz: see attention", page_icon=":material/visibility:", layout="wide")
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon="🏠", url_path="home", default=True),
-    st.Page("pages/temporal.py", title="Temporal attention (RNN)", icon="⏱️", url_path="temporal"),
-    st.Page("pages/self_attention.py", title="Self-attention (Transformer)", icon="🔀", url_path="self-attention"),
-    st.Page("pages/pretrained.py", title="Pretrained model", icon="🤗", url_path="pretrained"),
-    st.Page("pages/compare.py", title="Compare", icon="⚖️", url_path="compare"),
+    st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True),
+    st.Page("pages/temporal.py", title="Temporal attention (RNN)", icon=":material/timer:", url_path="temporal"),
+    st.Page(
+        "pages/self_attention.py",
+        title="Self-attention (Transformer)",
+        icon=":material/hub:",
+        url_path="self-attention",
+    ),
+    st.Page("pages/pretrained.py", title="Pretrained model", icon=":material/psychology:", url_path="pretrained"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare:", url_path="compare"),
 ]
 
 page = st.navigation(PAGES)
+st.session_state["_attnviz_entry"] = True  # pages check this: see attnviz.ui.entry_guard
 with st.sidebar:
     st.caption(
         "**attnviz** shows what attention looks at: built-in seq2seq models trained on tasks with known "

@@ -51,9 +51,18 @@ def _ticks(tokens: Sequence[str], max_ticks: int = 80) -> dict:
 
 
 def heatmap(
-    attn: AttentionMap, layer: int, head: int, gold: Sequence[frozenset[int]] | None = None, title: str = ""
+    attn: AttentionMap,
+    layer: int,
+    head: int,
+    gold: Sequence[frozenset[int]] | None = None,
+    title: str = "",
+    stretch: bool = False,
 ) -> go.Figure:
-    """One head as a query x key heatmap, with hover 'query -> key: weight' and optional gold links."""
+    """One head as a query x key heatmap, hover 'query → key: weight', optional gold links.
+
+    The colour scale runs from 0 to 1 so that heads compare honestly; ``stretch`` maps this head's
+    largest weight to the top colour instead (more contrast for diffuse heads, and says so).
+    """
     weights = attn.head(layer, head).astype(np.float32)
     queries, keys = _labels(attn.query_tokens), _labels(attn.key_tokens)
     hover = np.array([[f"{q} → {k}" for k in keys] for q in queries], dtype=object)
@@ -63,11 +72,11 @@ def heatmap(
             x=np.arange(attn.n_keys),
             y=np.arange(attn.n_queries),
             zmin=0.0,
-            zmax=1.0,
+            zmax=float(weights.max()) if stretch else 1.0,
             colorscale=COLORSCALE,
             customdata=hover,
             hovertemplate="%{customdata}: %{z:.3f}<extra></extra>",
-            colorbar=dict(title=dict(text="weight")),
+            colorbar=dict(title=dict(text="weight (stretched)" if stretch else "weight")),
         )
     )
     if gold is not None:
@@ -97,7 +106,7 @@ def _add_gold(fig: go.Figure, gold: Sequence[frozenset[int]], row: int | None = 
         y=np.array(y),
         mode="markers",
         name="gold alignment",
-        marker=dict(symbol="square-open", size=16, color="#ff2d55", line=dict(width=2)),
+        marker=dict(symbol="square-open", size=11, color="#ff2d55", line=dict(width=2)),
         hovertemplate="gold link<extra></extra>",
         showlegend=row in (None, 1) and col in (None, 1),
     )
@@ -170,10 +179,9 @@ def overview(attn: AttentionMap, max_side: int = 64) -> go.Figure:
             autorange="reversed",
             showgrid=False,
             zeroline=False,
-            scaleanchor="x",
         ),
         margin=dict(l=10, r=10, t=30, b=10),
-        height=int(min(900, max(260, 110 * attn.n_layers * min(1.0, 12 / attn.n_heads) + 60))),
+        height=int(min(900, max(280, 90 * attn.n_layers + 80))),
     )
     return fig
 
@@ -237,30 +245,32 @@ def comparison(
     query_tokens: Sequence[str],
     key_tokens: Sequence[str],
     gold: Sequence[frozenset[int]] | None = None,
+    columns: int = 3,
 ) -> go.Figure:
-    """Several [query, key] maps of one input side by side on one colour scale, gold links on each."""
+    """Several [query, key] maps of one input in a grid, on one colour scale, gold links on each."""
+    columns = max(1, min(columns, len(panels)))
+    n_rows = int(np.ceil(len(panels) / columns))
     fig = make_subplots(
-        rows=1, cols=len(panels), subplot_titles=[escape(t) for t, _ in panels], horizontal_spacing=0.03
-    )
+        rows=n_rows, cols=columns, subplot_titles=[escape(t) for t, _ in panels],
+        horizontal_spacing=0.04, vertical_spacing=0.3 / n_rows,
+    )  # fmt: skip
     hover = np.array([[f"{q} → {k}" for k in _labels(key_tokens)] for q in _labels(query_tokens)], dtype=object)
-    for col, (_, weights) in enumerate(panels, start=1):
+    for index, (_, weights) in enumerate(panels):
+        row, col = index // columns + 1, index % columns + 1
         fig.add_trace(
             go.Heatmap(
-                z=np.asarray(weights, dtype=np.float32),
-                coloraxis="coloraxis",
-                customdata=hover,
+                z=np.asarray(weights, dtype=np.float32), coloraxis="coloraxis", customdata=hover,
                 hovertemplate="%{customdata}: %{z:.3f}<extra></extra>",
             ),
-            row=1,
-            col=col,
-        )
+            row=row, col=col,
+        )  # fmt: skip
         if gold is not None:
-            _add_gold(fig, gold, row=1, col=col)
-        fig.update_xaxes(tickangle=-60, **_ticks(key_tokens, 40), row=1, col=col)
-        fig.update_yaxes(autorange="reversed", showticklabels=col == 1, **_ticks(query_tokens, 40), row=1, col=col)
+            _add_gold(fig, gold, row=row, col=col)
+        fig.update_xaxes(tickangle=-60, **_ticks(key_tokens, 40), row=row, col=col)
+        fig.update_yaxes(autorange="reversed", showticklabels=col == 1, **_ticks(query_tokens, 40), row=row, col=col)
     fig.update_layout(
         coloraxis=dict(colorscale=COLORSCALE, cmin=0.0, cmax=1.0, colorbar=dict(title=dict(text="weight"))),
-        height=_height(len(query_tokens)),
+        height=n_rows * (160 + 18 * len(query_tokens)),
         margin=dict(l=10, r=10, t=50, b=10),
     )
     return fig

@@ -19,6 +19,22 @@ log = logging.getLogger("attnviz")
 MAX_TASK_CHARS = 200
 
 
+def entry_guard() -> None:
+    """Make sure the page runs through app.py (its navigation, layout and sidebar).
+
+    Until app.py has run once, Streamlit serves a request for a page URL in its legacy ``pages/``
+    mode, which skips app.py (no navigation, no layout). Streamlit 1.67 keeps that mode in
+    ``PagesManager.uses_pages_directory``; ``st.navigation`` clears it, the legacy runner does not.
+    Clear it here and rerun, and the page comes back through app.py.
+    """
+    if st.session_state.pop("_attnviz_entry", False):
+        return
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
+    st.rerun()
+
+
 def state(key: str, default, cast: Callable = str):
     """Session value for ``key``: from the URL on first visit (a shared link), else ``default``."""
     if key not in st.session_state:
@@ -37,7 +53,7 @@ def share(keys: list[str]) -> None:
         if st.query_params.get(key) != value:
             st.query_params[key] = value
     base = (st.context.url or "").split("?")[0]
-    with st.expander("🔗 Share this view"):
+    with st.expander("Share this view", icon=":material/link:"):
         st.caption("This link reopens the page with the same text, model, layer and head (copy button on the right).")
         st.code(f"{base}?{urlencode(params)}", language=None, wrap_lines=True)
 
@@ -102,7 +118,13 @@ def task_input(prefix: str) -> tuple[Task, str]:
     state(text_key, task.placeholder)
     with right:
         st.text_input("Input", key=text_key, max_chars=MAX_TASK_CHARS, help=task.description)
-    st.button("🎲 Random example", key=f"{prefix}random", on_click=_random_example, args=(task, text_key))
+    st.button(
+        "Random example",
+        icon=":material/casino:",
+        key=f"{prefix}random",
+        on_click=_random_example,
+        args=(task, text_key),
+    )
     with st.expander(f"About the {task.name} task and its vocabulary"):
         st.write(task.description)
         st.text(", ".join(task.vocabulary()))

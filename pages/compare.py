@@ -8,6 +8,8 @@ from attnviz.analysis import alignment_scores
 from attnviz.models.rnn import SCORES
 from attnviz.tasks import TaskInputError
 
+ui.entry_guard()
+
 st.title("Temporal vs multi-head attention, side by side")
 st.caption(
     "Both models read the same input while the gold target is fed to their decoders, so every panel has "
@@ -29,8 +31,8 @@ names = {f"layer {layer} head {head}": (layer, head) for layer, head in heads}
 left, right = st.columns([1, 3])
 score = left.selectbox("RNN score function", SCORES, key="cmp_score")
 shown = right.multiselect("Transformer cross-attention heads", list(names), default=list(names), key="cmp_heads")
-panels = [(f"RNN ({score})", rnn_maps[score].head(0, 0))]
-panels += [(f"Transformer {name}", cross.head(*names[name])) for name in shown]
+panels = [(f"RNN, {score}", rnn_maps[score].head(0, 0))]
+panels += [(f"Transformer L{names[name][0]} H{names[name][1]}", cross.head(*names[name])) for name in shown]
 st.plotly_chart(figures.comparison(panels, cross.query_tokens, cross.key_tokens, gold), key="cmp_figure")
 
 rows = [

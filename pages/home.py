@@ -1,51 +1,65 @@
-"""Home: the three ideas, each with a live picture and a link to its page."""
+"""Home: the three ideas, each with a live picture from a real model and a link to its page."""
 
 import streamlit as st
 
-from attnviz import cache, figures
+from attnviz import cache, figures, ui
 from attnviz.tasks import get_task
+
+ui.entry_guard()
+
+EXAMPLE = "the small cat does not see the red car"
 
 st.title("attnviz: see attention")
 st.markdown(
-    "Attention lets a network decide, for every output, **which inputs to look at**. Each view here shows "
-    "a matrix of weights: one row per query (what is being computed), one column per key (what it may "
-    "look at); every row sums to 1. Pick an idea below and open its page to try your own text."
+    "Attention lets a network decide, for every output, **which inputs to look at**. Every picture here "
+    "is a matrix of weights: one row per *query* (what is being computed), one column per *key* (what it "
+    "may look at); each row sums to 1. The pictures below come from real models run on "
+    f"“{EXAMPLE}”. **Start with one of the three ideas, or open a page in the sidebar.**"
 )
-
-EXAMPLE = "the small cat does not see the red car"
 task = get_task("translate")
 rnn = cache.run_builtin("translate", "rnn-additive", EXAMPLE)
 transformer = cache.run_builtin("translate", "transformer", EXAMPLE)
 
-left, middle, right = st.columns(3)
-with left:
-    st.subheader("1. Temporal attention")
-    st.markdown(
-        "A seq2seq RNN (Bahdanau et al. 2015) emits one word per step; at step *i* it scores every encoder "
-        "state, $e_{ij} = v^\\top \\tanh(W s_{i-1} + U h_j)$, and reads a softmax-weighted mix of them. "
-        "Note how *voiture* looks at *car* and *rouge* at *red*: the words swapped places."
-    )
-    gold = task.reference(rnn.source).gold_rows(rnn.output)
-    st.plotly_chart(figures.heatmap(rnn.maps["temporal"], 0, 0, gold=gold), key="home-rnn")
-    st.page_link("pages/temporal.py", label="Open temporal attention →", icon="⏱️")
-with middle:
-    st.subheader("2. Scaled dot-product")
-    st.markdown(
-        "A Transformer compares a query with every key, $\\mathrm{softmax}(q^\\top k / \\sqrt{d_k})$, and "
-        "mixes the values with those weights. Here: one head of the tiny Transformer's encoder, every "
-        "English word attending to the others."
-    )
-    st.plotly_chart(figures.heatmap(transformer.maps["encoder"], 1, 0), key="home-sdp")
-    st.page_link("pages/self_attention.py", label="Open self-attention →", icon="🔀")
-with right:
-    st.subheader("3. Multi-head attention")
-    st.markdown(
-        "Several heads attend in parallel, each with its own projections, and each learns a different "
-        "pattern. Below: every layer x head of the Transformer's cross-attention at once. Pretrained "
-        "models have many more: MiniLM has 6 x 12."
-    )
-    st.plotly_chart(figures.overview(transformer.maps["cross"]), key="home-mha")
-    st.page_link("pages/pretrained.py", label="Open a pretrained model →", icon="🤗")
-
+IDEAS = [
+    (
+        "1. Temporal attention in a seq2seq RNN",
+        "An encoder-decoder RNN (Bahdanau et al. 2015) writes one word per step. At step *i* the decoder "
+        "scores every encoder state, $e_{ij} = v^\\top \\tanh(W s_{i-1} + U h_j)$, turns the scores into "
+        "weights with a softmax, and reads their weighted mix. Each row is one step of the French output; "
+        "red squares are the gold alignment. *voiture* looks at *car* and *rouge* at *red*: the adjective "
+        "and the noun swapped places, and attention followed them.",
+        lambda: figures.heatmap(rnn.maps["temporal"], 0, 0, gold=task.reference(rnn.source).gold_rows(rnn.output)),
+        ("pages/temporal.py", "Try temporal attention", ":material/timer:"),
+    ),
+    (
+        "2. Scaled dot-product attention",
+        "A Transformer compares a query vector with every key vector, "
+        "$\\mathrm{softmax}(q^\\top k / \\sqrt{d_k})$, and mixes the value vectors with those weights; "
+        "dividing by $\\sqrt{d_k}$ keeps the softmax from saturating. Here one head of the tiny "
+        "Transformer's encoder: every English word attending to all the others.",
+        lambda: figures.heatmap(transformer.maps["encoder"], 1, 0),
+        ("pages/self_attention.py", "Try self-attention", ":material/hub:"),
+    ),
+    (
+        "3. Multi-head attention",
+        "Several heads attend in parallel, each with its own query, key and value projections, so each "
+        "can learn a different pattern. This is every layer x head of the tiny Transformer's "
+        "cross-attention at once (2 layers x 4 heads). Pretrained models have many more: MiniLM has "
+        "6 x 12, and the pretrained page shows them all.",
+        lambda: figures.overview(transformer.maps["cross"]),
+        ("pages/pretrained.py", "Explore a pretrained model", ":material/psychology:"),
+    ),
+]
+for number, (title, text, figure, (page, label, icon)) in enumerate(IDEAS):
+    st.divider()
+    left, right = st.columns([2, 3])
+    with left:
+        st.subheader(title)
+        st.markdown(text)
+        st.page_link(page, label=label, icon=icon)
+    with right:
+        st.plotly_chart(figure(), key=f"home-{number}")
 st.divider()
-st.page_link("pages/compare.py", label="Compare temporal and multi-head attention on one input →", icon="⚖️")
+st.page_link(
+    "pages/compare.py", label="Compare temporal and multi-head attention on one input", icon=":material/compare:"
+)

@@ -6,6 +6,8 @@ from attnviz import cache, figures, ui
 from attnviz.analysis import drop_special
 from attnviz.hf import DEFAULT_DESCRIPTION, ModelLoadError
 
+ui.entry_guard()
+
 MAX_TEXT_CHARS = 20_000
 MAP_TITLES = {
     "self": "Self-attention",
@@ -40,9 +42,12 @@ elif loaded.family == "encoder-decoder":
     ui.state("hf_target", "")
     st.text_input("Target text (optional: empty uses the model's own greedy output)", key="hf_target")
     target = st.session_state["hf_target"].strip() or None
-left, right = st.columns(2)
+left, middle, right = st.columns(3)
 word_level = left.toggle("Word level (pool sub-word tokens)", key="hf_words")
-hide_special = right.toggle("Hide special tokens ([CLS], [SEP], <s> ...)", key="hf_hide")
+hide_special = middle.toggle("Hide special tokens ([CLS], [SEP], <s> ...)", key="hf_hide")
+stretch = right.toggle(
+    "Stretch colours to the head's maximum", key="hf_stretch", help="Off: 0 to 1 for every head, so heads compare."
+)
 
 try:
     result = cache.run_pretrained(model_id, st.session_state["hf_text"], pair, target, word_level)
@@ -72,7 +77,7 @@ with single:
     ui.guarded(
         "single head",
         lambda: st.plotly_chart(
-            figures.heatmap(attn, layer, head, title=f"layer {layer}, head {head}"), key="hf_heatmap"
+            figures.heatmap(attn, layer, head, title=f"layer {layer}, head {head}", stretch=stretch), key="hf_heatmap"
         ),
     )
 with overview:

@@ -5,6 +5,8 @@ import streamlit as st
 from attnviz import cache, figures, ui
 from attnviz.tasks import TaskInputError
 
+ui.entry_guard()
+
 MAPS = {
     "encoder": "Encoder self-attention",
     "decoder": "Decoder self-attention (causal)",

@@ -7,6 +7,8 @@ from attnviz.analysis import alignment_scores
 from attnviz.models.rnn import SCORES
 from attnviz.tasks import TaskInputError
 
+ui.entry_guard()
+
 st.title("Temporal attention in a seq2seq RNN")
 st.caption(
     "A bidirectional GRU reads the input; a GRU decoder writes the output one token per step and, at each "

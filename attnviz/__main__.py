@@ -49,8 +49,16 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from attnviz.evaluate import evaluate
+    from attnviz.evaluate import evaluate, markdown_table
 
+    if args.all:
+        table = markdown_table(n=args.n, seed=args.seed)
+        print(table)
+        if args.markdown:
+            Path(args.markdown).write_text(table + "\n", encoding="utf-8")
+        return 0
+    if not args.task or not args.model:
+        raise SystemExit("evaluate needs --task and --model (or --all)")
     print(json.dumps(evaluate(args.task, _model_name(args.model, args.score), n=args.n, seed=args.seed), indent=2))
     return 0
 
@@ -76,8 +84,10 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(run=cmd_train)
     e = sub.add_parser("evaluate", help="accuracy and attention alignment of a shipped checkpoint, as JSON")
-    e.add_argument("--task", choices=list(TASKS), required=True)
-    e.add_argument("--model", choices=MODEL_CHOICES, required=True)
+    e.add_argument("--task", choices=list(TASKS))
+    e.add_argument("--model", choices=MODEL_CHOICES)
+    e.add_argument("--all", action="store_true", help="every shipped checkpoint, as a markdown table")
+    e.add_argument("--markdown", help="with --all: also write the table to this file")
     e.add_argument("--score", choices=("additive", "dot", "scaled"))
     e.add_argument("--n", type=int, default=1000)
     e.add_argument("--seed", type=int, default=0)

@@ -72,3 +72,26 @@ def _forced_attention(model: nn.Module, task, examples: list[Example]) -> dict[s
         name: [(w[b, 0, 0, : len(e.target), : len(e.source)].numpy(), e.alignment) for b, e in enumerate(examples)]
         for name, w in heads.items()
     }
+
+
+def markdown_table(n: int = 1000, seed: int = 0) -> str:
+    """Every shipped (task, model) evaluated on ``n`` fresh examples, as a markdown table."""
+    from attnviz.models import MODEL_NAMES
+    from attnviz.tasks import TASKS
+
+    lines = [
+        f"Evaluated on {n} fresh examples per task, seed {seed}: "
+        f"`python -m attnviz evaluate --all --n {n} --seed {seed}`.",
+        "",
+        "| task | model | exact match | token accuracy | alignment agreement | mass on gold | AER | head |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for task in TASKS:
+        for model in MODEL_NAMES:
+            r = evaluate(task, model, n=n, seed=seed)
+            lines.append(
+                f"| {task} | {model} | {r['exact_match']:.1%} | {r['token_accuracy']:.1%} | "
+                f"{r['alignment_agreement']:.1%} | {r['mass_on_gold']:.1%} | {r['aer']:.3f} | "
+                f"{r.get('best_head', 'temporal')} |"
+            )
+    return "\n".join(lines)

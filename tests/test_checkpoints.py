@@ -49,3 +49,16 @@ def test_train_command_writes_a_checkpoint(tmp_path):
     ]  # fmt: skip
     line = subprocess.run(command, capture_output=True, text=True, check=True, timeout=300).stdout.strip()
     assert out.exists() and json.loads(line)["steps"] == 5
+
+
+def test_retraining_reproduces_the_shipped_checkpoint_exactly(tmp_path):
+    import torch
+
+    from attnviz.train import default_config, load_checkpoint, save_checkpoint, train
+
+    model, report = train("dates", "rnn-additive", default_config("rnn-additive"), progress=False)
+    path = save_checkpoint(model, "dates", "rnn-additive", report, tmp_path / "again.pt")
+    retrained, _ = load_checkpoint(path)
+    shipped, _ = load_checkpoint(checkpoint_path("dates", "rnn-additive"))
+    for name, value in shipped.state_dict().items():
+        assert torch.equal(retrained.state_dict()[name], value), name

@@ -1,0 +1,151 @@
+"""Every page runs under AppTest; the charts show exactly the attention the library computes."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from attnviz import hf
+from attnviz.extract import extract
+from attnviz.models import decode, force
+from attnviz.tasks import get_task
+from attnviz.train import load_shipped
+
+from chart_data import charts, heatmap_z, labels, ticktext
+from chart_data import decode as decode_array
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+PAGES = ["pages/home.py", "pages/temporal.py", "pages/self_attention.py", "pages/pretrained.py", "pages/compare.py"]
+
+
+def open_page(page: str, **params) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=120).run()  # st.navigation registers the pages
+    at.switch_page(page)
+    for key, value in params.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def builtin(task_name: str, model_name: str, text: str):
+    task = get_task(task_name)
+    return decode(load_shipped(task_name, model_name), task, [task.tokenize(text)])[0]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_without_exception(page):
+    at = open_page(page)
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert charts(at), "every page draws at least one chart"
+
+
+def test_temporal_page_shows_exactly_the_rnn_attention_and_follows_the_input():
+    at = open_page("pages/temporal.py")
+    at.text_input(key="rnn_text").set_value("the red car sees my old dog").run()
+    expected = builtin("translate", "rnn-additive", "the red car sees my old dog").maps["temporal"]
+    spec = charts(at)["rnn_heatmap"]
+    np.testing.assert_array_equal(heatmap_z(spec), expected.head(0, 0))
+    assert labels(spec) == list(expected.key_tokens)
+    assert labels(spec, "yaxis") == list(expected.query_tokens)
+    assert "la voiture rouge voit mon vieux chien" in " ".join(m.value for m in at.markdown)
+
+    at.radio(key="rnn_score").set_value("dot").run()
+    dot = builtin("translate", "rnn-dot", "the red car sees my old dog").maps["temporal"]
+    np.testing.assert_array_equal(heatmap_z(charts(at)["rnn_heatmap"]), dot.head(0, 0))
+
+    at.selectbox(key="rnn_task").set_value("dates").run()
+    at.text_input(key="rnn_text").set_value("23/11/26").run()
+    dates = builtin("dates", "rnn-dot", "23/11/26").maps["temporal"]
+    spec = charts(at)["rnn_heatmap"]
+    np.testing.assert_array_equal(heatmap_z(spec), dates.head(0, 0))
+    assert ticktext(spec) == ["23", "/", "11", "/", "26"]
+
+
+def test_temporal_step_through_shows_one_decoding_step():
+    at = open_page("pages/temporal.py", rnn_text="the red car sees my old dog")
+    at.slider(key="rnn_step").set_value(3).run()
+    expected = builtin("translate", "rnn-additive", "the red car sees my old dog").maps["temporal"]
+    bars = decode_array(charts(at)["rnn_step_bars"]["data"][0]["y"])
+    np.testing.assert_array_equal(bars, expected.head(0, 0)[2])
+    assert any("To emit **rouge**" in m.value for m in at.markdown)
+
+
+def test_unknown_words_give_a_clear_message_and_the_page_survives():
+    at = open_page("pages/temporal.py")
+    at.text_input(key="rnn_text").set_value("the cat eats pizza").run()
+    assert not at.exception
+    assert "'pizza'" in at.error[0].value and "vocabulary" in at.error[0].value
+
+
+def test_self_attention_page_layer_head_and_map_switches_change_the_chart():
+    text = "the small cat does not see the red car"
+    maps = builtin("translate", "transformer", text).maps
+    at = open_page("pages/self_attention.py", tf_text=text)
+    np.testing.assert_array_equal(heatmap_z(charts(at)["tf_heatmap"]), maps["cross"].head(0, 0))
+    at.slider(key="tf_layer").set_value(1).run()
+    at.slider(key="tf_head").set_value(3).run()
+    np.testing.assert_array_equal(heatmap_z(charts(at)["tf_heatmap"]), maps["cross"].head(1, 3))
+    at.radio(key="tf_map").set_value("decoder").run()
+    spec = charts(at)["tf_heatmap"]
+    np.testing.assert_array_equal(heatmap_z(spec), maps["decoder"].head(1, 3))
+    assert ticktext(spec, "yaxis")[0] == "&lt;bos&gt;"  # labels are escaped for plotly
+    overview = decode_array(charts(at)["tf_overview"]["data"][0]["z"])
+    assert overview.shape[0] == 2 * (maps["decoder"].n_queries + 1) - 1
+
+
+def test_query_params_restore_a_view():
+    text = "my friend ate the cake of the dog"
+    at = open_page("pages/self_attention.py", tf_text=text, tf_map="encoder", tf_layer="1", tf_head="2")
+    expected = builtin("translate", "transformer", text).maps["encoder"]
+    np.testing.assert_array_equal(heatmap_z(charts(at)["tf_heatmap"]), expected.head(1, 2))
+    assert at.query_params["tf_head"] == "2"  # the URL keeps the view for sharing
+
+
+def test_out_of_range_query_params_are_clamped():
+    at = open_page("pages/self_attention.py", tf_layer="9", tf_head="-3")
+    assert not at.exception
+    assert at.slider(key="tf_layer").value == 1 and at.slider(key="tf_head").value == 0
+
+
+def test_pretrained_page_default_model_matches_extraction():
+    text = "The quick brown fox jumps over the lazy dog."
+    at = open_page("pages/pretrained.py", hf_text=text, hf_layer="4", hf_head="7")
+    expected = extract(hf.load(), text).maps["self"]
+    spec = charts(at)["hf_heatmap"]
+    np.testing.assert_array_equal(heatmap_z(spec), expected.head(4, 7))
+    assert labels(spec) == list(expected.key_tokens)
+    at.toggle(key="hf_hide").set_value(True).run()
+    spec = charts(at)["hf_heatmap"]
+    assert "[CLS]" not in ticktext(spec)
+    np.testing.assert_allclose(heatmap_z(spec).sum(-1), 1.0, atol=1e-5)
+    assert any("renormalised" in i.value for i in at.info)
+
+
+def test_pretrained_page_offline_unknown_model_is_one_clear_sentence(monkeypatch):
+    monkeypatch.setattr(hf, "hub_reachable", lambda timeout=3.0: False)
+    at = open_page("pages/pretrained.py", hf_model="someone/not-a-model")
+    assert not at.exception
+    assert "Hub cannot be reached" in at.error[0].value
+
+
+def test_compare_page_table_and_panels_agree_with_forced_attention():
+    text = "the red car sees my old dog"
+    at = open_page("pages/compare.py", cmp_text=text)
+    task = get_task("translate")
+    example = task.reference(task.tokenize(text))
+    cross = force(load_shipped("translate", "transformer"), task, example)["cross"]
+    rnn = force(load_shipped("translate", "rnn-additive"), task, example)["temporal"]
+    spec = charts(at)["cmp_figure"]
+    heatmaps = [t for t in spec["data"] if t["type"] == "heatmap"]
+    assert len(heatmaps) == 1 + 8
+    np.testing.assert_array_equal(decode_array(heatmaps[0]["z"]), rnn.head(0, 0))
+    np.testing.assert_array_equal(decode_array(heatmaps[8]["z"]), cross.head(1, 3))
+    table = at.dataframe[0].value
+    assert len(table) == 3 + 8 and set(table["linked tokens"]) == {7}
+
+
+def test_compare_page_outside_the_grammar_explains_itself():
+    at = open_page("pages/compare.py", cmp_text="the cat see the dog")
+    assert not at.exception
+    assert "outside the task's rules" in at.error[0].value

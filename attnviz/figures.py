@@ -111,7 +111,7 @@ def _add_gold(fig: go.Figure, gold: Sequence[frozenset[int]], row: int | None = 
         showlegend=row in (None, 1) and col in (None, 1),
     )
     fig.add_trace(trace, row=row, col=col)
-    fig.update_layout(legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
+    fig.update_layout(legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1.0, xanchor="right"))
 
 
 def overview_grid(attn: AttentionMap, max_side: int = 64, gap: int = 1) -> np.ndarray:

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,8 @@ from attnviz.tasks import TASKS
 from attnviz.train import WEIGHTS_DIR, checkpoint_path
 
 EVAL_SEED = 2026
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_every_task_and_model_has_a_small_checkpoint():
@@ -34,7 +37,7 @@ def test_shipped_checkpoint_reaches_98_percent_exact_match(task, model):
 
 def test_evaluate_command_prints_one_json_object():
     command = [sys.executable, "-m", "attnviz", "evaluate", "--task", "dates", "--model", "transformer", "--n", "100"]
-    output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=300).stdout
+    output = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True, timeout=300).stdout
     result = json.loads(output)
     assert {"exact_match", "alignment_agreement", "per_head", "best_head"} <= result.keys()
     assert len(result["per_head"]) == 8
@@ -47,7 +50,7 @@ def test_train_command_writes_a_checkpoint(tmp_path):
         sys.executable, "-m", "attnviz", "train", "--task", "reverse", "--model", "rnn", "--score", "dot",
         "--steps", "5", "--out", str(out), "--quiet",
     ]  # fmt: skip
-    line = subprocess.run(command, capture_output=True, text=True, check=True, timeout=300).stdout.strip()
+    line = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True, timeout=300).stdout.strip()
     assert out.exists() and json.loads(line)["steps"] == 5
 
 

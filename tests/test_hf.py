@@ -2,6 +2,7 @@ import math
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +12,8 @@ from attnviz import hf, storage
 from attnviz.extract import extract
 
 from hf_models import FAMILY, save_tiny
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
@@ -192,7 +195,7 @@ def test_models_load_in_eval_mode_with_eager_attention(tiny):
 def test_extract_command_writes_minilm_heads(tmp_path):
     out = tmp_path / "x.npz"
     command = [sys.executable, "-m", "attnviz", "extract", "--text", "The cat sat on the mat.", "--out", str(out)]
-    subprocess.run(command, check=True, capture_output=True, timeout=300)
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True, timeout=300)
     maps = storage.load(out)
     assert list(maps) == ["self"]
     assert maps["self"].weights.shape == (6, 12, 9, 9)

@@ -15,6 +15,7 @@ PAGES = [
     ),
     st.Page("pages/pretrained.py", title="Pretrained model", icon=":material/psychology:", url_path="pretrained"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare:", url_path="compare"),
+    st.Page("pages/analysis.py", title="Corpus & differences", icon=":material/analytics:", url_path="analysis"),
 ]
 
 page = st.navigation(PAGES)

@@ -90,3 +90,173 @@ def drop_special(attn: AttentionMap) -> AttentionMap:
         query_special=(False,) * len(kept),
         key_special=(False,) * len(keys),
     )
+
+
+# ---- head statistics (Clark et al. 2019, "What does BERT look at?") ------------------------------
+
+STATISTICS = {
+    "entropy": "normalised entropy (1 = uniform over the keys a query may see, 0 = one key)",
+    "distance": "mean attention distance |i - j| in tokens, weighted by attention",
+    "special": "attention mass on special tokens ([CLS], [SEP], <s>, ...)",
+    "punctuation": "attention mass on punctuation",
+    "self": "attention mass on the token itself",
+    "previous": "attention mass on the previous token",
+    "next": "attention mass on the next token",
+    "first": "attention mass on the first token",
+    "max": "largest weight in a row (confidence)",
+}
+PATTERNS = {"self": "diagonal", "previous": "previous-token", "next": "next-token", "first": "first-token (sink)"}
+PATTERN_THRESHOLD = 0.5
+
+
+def head_statistics(attn: AttentionMap) -> dict[str, np.ndarray]:
+    """Every statistic of :data:`STATISTICS` for every head, each ``[layer, head]``, averaged over queries.
+
+    Positional statistics (self, previous, next, distance) compare query and key positions, which means
+    the same token only for self-attention; for cross-attention they describe the map's geometry.
+    """
+    w = attn.weights.astype(np.float64)
+    q, k = w.shape[-2:]
+    rows, cols = np.indices((q, k))
+    allowed = np.ones((q, k), bool) if attn.kind != "causal" else cols <= rows
+    n_allowed = allowed.sum(-1)  # keys each query may attend to
+    plogp = np.where(w > 0, w * np.log(np.where(w > 0, w, 1.0)), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        entropy = np.where(n_allowed > 1, -plogp.sum(-1) / np.log(np.maximum(n_allowed, 2)), np.nan)
+    punctuation = np.array([_is_punctuation(t) for t in attn.key_tokens])
+    special = np.array(attn.key_special)
+    band = lambda offset: (w * (cols - rows == offset)).sum(-1)  # noqa: E731
+    stats = {
+        "entropy": np.nanmean(entropy, axis=-1) if (n_allowed > 1).any() else np.zeros(w.shape[:2]),
+        "distance": (w * np.abs(rows - cols)).sum(-1).mean(-1),
+        "special": w[..., special].sum(-1).mean(-1),
+        "punctuation": w[..., punctuation].sum(-1).mean(-1),
+        "self": band(0).mean(-1),
+        "previous": band(-1)[..., 1:].mean(-1) if q > 1 else np.zeros(w.shape[:2]),
+        "next": band(1)[..., :-1].mean(-1) if q > 1 else np.zeros(w.shape[:2]),
+        "first": w[..., 0].mean(-1),
+        "max": w.max(-1).mean(-1),
+    }
+    return {name: value.astype(np.float32) for name, value in stats.items()}
+
+
+def _is_punctuation(token: str) -> bool:
+    import unicodedata
+
+    return bool(token) and all(unicodedata.category(c).startswith("P") for c in token)
+
+
+def head_patterns(stats: dict[str, np.ndarray]) -> list[dict]:
+    """Label every head: diagonal, previous-token, next-token, first-token (sink) or broad.
+
+    A head gets the positional label whose attention mass is largest when that mass is at least
+    :data:`PATTERN_THRESHOLD`; otherwise it is "broad" (score: its normalised entropy).
+    """
+    layers, heads = stats["entropy"].shape
+    labelled = []
+    for layer in range(layers):
+        for head in range(heads):
+            name, score = max(((s, float(stats[s][layer, head])) for s in PATTERNS), key=lambda x: x[1])
+            if score >= PATTERN_THRESHOLD:
+                label, basis = PATTERNS[name], f"{score:.0%} of attention on the {name} token"
+            else:
+                label, score = "broad", float(stats["entropy"][layer, head])
+                basis = f"no position gets {PATTERN_THRESHOLD:.0%}; entropy {score:.2f}"
+            labelled.append({"layer": layer, "head": head, "pattern": label, "score": score, "why": basis})
+    return labelled
+
+
+def induction_scores(attn: AttentionMap, period: int) -> np.ndarray:
+    """``[layer, head]`` mean attention from each token of a repeated sequence to the token that
+    followed its previous occurrence (query i -> key i - period + 1), over the second repeat.
+    """
+    w = attn.weights.astype(np.float64)
+    queries = np.arange(period, attn.n_queries)
+    if not len(queries):
+        raise ValueError(f"the sequence needs more than {period} tokens to hold a repeat")
+    return w[:, :, queries, queries - period + 1].mean(-1).astype(np.float32)
+
+
+# ---- attention rollout (Abnar & Zuidema 2020) ----------------------------------------------------
+
+
+def rollout(attn: AttentionMap, residual: float = 0.5) -> AttentionMap:
+    """Attention rollout of a self-attention map: ``[layer, 1, query, key]``.
+
+    Each layer's head-average A becomes residual * I + (1 - residual) * A (the residual path),
+    rows are renormalised, and layers multiply: layer l holds the rollout up to and including l.
+    A causal map stays causal (products of lower-triangular matrices are lower-triangular).
+    """
+    if attn.n_queries != attn.n_keys or attn.kind not in ("self", "causal"):
+        raise ValueError("rollout needs a square self-attention map (encoder or decoder self-attention)")
+    eye = np.eye(attn.n_queries)
+    result, out = eye, []
+    for layer in attn.weights.astype(np.float64):
+        mixed = residual * eye + (1 - residual) * layer.mean(0)
+        mixed /= mixed.sum(-1, keepdims=True)
+        result = mixed @ result
+        out.append(result)
+    return replace(attn, weights=np.stack(out)[:, None].astype(np.float32))
+
+
+def cross_rollout(cross: AttentionMap, encoder: AttentionMap, residual: float = 0.5) -> AttentionMap:
+    """Cross-attention followed back through the encoder: each decoder layer's head-averaged
+    cross-attention times the encoder's full rollout, ``[layer, 1, target, source]``.
+    """
+    if cross.key_tokens != encoder.query_tokens:
+        raise ValueError("the cross-attention keys must be the encoder's tokens")
+    through = rollout(encoder, residual).weights[-1, 0].astype(np.float64)
+    weights = np.stack([layer.mean(0) @ through for layer in cross.weights.astype(np.float64)])[:, None]
+    return replace(cross, weights=weights.astype(np.float32))
+
+
+# ---- differences between maps --------------------------------------------------------------------
+
+
+def js_distance(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Jensen-Shannon distance (base 2, in [0, 1]) between distributions along the last axis."""
+    p, q = np.asarray(p, np.float64), np.asarray(q, np.float64)
+    m = (p + q) / 2
+    kl = lambda a: np.where(a > 0, a * np.log2(np.where(a > 0, a, 1.0) / np.where(m > 0, m, 1.0)), 0.0).sum(-1)  # noqa: E731
+    return np.sqrt(np.clip((kl(p) + kl(q)) / 2, 0.0, 1.0))
+
+
+def head_distances(a: AttentionMap, b: AttentionMap) -> np.ndarray:
+    """``[layer, head]`` mean JS distance over queries between two maps of the same shape."""
+    if a.weights.shape != b.weights.shape:
+        raise ValueError(
+            f"the two maps differ in shape ({a.weights.shape} vs {b.weights.shape}): "
+            "compare inputs of the same token length"
+        )
+    return js_distance(a.weights, b.weights).mean(-1).astype(np.float32)
+
+
+def head_similarity(attn: AttentionMap) -> np.ndarray:
+    """``[layer*head, layer*head]`` mean JS distance between every pair of heads on one input."""
+    flat = attn.weights.reshape(-1, attn.n_queries, attn.n_keys).astype(np.float64)
+    return js_distance(flat[:, None], flat[None, :]).mean(-1).astype(np.float32)
+
+
+# ---- alignment shape ------------------------------------------------------------------------------
+
+
+def alignment_shape(weights: np.ndarray) -> dict[str, float]:
+    """How a ``[target, source]`` map moves: ``monotonicity`` is the share of steps whose argmax does
+    not move left; ``diagonality`` the correlation of query position with attended key position
+    (1: diagonal, -1: anti-diagonal).
+    """
+    weights = np.asarray(weights, np.float64)
+    argmax = weights.argmax(-1)
+    monotonicity = float(np.mean(np.diff(argmax) >= 0)) if len(argmax) > 1 else 1.0
+    expected = weights @ np.arange(weights.shape[1])
+    positions = np.arange(weights.shape[0])
+    if len(positions) < 2 or expected.std() == 0:
+        return {"monotonicity": monotonicity, "diagonality": 0.0}
+    return {"monotonicity": monotonicity, "diagonality": float(np.corrcoef(positions, expected)[0, 1])}
+
+
+def average_statistics(per_input: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Mean of :func:`head_statistics` results over many inputs (each ``[layer, head]``)."""
+    if not per_input:
+        raise ValueError("no inputs to average over")
+    return {name: np.nanmean([s[name] for s in per_input], axis=0).astype(np.float32) for name in per_input[0]}

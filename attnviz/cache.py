@@ -11,6 +11,7 @@ import streamlit as st
 from attnviz import hf
 from attnviz.attention import AttentionMap
 from attnviz.extract import Extraction, extract
+from attnviz.extract import induction_probe as extract_induction
 from attnviz.models import Translation, decode, force
 from attnviz.tasks import get_task
 from attnviz.train import load_shipped
@@ -58,3 +59,29 @@ def force_builtin(task_name: str, model_name: str, text: str) -> dict[str, Atten
             "Try the random example button."
         )
     return force(builtin_model(task_name, model_name), task, example, label=f"{model_name} · {task_name}")
+
+
+@st.cache_data(show_spinner="Scoring every map on 200 held-out examples ...", max_entries=16)
+def held_out_alignment(task_name: str, n: int = 200, seed: int = 0) -> list[dict]:
+    """Alignment of every RNN score function and every Transformer cross-attention head on ``n`` examples."""
+    from attnviz.evaluate import evaluate
+    from attnviz.models import MODEL_NAMES
+
+    rows = []
+    for model_name in MODEL_NAMES:
+        result = evaluate(task_name, model_name, n=n, seed=seed, model=builtin_model(task_name, model_name))
+        scored = result.get("per_head") or {
+            "temporal": {
+                "agreement": result["alignment_agreement"],
+                "mass_on_gold": result["mass_on_gold"],
+                "aer": result["aer"],
+            }
+        }
+        for head, scores in scored.items():
+            rows.append({"model": model_name, "map": head, "exact match": result["exact_match"], **scores})
+    return rows
+
+
+@st.cache_data(show_spinner="Running the induction probe ...", max_entries=8)
+def induction_probe(model_id: str, period: int = 20) -> AttentionMap:
+    return extract_induction(pretrained_model(model_id), period)

@@ -141,3 +141,25 @@ def _map(attentions, queries: _Side, keys: _Side, kind: str, name: str, word_lev
     if not word_level:
         return attn
     return pool(attn, queries.groups, keys.groups, queries.word_labels, keys.word_labels)
+
+
+@torch.no_grad()
+def induction_probe(loaded: LoadedModel, period: int = 20, seed: int = 0) -> AttentionMap:
+    """Self-attention of a decoder model on ``period`` random tokens repeated twice.
+
+    Heads that attend from a token of the second repeat to the token after its first occurrence
+    are induction-like (score them with :func:`attnviz.analysis.induction_scores`).
+    """
+    if loaded.family != "decoder":
+        raise ValueError("The induction probe is for decoder (GPT-like) models.")
+    special = set(loaded.tokenizer.all_special_ids)
+    generator = torch.Generator().manual_seed(seed)
+    vocabulary = len(loaded.tokenizer)
+    ids: list[int] = []
+    while len(ids) < period:
+        token = int(torch.randint(vocabulary, (1,), generator=generator))
+        if token not in special and token not in ids:
+            ids.append(token)
+    sequence = _side(loaded.tokenizer, ids + ids)
+    out = loaded.model(input_ids=torch.tensor([sequence.ids], device=loaded.device), output_attentions=True)
+    return _map(out.attentions, sequence, sequence, "causal", f"{loaded.name} induction probe", word_level=False)

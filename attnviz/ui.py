@@ -46,6 +46,11 @@ def state(key: str, default, cast: Callable = str):
     return st.session_state[key]
 
 
+def flag(text: str) -> bool:
+    """A boolean from the URL ('True' / 'true' / '1')."""
+    return str(text).lower() in ("true", "1", "yes")
+
+
 def share(keys: list[str]) -> None:
     """Put the view's state in the URL and show a link that reopens it."""
     params = {k: str(st.session_state[k]) for k in keys if k in st.session_state}
@@ -138,15 +143,19 @@ def _random_example(task: Task, text_key: str) -> None:
     st.session_state[text_key] = task.detokenize(example.source)
 
 
-def apply_pick(attn: AttentionMap, prefix: str, key: str) -> None:
-    """If the overview chart ``key`` had a tile clicked, select that layer and head (call before the pickers)."""
+def apply_pick(attn: AttentionMap, prefix: str, key: str, grid: bool = False) -> None:
+    """If chart ``key`` had a cell clicked, select its layer and head (call before the pickers).
+
+    ``grid``: the chart is a layer x head grid (x = head, y = layer); else the tiled overview.
+    """
     event = st.session_state.get(key)
     points = event.get("selection", {}).get("points", []) if event else []
     if not points or "x" not in points[0]:
         return
-    picked = figures.tile_at(attn, points[0]["x"], points[0]["y"])
-    if st.session_state.get(f"{prefix}picked") != picked:  # apply a click once, then let the sliders move
-        st.session_state[f"{prefix}picked"] = picked
+    x, y = points[0]["x"], points[0]["y"]
+    picked = (int(y), int(x)) if grid else figures.tile_at(attn, x, y)
+    if st.session_state.get(f"{prefix}picked-{key}") != picked:  # apply a click once, then let sliders move
+        st.session_state[f"{prefix}picked-{key}"] = picked
         st.session_state[f"{prefix}layer"], st.session_state[f"{prefix}head"] = picked
 
 

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from attnviz import cache, figures, ui
-from attnviz.analysis import alignment_scores
+from attnviz.analysis import alignment_scores, alignment_shape, js_distance
 from attnviz.models.rnn import SCORES
 from attnviz.tasks import TaskInputError
 
@@ -35,21 +35,40 @@ panels = [(f"RNN, {score}", rnn_maps[score].head(0, 0))]
 panels += [(f"Transformer L{names[name][0]} H{names[name][1]}", cross.head(*names[name])) for name in shown]
 st.plotly_chart(figures.comparison(panels, cross.query_tokens, cross.key_tokens, gold), key="cmp_figure")
 
-rows = [
-    {"model": f"RNN ({s})", "map": "temporal", **alignment_scores([(m.head(0, 0), gold)])} for s, m in rnn_maps.items()
-]
-rows += [
-    {"model": "Transformer", "map": f"cross, {n}", **alignment_scores([(cross.head(*names[n]), gold)])} for n in names
-]
+maps = [(f"RNN ({s})", "temporal", m.head(0, 0)) for s, m in rnn_maps.items()]
+maps += [("Transformer", f"cross, {n}", cross.head(*names[n])) for n in names]
+rows = [{"model": m, "map": k, **alignment_scores([(w, gold)]), **alignment_shape(w[:-1])} for m, k, w in maps]
 table = pd.DataFrame(rows).rename(columns={"rows": "linked tokens", "mass_on_gold": "mass on gold", "aer": "AER"})
 st.subheader("How well each map matches the gold alignment (this input)")
 st.caption(
     "agreement: share of linked target tokens whose most-attended source token is a gold link. "
-    "mass on gold: average attention on gold links. AER: alignment error rate (lower is better)."
+    "mass on gold: average attention on gold links. AER: alignment error rate (lower is better). "
+    "monotonicity: share of steps whose focus does not move left; diagonality: correlation of output "
+    "position with attended input position (1 diagonal, -1 anti-diagonal). <eos> is left out."
 )
 st.dataframe(
     table.sort_values("agreement", ascending=False),
     hide_index=True,
-    column_config={c: st.column_config.NumberColumn(format="%.2f") for c in ("agreement", "mass on gold", "AER")},
+    column_config={
+        c: st.column_config.NumberColumn(format="%.2f")
+        for c in ("agreement", "mass on gold", "AER", "monotonicity", "diagonality")
+    },
 )
-ui.share(["cmp_task", "cmp_text", "cmp_score"])
+
+st.subheader("Two score functions on this input")
+first, second = st.columns(2)
+a = first.selectbox("Score function A", SCORES, index=0, key="cmp_a")
+b = second.selectbox("Score function B", SCORES, index=1, key="cmp_b")
+distance = js_distance(rnn_maps[a].head(0, 0), rnn_maps[b].head(0, 0)).mean()
+st.caption(f"Mean Jensen-Shannon distance between their rows: {distance:.3f} (0 identical, 1 disjoint).")
+st.plotly_chart(
+    figures.difference(rnn_maps[a].head(0, 0), rnn_maps[b].head(0, 0), cross.query_tokens, cross.key_tokens,
+                       title=f"{a} - {b}"),
+    key="cmp_difference",
+)  # fmt: skip
+
+with st.expander(f"Every map over 200 held-out {task.name} examples"):
+    st.caption("The same scores over 200 fresh examples (forced decoding of the gold target), per model and head.")
+    held_out = pd.DataFrame(cache.held_out_alignment(task.name)).sort_values("agreement", ascending=False)
+    st.dataframe(held_out.rename(columns={"mass_on_gold": "mass on gold", "aer": "AER"}), hide_index=True)
+ui.share(["cmp_task", "cmp_text", "cmp_score", "cmp_a", "cmp_b"])

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from attnviz import cache, figures, ui
+from attnviz import analysis, cache, figures, panels, ui
 from attnviz.analysis import drop_special
 from attnviz.hf import DEFAULT_DESCRIPTION, ModelLoadError
 
@@ -42,6 +42,8 @@ elif loaded.family == "encoder-decoder":
     ui.state("hf_target", "")
     st.text_input("Target text (optional: empty uses the model's own greedy output)", key="hf_target")
     target = st.session_state["hf_target"].strip() or None
+for flag in ("hf_words", "hf_hide", "hf_stretch"):
+    ui.state(flag, False, ui.flag)
 left, middle, right = st.columns(3)
 word_level = left.toggle("Word level (pool sub-word tokens)", key="hf_words")
 hide_special = middle.toggle("Hide special tokens ([CLS], [SEP], <s> ...)", key="hf_hide")
@@ -62,17 +64,21 @@ if ui.state("hf_map", names[-1]) not in names:
     st.session_state["hf_map"] = names[-1]
 if len(names) > 1:
     st.radio("Attention map", names, key="hf_map", format_func=MAP_TITLES.get, horizontal=True)
-attn = result.maps[st.session_state["hf_map"]]
+maps = dict(result.maps)
 if hide_special:
     try:
-        attn = drop_special(attn)
+        maps = {name: drop_special(m) for name, m in maps.items()}
         st.info("Special tokens are hidden and each row is renormalised over the tokens that remain.")
     except ValueError as error:
         st.warning(str(error))
+attn = maps[st.session_state["hf_map"]]
 
 ui.apply_pick(attn, "hf_", "hf_overview")
+ui.apply_pick(attn, "hf_", "hf_stats_grid", grid=True)
 layer, head = ui.layer_head(attn, "hf_")
-single, overview, lines = st.tabs(["Single head", "All heads", "Head view"])
+single, overview, lines, statistics, rollout, similar = st.tabs(
+    ["Single head", "All heads", "Head view", "Head statistics", "Rollout", "Head similarity"]
+)
 with single:
     ui.guarded(
         "single head",
@@ -87,5 +93,16 @@ with lines:
     heads = st.multiselect("Heads", list(range(attn.n_heads)), default=[head], key="hf_lines_heads")
     ui.guarded("head view", lambda: st.plotly_chart(figures.head_view(attn, layer, heads), key="hf_head_view"))
 
+with statistics:
+    ui.guarded("head statistics", lambda: panels.statistics(analysis.head_statistics(attn), "hf_"))
+    if loaded.family == "decoder" and st.toggle("Probe for induction heads", key="hf_induction"):
+        ui.guarded("induction probe", lambda: panels.induction(model_id))
+with rollout:
+    encoder = maps.get("encoder") if st.session_state["hf_map"] == "cross" else None
+    ui.guarded("rollout", lambda: panels.rollout(attn, layer, head, encoder=encoder))
+with similar:
+    st.caption("Jensen-Shannon distance between every pair of heads on this input: dark = heads that attend alike.")
+    ui.guarded("head similarity", lambda: panels.similarity(attn, "hf_similarity"))
+
 ui.downloads(result.maps, "attnviz-pretrained")
-ui.share(["hf_model", "hf_text", "hf_map", "hf_layer", "hf_head"])
+ui.share(["hf_model", "hf_text", "hf_pair", "hf_target", "hf_words", "hf_hide", "hf_map", "hf_layer", "hf_head"])

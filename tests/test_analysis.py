@@ -4,7 +4,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from attnviz.analysis import alignment_scores, drop_special, pool
+from attnviz.analysis import (
+    alignment_scores,
+    alignment_shape,
+    cross_rollout,
+    drop_special,
+    head_distances,
+    head_patterns,
+    head_similarity,
+    head_statistics,
+    induction_scores,
+    js_distance,
+    pool,
+    rollout,
+)
 from attnviz.attention import AttentionMap
 
 
@@ -64,3 +77,139 @@ def test_drop_special_renormalises_over_ordinary_tokens():
 def test_drop_special_with_only_special_tokens_says_so():
     with pytest.raises(ValueError, match="only special tokens"):
         drop_special(_map(np.full((1, 1, 2, 2), 0.5), special=(True, True)))
+
+
+# ---- head statistics, patterns, rollout, differences ----------------------------------------------
+
+
+def stacked(*heads, kind="self", tokens=None, special=None):
+    """One layer whose heads are the given [n, n] matrices."""
+    w = np.stack(heads)[None]
+    n = w.shape[-1]
+    tokens = tokens or [f"t{i}" for i in range(n)]
+    return AttentionMap(w, tokens, tokens, kind, query_special=special or (), key_special=special or ())
+
+
+N = 6
+DIAGONAL = np.eye(N)
+PREVIOUS = np.eye(N, k=-1) + np.eye(N)[0] * (np.arange(N) == 0)[:, None]  # row 0 can only look at itself
+UNIFORM = np.full((N, N), 1 / N)
+FIRST = np.zeros((N, N))
+FIRST[:, 0] = 1
+
+
+def test_statistics_of_hand_built_heads():
+    stats = head_statistics(stacked(DIAGONAL, PREVIOUS, UNIFORM, FIRST))
+    np.testing.assert_allclose(
+        stats["distance"][0], [0, 5 / 6, np.mean(np.abs(np.subtract.outer(range(N), range(N)))), 2.5]
+    )
+    np.testing.assert_allclose(stats["entropy"][0], [0, 0, 1, 0], atol=1e-6)
+    np.testing.assert_allclose(stats["self"][0], [1, 1 / 6, 1 / 6, 1 / 6])
+    np.testing.assert_allclose(stats["previous"][0], [0, 1, 1 / 6, 1 / 5])
+    np.testing.assert_allclose(stats["next"][0], [0, 0, 1 / 6, 0])
+    np.testing.assert_allclose(stats["first"][0], [1 / 6, 2 / 6, 1 / 6, 1])
+    np.testing.assert_allclose(stats["max"][0], [1, 1, 1 / 6, 1])
+
+
+def test_patterns_label_each_hand_built_head():
+    stats = head_statistics(
+        stacked(
+            DIAGONAL, PREVIOUS, UNIFORM, FIRST, np.eye(N, k=1) + np.eye(N)[N - 1] * (np.arange(N) == N - 1)[:, None]
+        )
+    )
+    labels = [p["pattern"] for p in head_patterns(stats)]
+    assert labels == ["diagonal", "previous-token", "broad", "first-token (sink)", "next-token"]
+    assert head_patterns(stats)[0]["score"] == 1.0
+    assert head_patterns(stats)[2]["score"] == pytest.approx(1.0)  # uniform: entropy 1
+
+
+def test_special_and_punctuation_mass():
+    w = np.zeros((4, 4))
+    w[:, 0], w[:, 3] = 0.25, 0.75
+    attn = stacked(w, tokens=["[CLS]", "hi", "there", "."], special=(True, False, False, False))
+    stats = head_statistics(attn)
+    assert stats["special"][0, 0] == pytest.approx(0.25) and stats["punctuation"][0, 0] == pytest.approx(0.75)
+
+
+def test_causal_uniform_rows_have_entropy_one():
+    causal = np.tril(np.ones((N, N)))
+    causal /= causal.sum(-1, keepdims=True)
+    assert head_statistics(stacked(causal, kind="causal"))["entropy"][0, 0] == pytest.approx(1.0)
+
+
+def test_induction_score_finds_the_copy_head():
+    period, n = 4, 8
+    w = np.zeros((n, n))
+    w[np.arange(n), np.maximum(np.arange(n) - period + 1, 0)] = 1  # i -> i - period + 1
+    w[np.arange(n) < period] = 0
+    w[np.arange(period), 0] = 1
+    scores = induction_scores(
+        stacked(w, np.tril(np.ones((n, n))) / np.tril(np.ones((n, n))).sum(-1, keepdims=True), kind="causal"), period
+    )
+    assert scores[0, 0] == 1.0 and scores[0, 1] < 0.3
+
+
+def test_rollout_of_identity_layers_is_identity():
+    attn = AttentionMap(np.broadcast_to(np.eye(N), (3, 2, N, N)), list("abcdef"), list("abcdef"), "self")
+    np.testing.assert_allclose(rollout(attn).weights[:, 0], np.broadcast_to(np.eye(N), (3, N, N)), atol=1e-6)
+
+
+def test_rollout_against_a_hand_computation():
+    attn = AttentionMap(
+        np.stack([np.stack([UNIFORM, DIAGONAL]), np.stack([FIRST, FIRST])]), list("abcdef"), list("abcdef"), "self"
+    )
+    first = 0.5 * np.eye(N) + 0.5 * (UNIFORM + DIAGONAL) / 2
+    second = 0.5 * np.eye(N) + 0.5 * FIRST
+    np.testing.assert_allclose(rollout(attn).weights[1, 0], second @ first, atol=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays(np.float64, (3, 2, 5, 5), elements=st.floats(0.01, 1.0)))
+def test_rollout_of_a_causal_model_is_causal_and_stochastic(raw):
+    w = np.tril(raw)
+    w /= w.sum(-1, keepdims=True)
+    out = rollout(AttentionMap(w, list("abcde"), list("abcde"), "causal")).weights
+    assert not np.triu(out, k=1).any()
+    np.testing.assert_allclose(out.sum(-1), 1.0, atol=1e-5)
+
+
+def test_cross_rollout_routes_through_the_encoder():
+    encoder = AttentionMap(np.broadcast_to(np.eye(3), (1, 1, 3, 3)), list("abc"), list("abc"), "self")
+    cross_w = np.array([[[[0.2, 0.3, 0.5], [1, 0, 0]]]])
+    cross = AttentionMap(cross_w, ["x", "y"], list("abc"), "cross")
+    np.testing.assert_allclose(cross_rollout(cross, encoder).weights, cross_w, atol=1e-6)
+
+
+def test_js_distance_bounds():
+    assert js_distance(np.array([1.0, 0]), np.array([0, 1.0])) == pytest.approx(1.0)
+    assert js_distance(np.array([0.3, 0.7]), np.array([0.3, 0.7])) == pytest.approx(0.0)
+
+
+def test_head_distances_and_similarity():
+    a = stacked(DIAGONAL, UNIFORM)
+    assert head_distances(a, a).max() == 0
+    sim = head_similarity(a)
+    assert sim.shape == (2, 2) and sim[0, 0] == 0 and sim[0, 1] == sim[1, 0] > 0.5
+    with pytest.raises(ValueError, match="same token length"):
+        head_distances(a, stacked(np.eye(3)))
+
+
+def test_alignment_shape_of_diagonal_and_anti_diagonal():
+    assert alignment_shape(np.eye(5)) == {"monotonicity": 1.0, "diagonality": pytest.approx(1.0)}
+    anti = alignment_shape(np.eye(5)[::-1])
+    assert anti["monotonicity"] == 0.0 and anti["diagonality"] == pytest.approx(-1.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(np.float64, (2, 3, 4, 6), elements=st.floats(0.0, 1.0)).filter(lambda a: (a.sum(-1) > 0.01).all()))
+def test_statistics_stay_in_range_for_any_row_stochastic_map(raw):
+    w = raw / raw.sum(-1, keepdims=True)
+    attn = AttentionMap(w, list("abcd"), list("abc.ef"), "cross", key_special=(True,) + (False,) * 5)
+    stats = head_statistics(attn)
+    for name, value in stats.items():
+        assert value.shape == (2, 3) and np.isfinite(value).all(), name
+        if name != "distance":
+            assert (value >= -1e-6).all() and (value <= 1 + 1e-6).all(), name
+    assert (stats["distance"] <= 5 + 1e-6).all()
+    for pattern in head_patterns(stats):
+        assert pattern["pattern"] in {"diagonal", "previous-token", "next-token", "first-token (sink)", "broad"}

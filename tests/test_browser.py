@@ -17,6 +17,7 @@ PAGES = {
     "self-attention": "Multi-head self-attention in a tiny Transformer",
     "pretrained": "Attention in a pretrained model",
     "compare": "Temporal vs multi-head attention, side by side",
+    "analysis": "Corpus statistics and differences",
 }
 SHOTS = Path(os.environ.get("ATTNVIZ_SCREENSHOTS", "/tmp/attnviz-screenshots"))
 

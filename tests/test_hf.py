@@ -200,3 +200,16 @@ def test_extract_command_writes_minilm_heads(tmp_path):
     assert list(maps) == ["self"]
     assert maps["self"].weights.shape == (6, 12, 9, 9)
     assert maps["self"].query_tokens[1:4] == ("the", "cat", "sat")
+
+
+def test_induction_probe_repeats_random_tokens_and_scores_every_head(tiny):
+    from attnviz.analysis import induction_scores
+    from attnviz.extract import induction_probe
+
+    probe = induction_probe(tiny("gpt2"), period=10)
+    assert probe.kind == "causal" and probe.n_queries == 20
+    assert probe.query_tokens[:10] == probe.query_tokens[10:]
+    scores = induction_scores(probe, 10)
+    assert scores.shape == (2, 4) and ((scores >= 0) & (scores <= 1)).all()
+    with pytest.raises(ValueError, match="decoder"):
+        induction_probe(tiny("bert"))

@@ -149,3 +149,66 @@ def test_compare_page_outside_the_grammar_explains_itself():
     at = open_page("pages/compare.py", cmp_text="the cat see the dog")
     assert not at.exception
     assert "outside the task's rules" in at.error[0].value
+
+
+# ---- analysis views (issue: analysis beyond pictures) ---------------------------------------------
+
+
+def test_head_statistics_tab_shows_measured_numbers_and_a_click_opens_the_head():
+    from attnviz.analysis import head_statistics
+
+    text = "The cat sat on the mat because it was tired."
+    at = open_page("pages/pretrained.py", hf_text=text)
+    expected = head_statistics(extract(hf.load(), text).maps["self"])
+    spec = charts(at)["hf_stats_grid"]
+    np.testing.assert_allclose(heatmap_z(spec), expected["previous"], atol=1e-6)
+    patterns = at.dataframe[0].value
+    assert patterns.loc[(patterns.layer == 0) & (patterns["head"] == 2), "pattern"].item() == "previous-token"
+    at.session_state["hf_stats_grid"] = {"selection": {"points": [{"x": 2, "y": 0}], "point_indices": [2]}}
+    at.run()
+    assert (at.slider(key="hf_layer").value, at.slider(key="hf_head").value) == (0, 2)
+    np.testing.assert_array_equal(heatmap_z(charts(at)["hf_heatmap"]), extract(hf.load(), text).maps["self"].head(0, 2))
+
+
+def test_rollout_tab_matches_the_pure_function():
+    from attnviz.analysis import rollout
+
+    text = "Rollout follows attention through the layers."
+    at = open_page("pages/pretrained.py", hf_text=text, hf_layer="5")
+    expected = rollout(extract(hf.load(), text).maps["self"])
+    np.testing.assert_allclose(heatmap_z(charts(at)["rollout_pair"]), expected.head(5, 0), atol=1e-6)
+
+
+def test_analysis_page_differences_and_corpus():
+    from attnviz.analysis import average_statistics, head_distances, head_statistics
+    from attnviz.corpus import sample_sentences
+
+    at = open_page("pages/analysis.py", an_a="The cat sat on the mat.", an_b="The dog lay on the rug.")
+    assert not at.exception
+    model = hf.load()
+    a, b = (extract(model, t).maps["self"] for t in ("The cat sat on the mat.", "The dog lay on the rug."))
+    np.testing.assert_allclose(heatmap_z(charts(at)["an_distances"]), head_distances(a, b), atol=1e-6)
+    corpus = average_statistics([head_statistics(extract(model, s).maps["self"]) for s in sample_sentences()])
+    np.testing.assert_allclose(heatmap_z(charts(at)["an_stats_grid"]), corpus["previous"], atol=1e-5)
+    at.text_input(key="an_b").set_value("Short.").run()
+    assert "same token length" in at.error[0].value
+
+
+def test_compare_page_differences_and_held_out_table():
+    at = open_page("pages/compare.py", cmp_text="the red car sees my old dog")
+    assert "cmp_difference" in charts(at)
+    held_out = at.dataframe[1].value
+    assert len(held_out) == 3 + 8 and held_out["agreement"].between(0, 1).all()
+
+
+def test_pretrained_page_switches_to_a_local_decoder_model_and_probes_induction(tmp_path):
+    from hf_models import save_tiny
+
+    folder = str(save_tiny("gpt2", tmp_path / "tiny-gpt2"))
+    at = open_page("pages/pretrained.py", hf_model=folder, hf_text="one two three four")
+    assert not at.exception and not at.error
+    expected = extract(hf.load(folder), "one two three four").maps["self"]
+    np.testing.assert_array_equal(heatmap_z(charts(at)["hf_heatmap"]), expected.head(0, 0))
+    assert "decoder model" in " ".join(c.value for c in at.caption)
+    at.toggle(key="hf_induction").set_value(True).run()
+    assert charts(at)["induction_grid"]["data"][0]["z"]

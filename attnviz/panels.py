@@ -1,0 +1,110 @@
+"""Analysis views shared by pages: head statistics, rollout, differences (streamlit side).
+
+They take AttentionMaps, call the pure functions of attnviz.analysis and draw attnviz.figures.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from attnviz import analysis, cache, figures
+from attnviz.attention import AttentionMap
+
+
+def statistics_frame(stats: dict) -> pd.DataFrame:
+    """One row per head: every statistic and the pattern label."""
+    frame = pd.DataFrame(analysis.head_patterns(stats))
+    for name, values in stats.items():
+        frame[name] = values.reshape(-1)
+    return frame
+
+
+def statistics(stats: dict, prefix: str, note: str = "Averaged over this input's queries.") -> None:
+    """Layer x head grids of a chosen statistic, the pattern of every head, and a CSV of it all."""
+    frame = statistics_frame(stats)
+    n_layers, n_heads = stats["entropy"].shape
+    names = list(analysis.STATISTICS)
+    metric = st.selectbox(
+        "Statistic", names, index=names.index("previous"), key=f"{prefix}metric", format_func=analysis.STATISTICS.get
+    )
+    values = frame[metric].to_numpy().reshape(n_layers, n_heads)
+    zmax = None if metric == "distance" else 1.0
+    fig = figures.head_grid(values, metric, zmax=zmax, fmt=".1f" if metric == "distance" else ".2f")
+    st.caption(f"{note} Click a cell to open that head.")
+    st.plotly_chart(fig, key=f"{prefix}stats_grid", on_select="rerun", selection_mode="points")
+    top = frame.sort_values(metric, ascending=metric == "entropy").head(5)
+    best = ", ".join(f"layer {r.layer} head {r.head} ({getattr(r, metric):.2f})" for r in top.itertuples())
+    st.markdown(f"**Highest {metric}:** {best}" if metric != "entropy" else f"**Most focused heads:** {best}")
+    st.markdown("**What each head does** (label, and the number that decided it)")
+    st.dataframe(
+        frame[["layer", "head", "pattern", "score", "why"]],
+        hide_index=True,
+        column_config={"score": st.column_config.NumberColumn(format="%.2f")},
+        height=260,
+    )
+    st.download_button(
+        "Download head statistics (CSV)", frame.to_csv(index=False).encode(), f"attnviz-{prefix}head-statistics.csv",
+        "text/csv", key=f"{prefix}stats_csv", on_click="ignore",
+    )  # fmt: skip
+
+
+def rollout(attn: AttentionMap, layer: int, head: int, encoder: AttentionMap | None = None) -> None:
+    """Raw attention of one head next to the attention rollout up to the same layer."""
+    st.caption(
+        "Rollout (Abnar & Zuidema 2020) follows attention through the layers: each layer's heads are "
+        "averaged, half the weight stays on the token itself for the residual connection, and the "
+        "layers multiply. It estimates how much each input token can reach each position."
+    )
+    try:
+        rolled = analysis.cross_rollout(attn, encoder) if encoder is not None else analysis.rollout(attn)
+    except ValueError as error:
+        st.info(str(error))
+        return
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(figures.heatmap(attn, layer, head, title=f"raw: layer {layer}, head {head}"), key="raw_pair")
+    with right:
+        title = f"rollout through layer {layer} (all heads)"
+        st.plotly_chart(figures.heatmap(rolled, layer, 0, title=title), key="rollout_pair")
+
+
+def similarity(attn: AttentionMap, key: str) -> None:
+    """How alike the heads are on this input (Jensen-Shannon distance between every pair)."""
+    st.plotly_chart(figures.similarity(analysis.head_similarity(attn), attn.n_heads), key=key)
+
+
+def corpus(model_id: str, sentences: list[str], word_level: bool, prefix: str) -> None:
+    """Head statistics averaged over many sentences, one cached forward pass each, with a progress bar."""
+    progress = st.progress(0.0, text=f"Running {len(sentences)} sentences ...")
+    per_sentence, failed = [], 0
+    for index, sentence in enumerate(sentences):
+        try:
+            result = cache.run_pretrained(model_id, sentence, word_level=word_level)
+        except ValueError:
+            failed += 1
+            continue
+        attn = next(iter(result.maps.values()))
+        per_sentence.append(analysis.head_statistics(attn))
+        progress.progress((index + 1) / len(sentences), text=f"{index + 1} / {len(sentences)} sentences")
+    progress.empty()
+    if not per_sentence:
+        st.error("None of the sentences could be run.")
+        return
+    if failed:
+        st.warning(f"{failed} sentences could not be run and were left out.")
+    note = f"Averaged over {len(per_sentence)} sentences (first attention map of the model)."
+    statistics(analysis.average_statistics(per_sentence), prefix, note=note)
+
+
+def induction(model_id: str, period: int = 20) -> None:
+    """Run the repeated-random-tokens probe on a decoder model and show each head's induction score."""
+    st.caption(
+        f"{period} random tokens, then the same {period} again. An induction head, reading a token of the "
+        "second copy, attends to the token that followed it the first time: the pattern behind in-context copying."
+    )
+    probe = cache.induction_probe(model_id, period)
+    scores = analysis.induction_scores(probe, period)
+    st.plotly_chart(figures.head_grid(scores, "induction score"), key="induction_grid")
+    layer, head = divmod(int(scores.argmax()), scores.shape[1])
+    st.markdown(f"**Most induction-like:** layer {layer} head {head} ({scores[layer, head]:.2f}).")

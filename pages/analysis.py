@@ -1,0 +1,70 @@
+"""Corpus & differences: head statistics over many sentences, and one model on two inputs."""
+
+import streamlit as st
+
+from attnviz import analysis, cache, figures, panels, ui
+from attnviz.corpus import CorpusError, parse_upload, sample_sentences
+from attnviz.hf import DEFAULT_DESCRIPTION, ModelLoadError
+
+ui.entry_guard()
+
+st.title("Corpus statistics and differences")
+st.caption(
+    "Numbers, not just pictures: what each head of a pretrained model does on average over many "
+    "sentences, and how its attention changes between two inputs."
+)
+ui.state("an_model", "")
+st.text_input("Model: a Hugging Face id or a local folder; empty for the packaged default", key="an_model",
+              placeholder=DEFAULT_DESCRIPTION)  # fmt: skip
+model_id = st.session_state["an_model"].strip()
+try:
+    loaded = cache.pretrained_model(model_id)
+except ModelLoadError as error:
+    st.error(str(error))
+    st.stop()
+corpus_tab, pair_tab = st.tabs(["Corpus: head statistics over many sentences", "Two inputs: what changed"])
+
+with corpus_tab:
+    source = st.radio("Sentences", ["Built-in sample (100 varied English sentences)", "Upload a .txt file"],
+                      key="an_source", horizontal=True)  # fmt: skip
+    sentences, notes = sample_sentences(), []
+    if source.startswith("Upload"):
+        upload = st.file_uploader("One sentence a line, UTF-8, at most 500 lines", type=["txt"], key="an_upload")
+        if upload is None:
+            st.info("Upload a text file to analyse it.")
+            sentences = []
+        else:
+            try:
+                sentences, notes = parse_upload(upload.getvalue())
+            except CorpusError as error:
+                st.error(str(error))
+                sentences = []
+    for note in notes:
+        st.warning(note)
+    word_level = st.toggle("Word level", key="an_words")
+    if sentences:
+        ui.guarded("corpus statistics", lambda: panels.corpus(model_id, sentences, word_level, "an_"))
+
+with pair_tab:
+    ui.state("an_a", "The cat sat on the mat.")
+    ui.state("an_b", "The dog lay on the rug.")
+    left, right = st.columns(2)
+    left.text_input("Input A", key="an_a")
+    right.text_input("Input B (the same number of tokens)", key="an_b")
+    try:
+        a = next(iter(cache.run_pretrained(model_id, st.session_state["an_a"]).maps.values()))
+        b = next(iter(cache.run_pretrained(model_id, st.session_state["an_b"]).maps.values()))
+        distances = analysis.head_distances(a, b)
+    except ValueError as error:
+        st.error(str(error))
+        st.stop()
+    st.markdown("**Jensen-Shannon distance per head** (0: the head attends the same way on both inputs)")
+    st.plotly_chart(figures.head_grid(distances, "JS distance"), key="an_distances")
+    layer, head = ui.layer_head(a, "an_")
+    st.plotly_chart(
+        figures.difference(a.head(layer, head), b.head(layer, head), a.query_tokens, a.key_tokens,
+                           title=f"A - B, layer {layer} head {head} (tokens of A)"),
+        key="an_difference",
+    )  # fmt: skip
+    st.caption("Red: A attends more; blue: B attends more.")
+ui.share(["an_model", "an_a", "an_b", "an_layer", "an_head"])

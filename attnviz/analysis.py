@@ -231,8 +231,17 @@ def head_distances(a: AttentionMap, b: AttentionMap) -> np.ndarray:
     return js_distance(a.weights, b.weights).mean(-1).astype(np.float32)
 
 
-def head_similarity(attn: AttentionMap) -> np.ndarray:
-    """``[layer*head, layer*head]`` mean JS distance between every pair of heads on one input."""
+def head_similarity(attn: AttentionMap, max_side: int = 64) -> np.ndarray:
+    """``[layer*head, layer*head]`` mean JS distance between every pair of heads on one input.
+
+    Inputs longer than ``max_side`` tokens are first pooled into at most ``max_side`` contiguous blocks
+    (keys summed, queries averaged), which keeps the cost bounded; pooling can only lower JS distances.
+    """
+    if max(attn.n_queries, attn.n_keys) > max_side:
+        blocks = lambda n: [list(range(i, min(i + -(-n // max_side), n))) for i in range(0, n, -(-n // max_side))]  # noqa: E731
+        q, k = blocks(attn.n_queries), blocks(attn.n_keys)
+        attn = pool(replace(attn, kind="self" if attn.kind == "causal" else attn.kind), q, k,
+                    [str(g[0]) for g in q], [str(g[0]) for g in k])  # fmt: skip
     flat = attn.weights.reshape(-1, attn.n_queries, attn.n_keys).astype(np.float64)
     return js_distance(flat[:, None], flat[None, :]).mean(-1).astype(np.float32)
 

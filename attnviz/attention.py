@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -30,6 +31,7 @@ class AttentionMap:
     source: str = ""
     query_special: tuple[bool, ...] = field(default=())
     key_special: tuple[bool, ...] = field(default=())
+    fingerprint: str = field(init=False, repr=False, compare=False)  # content hash, for caches
 
     def __post_init__(self) -> None:
         weights = np.array(self.weights, dtype=np.float32, copy=True)
@@ -42,6 +44,10 @@ class AttentionMap:
             flags = tuple(bool(f) for f in flags) if len(flags) else (False,) * len(tokens)
             object.__setattr__(self, f"{name}_special", flags)
         _validate(self)
+        digest = hashlib.blake2b(weights.tobytes(), digest_size=16)
+        for part in (self.query_tokens, self.key_tokens, self.kind, self.source, self.query_special, self.key_special):
+            digest.update(repr(part).encode())
+        object.__setattr__(self, "fingerprint", f"{weights.shape}:{digest.hexdigest()}")
 
     @property
     def n_layers(self) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from attnviz import hf
+from attnviz import analysis, hf
 from attnviz.attention import AttentionMap
 from attnviz.extract import Extraction, extract
 from attnviz.extract import induction_probe as extract_induction
@@ -17,6 +17,7 @@ from attnviz.tasks import get_task
 from attnviz.train import load_shipped
 
 MAX_RESULTS = 256
+BY_CONTENT = {AttentionMap: lambda attn: attn.fingerprint}  # hash a map by its content hash, not its bytes
 
 
 @st.cache_resource(show_spinner="Loading the built-in model ...")
@@ -85,3 +86,23 @@ def held_out_alignment(task_name: str, n: int = 200, seed: int = 0) -> list[dict
 @st.cache_data(show_spinner="Running the induction probe ...", max_entries=8)
 def induction_probe(model_id: str, period: int = 20) -> AttentionMap:
     return extract_induction(pretrained_model(model_id), period)
+
+
+@st.cache_data(hash_funcs=BY_CONTENT, max_entries=MAX_RESULTS, show_spinner=False)
+def statistics(attn: AttentionMap) -> dict:
+    return analysis.head_statistics(attn)
+
+
+@st.cache_data(hash_funcs=BY_CONTENT, max_entries=MAX_RESULTS, show_spinner=False)
+def rollout(attn: AttentionMap, encoder: AttentionMap | None = None) -> AttentionMap:
+    return analysis.cross_rollout(attn, encoder) if encoder is not None else analysis.rollout(attn)
+
+
+@st.cache_data(hash_funcs=BY_CONTENT, max_entries=MAX_RESULTS, show_spinner="Comparing every pair of heads ...")
+def similarity(attn: AttentionMap):
+    return analysis.head_similarity(attn)
+
+
+@st.cache_data(hash_funcs=BY_CONTENT, max_entries=MAX_RESULTS, show_spinner=False)
+def without_special(attn: AttentionMap) -> AttentionMap:
+    return analysis.drop_special(attn)

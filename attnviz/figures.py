@@ -64,8 +64,6 @@ def heatmap(
     largest weight to the top colour instead (more contrast for diffuse heads, and says so).
     """
     weights = attn.head(layer, head).astype(np.float32)
-    queries, keys = _labels(attn.query_tokens), _labels(attn.key_tokens)
-    hover = np.array([[f"{q} → {k}" for k in keys] for q in queries], dtype=object)
     fig = go.Figure(
         go.Heatmap(
             z=weights,
@@ -74,8 +72,7 @@ def heatmap(
             zmin=0.0,
             zmax=float(weights.max()) if stretch else 1.0,
             colorscale=COLORSCALE,
-            customdata=hover,
-            hovertemplate="%{customdata}: %{z:.3f}<extra></extra>",
+            **_hover(attn.query_tokens, attn.key_tokens),
             colorbar=dict(title=dict(text="weight (stretched)" if stretch else "weight")),
         )
     )
@@ -90,6 +87,18 @@ def heatmap(
         height=_height(attn.n_queries),
     )
     return fig
+
+
+HOVER_CELLS = 128 * 128  # above this, per-cell token hover would dominate the payload
+
+
+def _hover(query_tokens: Sequence[str], key_tokens: Sequence[str]) -> dict:
+    """Hover 'query → key: weight' with tokens for small maps; positions for large ones (tokens on the axes)."""
+    if len(query_tokens) * len(key_tokens) > HOVER_CELLS:
+        return dict(hovertemplate="query #%{y} → key #%{x}: %{z:.3f}<extra></extra>")
+    queries, keys = _labels(query_tokens), _labels(key_tokens)
+    hover = np.array([[f"{q} → {k}" for k in keys] for q in queries], dtype=object)
+    return dict(customdata=hover, hovertemplate="%{customdata}: %{z:.3f}<extra></extra>")
 
 
 def _height(rows: int) -> int:
@@ -114,82 +123,87 @@ def _add_gold(fig: go.Figure, gold: Sequence[frozenset[int]], row: int | None = 
     fig.update_layout(legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1.0, xanchor="right"))
 
 
-def overview_grid(attn: AttentionMap, max_side: int = 64, gap: int = 1) -> np.ndarray:
-    """All heads tiled into one array ``[layers * (side + gap), heads * (side + gap)]``, NaN in the gaps.
-
-    Each head is block-averaged to at most ``max_side`` x ``max_side`` cells.
+def overview_grid(attn: AttentionMap, max_side: int = 64) -> np.ndarray:
+    """All heads tiled side by side into ``[layers * side, heads * side]``, each block-averaged to at most
+    ``max_side`` x ``max_side`` cells.
     """
-    tiles = np.stack(
-        [[downsample(attn.head(i, h), max_side) for h in range(attn.n_heads)] for i in range(attn.n_layers)]
-    )
+    tiles = downsample(attn.weights, max_side)  # (L, H, rows, cols)
     L, H, rows, cols = tiles.shape
-    grid = np.full((L * (rows + gap), H * (cols + gap)), np.nan, dtype=np.float32)
-    for i in range(L):
-        for h in range(H):
-            grid[i * (rows + gap) : i * (rows + gap) + rows, h * (cols + gap) : h * (cols + gap) + cols] = tiles[i, h]
-    return grid[:-gap, :-gap] if gap else grid
+    return tiles.transpose(0, 2, 1, 3).reshape(L * rows, H * cols)
 
 
 def downsample(weights: np.ndarray, max_side: int) -> np.ndarray:
-    """Block-average a ``[query, key]`` matrix so that neither side exceeds ``max_side``."""
-    q, k = weights.shape
+    """Block-average the last two axes ``[..., query, key]`` so that neither exceeds ``max_side``.
+
+    Blocks at the edge that are only partly filled average over their real cells only.
+    """
+    *lead, q, k = weights.shape
     fq, fk = int(np.ceil(q / max_side)), int(np.ceil(k / max_side))
     if fq == 1 and fk == 1:
         return weights.astype(np.float32)
-    padded = np.full((fq * int(np.ceil(q / fq)), fk * int(np.ceil(k / fk))), np.nan, dtype=np.float64)
-    padded[:q, :k] = weights
-    blocks = padded.reshape(padded.shape[0] // fq, fq, padded.shape[1] // fk, fk)
-    return np.nanmean(blocks, axis=(1, 3)).astype(np.float32)
+    rows, cols = int(np.ceil(q / fq)), int(np.ceil(k / fk))
+    padded = np.zeros((*lead, rows * fq, cols * fk), dtype=np.float64)
+    padded[..., :q, :k] = weights
+    counts = np.zeros((rows * fq, cols * fk))
+    counts[:q, :k] = 1
+    block = lambda a: a.reshape(*a.shape[:-2], rows, fq, cols, fk).sum(axis=(-3, -1))  # noqa: E731
+    return (block(padded) / block(counts)).astype(np.float32)
 
 
 def overview(attn: AttentionMap, max_side: int = 64) -> go.Figure:
-    """Every layer x head as thumbnails in a single heatmap trace (fast to draw, click a tile to open it)."""
+    """Every layer x head as thumbnails in one heatmap trace; hover or click a tile to open that head.
+
+    Thumbnails ship as uint8 (weight x 255, 1/255 resolution) so that 72 heads stay under ~0.5 MB.
+    """
     grid = overview_grid(attn, max_side)
-    rows = downsample(attn.head(0, 0), max_side).shape[0] + 1
-    cols = downsample(attn.head(0, 0), max_side).shape[1] + 1
+    rows, cols = grid.shape[0] // attn.n_layers, grid.shape[1] // attn.n_heads
+    layer, head = np.meshgrid(np.arange(attn.n_layers), np.arange(attn.n_heads), indexing="ij")
     fig = go.Figure(
-        go.Heatmap(
-            z=grid,
-            zmin=0.0,
-            zmax=1.0,
-            colorscale=COLORSCALE,
-            hovertemplate="layer %{customdata[0]} head %{customdata[1]}: %{z:.3f}<extra></extra>",
-            customdata=np.stack(
-                np.meshgrid(np.arange(grid.shape[0]) // rows, np.arange(grid.shape[1]) // cols, indexing="ij"), -1
-            ).astype(np.int16),
-            colorbar=dict(title=dict(text="weight")),
-            hoverongaps=False,
-        )
-    )
+        [
+            go.Heatmap(
+                z=np.round(np.clip(grid, 0, 1) * 255).astype(np.uint8), zmin=0, zmax=255, colorscale=COLORSCALE,
+                hoverinfo="skip",
+                colorbar=dict(title=dict(text="weight"), tickvals=[0, 64, 128, 191, 255],
+                              ticktext=["0", "0.25", "0.5", "0.75", "1"]),
+            ),
+            go.Scatter(  # one invisible point per tile: hover names the head, a click opens it
+                x=(head.ravel() + 0.5) * cols - 0.5, y=(layer.ravel() + 0.5) * rows - 0.5, mode="markers",
+                marker=dict(size=max(4, min(40, 600 // max(attn.n_heads, 1))), opacity=0),
+                customdata=np.stack([layer.ravel(), head.ravel()], -1).astype(np.int16),
+                hovertemplate="layer %{customdata[0]} head %{customdata[1]}: click to open<extra></extra>",
+                showlegend=False,
+            ),
+        ]
+    )  # fmt: skip
+    line = dict(color="white", width=2)
+    shapes = [
+        dict(type="line", xref="x", yref="paper", x0=h * cols - 0.5, x1=h * cols - 0.5, y0=0, y1=1, line=line)
+        for h in range(1, attn.n_heads)
+    ]
+    shapes += [dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=i * rows - 0.5, y1=i * rows - 0.5, line=line)
+               for i in range(1, attn.n_layers)]  # fmt: skip
     fig.update_layout(
+        shapes=shapes,
         xaxis=dict(
-            title=dict(text="head"),
-            tickmode="array",
-            tickvals=[h * cols + cols / 2 - 1 for h in range(attn.n_heads)],
-            ticktext=[str(h) for h in range(attn.n_heads)],
-            showgrid=False,
-            zeroline=False,
-            side="top",
+            title=dict(text="head"), tickmode="array", tickvals=[(h + 0.5) * cols - 0.5 for h in range(attn.n_heads)],
+            ticktext=[str(h) for h in range(attn.n_heads)], showgrid=False, zeroline=False, side="top",
         ),
         yaxis=dict(
-            title=dict(text="layer"),
-            tickmode="array",
-            tickvals=[i * rows + rows / 2 - 1 for i in range(attn.n_layers)],
-            ticktext=[str(i) for i in range(attn.n_layers)],
-            autorange="reversed",
-            showgrid=False,
-            zeroline=False,
+            title=dict(text="layer"), tickmode="array", tickvals=[(i + 0.5) * rows - 0.5 for i in range(attn.n_layers)],
+            ticktext=[str(i) for i in range(attn.n_layers)], autorange="reversed", showgrid=False, zeroline=False,
         ),
+        hovermode="closest", hoverdistance=-1,
         margin=dict(l=10, r=10, t=30, b=10),
         height=int(min(900, max(280, 90 * attn.n_layers + 80))),
-    )
+    )  # fmt: skip
     return fig
 
 
 def tile_at(attn: AttentionMap, x: float, y: float, max_side: int = 64) -> tuple[int, int]:
-    """(layer, head) of the overview tile under grid cell (x, y)."""
-    rows, cols = (s + 1 for s in downsample(attn.head(0, 0), max_side).shape)
-    return min(int(y) // rows, attn.n_layers - 1), min(int(x) // cols, attn.n_heads - 1)
+    """(layer, head) of the overview tile under grid position (x, y)."""
+    rows, cols = (int(np.ceil(n / np.ceil(n / max_side))) for n in (attn.n_queries, attn.n_keys))
+    layer = min(max(int((y + 0.5) // rows), 0), attn.n_layers - 1)
+    return layer, min(max(int((x + 0.5) // cols), 0), attn.n_heads - 1)
 
 
 def head_view(attn: AttentionMap, layer: int, heads: Sequence[int], threshold: float = 0.05) -> go.Figure:

@@ -57,7 +57,7 @@ def rollout(attn: AttentionMap, layer: int, head: int, encoder: AttentionMap | N
         "layers multiply. It estimates how much each input token can reach each position."
     )
     try:
-        rolled = analysis.cross_rollout(attn, encoder) if encoder is not None else analysis.rollout(attn)
+        rolled = cache.rollout(attn, encoder)
     except ValueError as error:
         st.info(str(error))
         return
@@ -71,7 +71,7 @@ def rollout(attn: AttentionMap, layer: int, head: int, encoder: AttentionMap | N
 
 def similarity(attn: AttentionMap, key: str) -> None:
     """How alike the heads are on this input (Jensen-Shannon distance between every pair)."""
-    st.plotly_chart(figures.similarity(analysis.head_similarity(attn), attn.n_heads), key=key)
+    st.plotly_chart(figures.similarity(cache.similarity(attn), attn.n_heads), key=key)
 
 
 def corpus(model_id: str, sentences: list[str], word_level: bool, prefix: str) -> None:
@@ -85,7 +85,7 @@ def corpus(model_id: str, sentences: list[str], word_level: bool, prefix: str) -
             failed += 1
             continue
         attn = next(iter(result.maps.values()))
-        per_sentence.append(analysis.head_statistics(attn))
+        per_sentence.append(cache.statistics(attn))
         progress.progress((index + 1) / len(sentences), text=f"{index + 1} / {len(sentences)} sentences")
     progress.empty()
     if not per_sentence:

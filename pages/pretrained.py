@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from attnviz import analysis, cache, figures, panels, ui
-from attnviz.analysis import drop_special
+from attnviz import cache, figures, panels, ui
 from attnviz.hf import DEFAULT_DESCRIPTION, ModelLoadError
 
 ui.entry_guard()
@@ -67,7 +66,7 @@ if len(names) > 1:
 maps = dict(result.maps)
 if hide_special:
     try:
-        maps = {name: drop_special(m) for name, m in maps.items()}
+        maps = {name: cache.without_special(m) for name, m in maps.items()}
         st.info("Special tokens are hidden and each row is renormalised over the tokens that remain.")
     except ValueError as error:
         st.warning(str(error))
@@ -76,33 +75,41 @@ attn = maps[st.session_state["hf_map"]]
 ui.apply_pick(attn, "hf_", "hf_overview")
 ui.apply_pick(attn, "hf_", "hf_stats_grid", grid=True)
 layer, head = ui.layer_head(attn, "hf_")
-single, overview, lines, statistics, rollout, similar = st.tabs(
-    ["Single head", "All heads", "Head view", "Head statistics", "Rollout", "Head similarity"]
-)
-with single:
-    ui.guarded(
-        "single head",
-        lambda: st.plotly_chart(
-            figures.heatmap(attn, layer, head, title=f"layer {layer}, head {head}", stretch=stretch), key="hf_heatmap"
-        ),
-    )
-with overview:
-    st.caption("Every layer x head; large inputs are shown as block-averaged thumbnails. Click a tile to open it.")
-    ui.guarded("overview", lambda: ui.overview(attn, key="hf_overview"))
-with lines:
-    heads = st.multiselect("Heads", list(range(attn.n_heads)), default=[head], key="hf_lines_heads")
-    ui.guarded("head view", lambda: st.plotly_chart(figures.head_view(attn, layer, heads), key="hf_head_view"))
-
-with statistics:
-    ui.guarded("head statistics", lambda: panels.statistics(analysis.head_statistics(attn), "hf_"))
-    if loaded.family == "decoder" and st.toggle("Probe for induction heads", key="hf_induction"):
-        ui.guarded("induction probe", lambda: panels.induction(model_id))
-with rollout:
-    encoder = maps.get("encoder") if st.session_state["hf_map"] == "cross" else None
-    ui.guarded("rollout", lambda: panels.rollout(attn, layer, head, encoder=encoder))
-with similar:
-    st.caption("Jensen-Shannon distance between every pair of heads on this input: dark = heads that attend alike.")
-    ui.guarded("head similarity", lambda: panels.similarity(attn, "hf_similarity"))
+TABS = ["Single head", "All heads", "Head view", "Head statistics", "Rollout", "Head similarity"]
+if ui.state("hf_tab", TABS[0]) not in TABS:
+    st.session_state["hf_tab"] = TABS[0]
+single, overview, lines, statistics, rollout, similar = st.tabs(TABS, key="hf_tab", on_change="rerun")
+# Only the open tab is drawn: one forward pass (cached) serves them all, and hidden tabs cost nothing.
+if single.open:
+    with single:
+        title = f"layer {layer}, head {head}"
+        ui.guarded(
+            "single head",
+            lambda: st.plotly_chart(figures.heatmap(attn, layer, head, title=title, stretch=stretch), key="hf_heatmap"),
+        )
+if overview.open:
+    with overview:
+        st.caption("Every layer x head; long inputs are shown as block-averaged thumbnails. Click a tile to open it.")
+        ui.guarded("overview", lambda: ui.overview(attn, key="hf_overview"))
+if lines.open:
+    with lines:
+        heads = st.multiselect("Heads", list(range(attn.n_heads)), default=[head], key="hf_lines_heads")
+        ui.guarded("head view", lambda: st.plotly_chart(figures.head_view(attn, layer, heads), key="hf_head_view"))
+if statistics.open:
+    with statistics:
+        ui.guarded("head statistics", lambda: panels.statistics(cache.statistics(attn), "hf_"))
+        if loaded.family == "decoder" and st.toggle("Probe for induction heads", key="hf_induction"):
+            ui.guarded("induction probe", lambda: panels.induction(model_id))
+if rollout.open:
+    with rollout:
+        encoder = maps.get("encoder") if st.session_state["hf_map"] == "cross" else None
+        ui.guarded("rollout", lambda: panels.rollout(attn, layer, head, encoder=encoder))
+if similar.open:
+    with similar:
+        st.caption("Jensen-Shannon distance between every pair of heads on this input: dark = heads that attend alike.")
+        ui.guarded("head similarity", lambda: panels.similarity(attn, "hf_similarity"))
 
 ui.downloads(result.maps, "attnviz-pretrained")
-ui.share(["hf_model", "hf_text", "hf_pair", "hf_target", "hf_words", "hf_hide", "hf_map", "hf_layer", "hf_head"])
+ui.share(
+    ["hf_model", "hf_text", "hf_pair", "hf_target", "hf_words", "hf_hide", "hf_map", "hf_tab", "hf_layer", "hf_head"]
+)

@@ -68,21 +68,30 @@ def test_colour_scale_is_zero_to_one_unless_stretched():
     assert stretched["zmax"] == pytest.approx(float(attn.head(0, 0).max()))
 
 
-def test_overview_is_one_trace_with_every_head_tiled():
+def test_overview_is_one_heatmap_with_every_head_tiled_as_uint8():
     attn = random_map(layers=3, heads=4, q=5, k=6)
     fig = figures.overview(attn)
-    assert len(fig.data) == 1
-    grid = decode(as_json(fig)["data"][0]["z"])
-    assert grid.shape == (3 * 6 - 1, 4 * 7 - 1)
-    np.testing.assert_array_equal(grid[6:11, 14:20], attn.head(1, 2))  # layer 1, head 2
-    assert np.isnan(grid[5]).all()  # gaps between tiles
-    assert figures.tile_at(attn, x=15, y=7) == (1, 2)
+    assert [t.type for t in fig.data] == ["heatmap", "scatter"]  # the scatter marks tile centres for hover/click
+    z = as_json(fig)["data"][0]["z"]
+    assert z["dtype"] == "u1"
+    grid = decode(z)
+    assert grid.shape == (3 * 5, 4 * 6)
+    np.testing.assert_array_equal(grid[5:10, 12:18], np.round(attn.head(1, 2) * 255))  # layer 1, head 2
+    centres = fig.data[1]
+    assert figures.tile_at(attn, x=centres.x[6], y=centres.y[6]) == (1, 2) == tuple(centres.customdata[6])
+
+
+def test_overview_payload_does_not_grow_with_the_square_of_the_length():
+    sizes = [len(pio.to_json(figures.overview(random_map(layers=6, heads=12, q=n, k=n)))) for n in (128, 512)]
+    assert sizes[1] < 1.2 * sizes[0] < 1_500_000
 
 
 def test_downsampling_keeps_mass_and_block_structure():
     weights = np.eye(200, dtype=np.float32)
     small = figures.downsample(weights, 64)
     assert small.shape == (50, 50)
+    uneven = figures.downsample(np.ones((2, 3, 130, 70)), 64)  # edge blocks average over real cells only
+    assert uneven.shape == (2, 3, 44, 35) and np.allclose(uneven, 1.0)
     assert np.allclose(small.sum() * 4 * 4, weights.sum())  # block means x block size = mass
     assert (small.argmax(1) == np.arange(50)).all()  # the diagonal stays the diagonal
 

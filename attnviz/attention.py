@@ -31,10 +31,10 @@ class AttentionMap:
     source: str = ""
     query_special: tuple[bool, ...] = field(default=())
     key_special: tuple[bool, ...] = field(default=())
-    fingerprint: str = field(init=False, repr=False, compare=False)  # content hash, for caches
+    _fingerprint: str = field(init=False, repr=False, compare=False, default="")
 
     def __post_init__(self) -> None:
-        weights = np.array(self.weights, dtype=np.float32, copy=True)
+        weights = np.array(self.weights, dtype=np.float32, copy=True, order="C")
         weights.setflags(write=False)
         object.__setattr__(self, "weights", weights)
         object.__setattr__(self, "query_tokens", tuple(str(t) for t in self.query_tokens))
@@ -44,10 +44,23 @@ class AttentionMap:
             flags = tuple(bool(f) for f in flags) if len(flags) else (False,) * len(tokens)
             object.__setattr__(self, f"{name}_special", flags)
         _validate(self)
-        digest = hashlib.blake2b(weights.tobytes(), digest_size=16)
-        for part in (self.query_tokens, self.key_tokens, self.kind, self.source, self.query_special, self.key_special):
-            digest.update(repr(part).encode())
-        object.__setattr__(self, "fingerprint", f"{weights.shape}:{digest.hexdigest()}")
+
+    @property
+    def fingerprint(self) -> str:
+        """A hash of the whole content (weights and labels), computed once: lets caches key on a map."""
+        if not self._fingerprint:
+            digest = hashlib.blake2b(memoryview(np.ascontiguousarray(self.weights)).cast("B"), digest_size=16)
+            for part in (
+                self.query_tokens,
+                self.key_tokens,
+                self.kind,
+                self.source,
+                self.query_special,
+                self.key_special,
+            ):
+                digest.update(repr(part).encode())
+            object.__setattr__(self, "_fingerprint", f"{self.weights.shape}:{digest.hexdigest()}")
+        return self._fingerprint
 
     @property
     def n_layers(self) -> int:
@@ -135,11 +148,11 @@ def _validate(attn: AttentionMap) -> None:
         raise AttentionError("special-token flags must have one entry per token")
     if attn.kind not in KINDS:
         raise AttentionError(f"kind must be one of {', '.join(KINDS)}; got {attn.kind!r}")
-    if not np.isfinite(w).all():
+    sums = w.sum(axis=-1, dtype=np.float64)  # NaN or infinity anywhere in a row makes its sum non-finite
+    if not np.isfinite(sums).all():
         raise AttentionError("weights contain NaN or infinity")
-    if (w < 0).any():
+    if w.min() < 0:
         raise AttentionError(f"weights must be non-negative; minimum is {w.min():.3g}")
-    sums = w.sum(axis=-1, dtype=np.float64)
     worst = np.abs(sums - 1.0).max()
     if worst > ROW_SUM_TOLERANCE:
         layer, head, query = np.unravel_index(np.abs(sums - 1.0).argmax(), sums.shape)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from attnviz import analysis, hf
+from attnviz import analysis, hf, settings
 from attnviz.attention import AttentionMap
 from attnviz.extract import Extraction, extract
 from attnviz.extract import induction_probe as extract_induction
@@ -17,6 +17,7 @@ from attnviz.tasks import get_task
 from attnviz.train import load_shipped
 
 MAX_RESULTS = 256
+MAX_MODELS = 3  # least recently used pretrained models beyond this are evicted
 BY_CONTENT = {AttentionMap: lambda attn: attn.fingerprint}  # hash a map by its content hash, not its bytes
 
 
@@ -33,17 +34,29 @@ def run_builtin(task_name: str, model_name: str, text: str) -> Translation:
     return decode(builtin_model(task_name, model_name), task, [source], label=f"{model_name} · {task_name}")[0]
 
 
-@st.cache_resource(show_spinner="Loading the pretrained model (once) ...", max_entries=3)
 def pretrained_model(model_id: str) -> hf.LoadedModel:
+    """The loaded model; PermissionError if hosted mode does not allow it, ModelLoadError if it won't load."""
+    settings.check_model(model_id)
+    return _pretrained_model(model_id)
+
+
+@st.cache_resource(show_spinner="Loading the pretrained model (once) ...", max_entries=MAX_MODELS)
+def _pretrained_model(model_id: str) -> hf.LoadedModel:
     return hf.load(model_id)
 
 
-@st.cache_data(show_spinner="Running the model ...", max_entries=MAX_RESULTS)
+@st.cache_data(show_spinner="Running the model ...", max_entries=MAX_RESULTS, max_size="1GB")
 def run_pretrained(
-    model_id: str, text: str, pair: str | None = None, target: str | None = None, word_level: bool = False
+    model_id: str,
+    text: str,
+    pair: str | None = None,
+    target: str | None = None,
+    word_level: bool = False,
+    max_tokens: int | None = None,
 ) -> Extraction:
     """One forward pass for (model, input); every view of the page reads this result."""
-    return extract(pretrained_model(model_id), text, pair=pair, target=target, word_level=word_level)
+    loaded = pretrained_model(model_id)
+    return extract(loaded, text, pair=pair, target=target, word_level=word_level, max_tokens=max_tokens)
 
 
 @st.cache_data(show_spinner="Reading attention on the gold target ...", max_entries=MAX_RESULTS)
@@ -103,6 +116,6 @@ def similarity(attn: AttentionMap):
     return analysis.head_similarity(attn)
 
 
-@st.cache_data(hash_funcs=BY_CONTENT, max_entries=MAX_RESULTS, show_spinner=False)
+@st.cache_data(hash_funcs=BY_CONTENT, max_entries=MAX_RESULTS, max_size="512MB", show_spinner=False)
 def without_special(attn: AttentionMap) -> AttentionMap:
     return analysis.drop_special(attn)

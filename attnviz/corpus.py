@@ -19,7 +19,7 @@ def sample_sentences() -> list[str]:
     return [line.strip() for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def parse_upload(data: bytes) -> tuple[list[str], list[str]]:
+def parse_upload(data: bytes, max_sentences: int = MAX_SENTENCES) -> tuple[list[str], list[str]]:
     """(sentences, notes) from an uploaded file: UTF-8 text, one sentence a line.
 
     Empty lines are skipped; over-long lines are cut to MAX_CHARS and files to MAX_SENTENCES, each
@@ -45,7 +45,7 @@ def parse_upload(data: bytes) -> tuple[list[str], list[str]]:
     if any(len(s) > MAX_CHARS for s in sentences):
         notes.append(f"Lines longer than {MAX_CHARS} characters were cut.")
         sentences = [s[:MAX_CHARS] for s in sentences]
-    if len(sentences) > MAX_SENTENCES:
-        notes.append(f"Only the first {MAX_SENTENCES} of {len(sentences)} sentences are used.")
-        sentences = sentences[:MAX_SENTENCES]
+    if len(sentences) > max_sentences:
+        notes.append(f"Only the first {max_sentences} of {len(sentences)} sentences are used.")
+        sentences = sentences[:max_sentences]
     return sentences, notes

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-import numpy as np
 import torch
 
 from attnviz.analysis import pool
@@ -52,14 +51,26 @@ def extract(
     target: str | None = None,
     word_level: bool = False,
     max_new_tokens: int = 48,
+    max_tokens: int | None = None,
 ) -> Extraction:
-    """Attention of every layer and head for ``text`` (and a pair sentence, or a target text)."""
+    """Attention of every layer and head for ``text`` (and a pair sentence, or a target text).
+
+    Input is cut to ``max_tokens`` (and the model's own maximum) with a warning; ValueError, with a
+    sentence for the user, for empty text or text that holds only special tokens.
+    """
     if not text or not text.strip():
         raise ValueError("Type some text first.")
+    if max_tokens is not None and max_tokens < loaded.max_tokens:
+        loaded = replace(loaded, max_tokens=max_tokens)
     if pair is not None and loaded.family != "encoder":
         raise ValueError("Sentence pairs are for encoder models (BERT-like); this model is a " + loaded.family)
     warnings: list[str] = []
     source = _encode(loaded, text, pair, warnings)
+    if all(source.special):
+        raise ValueError(
+            "This text holds no ordinary tokens, only special ones such as [CLS] or [SEP] (or characters the "
+            "tokenizer drops): type some words."
+        )
     ids = torch.tensor([source.ids], device=loaded.device)
     if loaded.family != "encoder-decoder":
         out = loaded.model(input_ids=ids, **_type_ids(loaded, text, pair), output_attentions=True)
@@ -136,7 +147,7 @@ def _target(loaded: LoadedModel, ids, target: str | None, max_new_tokens: int, w
 
 
 def _map(attentions, queries: _Side, keys: _Side, kind: str, name: str, word_level: bool) -> AttentionMap:
-    weights = torch.stack([a[0] for a in attentions]).float().cpu().numpy().astype(np.float32)
+    weights = torch.stack([a[0] for a in attentions]).float().cpu().numpy()
     attn = AttentionMap(weights, queries.labels, keys.labels, kind, name, tuple(queries.special), tuple(keys.special))
     if not word_level:
         return attn

@@ -123,11 +123,19 @@ def _add_gold(fig: go.Figure, gold: Sequence[frozenset[int]], row: int | None = 
     fig.update_layout(legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1.0, xanchor="right"))
 
 
-def overview_grid(attn: AttentionMap, max_side: int = 64) -> np.ndarray:
+OVERVIEW_CELLS = 110_000  # the browser draws a heatmap image of this many cells in well under a second
+
+
+def thumbnail_side(attn: AttentionMap) -> int:
+    """Side of each head's thumbnail: at most 64, and small enough that all heads fit OVERVIEW_CELLS."""
+    return int(max(8, min(64, np.sqrt(OVERVIEW_CELLS / (attn.n_layers * attn.n_heads)))))
+
+
+def overview_grid(attn: AttentionMap, max_side: int | None = None) -> np.ndarray:
     """All heads tiled side by side into ``[layers * side, heads * side]``, each block-averaged to at most
     ``max_side`` x ``max_side`` cells.
     """
-    tiles = downsample(attn.weights, max_side)  # (L, H, rows, cols)
+    tiles = downsample(attn.weights, max_side or thumbnail_side(attn))  # (L, H, rows, cols)
     L, H, rows, cols = tiles.shape
     return tiles.transpose(0, 2, 1, 3).reshape(L * rows, H * cols)
 
@@ -150,7 +158,7 @@ def downsample(weights: np.ndarray, max_side: int) -> np.ndarray:
     return (block(padded) / block(counts)).astype(np.float32)
 
 
-def overview(attn: AttentionMap, max_side: int = 64) -> go.Figure:
+def overview(attn: AttentionMap, max_side: int | None = None) -> go.Figure:
     """Every layer x head as thumbnails in one heatmap trace; hover or click a tile to open that head.
 
     Thumbnails ship as uint8 (weight x 255, 1/255 resolution) so that 72 heads stay under ~0.5 MB.
@@ -199,8 +207,9 @@ def overview(attn: AttentionMap, max_side: int = 64) -> go.Figure:
     return fig
 
 
-def tile_at(attn: AttentionMap, x: float, y: float, max_side: int = 64) -> tuple[int, int]:
+def tile_at(attn: AttentionMap, x: float, y: float, max_side: int | None = None) -> tuple[int, int]:
     """(layer, head) of the overview tile under grid position (x, y)."""
+    max_side = max_side or thumbnail_side(attn)
     rows, cols = (int(np.ceil(n / np.ceil(n / max_side))) for n in (attn.n_queries, attn.n_keys))
     layer = min(max(int((y + 0.5) // rows), 0), attn.n_layers - 1)
     return layer, min(max(int((x + 0.5) // cols), 0), attn.n_heads - 1)

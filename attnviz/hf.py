@@ -8,8 +8,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import torch
-from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
-from transformers.models.auto.modeling_auto import MODEL_FOR_MASKED_LM_MAPPING_NAMES
+
+# transformers is imported inside the functions that use it: importing it takes a second or more, and
+# pages that show only the built-in models should not pay for it.
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_DESCRIPTION = "all-MiniLM-L6-v2 (packaged, offline): a BERT encoder, 6 layers x 12 heads"
@@ -50,6 +51,8 @@ def resolve(model_id: str | None) -> tuple[str, str | Path]:
 
 def family_of(config) -> str:
     """encoder, decoder or encoder-decoder, from a model config."""
+    from transformers.models.auto.modeling_auto import MODEL_FOR_MASKED_LM_MAPPING_NAMES
+
     if getattr(config, "is_encoder_decoder", False):
         return "encoder-decoder"
     architectures = getattr(config, "architectures", None) or []
@@ -102,6 +105,8 @@ def _first_line(error: Exception) -> str:
 
 
 def _load(name: str, location, device: str, local_only: bool) -> LoadedModel:
+    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+
     options = dict(trust_remote_code=False, local_files_only=local_only)
     config = AutoConfig.from_pretrained(location, **options)
     family = family_of(config)

@@ -10,6 +10,7 @@ import streamlit as st
 
 from attnviz import analysis, cache, figures
 from attnviz.attention import AttentionMap
+from attnviz.settings import limits
 
 
 def statistics_frame(stats: dict) -> pd.DataFrame:
@@ -80,7 +81,7 @@ def corpus(model_id: str, sentences: list[str], word_level: bool, prefix: str) -
     per_sentence, failed = [], 0
     for index, sentence in enumerate(sentences):
         try:
-            result = cache.run_pretrained(model_id, sentence, word_level=word_level)
+            result = cache.run_pretrained(model_id, sentence, word_level=word_level, max_tokens=limits().max_tokens)
         except ValueError:
             failed += 1
             continue

@@ -121,6 +121,7 @@ def task_input(prefix: str) -> tuple[Task, str]:
         st.selectbox("Task", list(TASKS), key=task_key, format_func=lambda name: TASKS[name].title)
     task = TASKS[st.session_state[task_key]]
     state(text_key, task.placeholder)
+    capped(text_key, MAX_TASK_CHARS)
     with right:
         st.text_input("Input", key=text_key, max_chars=MAX_TASK_CHARS, help=task.description)
     st.button(
@@ -162,3 +163,27 @@ def apply_pick(attn: AttentionMap, prefix: str, key: str, grid: bool = False) ->
 def overview(attn: AttentionMap, key: str) -> None:
     """All heads as one tiled chart; a click on a tile is picked up by :func:`apply_pick` on the rerun."""
     st.plotly_chart(figures.overview(attn), key=key, on_select="rerun", selection_mode="points")
+
+
+MARKDOWN_SPECIALS = "\\`*_{}[]()#+-.!|~<>$:"
+
+
+def plain(text: object) -> str:
+    """Text that streamlit's markdown shows literally: no links, emphasis, images or LaTeX from user input."""
+    return "".join(f"\\{c}" if c in MARKDOWN_SPECIALS else c for c in str(text)).replace("\n", "  \n")
+
+
+def error(message: object) -> None:
+    st.error(plain(message), icon=":material/error:")
+
+
+def warning(message: object) -> None:
+    st.warning(plain(message), icon=":material/warning:")
+
+
+def capped(key: str, limit: int) -> None:
+    """Cut the text in ``key`` to ``limit`` characters (a long link, a paste) and say so."""
+    text = st.session_state.get(key, "")
+    if isinstance(text, str) and len(text) > limit:
+        st.session_state[key] = text[:limit]
+        warning(f"The text was {len(text):,} characters long; it was cut to the first {limit:,}.")

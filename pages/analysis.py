@@ -5,6 +5,7 @@ import streamlit as st
 from attnviz import analysis, cache, figures, panels, ui
 from attnviz.corpus import CorpusError, parse_upload, sample_sentences
 from attnviz.hf import DEFAULT_DESCRIPTION, ModelLoadError
+from attnviz.settings import limits
 
 ui.entry_guard()
 
@@ -19,8 +20,8 @@ st.text_input("Model: a Hugging Face id or a local folder; empty for the package
 model_id = st.session_state["an_model"].strip()
 try:
     loaded = cache.pretrained_model(model_id)
-except ModelLoadError as error:
-    st.error(str(error))
+except (ModelLoadError, PermissionError) as error:
+    ui.error(error)
     st.stop()
 corpus_tab, pair_tab = st.tabs(["Corpus: head statistics over many sentences", "Two inputs: what changed"])
 
@@ -35,28 +36,34 @@ with corpus_tab:
             sentences = []
         else:
             try:
-                sentences, notes = parse_upload(upload.getvalue())
+                sentences, notes = parse_upload(upload.getvalue(), limits().max_corpus_sentences)
             except CorpusError as error:
-                st.error(str(error))
+                ui.error(error)
                 sentences = []
     for note in notes:
-        st.warning(note)
+        ui.warning(note)
     word_level = st.toggle("Word level", key="an_words")
     if sentences:
-        ui.guarded("corpus statistics", lambda: panels.corpus(model_id, sentences, word_level, "an_"))
+        ui.guarded(
+            "corpus statistics",
+            lambda: panels.corpus(model_id, sentences[: limits().max_corpus_sentences], word_level, "an_"),
+        )
 
 with pair_tab:
     ui.state("an_a", "The cat sat on the mat.")
     ui.state("an_b", "The dog lay on the rug.")
     left, right = st.columns(2)
-    left.text_input("Input A", key="an_a")
-    right.text_input("Input B (the same number of tokens)", key="an_b")
+    for key in ("an_a", "an_b"):
+        ui.capped(key, limits().max_text_chars)
+    left.text_input("Input A", key="an_a", max_chars=limits().max_text_chars)
+    right.text_input("Input B (the same number of tokens)", key="an_b", max_chars=limits().max_text_chars)
+    max_tokens = limits().max_tokens
     try:
-        a = next(iter(cache.run_pretrained(model_id, st.session_state["an_a"]).maps.values()))
-        b = next(iter(cache.run_pretrained(model_id, st.session_state["an_b"]).maps.values()))
+        a = next(iter(cache.run_pretrained(model_id, st.session_state["an_a"], max_tokens=max_tokens).maps.values()))
+        b = next(iter(cache.run_pretrained(model_id, st.session_state["an_b"], max_tokens=max_tokens).maps.values()))
         distances = analysis.head_distances(a, b)
     except ValueError as error:
-        st.error(str(error))
+        ui.error(error)
         st.stop()
     st.markdown("**Jensen-Shannon distance per head** (0: the head attends the same way on both inputs)")
     st.plotly_chart(figures.head_grid(distances, "JS distance"), key="an_distances")

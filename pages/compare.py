@@ -20,7 +20,7 @@ try:
     rnn_maps = {score: cache.force_builtin(task.name, f"rnn-{score}", text)["temporal"] for score in SCORES}
     cross = cache.force_builtin(task.name, "transformer", text)["cross"]
 except (TaskInputError, ValueError) as error:
-    st.error(str(error))
+    ui.error(error)
     st.stop()
 example = task.reference(task.tokenize(text))
 gold = example.gold_rows(example.target)

@@ -4,10 +4,10 @@ import streamlit as st
 
 from attnviz import cache, figures, panels, ui
 from attnviz.hf import DEFAULT_DESCRIPTION, ModelLoadError
+from attnviz.settings import limits
 
 ui.entry_guard()
 
-MAX_TEXT_CHARS = 20_000
 MAP_TITLES = {
     "self": "Self-attention",
     "encoder": "Encoder self-attention",
@@ -26,12 +26,15 @@ st.text_input(
 model_id = st.session_state["hf_model"].strip()
 try:
     loaded = cache.pretrained_model(model_id)
-except ModelLoadError as error:
-    st.error(str(error))
+except (ModelLoadError, PermissionError) as error:
+    ui.error(error)
     st.stop()
-st.caption(f"**{figures.escape(loaded.name)}**: {loaded.family} model, reads up to {loaded.max_tokens} tokens.")
+LIMITS = limits()
+max_tokens = min(loaded.max_tokens, LIMITS.max_tokens)
+st.caption(f"{ui.plain(loaded.name)}: {loaded.family} model, reads up to {max_tokens} tokens.")
 
-st.text_area("Text", key="hf_text", max_chars=MAX_TEXT_CHARS, height=90)
+ui.capped("hf_text", LIMITS.max_text_chars)
+st.text_area("Text", key="hf_text", max_chars=LIMITS.max_text_chars, height=90)
 pair = target = None
 if loaded.family == "encoder":
     ui.state("hf_pair", "")
@@ -51,12 +54,12 @@ stretch = right.toggle(
 )
 
 try:
-    result = cache.run_pretrained(model_id, st.session_state["hf_text"], pair, target, word_level)
+    result = cache.run_pretrained(model_id, st.session_state["hf_text"], pair, target, word_level, max_tokens)
 except ValueError as error:
-    st.error(str(error))
+    ui.error(error)
     st.stop()
 for warning in result.warnings:
-    st.warning(warning)
+    ui.warning(warning)
 
 names = list(result.maps)
 if ui.state("hf_map", names[-1]) not in names:
@@ -69,7 +72,7 @@ if hide_special:
         maps = {name: cache.without_special(m) for name, m in maps.items()}
         st.info("Special tokens are hidden and each row is renormalised over the tokens that remain.")
     except ValueError as error:
-        st.warning(str(error))
+        ui.warning(error)
 attn = maps[st.session_state["hf_map"]]
 
 ui.apply_pick(attn, "hf_", "hf_overview")

@@ -22,7 +22,7 @@ task, text = ui.task_input("tf_")
 try:
     result = cache.run_builtin(task.name, "transformer", text)
 except TaskInputError as error:
-    st.error(str(error))
+    ui.error(error)
     st.stop()
 
 st.markdown(f"**Output:** `{task.detokenize(result.output)}`")

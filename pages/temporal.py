@@ -30,7 +30,7 @@ score = st.session_state["rnn_score"]
 try:
     result = cache.run_builtin(task.name, f"rnn-{score}", text)
 except TaskInputError as error:
-    st.error(str(error))
+    ui.error(error)
     st.stop()
 
 attn = result.maps["temporal"]

@@ -35,9 +35,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class ServerURL(str):
+    """The server's base URL; ``pid`` is its process id."""
+
+    pid: int
+
+
 @contextlib.contextmanager
 def streamlit_server(timeout: float = 60.0):
-    """Yield the base URL of a fresh `streamlit run app.py` on a free loopback port."""
+    """Yield the base URL (a str with ``.pid``) of a fresh `streamlit run app.py` on a free loopback port."""
     port = free_port()
     command = [
         sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
@@ -45,7 +51,8 @@ def streamlit_server(timeout: float = 60.0):
     ]  # fmt: skip
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    url = ServerURL(f"http://127.0.0.1:{port}")
+    url.pid = process.pid
     try:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

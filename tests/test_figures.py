@@ -83,7 +83,7 @@ def test_overview_is_one_heatmap_with_every_head_tiled_as_uint8():
 
 def test_overview_payload_does_not_grow_with_the_square_of_the_length():
     sizes = [len(pio.to_json(figures.overview(random_map(layers=6, heads=12, q=n, k=n)))) for n in (128, 512)]
-    assert sizes[1] < 1.2 * sizes[0] < 1_500_000
+    assert sizes[1] < 1.5 * sizes[0] and sizes[1] < 1_500_000  # 4x the length would be 16x the cells
 
 
 def test_downsampling_keeps_mass_and_block_structure():

@@ -56,7 +56,10 @@ def run_pretrained(
 ) -> Extraction:
     """One forward pass for (model, input); every view of the page reads this result."""
     loaded = pretrained_model(model_id)
-    return extract(loaded, text, pair=pair, target=target, word_level=word_level, max_tokens=max_tokens)
+    result = extract(loaded, text, pair=pair, target=target, word_level=word_level, max_tokens=max_tokens)
+    for attn in result.maps.values():
+        attn.fingerprint  # noqa: B018 - computed once here, it travels with the cached copies
+    return result
 
 
 @st.cache_data(show_spinner="Reading attention on the gold target ...", max_entries=MAX_RESULTS)

@@ -109,7 +109,7 @@ def _encode(loaded: LoadedModel, text: str, pair: str | None, warnings: list[str
 
 def _side(tokenizer, ids: list[int], groups: list[list[int]] | None = None) -> _Side:
     raw = tokenizer.convert_ids_to_tokens(ids)
-    special_ids = set(tokenizer.all_special_ids)
+    special_ids = set(tokenizer.all_special_ids) - {tokenizer.unk_token_id}  # [UNK] stands for the user's text
     special = [i in special_ids for i in ids]
     if groups is None:  # no word ids (a generated target): words start at a space marker or a special token
         groups = []

@@ -106,7 +106,9 @@ def _first_line(error: Exception) -> str:
 
 def _load(name: str, location, device: str, local_only: bool) -> LoadedModel:
     from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+    from transformers.utils import logging
 
+    logging.disable_progress_bar()  # no "Loading weights" bars in the server log or on the command line
     options = dict(trust_remote_code=False, local_files_only=local_only)
     config = AutoConfig.from_pretrained(location, **options)
     family = family_of(config)

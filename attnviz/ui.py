@@ -187,3 +187,8 @@ def capped(key: str, limit: int) -> None:
     if isinstance(text, str) and len(text) > limit:
         st.session_state[key] = text[:limit]
         warning(f"The text was {len(text):,} characters long; it was cut to the first {limit:,}.")
+
+
+def chart(title: str, build: Callable, key: str, **options) -> None:
+    """Build a figure and draw it; if building fails, an error box replaces it and the page goes on."""
+    guarded(title, lambda: st.plotly_chart(build(), key=key, **options))

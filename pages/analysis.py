@@ -66,12 +66,13 @@ with pair_tab:
         ui.error(error)
         st.stop()
     st.markdown("**Jensen-Shannon distance per head** (0: the head attends the same way on both inputs)")
-    st.plotly_chart(figures.head_grid(distances, "JS distance"), key="an_distances")
+    ui.chart("distances", lambda: figures.head_grid(distances, "JS distance"), key="an_distances")
     layer, head = ui.layer_head(a, "an_")
-    st.plotly_chart(
-        figures.difference(a.head(layer, head), b.head(layer, head), a.query_tokens, a.key_tokens,
-                           title=f"A - B, layer {layer} head {head} (tokens of A)"),
+    title = f"A - B, layer {layer} head {head} (tokens of A)"
+    ui.chart(
+        "difference",
+        lambda: figures.difference(a.head(layer, head), b.head(layer, head), a.query_tokens, a.key_tokens, title=title),
         key="an_difference",
-    )  # fmt: skip
+    )
     st.caption("Red: A attends more; blue: B attends more.")
 ui.share(["an_model", "an_a", "an_b", "an_layer", "an_head"])

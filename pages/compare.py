@@ -33,7 +33,7 @@ score = left.selectbox("RNN score function", SCORES, key="cmp_score")
 shown = right.multiselect("Transformer cross-attention heads", list(names), default=list(names), key="cmp_heads")
 panels = [(f"RNN, {score}", rnn_maps[score].head(0, 0))]
 panels += [(f"Transformer L{names[name][0]} H{names[name][1]}", cross.head(*names[name])) for name in shown]
-st.plotly_chart(figures.comparison(panels, cross.query_tokens, cross.key_tokens, gold), key="cmp_figure")
+ui.chart("comparison", lambda: figures.comparison(panels, cross.query_tokens, cross.key_tokens, gold), key="cmp_figure")
 
 maps = [(f"RNN ({s})", "temporal", m.head(0, 0)) for s, m in rnn_maps.items()]
 maps += [("Transformer", f"cross, {n}", cross.head(*names[n])) for n in names]
@@ -61,9 +61,10 @@ a = first.selectbox("Score function A", SCORES, index=0, key="cmp_a")
 b = second.selectbox("Score function B", SCORES, index=1, key="cmp_b")
 distance = js_distance(rnn_maps[a].head(0, 0), rnn_maps[b].head(0, 0)).mean()
 st.caption(f"Mean Jensen-Shannon distance between their rows: {distance:.3f} (0 identical, 1 disjoint).")
-st.plotly_chart(
-    figures.difference(rnn_maps[a].head(0, 0), rnn_maps[b].head(0, 0), cross.query_tokens, cross.key_tokens,
-                       title=f"{a} - {b}"),
+ui.chart(
+    "difference",
+    lambda: figures.difference(rnn_maps[a].head(0, 0), rnn_maps[b].head(0, 0), cross.query_tokens, cross.key_tokens,
+                               title=f"{a} - {b}"),
     key="cmp_difference",
 )  # fmt: skip
 

@@ -78,26 +78,23 @@ attn = maps[st.session_state["hf_map"]]
 ui.apply_pick(attn, "hf_", "hf_overview")
 ui.apply_pick(attn, "hf_", "hf_stats_grid", grid=True)
 layer, head = ui.layer_head(attn, "hf_")
-TABS = ["Single head", "All heads", "Head view", "Head statistics", "Rollout", "Head similarity"]
-if ui.state("hf_tab", TABS[0]) not in TABS:
-    st.session_state["hf_tab"] = TABS[0]
-single, overview, lines, statistics, rollout, similar = st.tabs(TABS, key="hf_tab", on_change="rerun")
-# Only the open tab is drawn: one forward pass (cached) serves them all, and hidden tabs cost nothing.
-if single.open:
-    with single:
-        title = f"layer {layer}, head {head}"
-        ui.guarded(
-            "single head",
-            lambda: st.plotly_chart(figures.heatmap(attn, layer, head, title=title, stretch=stretch), key="hf_heatmap"),
-        )
-if overview.open:
-    with overview:
-        st.caption("Every layer x head; long inputs are shown as block-averaged thumbnails. Click a tile to open it.")
-        ui.guarded("overview", lambda: ui.overview(attn, key="hf_overview"))
-if lines.open:
-    with lines:
-        heads = st.multiselect("Heads", list(range(attn.n_heads)), default=[head], key="hf_lines_heads")
-        ui.guarded("head view", lambda: st.plotly_chart(figures.head_view(attn, layer, heads), key="hf_head_view"))
+single, overview, lines = st.tabs(["Single head", "All heads", "Head view"])
+with single:
+    title = f"layer {layer}, head {head}"
+    ui.chart("single head", lambda: figures.heatmap(attn, layer, head, title=title, stretch=stretch), key="hf_heatmap")
+with overview:
+    st.caption("Every layer x head; long inputs are shown as block-averaged thumbnails. Click a tile to open it.")
+    ui.guarded("overview", lambda: ui.overview(attn, key="hf_overview"))
+with lines:
+    heads = st.multiselect("Heads", list(range(attn.n_heads)), default=[head], key="hf_lines_heads")
+    ui.chart("head view", lambda: figures.head_view(attn, layer, heads), key="hf_head_view")
+
+st.subheader("Analysis")
+ANALYSES = ["Head statistics", "Rollout", "Head similarity"]
+if ui.state("hf_analysis", ANALYSES[0]) not in ANALYSES:
+    st.session_state["hf_analysis"] = ANALYSES[0]
+statistics, rollout, similar = st.tabs(ANALYSES, key="hf_analysis", on_change="rerun")
+# Only the open analysis is computed: the one forward pass (cached) serves them all.
 if statistics.open:
     with statistics:
         ui.guarded("head statistics", lambda: panels.statistics(cache.statistics(attn), "hf_"))
@@ -114,5 +111,16 @@ if similar.open:
 
 ui.downloads(result.maps, "attnviz-pretrained")
 ui.share(
-    ["hf_model", "hf_text", "hf_pair", "hf_target", "hf_words", "hf_hide", "hf_map", "hf_tab", "hf_layer", "hf_head"]
+    [
+        "hf_model",
+        "hf_text",
+        "hf_pair",
+        "hf_target",
+        "hf_words",
+        "hf_hide",
+        "hf_map",
+        "hf_analysis",
+        "hf_layer",
+        "hf_head",
+    ]
 )

@@ -41,10 +41,10 @@ ui.overview(attn, key="tf_overview")
 layer, head = ui.layer_head(attn, "tf_")
 gold = reference.gold_rows(result.output) if reference is not None and name == "cross" else None
 show_gold = st.checkbox("Overlay the gold alignment", value=True, disabled=gold is None, key="tf_gold")
-st.plotly_chart(
-    figures.heatmap(
-        attn, layer, head, gold=gold if show_gold else None, title=f"{MAPS[name]}, layer {layer}, head {head}"
-    ),
+title = f"{MAPS[name]}, layer {layer}, head {head}"
+ui.chart(
+    "attention",
+    lambda: figures.heatmap(attn, layer, head, gold=gold if show_gold else None, title=title),
     key="tf_heatmap",
 )
 ui.downloads({name: attn}, f"attnviz-{task.name}-transformer-{name}")

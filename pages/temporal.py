@@ -45,7 +45,7 @@ elif reference.target != result.output:
     st.warning(f"The gold answer is `{task.detokenize(reference.target)}`: the model got this one wrong.")
 
 show_gold = st.checkbox("Overlay the gold alignment", value=True, disabled=gold is None, key="rnn_gold")
-st.plotly_chart(figures.heatmap(attn, 0, 0, gold=gold if show_gold else None), key="rnn_heatmap")
+ui.chart("attention", lambda: figures.heatmap(attn, 0, 0, gold=gold if show_gold else None), key="rnn_heatmap")
 if gold is not None:
     scores = alignment_scores([(attn.head(0, 0), gold)])
     st.caption(
@@ -63,7 +63,7 @@ st.markdown(
     f"To emit **{figures.escape(emitted)}** (step {step + 1}), the decoder looked at: "
     + ", ".join(f"**{figures.escape(token)}** (#{j}, {weight:.2f})" for weight, token, j in top)
 )
-st.plotly_chart(figures.step_bars(attn, step), key="rnn_step_bars")
+ui.chart("decoding step", lambda: figures.step_bars(attn, step), key="rnn_step_bars")
 
 ui.downloads({"temporal": attn}, f"attnviz-{task.name}-rnn-{score}")
 ui.share(["rnn_task", "rnn_text", "rnn_score"])

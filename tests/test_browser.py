@@ -2,7 +2,9 @@
 
 import os
 from pathlib import Path
+from urllib.parse import quote
 
+import numpy as np
 import pytest
 
 from attnviz import hf
@@ -36,6 +38,7 @@ def page():
 
 
 def tick_labels(page, axis: str = "xtick") -> list[str]:
+    """Tick labels of the first visible plotly chart."""
     return page.evaluate(
         """axis => {
             const plot = [...document.querySelectorAll('.js-plotly-plot')].find(p => p.offsetParent !== null);
@@ -70,3 +73,58 @@ def test_typing_a_sentence_on_the_pretrained_page_draws_its_tokens(page):
     assert tick_labels(page) == expected
     assert tick_labels(page, "ytick") == expected
     page.screenshot(path=str(SHOTS / "pretrained-typed.png"))
+
+
+HOSTILE = '<a href="javascript:alert(1)">x</a> <img src=x onerror=alert(1)> **bold** $x$'
+DRAWN_WORD = "w => [...document.querySelectorAll('.js-plotly-plot g.xtick text')].some(t => t.textContent === w)"
+PLOTTED_Z = """() => {
+    const plot = [...document.querySelectorAll('.js-plotly-plot')].find(p => p.offsetParent !== null);
+    return Array.from(plot._fullData[0].z, row => Array.from(row));  // plotly's decoded copy of the data
+}"""
+
+
+def test_hostile_text_creates_no_link_image_or_dialog(page):
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(f"{page.base_url}/pretrained?hf_words=True&hf_text={quote(HOSTILE)}")
+    wait_for_app(page)
+    page.goto(f"{page.base_url}/temporal?rnn_text={quote(HOSTILE)}")
+    wait_for_app(page)
+    for path in ("pretrained", "temporal"):
+        page.goto(f"{page.base_url}/{path}")
+        wait_for_app(page)
+        box = page.locator("textarea" if path == "pretrained" else "input[aria-label='Input']").first
+        box.fill(HOSTILE)
+        box.press("Control+Enter" if path == "pretrained" else "Enter")
+        wait_for_app(page)
+        assert page.locator("a[href^='javascript']").count() == 0
+        assert page.locator("img[src='x']").count() == 0
+        assert page.locator("[data-testid=stException]").count() == 0
+        if path == "pretrained":
+            assert "<" in tick_labels(page) and "**" in "".join(tick_labels(page))  # shown literally
+        else:
+            assert "'<'" in page.locator("[data-testid=stAlert]").first.inner_text()
+    page.wait_for_timeout(500)
+    assert dialogs == []
+
+
+def test_eight_concurrent_sessions_each_get_their_own_attention(page):
+    sentences = [f"Session {word} reads its own sentence about {word}." for word in
+                 ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel")]  # fmt: skip
+    model = hf.load()
+    browser = page.context.browser
+    sessions = [browser.new_page(viewport={"width": 1200, "height": 900}) for _ in sentences]
+    try:
+        for session, sentence in zip(sessions, sentences, strict=True):  # all eight run on the server at once
+            session.goto(
+                f"{page.base_url}/pretrained?hf_layer=2&hf_head=3&hf_text={quote(sentence)}", wait_until="commit"
+            )
+        for session, sentence in zip(sessions, sentences, strict=True):
+            expected = extract(model, sentence).maps["self"]
+            session.wait_for_function(DRAWN_WORD, arg=expected.key_tokens[-2], timeout=120_000)
+            wait_for_app(session)
+            assert tick_labels(session) == list(expected.key_tokens)
+            np.testing.assert_allclose(np.array(session.evaluate(PLOTTED_Z)), expected.head(2, 3), atol=1e-6)
+    finally:
+        for session in sessions:
+            session.close()

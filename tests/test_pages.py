@@ -158,15 +158,14 @@ def test_head_statistics_tab_shows_measured_numbers_and_a_click_opens_the_head()
     from attnviz.analysis import head_statistics
 
     text = "The cat sat on the mat because it was tired."
-    at = open_page("pages/pretrained.py", hf_text=text, hf_tab="Head statistics")
-    assert "hf_heatmap" not in charts(at)  # only the open tab is drawn
+    at = open_page("pages/pretrained.py", hf_text=text, hf_analysis="Head statistics")
+    assert "rollout_pair" not in charts(at)  # only the open analysis is computed and drawn
     expected = head_statistics(extract(hf.load(), text).maps["self"])
     spec = charts(at)["hf_stats_grid"]
     np.testing.assert_allclose(heatmap_z(spec), expected["previous"], atol=1e-6)
     patterns = at.dataframe[0].value
     assert patterns.loc[(patterns.layer == 0) & (patterns["head"] == 2), "pattern"].item() == "previous-token"
     at.session_state["hf_stats_grid"] = {"selection": {"points": [{"x": 2, "y": 0}], "point_indices": [2]}}
-    at.session_state["hf_tab"] = "Single head"
     at.run()
     assert (at.slider(key="hf_layer").value, at.slider(key="hf_head").value) == (0, 2)
     np.testing.assert_array_equal(heatmap_z(charts(at)["hf_heatmap"]), extract(hf.load(), text).maps["self"].head(0, 2))
@@ -176,7 +175,7 @@ def test_rollout_tab_matches_the_pure_function():
     from attnviz.analysis import rollout
 
     text = "Rollout follows attention through the layers."
-    at = open_page("pages/pretrained.py", hf_text=text, hf_layer="5", hf_tab="Rollout")
+    at = open_page("pages/pretrained.py", hf_text=text, hf_layer="5", hf_analysis="Rollout")
     expected = rollout(extract(hf.load(), text).maps["self"])
     np.testing.assert_allclose(heatmap_z(charts(at)["rollout_pair"]), expected.head(5, 0), atol=1e-6)
 
@@ -212,8 +211,6 @@ def test_pretrained_page_switches_to_a_local_decoder_model_and_probes_induction(
     expected = extract(hf.load(folder), "one two three four").maps["self"]
     np.testing.assert_array_equal(heatmap_z(charts(at)["hf_heatmap"]), expected.head(0, 0))
     assert "decoder model" in " ".join(c.value for c in at.caption)
-    at.session_state["hf_tab"] = "Head statistics"
-    at.run()
     at.toggle(key="hf_induction").set_value(True).run()
     assert charts(at)["induction_grid"]["data"][0]["z"]
 
@@ -228,8 +225,8 @@ def test_one_forward_pass_serves_every_view_and_slider_moves(monkeypatch):
     at = open_page("pages/pretrained.py", hf_text=text)
     at.slider(key="hf_layer").set_value(3).run()
     at.slider(key="hf_head").set_value(7).run()
-    for tab in ("All heads", "Head view", "Head statistics", "Rollout", "Head similarity"):
-        at.session_state["hf_tab"] = tab
+    for tab in ("Rollout", "Head similarity", "Head statistics"):
+        at.session_state["hf_analysis"] = tab
         at.run()
         assert not at.exception, tab
     assert calls == [text]

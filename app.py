@@ -15,6 +15,10 @@ PAGES = [
     ),
     st.Page("pages/pretrained.py", title="Pretrained model", icon=":material/psychology:", url_path="pretrained"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare:", url_path="compare"),
+    st.Page("pages/memory.py", title="Memory (NTM)", icon=":material/memory:", url_path="memory"),
+    st.Page(
+        "pages/hierarchical.py", title="Hierarchical attention", icon=":material/account_tree:", url_path="hierarchical"
+    ),
     st.Page("pages/analysis.py", title="Corpus & differences", icon=":material/analytics:", url_path="analysis"),
 ]
 

@@ -7,7 +7,42 @@ import json
 import sys
 from pathlib import Path
 
-MODEL_CHOICES = ("rnn", "transformer")
+MODEL_CHOICES = ("rnn", "transformer", "ntm", "han")
+EXTRA = {("copy", "ntm"), ("documents", "han")}  # the memory and hierarchy models have a task each
+
+
+def _extra(task: str | None, model: str | None) -> bool:
+    if (task, model) in EXTRA:
+        return True
+    if task in ("copy", "documents") or model in ("ntm", "han"):
+        raise SystemExit("the copy task goes with --model ntm, the documents task with --model han")
+    return False
+
+
+def train_extra(task: str, seed: int, steps: int | None) -> dict:
+    """Train, save and evaluate the NTM (copy) or the HAN (documents)."""
+    if task == "copy":
+        from attnviz.memory import NTMTraining, save_ntm, train_ntm
+
+        config = NTMTraining(seed=seed, **({"steps": steps} if steps else {}))
+        model, report = train_ntm(config)
+        path = save_ntm(model, report)
+    else:
+        from attnviz.hierarchy import HANTraining, save_han, train_han
+
+        model, report = train_han(HANTraining(seed=seed, **({"steps": steps} if steps else {})))
+        path = save_han(model, report)
+    return {"checkpoint": str(path), "steps": report["steps"], "seconds": round(report["seconds"], 1)}
+
+
+def evaluate_extra(task: str, n: int, seed: int) -> dict:
+    if task == "copy":
+        from attnviz.memory import evaluate_ntm, load_ntm
+
+        return evaluate_ntm(load_ntm(), n=n, seed=seed)
+    from attnviz.hierarchy import evaluate_han, load_han
+
+    return evaluate_han(load_han(), n=n, seed=seed)
 
 
 def _model_name(model: str, score: str | None) -> str:
@@ -24,6 +59,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     from attnviz.tasks import TASKS
     from attnviz.train import default_config, save_checkpoint, train
 
+    if _extra(args.task, args.model):
+        print(json.dumps(train_extra(args.task, args.seed, args.steps)))
+        return 0
     tasks = list(TASKS) if args.task == "all" else [args.task]
     models = list(MODEL_NAMES) if args.model == "all" else [_model_name(args.model, args.score)]
     for task_name in tasks:
@@ -59,6 +97,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return 0
     if not args.task or not args.model:
         raise SystemExit("evaluate needs --task and --model (or --all)")
+    if _extra(args.task, args.model):
+        print(json.dumps(evaluate_extra(args.task, args.n, args.seed), indent=2))
+        return 0
     print(json.dumps(evaluate(args.task, _model_name(args.model, args.score), n=args.n, seed=args.seed), indent=2))
     return 0
 
@@ -75,7 +116,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m attnviz", description="attnviz without the UI.")
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train a built-in model and save its checkpoint")
-    t.add_argument("--task", choices=[*TASKS, "all"], required=True)
+    t.add_argument("--task", choices=[*TASKS, "copy", "documents", "all"], required=True)
     t.add_argument("--model", choices=[*MODEL_CHOICES, "all"], required=True)
     t.add_argument("--score", choices=("additive", "dot", "scaled"))
     t.add_argument("--seed", type=int, default=0)
@@ -84,7 +125,7 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(run=cmd_train)
     e = sub.add_parser("evaluate", help="accuracy and attention alignment of a shipped checkpoint, as JSON")
-    e.add_argument("--task", choices=list(TASKS))
+    e.add_argument("--task", choices=[*TASKS, "copy", "documents"])
     e.add_argument("--model", choices=MODEL_CHOICES)
     e.add_argument("--all", action="store_true", help="every shipped checkpoint, as a markdown table")
     e.add_argument("--markdown", help="with --all: also write the table to this file")

@@ -6,6 +6,7 @@ cached per input (``st.cache_data``), so moving a slider re-draws without re-run
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from attnviz import analysis, hf, settings
@@ -122,3 +123,33 @@ def similarity(attn: AttentionMap):
 @st.cache_data(hash_funcs=BY_CONTENT, max_entries=MAX_RESULTS, max_size="512MB", show_spinner=False)
 def without_special(attn: AttentionMap) -> AttentionMap:
     return analysis.drop_special(attn)
+
+
+@st.cache_resource(show_spinner="Loading the hierarchical attention network ...")
+def han_model():
+    from attnviz.hierarchy import load_han
+
+    return load_han()
+
+
+@st.cache_data(show_spinner=False, max_entries=MAX_RESULTS)
+def classify_document(text: str):
+    """Parse a document (ValueError if it can't be) and classify it with the shipped HAN."""
+    from attnviz.hierarchy import classify
+    from attnviz.tasks.documents import parse
+
+    return classify(han_model(), parse(text))
+
+
+@st.cache_resource(show_spinner="Loading the Neural Turing Machine ...")
+def ntm_model():
+    from attnviz.memory import load_ntm
+
+    return load_ntm()
+
+
+@st.cache_data(show_spinner=False, max_entries=MAX_RESULTS)
+def run_copy(pattern: tuple[tuple[int, ...], ...]):
+    from attnviz.memory import run_copy as run
+
+    return run(ntm_model(), np.array(pattern, dtype=np.float32))

@@ -119,7 +119,8 @@ def report(results: dict, command: str) -> str:
                   "- submit a 64-token sentence on the pretrained page -> heatmap drawn (warm model): "
                   f"{web['submit_s']:.2f} s",
                   f"- open the all-heads overview -> drawn: {web['overview_s'] * 1000:.0f} ms",
-                  f"- server peak memory with MiniLM loaded: {web['server_peak_mb']:.0f} MB"]  # fmt: skip
+                  f"- server peak memory with MiniLM loaded: {web['server_peak_mb']:.0f} MB",
+                  f"- submissions not drawn within 30 s (left out of the median): {web['timeouts']}"]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

@@ -20,6 +20,8 @@ PAGES = {
     "pretrained": "Attention in a pretrained model",
     "compare": "Temporal vs multi-head attention, side by side",
     "analysis": "Corpus statistics and differences",
+    "memory": "Attention over memory: a Neural Turing Machine",
+    "hierarchical": "Hierarchical attention",
 }
 SHOTS = Path(os.environ.get("ATTNVIZ_SCREENSHOTS", "/tmp/attnviz-screenshots"))
 

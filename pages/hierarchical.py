@@ -1,0 +1,57 @@
+"""Hierarchical attention: a HAN attends to words inside sentences, then to sentences inside a document."""
+
+import streamlit as st
+
+from attnviz import cache, figures, ui
+from attnviz.hierarchy import weights_of
+from attnviz.tasks import documents as docs
+
+ui.entry_guard()
+
+st.title("Hierarchical attention")
+st.caption(
+    "A hierarchical attention network (Yang et al. 2016) reads each sentence with a GRU and attends over "
+    "its words to make a sentence vector, then reads the sentences and attends over them to make the "
+    "document vector it classifies. The task: one sentence names the topic (sports, music, food, "
+    'weather); the others are filler or negated mentions of other topics ("it was not about music").'
+)
+
+
+def random_document() -> None:
+    counter = st.session_state.get("_han_counter", 0) + 1
+    st.session_state["_han_counter"] = counter
+    document = docs.documents(1, seed=1_000_000 + counter)[0]
+    st.session_state["han_text"] = ".\n".join(" ".join(s) for s in document.sentences) + "."
+
+
+ui.state(
+    "han_text",
+    "we talked about many things.\nit was not about pizza.\nthen everyone went home and talked about the match.",
+)
+ui.capped("han_text", 2_000)
+st.text_area("Document (one sentence a line, or sentences ending in '.')", key="han_text", height=150, max_chars=2_000)
+st.button("Random document", icon=":material/casino:", on_click=random_document)
+with st.expander("Vocabulary"):
+    st.text(", ".join(docs.vocabulary()))
+try:
+    result = cache.classify_document(st.session_state["han_text"])
+except ValueError as error:
+    ui.error(error)
+    st.stop()
+
+best = max(result.probabilities, key=result.probabilities.get)
+st.markdown(f"**Predicted topic: {best}** ({result.probabilities[best]:.0%})")
+gold = result.document
+if gold.label is None:
+    st.info("The task's rules find no plainly mentioned topic word here, so there is no gold answer.")
+else:
+    where = f"sentence {gold.evidence + 1}, word “{gold.sentences[gold.evidence][gold.evidence_word]}”"
+    verdict = "agrees" if gold.label == best else "disagrees"
+    st.caption(f"The rules say **{gold.label}**, decided by {where}; the model {verdict}.")
+word_weights, sentence_weights = weights_of(result)
+words = [m.key_tokens for m in result.words]
+ui.chart("document", lambda: figures.document(words, word_weights, sentence_weights), key="han_document")
+ui.downloads(
+    {"sentences": result.sentences, **{f"words_{i + 1}": m for i, m in enumerate(result.words)}}, "attnviz-han"
+)
+ui.share(["han_text"])

@@ -1,0 +1,60 @@
+"""Memory: a Neural Turing Machine copies a pattern by writing it to memory and reading it back."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from attnviz import cache, figures, ui
+
+ui.entry_guard()
+BITS, MAX_LENGTH = 8, 20
+
+st.title("Attention over memory: a Neural Turing Machine")
+st.caption(
+    "An LSTM controller with a 32-slot memory (Graves et al. 2014). Its heads address memory with "
+    "attention: content (cosine similarity to a key), interpolation with the last weighting, a shift by "
+    "one slot, and sharpening. Trained to copy patterns of 1-10 steps: it writes each step to a slot, then "
+    "reads them back in order. Draw a pattern (tick the bits) or take a random one."
+)
+
+
+def random_pattern() -> None:
+    counter = st.session_state.get("_ntm_counter", 0) + 1
+    st.session_state["_ntm_counter"] = counter
+    rng = np.random.default_rng(counter)
+    st.session_state["ntm_pattern"] = rng.integers(0, 2, (st.session_state["ntm_length"], BITS)).astype(bool)
+
+
+ui.state("ntm_length", 6, int)
+st.session_state["ntm_length"] = min(max(1, st.session_state["ntm_length"]), MAX_LENGTH)
+left, right = st.columns([3, 1])
+left.slider("Length (trained on 1-10; longer tests generalisation)", 1, MAX_LENGTH, key="ntm_length")
+right.button("Random pattern", icon=":material/casino:", on_click=random_pattern)
+length = st.session_state["ntm_length"]
+if "ntm_pattern" not in st.session_state or len(st.session_state["ntm_pattern"]) != length:
+    st.session_state["ntm_pattern"] = np.random.default_rng(length).integers(0, 2, (length, BITS)).astype(bool)
+frame = pd.DataFrame(st.session_state["ntm_pattern"], columns=[f"bit {b}" for b in range(BITS)])
+edited = st.data_editor(frame, key=f"ntm_editor_{length}_{st.session_state.get('_ntm_counter', 0)}", hide_index=False)
+pattern = tuple(tuple(int(v) for v in row) for row in edited.to_numpy())
+
+run = cache.run_copy(pattern)
+wrong = int(((run.output > 0.5) != (run.sequence > 0.5)).sum())
+st.markdown(f"**{wrong} of {run.sequence.size} bits copied wrong.**")
+ui.chart("bits", lambda: figures.bits(run.sequence, run.output), key="ntm_bits")
+write_tab, read_tab, memory_tab = st.tabs(["Write weightings", "Read weightings", "Memory over time"])
+with write_tab:
+    st.caption(
+        "Each row is one time step; the bright cell is the slot the write head attends to. It stores each "
+        "input one step after seeing it, moving one slot at a time."
+    )
+    ui.chart("write weightings", lambda: figures.heatmap(run.write, 0, 0, title="write head"), key="ntm_write")
+with read_tab:
+    st.caption("After the delimiter the read head revisits the written slots in the same order: the copy.")
+    ui.chart("read weightings", lambda: figures.heatmap(run.read, 0, 0, title="read head"), key="ntm_read")
+with memory_tab:
+    steps = run.write.query_tokens
+    step = st.select_slider(
+        "Time step", options=list(range(len(steps))), format_func=lambda i: steps[i], key="ntm_step"
+    )
+    ui.chart("memory", lambda: figures.memory(run.memory[step], title=f"memory after {steps[step]}"), key="ntm_memory")
+ui.downloads({"write": run.write, "read": run.read}, "attnviz-ntm")

@@ -14,6 +14,7 @@ from torch import nn
 from attnviz.attention import AttentionMap
 from attnviz.models.han import HAN, HANConfig
 from attnviz.tasks import documents as docs
+from attnviz.train import load_weights, save_weights
 
 CHECKPOINT = Path(__file__).parent / "weights" / "documents-han.pt"
 INDEX = {w: i + 1 for i, w in enumerate(docs.vocabulary())}  # 0 is padding
@@ -94,17 +95,11 @@ def evaluate_han(model: HAN, n: int = 1000, seed: int = 0) -> dict:
 
 
 def save_han(model: HAN, report: dict, path: Path = CHECKPOINT) -> Path:
-    state = {k: v.half() for k, v in model.state_dict().items()}
-    meta = {k: report[k] for k in ("steps", "seconds", "config")}
-    torch.save({"model": "han", "config": asdict(model.config), "train": meta, "state": state}, path)
-    return path
+    return save_weights(model, path, report, model="han")
 
 
 def load_han(path: Path = CHECKPOINT) -> HAN:
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    model = HAN(HANConfig(**payload["config"]))
-    model.load_state_dict({k: v.float() for k, v in payload["state"].items()})
-    return model.eval().requires_grad_(False)
+    return load_weights(path, lambda payload: HAN(HANConfig(**payload["config"])))[0]
 
 
 @dataclass(frozen=True)

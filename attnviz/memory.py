@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from attnviz.attention import AttentionMap
 from attnviz.models.ntm import NTM, NTMConfig, copy_batch
+from attnviz.train import load_weights, save_weights
 
 CHECKPOINT = Path(__file__).parent / "weights" / "copy-ntm.pt"
 
@@ -79,17 +80,11 @@ def bit_errors(model: NTM, n: int, lengths, seed: int) -> float:
 
 
 def save_ntm(model: NTM, report: dict, path: Path = CHECKPOINT) -> Path:
-    state = {k: v.half() for k, v in model.state_dict().items()}
-    meta = {k: report[k] for k in ("steps", "seconds", "config")}
-    torch.save({"model": "ntm", "config": asdict(model.config), "train": meta, "state": state}, path)
-    return path
+    return save_weights(model, path, report, model="ntm")
 
 
 def load_ntm(path: Path = CHECKPOINT) -> NTM:
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    model = NTM(NTMConfig(**payload["config"]))
-    model.load_state_dict({k: v.float() for k, v in payload["state"].items()})
-    return model.eval().requires_grad_(False)
+    return load_weights(path, lambda payload: NTM(NTMConfig(**payload["config"])))[0]
 
 
 @dataclass(frozen=True)

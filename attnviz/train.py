@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -96,29 +97,39 @@ def train(task_name: str, model_name: str, config: TrainConfig | None = None, pr
     return model.eval(), report
 
 
-def save_checkpoint(model: nn.Module, task_name: str, model_name: str, report: dict, path: Path | None = None) -> Path:
+def save_weights(module: nn.Module, path: Path, report: dict, **meta) -> Path:
     """Write weights as float16 (small enough to ship) with the config that rebuilds the model."""
-    path = path or checkpoint_path(task_name, model_name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
-    meta = {k: report[k] for k in ("steps", "seconds", "config")}
-    meta["final_loss"] = report["losses"][-1]
-    payload = {"task": task_name, "model": model_name, "config": asdict(model.config), "train": meta, "state": state}
-    torch.save(payload, path)
+    state = {k: v.half() if v.is_floating_point() else v for k, v in module.state_dict().items()}
+    train = {k: report[k] for k in ("steps", "seconds", "config")}
+    if report.get("losses"):
+        train["final_loss"] = report["losses"][-1]
+    torch.save({**meta, "config": asdict(module.config), "train": train, "state": state}, path)
     return path
 
 
-def load_checkpoint(path: Path) -> tuple[nn.Module, dict]:
-    """Rebuild a model from a checkpoint file; returns (model in eval mode, payload without weights)."""
+def load_weights(path: Path, build: Callable[[dict], nn.Module]) -> tuple[nn.Module, dict]:
+    """Rebuild a model with ``build(payload)`` and load its weights: (model in eval mode, payload without weights)."""
     payload = torch.load(path, map_location="cpu", weights_only=True)
-    if payload["model"] == "transformer":
-        model = TransformerSeq2Seq(TransformerConfig(**payload["config"]))
-    else:
-        model = RNNSeq2Seq(RNNConfig(**payload["config"]))
+    model = build(payload)
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in payload.pop("state").items()})
-    for parameter in model.parameters():
-        parameter.requires_grad_(False)
-    return model.eval(), payload
+    return model.eval().requires_grad_(False), payload
+
+
+def save_checkpoint(model: nn.Module, task_name: str, model_name: str, report: dict, path: Path | None = None) -> Path:
+    """Save a built-in seq2seq model (default: its shipped place in attnviz/weights/)."""
+    return save_weights(model, path or checkpoint_path(task_name, model_name), report, task=task_name, model=model_name)
+
+
+def load_checkpoint(path: Path) -> tuple[nn.Module, dict]:
+    """Rebuild a built-in seq2seq model from a checkpoint file."""
+    return load_weights(path, _build_seq2seq)
+
+
+def _build_seq2seq(payload: dict) -> nn.Module:
+    if payload["model"] == "transformer":
+        return TransformerSeq2Seq(TransformerConfig(**payload["config"]))
+    return RNNSeq2Seq(RNNConfig(**payload["config"]))
 
 
 def load_shipped(task_name: str, model_name: str) -> nn.Module:

@@ -120,7 +120,7 @@ def task_input(prefix: str) -> tuple[Task, str]:
     with left:
         st.selectbox("Task", list(TASKS), key=task_key, format_func=lambda name: TASKS[name].title)
     task = TASKS[st.session_state[task_key]]
-    state(text_key, task.placeholder)
+    state(text_key, task.example_text)
     capped(text_key, MAX_TASK_CHARS)
     with right:
         st.text_input("Input", key=text_key, max_chars=MAX_TASK_CHARS, help=task.description)
@@ -137,10 +137,14 @@ def task_input(prefix: str) -> tuple[Task, str]:
     return task, st.session_state[text_key]
 
 
+def next_draw(key: str) -> int:
+    """A fresh seed for a 'random ...' button: a new one on every press, per session."""
+    st.session_state[key] = st.session_state.get(key, 0) + 1
+    return 1_000_000 + st.session_state[key]
+
+
 def _random_example(task: Task, text_key: str) -> None:
-    counter = st.session_state.get("_random_counter", 0) + 1
-    st.session_state["_random_counter"] = counter
-    example = task.examples(1, seed=1_000_000 + counter)[0]
+    example = task.examples(1, seed=next_draw("_random_counter"))[0]
     st.session_state[text_key] = task.detokenize(example.source)
 
 

@@ -84,7 +84,7 @@ def bertviz(attn, repeats: int) -> dict | None:
 def builtin_decoding(repeats: int) -> list[dict]:
     """Greedy decoding time of one typed input for each built-in model on translate."""
     task = get_task("translate")
-    source = task.tokenize(task.placeholder)
+    source = task.tokenize(task.example_text)
     rows = []
     for model_name in ("rnn-additive", "transformer"):
         model = load_shipped("translate", model_name)

@@ -18,9 +18,7 @@ st.caption(
 
 
 def random_document() -> None:
-    counter = st.session_state.get("_han_counter", 0) + 1
-    st.session_state["_han_counter"] = counter
-    document = docs.documents(1, seed=1_000_000 + counter)[0]
+    document = docs.documents(1, seed=ui.next_draw("_han_counter"))[0]
     st.session_state["han_text"] = ".\n".join(" ".join(s) for s in document.sentences) + "."
 
 

@@ -19,9 +19,7 @@ st.caption(
 
 
 def random_pattern() -> None:
-    counter = st.session_state.get("_ntm_counter", 0) + 1
-    st.session_state["_ntm_counter"] = counter
-    rng = np.random.default_rng(counter)
+    rng = np.random.default_rng(ui.next_draw("_ntm_counter"))
     st.session_state["ntm_pattern"] = rng.integers(0, 2, (st.session_state["ntm_length"], BITS)).astype(bool)
 
 

@@ -138,3 +138,18 @@ def test_evaluate_command_covers_both_models(task, model, key):
         subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True, timeout=300).stdout
     )
     assert key in result
+
+
+def test_random_buttons_draw_new_inputs_that_run():
+    at = open_page("pages/temporal.py")
+    before = at.text_input(key="rnn_text").value
+    at.button(key="rnn_random").click().run()
+    assert at.text_input(key="rnn_text").value != before and not at.error and charts(at)["rnn_heatmap"]
+    at = open_page("pages/hierarchical.py")
+    before = at.text_area(key="han_text").value
+    at.button[0].click().run()
+    assert at.text_area(key="han_text").value != before and not at.error
+    at = open_page("pages/memory.py")
+    before = heatmap_z(charts(at)["ntm_bits"])
+    at.button[0].click().run()
+    assert not at.error and not np.array_equal(heatmap_z(charts(at)["ntm_bits"]), before)

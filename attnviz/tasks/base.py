@@ -71,7 +71,7 @@ class Task(ABC):
     name: str
     title: str
     description: str
-    placeholder: str
+    example_text: str
     max_source_len: int
     max_target_len: int
 
@@ -103,7 +103,7 @@ class Task(ABC):
         """User text -> source tokens, or a TaskInputError that says what is wrong."""
         tokens = self.split(text)
         if not tokens:
-            raise TaskInputError(f"Type some text first, e.g. “{self.placeholder}”.")
+            raise TaskInputError(f"Type some text first, e.g. “{self.example_text}”.")
         unknown = [t for t in dict.fromkeys(tokens) if t not in self.source_vocab.index]
         if unknown:
             raise UnknownWordsError(self.name, unknown, self.vocabulary())

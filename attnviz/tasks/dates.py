@@ -71,7 +71,7 @@ class DatesTask(Task):
         f"“23.11.2026”, ...) from {FIRST_YEAR}-{LAST_YEAR} into ISO yyyy-mm-dd. The year, month and day "
         "each come from a different input word, wherever the format puts it."
     )
-    placeholder = "monday 23 november 2026"
+    example_text = "monday 23 november 2026"
     max_source_len = 5
     max_target_len = 5
 

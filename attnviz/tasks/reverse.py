@@ -15,7 +15,7 @@ class ReverseTask(Task):
         "Spell a word backwards, letter by letter (a-z, 2 to 12 letters; spaces are ignored). "
         "Output letter i comes from input letter n-1-i, so good attention is an anti-diagonal."
     )
-    placeholder = "attention"
+    example_text = "attention"
     max_source_len = 12
     max_target_len = 12
     min_len = 2

@@ -174,7 +174,7 @@ class TranslateTask(Task):
         "gender and number, 'ate' becomes 'a mangé', 'does not eat' becomes 'ne mange pas' and 'of the' "
         "becomes 'du': alignments are not just diagonal. A final '.' is ignored."
     )
-    placeholder = "the small cat does not see the red car of my friend"
+    example_text = "the small cat does not see the red car of my friend"
     max_source_len = 13
     max_target_len = 13
 

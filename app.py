@@ -11,7 +11,7 @@ PAGES = [
         "pages/self_attention.py",
         title="Self-attention (Transformer)",
         icon=":material/hub:",
-        url_path="self-attention",
+        url_path="self_attention",
     ),
     st.Page("pages/pretrained.py", title="Pretrained model", icon=":material/psychology:", url_path="pretrained"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare:", url_path="compare"),

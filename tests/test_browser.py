@@ -1,6 +1,7 @@
 """Real browser: `streamlit run app.py` on 127.0.0.1, driven by Playwright in Debian's chromium."""
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import quote
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.browser
 PAGES = {
     "home": "attnviz: see attention",
     "temporal": "Temporal attention in a seq2seq RNN",
-    "self-attention": "Multi-head self-attention in a tiny Transformer",
+    "self_attention": "Multi-head self-attention in a tiny Transformer",
     "pretrained": "Attention in a pretrained model",
     "compare": "Temporal vs multi-head attention, side by side",
     "analysis": "Corpus statistics and differences",
@@ -50,12 +51,20 @@ def tick_labels(page, axis: str = "xtick") -> list[str]:
     )
 
 
+def test_every_page_url_matches_its_file_so_a_fresh_server_finds_deep_links():
+    app = (Path(__file__).resolve().parents[1] / "app.py").read_text()
+    pairs = re.findall(r'"pages/(\w+)\.py".*?url_path="([\w-]+)"', app, re.S)
+    assert all(file == url for file, url in pairs), pairs  # Streamlit's first run knows pages by file name
+    assert {file for file, _ in pairs} == set(PAGES)
+
+
 @pytest.mark.parametrize("path, title", list(PAGES.items()))
 def test_each_page_opens_and_draws(page, path, title):
     page.goto(f"{page.base_url}/{path}")
     wait_for_app(page)
     assert page.locator("h1").first.inner_text() == title
     assert page.locator("[data-testid=stException]").count() == 0
+    assert "Page not found" not in page.content()
     assert page.locator(".js-plotly-plot").count() >= 1
     page.screenshot(path=str(SHOTS / f"{path}.png"))
 

@@ -1,8 +1,7 @@
-"""AttentionMap -> plotly Figure. One function per view; never imports streamlit."""
+"""Views of one AttentionMap: a head, all heads, the head view, a comparison, one decoding step."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 
 import numpy as np
@@ -10,46 +9,17 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from attnviz.attention import AttentionMap
-
-COLORSCALE = "Viridis"
-HEAD_COLORS = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-    "#393b79",
-    "#ad494a",
+from attnviz.figures.common import (
+    AXIS_TITLES,
+    COLORSCALE,
+    HEAD_COLORS,
+    _add_gold,
+    _height,
+    _hover,
+    _labels,
+    _ticks,
+    escape,
 )
-AXIS_TITLES = {
-    "self": ("query token", "key token"),
-    "causal": ("query token (sees only earlier tokens)", "key token"),
-    "cross": ("query (token being emitted)", "key (source token)"),
-    "temporal": ("query (decoder step)", "key (source token)"),
-    "memory-write": ("time step", "memory slot written"),
-    "memory-read": ("time step", "memory slot read"),
-}
-
-
-def escape(label: str) -> str:
-    """A token as inert text: plotly renders <a>, <b>, <br> in labels, so escape them."""
-    return html.escape(label, quote=False).replace("\n", "\\n")
-
-
-def _labels(tokens: Sequence[str]) -> list[str]:
-    return [escape(t) for t in tokens]
-
-
-def _ticks(tokens: Sequence[str], max_ticks: int = 80) -> dict:
-    """Integer tick positions with token labels (repeated tokens stay distinct), thinned to fit."""
-    step = max(1, int(np.ceil(len(tokens) / max_ticks)))
-    positions = list(range(0, len(tokens), step))
-    return dict(tickmode="array", tickvals=positions, ticktext=[escape(tokens[i]) for i in positions])
 
 
 def heatmap(
@@ -89,40 +59,6 @@ def heatmap(
         height=_height(attn.n_queries),
     )
     return fig
-
-
-HOVER_CELLS = 128 * 128  # above this, per-cell token hover would dominate the payload
-
-
-def _hover(query_tokens: Sequence[str], key_tokens: Sequence[str]) -> dict:
-    """Hover 'query → key: weight' with tokens for small maps; positions for large ones (tokens on the axes)."""
-    if len(query_tokens) * len(key_tokens) > HOVER_CELLS:
-        return dict(hovertemplate="query #%{y} → key #%{x}: %{z:.3f}<extra></extra>")
-    queries, keys = _labels(query_tokens), _labels(key_tokens)
-    hover = np.array([[f"{q} → {k}" for k in keys] for q in queries], dtype=object)
-    return dict(customdata=hover, hovertemplate="%{customdata}: %{z:.3f}<extra></extra>")
-
-
-def _height(rows: int) -> int:
-    return int(min(900, max(320, 140 + 22 * rows)))
-
-
-def _add_gold(fig: go.Figure, gold: Sequence[frozenset[int]], row: int | None = None, col: int | None = None) -> None:
-    links = [(j, i) for i, js in enumerate(gold) for j in sorted(js)]
-    if not links:
-        return
-    x, y = zip(*links)
-    trace = go.Scatter(
-        x=np.array(x),
-        y=np.array(y),
-        mode="markers",
-        name="gold alignment",
-        marker=dict(symbol="square-open", size=11, color="#ff2d55", line=dict(width=2)),
-        hovertemplate="gold link<extra></extra>",
-        showlegend=row in (None, 1) and col in (None, 1),
-    )
-    fig.add_trace(trace, row=row, col=col)
-    fig.update_layout(legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1.0, xanchor="right"))
 
 
 OVERVIEW_CELLS = 110_000  # the browser draws a heatmap image of this many cells in well under a second
@@ -319,129 +255,4 @@ def step_bars(attn: AttentionMap, step: int) -> go.Figure:
         height=280,
         margin=dict(l=10, r=10, t=10, b=10),
     )
-    return fig
-
-
-def head_grid(values: np.ndarray, title: str, zmax: float | None = 1.0, fmt: str = ".2f") -> go.Figure:
-    """A ``[layer, head]`` statistic as a layer x head heatmap with the value in each cell (click a cell)."""
-    values = np.asarray(values, dtype=np.float32)
-    layers, heads = values.shape
-    fig = go.Figure(
-        go.Heatmap(
-            z=values,
-            x=np.arange(heads),
-            y=np.arange(layers),
-            zmin=0.0,
-            zmax=zmax if zmax is not None else float(np.nanmax(values)),
-            colorscale=COLORSCALE,
-            texttemplate="%{z:" + fmt + "}",
-            hovertemplate="layer %{y} head %{x}: %{z:" + fmt + "}<extra></extra>",
-            colorbar=dict(title=dict(text=escape(title))),
-        )
-    )
-    fig.update_layout(
-        xaxis=dict(title=dict(text="head"), tickmode="linear", dtick=1, side="top"),
-        yaxis=dict(title=dict(text="layer"), tickmode="linear", dtick=1, autorange="reversed"),
-        height=int(min(700, 120 + 42 * layers)),
-        margin=dict(l=10, r=10, t=40, b=10),
-    )
-    return fig
-
-
-def difference(
-    a: np.ndarray, b: np.ndarray, query_tokens: Sequence[str], key_tokens: Sequence[str], title: str = ""
-) -> go.Figure:
-    """``a - b`` for two ``[query, key]`` maps on a diverging scale centred on 0."""
-    diff = np.asarray(a, np.float32) - np.asarray(b, np.float32)
-    limit = float(max(np.abs(diff).max(), 1e-6))
-    hover = np.array([[f"{q} → {k}" for k in _labels(key_tokens)] for q in _labels(query_tokens)], dtype=object)
-    fig = go.Figure(
-        go.Heatmap(
-            z=diff, zmin=-limit, zmax=limit, zmid=0.0, colorscale="RdBu_r", customdata=hover,
-            hovertemplate="%{customdata}: %{z:+.3f}<extra></extra>", colorbar=dict(title=dict(text="difference")),
-        )
-    )  # fmt: skip
-    fig.update_layout(
-        title=dict(text=escape(title)) if title else None,
-        xaxis=dict(title=dict(text="key"), tickangle=-60, **_ticks(key_tokens)),
-        yaxis=dict(title=dict(text="query"), autorange="reversed", **_ticks(query_tokens)),
-        height=_height(len(query_tokens)),
-        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
-    )
-    return fig
-
-
-def similarity(distances: np.ndarray, n_heads: int) -> go.Figure:
-    """Head-to-head Jensen-Shannon distance matrix (0: the two heads attend identically)."""
-    n = distances.shape[0]
-    names = [f"L{i // n_heads} H{i % n_heads}" for i in range(n)]
-    fig = go.Figure(
-        go.Heatmap(
-            z=np.asarray(distances, np.float32), x=np.arange(n), y=np.arange(n), zmin=0.0, zmax=1.0,
-            colorscale="Viridis_r", customdata=np.array([[f"{a} vs {b}" for b in names] for a in names], dtype=object),
-            hovertemplate="%{customdata}: JS distance %{z:.3f}<extra></extra>",
-            colorbar=dict(title=dict(text="JS distance")),
-        )
-    )  # fmt: skip
-    ticks = dict(tickmode="array", tickvals=list(range(0, n, n_heads)), ticktext=names[::n_heads])
-    fig.update_layout(
-        xaxis=dict(**ticks), yaxis=dict(autorange="reversed", **ticks), height=min(800, 200 + 8 * n),
-        margin=dict(l=10, r=10, t=10, b=10),
-    )  # fmt: skip
-    return fig
-
-
-def document(words: Sequence[Sequence[str]], word_weights: np.ndarray, sentence_weights: np.ndarray) -> go.Figure:
-    """A document as rows of words shaded by word attention, with a bar of sentence attention per row."""
-    rows, width = len(words), max(len(s) for s in words)
-    text = [[escape(s[j]) if j < len(s) else "" for j in range(width)] for s in words]
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.8, 0.2], shared_yaxes=True, horizontal_spacing=0.02,
-                        subplot_titles=["word attention (within each sentence)", "sentence attention"])  # fmt: skip
-    fig.add_trace(
-        go.Heatmap(
-            z=np.asarray(word_weights, np.float32), text=text, texttemplate="%{text}", zmin=0.0, zmax=1.0,
-            colorscale="Blues", hovertemplate="%{text}: %{z:.3f}<extra></extra>", showscale=False, hoverongaps=False,
-        ),
-        row=1, col=1,
-    )  # fmt: skip
-    labels = [f"sentence {i + 1}" for i in range(rows)]
-    fig.add_trace(
-        go.Bar(x=np.asarray(sentence_weights, np.float32), y=np.arange(rows), orientation="h", marker_color="#d62728",
-               customdata=np.array(labels, dtype=object), hovertemplate="%{customdata}: %{x:.3f}<extra></extra>"),
-        row=1, col=2,
-    )  # fmt: skip
-    fig.update_yaxes(autorange="reversed", tickmode="array", tickvals=list(range(rows)), ticktext=labels, row=1, col=1)
-    fig.update_xaxes(visible=False, row=1, col=1)
-    fig.update_xaxes(range=[0, 1], row=1, col=2)
-    fig.update_layout(height=120 + 48 * rows, margin=dict(l=10, r=10, t=40, b=10), showlegend=False)
-    return fig
-
-
-def bits(sequence: np.ndarray, output: np.ndarray) -> go.Figure:
-    """The pattern given to the NTM next to its copy (probability of each bit being 1)."""
-    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.05,
-                        subplot_titles=["input pattern", "NTM output (probability of 1)"])  # fmt: skip
-    for col, values in enumerate((sequence, output), start=1):
-        fig.add_trace(
-            go.Heatmap(z=np.asarray(values, np.float32), zmin=0, zmax=1, colorscale="Greys", showscale=col == 2,
-                       hovertemplate="step %{y}, bit %{x}: %{z:.2f}<extra></extra>"),
-            row=1, col=col,
-        )  # fmt: skip
-        fig.update_xaxes(title=dict(text="bit"), dtick=1, row=1, col=col)
-    fig.update_yaxes(title=dict(text="time step"), autorange="reversed", dtick=1, row=1, col=1)
-    fig.update_layout(height=160 + 22 * len(sequence), margin=dict(l=10, r=10, t=40, b=10))
-    return fig
-
-
-def memory(contents: np.ndarray, title: str = "") -> go.Figure:
-    """Memory contents ``[slot, width]`` on a diverging scale."""
-    limit = float(max(np.abs(contents).max(), 1e-6))
-    fig = go.Figure(
-        go.Heatmap(z=np.asarray(contents, np.float32).T, zmin=-limit, zmax=limit, zmid=0, colorscale="RdBu_r",
-                   hovertemplate="slot %{x}, element %{y}: %{z:.3f}<extra></extra>")
-    )  # fmt: skip
-    fig.update_layout(
-        title=dict(text=escape(title)) if title else None, xaxis=dict(title=dict(text="memory slot"), dtick=2),
-        yaxis=dict(title=dict(text="element")), height=300, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
-    )  # fmt: skip
     return fig

@@ -1,0 +1,85 @@
+"""Figures of measurements: layer x head grids, differences, head-to-head similarity."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from attnviz.figures.common import (
+    COLORSCALE,
+    _height,
+    _labels,
+    _ticks,
+    escape,
+)
+
+
+def head_grid(values: np.ndarray, title: str, zmax: float | None = 1.0, fmt: str = ".2f") -> go.Figure:
+    """A ``[layer, head]`` statistic as a layer x head heatmap with the value in each cell (click a cell)."""
+    values = np.asarray(values, dtype=np.float32)
+    layers, heads = values.shape
+    fig = go.Figure(
+        go.Heatmap(
+            z=values,
+            x=np.arange(heads),
+            y=np.arange(layers),
+            zmin=0.0,
+            zmax=zmax if zmax is not None else float(np.nanmax(values)),
+            colorscale=COLORSCALE,
+            texttemplate="%{z:" + fmt + "}",
+            hovertemplate="layer %{y} head %{x}: %{z:" + fmt + "}<extra></extra>",
+            colorbar=dict(title=dict(text=escape(title))),
+        )
+    )
+    fig.update_layout(
+        xaxis=dict(title=dict(text="head"), tickmode="linear", dtick=1, side="top"),
+        yaxis=dict(title=dict(text="layer"), tickmode="linear", dtick=1, autorange="reversed"),
+        height=int(min(700, 120 + 42 * layers)),
+        margin=dict(l=10, r=10, t=40, b=10),
+    )
+    return fig
+
+
+def difference(
+    a: np.ndarray, b: np.ndarray, query_tokens: Sequence[str], key_tokens: Sequence[str], title: str = ""
+) -> go.Figure:
+    """``a - b`` for two ``[query, key]`` maps on a diverging scale centred on 0."""
+    diff = np.asarray(a, np.float32) - np.asarray(b, np.float32)
+    limit = float(max(np.abs(diff).max(), 1e-6))
+    hover = np.array([[f"{q} → {k}" for k in _labels(key_tokens)] for q in _labels(query_tokens)], dtype=object)
+    fig = go.Figure(
+        go.Heatmap(
+            z=diff, zmin=-limit, zmax=limit, zmid=0.0, colorscale="RdBu_r", customdata=hover,
+            hovertemplate="%{customdata}: %{z:+.3f}<extra></extra>", colorbar=dict(title=dict(text="difference")),
+        )
+    )  # fmt: skip
+    fig.update_layout(
+        title=dict(text=escape(title)) if title else None,
+        xaxis=dict(title=dict(text="key"), tickangle=-60, **_ticks(key_tokens)),
+        yaxis=dict(title=dict(text="query"), autorange="reversed", **_ticks(query_tokens)),
+        height=_height(len(query_tokens)),
+        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+    )
+    return fig
+
+
+def similarity(distances: np.ndarray, n_heads: int) -> go.Figure:
+    """Head-to-head Jensen-Shannon distance matrix (0: the two heads attend identically)."""
+    n = distances.shape[0]
+    names = [f"L{i // n_heads} H{i % n_heads}" for i in range(n)]
+    fig = go.Figure(
+        go.Heatmap(
+            z=np.asarray(distances, np.float32), x=np.arange(n), y=np.arange(n), zmin=0.0, zmax=1.0,
+            colorscale="Viridis_r", customdata=np.array([[f"{a} vs {b}" for b in names] for a in names], dtype=object),
+            hovertemplate="%{customdata}: JS distance %{z:.3f}<extra></extra>",
+            colorbar=dict(title=dict(text="JS distance")),
+        )
+    )  # fmt: skip
+    ticks = dict(tickmode="array", tickvals=list(range(0, n, n_heads)), ticktext=names[::n_heads])
+    fig.update_layout(
+        xaxis=dict(**ticks), yaxis=dict(autorange="reversed", **ticks), height=min(800, 200 + 8 * n),
+        margin=dict(l=10, r=10, t=10, b=10),
+    )  # fmt: skip
+    return fig

@@ -1,0 +1,87 @@
+"""Shared pieces of the figure builders: colours, escaped labels, ticks, hover, gold links."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+COLORSCALE = "Viridis"
+
+
+HEAD_COLORS = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+    "#393b79",
+    "#ad494a",
+)
+
+
+AXIS_TITLES = {
+    "self": ("query token", "key token"),
+    "causal": ("query token (sees only earlier tokens)", "key token"),
+    "cross": ("query (token being emitted)", "key (source token)"),
+    "temporal": ("query (decoder step)", "key (source token)"),
+    "memory-write": ("time step", "memory slot written"),
+    "memory-read": ("time step", "memory slot read"),
+}
+
+
+def escape(label: str) -> str:
+    """A token as inert text: plotly renders <a>, <b>, <br> in labels, so escape them."""
+    return html.escape(label, quote=False).replace("\n", "\\n")
+
+
+def _labels(tokens: Sequence[str]) -> list[str]:
+    return [escape(t) for t in tokens]
+
+
+def _ticks(tokens: Sequence[str], max_ticks: int = 80) -> dict:
+    """Integer tick positions with token labels (repeated tokens stay distinct), thinned to fit."""
+    step = max(1, int(np.ceil(len(tokens) / max_ticks)))
+    positions = list(range(0, len(tokens), step))
+    return dict(tickmode="array", tickvals=positions, ticktext=[escape(tokens[i]) for i in positions])
+
+
+HOVER_CELLS = 128 * 128  # above this, per-cell token hover would dominate the payload
+
+
+def _hover(query_tokens: Sequence[str], key_tokens: Sequence[str]) -> dict:
+    """Hover 'query → key: weight' with tokens for small maps; positions for large ones (tokens on the axes)."""
+    if len(query_tokens) * len(key_tokens) > HOVER_CELLS:
+        return dict(hovertemplate="query #%{y} → key #%{x}: %{z:.3f}<extra></extra>")
+    queries, keys = _labels(query_tokens), _labels(key_tokens)
+    hover = np.array([[f"{q} → {k}" for k in keys] for q in queries], dtype=object)
+    return dict(customdata=hover, hovertemplate="%{customdata}: %{z:.3f}<extra></extra>")
+
+
+def _height(rows: int) -> int:
+    return int(min(900, max(320, 140 + 22 * rows)))
+
+
+def _add_gold(fig: go.Figure, gold: Sequence[frozenset[int]], row: int | None = None, col: int | None = None) -> None:
+    links = [(j, i) for i, js in enumerate(gold) for j in sorted(js)]
+    if not links:
+        return
+    x, y = zip(*links)
+    trace = go.Scatter(
+        x=np.array(x),
+        y=np.array(y),
+        mode="markers",
+        name="gold alignment",
+        marker=dict(symbol="square-open", size=11, color="#ff2d55", line=dict(width=2)),
+        hovertemplate="gold link<extra></extra>",
+        showlegend=row in (None, 1) and col in (None, 1),
+    )
+    fig.add_trace(trace, row=row, col=col)
+    fig.update_layout(legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1.0, xanchor="right"))

@@ -11,8 +11,9 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from attnviz import figures, storage
+from attnviz import cache, figures, storage
 from attnviz.attention import AttentionMap
+from attnviz.hf import DEFAULT_DESCRIPTION, ModelLoadError
 from attnviz.tasks import TASKS, Task
 
 log = logging.getLogger("attnviz")
@@ -196,3 +197,15 @@ def capped(key: str, limit: int) -> None:
 def chart(title: str, build: Callable, key: str, **options) -> None:
     """Build a figure and draw it; if building fails, an error box replaces it and the page goes on."""
     guarded(title, lambda: st.plotly_chart(build(), key=key, **options))
+
+
+def model_box(key: str, label: str = "Model: a Hugging Face id or a local folder; empty for the packaged default"):
+    """The pretrained-model box: (model id, loaded model); a model that won't load stops the page with one sentence."""
+    state(key, "")
+    st.text_input(label, key=key, placeholder=DEFAULT_DESCRIPTION)  # the hint shown in an empty box
+    model_id = st.session_state[key].strip()
+    try:
+        return model_id, cache.pretrained_model(model_id)
+    except (ModelLoadError, PermissionError) as problem:
+        error(problem)
+        st.stop()

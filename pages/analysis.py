@@ -4,7 +4,6 @@ import streamlit as st
 
 from attnviz import analysis, cache, figures, panels, ui
 from attnviz.corpus import CorpusError, parse_upload, sample_sentences
-from attnviz.hf import DEFAULT_DESCRIPTION, ModelLoadError
 from attnviz.settings import limits
 
 ui.entry_guard()
@@ -14,15 +13,7 @@ st.caption(
     "Numbers, not just pictures: what each head of a pretrained model does on average over many "
     "sentences, and how its attention changes between two inputs."
 )
-ui.state("an_model", "")
-st.text_input("Model: a Hugging Face id or a local folder; empty for the packaged default", key="an_model",
-              placeholder=DEFAULT_DESCRIPTION)  # fmt: skip
-model_id = st.session_state["an_model"].strip()
-try:
-    loaded = cache.pretrained_model(model_id)
-except (ModelLoadError, PermissionError) as error:
-    ui.error(error)
-    st.stop()
+model_id, _ = ui.model_box("an_model")
 corpus_tab, pair_tab = st.tabs(["Corpus: head statistics over many sentences", "Two inputs: what changed"])
 
 with corpus_tab:

@@ -3,7 +3,6 @@
 import streamlit as st
 
 from attnviz import cache, figures, panels, ui
-from attnviz.hf import DEFAULT_DESCRIPTION, ModelLoadError
 from attnviz.settings import limits
 
 ui.entry_guard()
@@ -16,19 +15,10 @@ MAP_TITLES = {
 }
 
 st.title("Attention in a pretrained model")
-ui.state("hf_model", "")
 ui.state("hf_text", "The cat sat on the mat because it was tired.")
-st.text_input(
-    "Model: a Hugging Face id (e.g. gpt2, t5-small) or a local folder; empty for the packaged default",
-    key="hf_model",
-    placeholder=DEFAULT_DESCRIPTION,
+model_id, loaded = ui.model_box(
+    "hf_model", "Model: a Hugging Face id (e.g. gpt2, t5-small) or a local folder; empty for the packaged default"
 )
-model_id = st.session_state["hf_model"].strip()
-try:
-    loaded = cache.pretrained_model(model_id)
-except (ModelLoadError, PermissionError) as error:
-    ui.error(error)
-    st.stop()
 LIMITS = limits()
 max_tokens = min(loaded.max_tokens, LIMITS.max_tokens)
 st.caption(f"{ui.plain(loaded.name)}: {loaded.family} model, reads up to {max_tokens} tokens.")

@@ -21,7 +21,9 @@ def statistics_frame(stats: dict) -> pd.DataFrame:
     return frame
 
 
-def statistics(stats: dict, prefix: str, note: str = "Averaged over this input's queries.") -> None:
+def statistics(
+    stats: dict, prefix: str, note: str = "Averaged over this input's queries.", clickable: bool = True
+) -> None:
     """Layer x head grids of a chosen statistic, the pattern of every head, and a CSV of it all."""
     frame = statistics_frame(stats)
     n_layers, n_heads = stats["entropy"].shape
@@ -32,7 +34,7 @@ def statistics(stats: dict, prefix: str, note: str = "Averaged over this input's
     values = frame[metric].to_numpy().reshape(n_layers, n_heads)
     zmax = None if metric == "distance" else 1.0
     fig = figures.head_grid(values, metric, zmax=zmax, fmt=".1f" if metric == "distance" else ".2f")
-    st.caption(f"{note} Click a cell to open that head.")
+    st.caption(f"{note} Click a cell to open that head." if clickable else note)
     st.plotly_chart(fig, key=f"{prefix}stats_grid", on_select="rerun", selection_mode="points")
     top = frame.sort_values(metric, ascending=metric == "entropy").head(5)
     best = ", ".join(f"layer {r.layer} head {r.head} ({getattr(r, metric):.2f})" for r in top.itertuples())
@@ -95,7 +97,7 @@ def corpus(model_id: str, sentences: list[str], word_level: bool, prefix: str) -
     if failed:
         st.warning(f"{failed} sentences could not be run and were left out.")
     note = f"Averaged over {len(per_sentence)} sentences (first attention map of the model)."
-    statistics(analysis.average_statistics(per_sentence), prefix, note=note)
+    statistics(analysis.average_statistics(per_sentence), prefix, note=note, clickable=False)
 
 
 def induction(model_id: str, period: int = 20) -> None:

@@ -4,85 +4,41 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
-MODEL_CHOICES = ("rnn", "transformer", "ntm", "han")
-EXTRA = {("copy", "ntm"), ("documents", "han")}  # the memory and hierarchy models have a task each
 
+def _pairs(task: str, architecture: str, score: str | None) -> list[tuple[str, str]]:
+    """The shipped (task, model) pairs a command names; exits with one sentence if the two don't go together."""
+    from attnviz.models.registry import check_pair, model_name, shipped
 
-def _extra(task: str | None, model: str | None) -> bool:
-    if (task, model) in EXTRA:
-        return True
-    if task in ("copy", "documents") or model in ("ntm", "han"):
-        raise SystemExit("the copy task goes with --model ntm, the documents task with --model han")
-    return False
-
-
-def train_extra(task: str, seed: int, steps: int | None) -> dict:
-    """Train, save and evaluate the NTM (copy) or the HAN (documents)."""
-    if task == "copy":
-        from attnviz.memory import NTMTraining, save_ntm, train_ntm
-
-        config = NTMTraining(seed=seed, **({"steps": steps} if steps else {}))
-        model, report = train_ntm(config)
-        path = save_ntm(model, report)
-    else:
-        from attnviz.hierarchy import HANTraining, save_han, train_han
-
-        model, report = train_han(HANTraining(seed=seed, **({"steps": steps} if steps else {})))
-        path = save_han(model, report)
-    return {"checkpoint": str(path), "steps": report["steps"], "seconds": round(report["seconds"], 1)}
-
-
-def evaluate_extra(task: str, n: int, seed: int) -> dict:
-    if task == "copy":
-        from attnviz.memory import evaluate_ntm, load_ntm
-
-        return evaluate_ntm(load_ntm(), n=n, seed=seed)
-    from attnviz.hierarchy import evaluate_han, load_han
-
-    return evaluate_han(load_han(), n=n, seed=seed)
-
-
-def _model_name(model: str, score: str | None) -> str:
-    if model == "rnn":
-        return f"rnn-{score or 'additive'}"
-    if score:
-        raise SystemExit("--score applies to the rnn model only")
-    return model
+    try:
+        if architecture == "all":
+            if score:
+                raise ValueError("--score picks one rnn: use it with --model rnn")
+            return shipped(task)
+        name = model_name(architecture, score)
+        if task != "all":
+            check_pair(task, name)
+        return [(t, m) for t, m in shipped(task) if m == name]
+    except ValueError as error:
+        raise SystemExit(f"error: {error}") from None
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from attnviz.checkpoints import save_checkpoint
     from attnviz.evaluate import evaluate
-    from attnviz.models import MODEL_NAMES
-    from attnviz.tasks import TASKS
-    from attnviz.train import default_config, save_checkpoint, train
+    from attnviz.train import train
 
-    if _extra(args.task, args.model):
-        print(json.dumps(train_extra(args.task, args.seed, args.steps)))
-        return 0
-    tasks = list(TASKS) if args.task == "all" else [args.task]
-    models = list(MODEL_NAMES) if args.model == "all" else [_model_name(args.model, args.score)]
-    for task_name in tasks:
-        for model_name in models:
-            config = default_config(model_name)
-            config.seed = args.seed
-            config.steps = args.steps or config.steps
-            model, report = train(task_name, model_name, config, progress=not args.quiet)
-            path = save_checkpoint(model, task_name, model_name, report, Path(args.out) if args.out else None)
-            scores = evaluate(task_name, model_name, n=1000, seed=0, model=model)
-            scores.pop("per_head", None)
-            print(
-                json.dumps(
-                    {
-                        "checkpoint": str(path),
-                        "steps": report["steps"],
-                        "seconds": round(report["seconds"], 1),
-                        **scores,
-                    }
-                )
-            )
+    changes = {"seed": args.seed} | ({"steps": args.steps} if args.steps else {})
+    for task_name, model_name in _pairs(args.task, args.model, args.score):
+        model, report = train(task_name, model_name, progress=not args.quiet, **changes)
+        path = save_checkpoint(model, task_name, model_name, report, Path(args.out) if args.out else None)
+        scores = evaluate(task_name, model_name, n=1000, seed=0, model=model)
+        scores.pop("per_head", None)
+        summary = {"checkpoint": str(path), "steps": report["steps"], "seconds": round(report["seconds"], 1)}
+        print(json.dumps({**summary, **scores}))
     return 0
 
 
@@ -97,10 +53,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return 0
     if not args.task or not args.model:
         raise SystemExit("evaluate needs --task and --model (or --all)")
-    if _extra(args.task, args.model):
-        print(json.dumps(evaluate_extra(args.task, args.n, args.seed), indent=2))
-        return 0
-    print(json.dumps(evaluate(args.task, _model_name(args.model, args.score), n=args.n, seed=args.seed), indent=2))
+    [(task_name, model_name)] = _pairs(args.task, args.model, args.score)
+    print(json.dumps(evaluate(task_name, model_name, n=args.n, seed=args.seed), indent=2))
     return 0
 
 
@@ -111,25 +65,25 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    from attnviz.tasks import TASKS
+    from attnviz.models.registry import ARCHITECTURES, SCORES, TASK_NAMES
 
     p = argparse.ArgumentParser(prog="python -m attnviz", description="attnviz without the UI.")
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train a built-in model and save its checkpoint")
-    t.add_argument("--task", choices=[*TASKS, "copy", "documents", "all"], required=True)
-    t.add_argument("--model", choices=[*MODEL_CHOICES, "all"], required=True)
-    t.add_argument("--score", choices=("additive", "dot", "scaled"))
+    t.add_argument("--task", choices=[*TASK_NAMES, "all"], required=True)
+    t.add_argument("--model", choices=[*ARCHITECTURES, "all"], required=True)
+    t.add_argument("--score", choices=SCORES, help="rnn only (default: every score with --model all, else additive)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--steps", type=int, help="maximum training steps (default: the model's)")
     t.add_argument("--out", help="checkpoint file (default: the shipped one in attnviz/weights/)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(run=cmd_train)
     e = sub.add_parser("evaluate", help="accuracy and attention alignment of a shipped checkpoint, as JSON")
-    e.add_argument("--task", choices=[*TASKS, "copy", "documents"])
-    e.add_argument("--model", choices=MODEL_CHOICES)
+    e.add_argument("--task", choices=TASK_NAMES)
+    e.add_argument("--model", choices=ARCHITECTURES)
     e.add_argument("--all", action="store_true", help="every shipped checkpoint, as a markdown table")
     e.add_argument("--markdown", help="with --all: also write the table to this file")
-    e.add_argument("--score", choices=("additive", "dot", "scaled"))
+    e.add_argument("--score", choices=SCORES)
     e.add_argument("--n", type=int, default=1000)
     e.add_argument("--seed", type=int, default=0)
     e.set_defaults(run=cmd_evaluate)
@@ -144,8 +98,17 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+# The shipped checkpoints were trained with torch's AVX2 kernels. A machine that would pick others (AVX512,
+# say) rounds differently in the last bit, so `train` pins them: the same weights on every x86-64 machine.
+PINNED_KERNELS = {"ATEN_CPU_CAPABILITY": "avx2"}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    unpinned = any(os.environ.get(k) != v for k, v in PINNED_KERNELS.items())
+    if args.command == "train" and unpinned and "torch" not in sys.modules:  # torch reads the variable at import
+        argv = sys.argv[1:] if argv is None else argv
+        os.execve(sys.executable, [sys.executable, "-m", "attnviz", *argv], {**os.environ, **PINNED_KERNELS})
     return args.run(args)
 
 

@@ -1,7 +1,8 @@
-"""Cached loaders and runs for the app: the one attnviz module that imports streamlit for caching.
+"""Cached loaders and runs for the app: every ``st.cache_*`` of attnviz lives here.
 
 Models load once per process (``st.cache_resource``: shared, eval mode, never mutated); results are
-cached per input (``st.cache_data``), so moving a slider re-draws without re-running a model.
+cached per input (``st.cache_data``), so moving a slider re-draws without re-running a model. The other
+streamlit modules (``ui``, ``panels``) hold widgets and views; the rest of attnviz never imports streamlit.
 """
 
 from __future__ import annotations
@@ -9,13 +10,16 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from attnviz import analysis, hf, settings
+from attnviz import analysis, evaluate, hf, settings
 from attnviz.attention import AttentionMap
+from attnviz.checkpoints import load_shipped
 from attnviz.extract import Extraction, extract
 from attnviz.extract import induction_probe as extract_induction
-from attnviz.models import Translation, decode, force
+from attnviz.models import han, ntm
+from attnviz.models.registry import SEQ2SEQ_MODELS
+from attnviz.models.seq2seq import Translation, decode, force
 from attnviz.tasks import get_task
-from attnviz.train import load_shipped
+from attnviz.tasks.documents import parse
 
 MAX_RESULTS = 256
 MAX_MODELS = 3  # least recently used pretrained models beyond this are evicted
@@ -82,22 +86,8 @@ def force_builtin(task_name: str, model_name: str, text: str) -> dict[str, Atten
 @st.cache_data(show_spinner="Scoring every map on 200 held-out examples ...", max_entries=16)
 def held_out_alignment(task_name: str, n: int = 200, seed: int = 0) -> list[dict]:
     """Alignment of every RNN score function and every Transformer cross-attention head on ``n`` examples."""
-    from attnviz.evaluate import evaluate
-    from attnviz.models import MODEL_NAMES
-
-    rows = []
-    for model_name in MODEL_NAMES:
-        result = evaluate(task_name, model_name, n=n, seed=seed, model=builtin_model(task_name, model_name))
-        scored = result.get("per_head") or {
-            "temporal": {
-                "agreement": result["alignment_agreement"],
-                "mass_on_gold": result["mass_on_gold"],
-                "aer": result["aer"],
-            }
-        }
-        for head, scores in scored.items():
-            rows.append({"model": model_name, "map": head, "exact match": result["exact_match"], **scores})
-    return rows
+    models = {name: builtin_model(task_name, name) for name in SEQ2SEQ_MODELS}
+    return evaluate.alignment_rows(task_name, n=n, seed=seed, models=models)
 
 
 @st.cache_data(show_spinner="Running the induction probe ...", max_entries=8)
@@ -125,31 +115,12 @@ def without_special(attn: AttentionMap) -> AttentionMap:
     return analysis.drop_special(attn)
 
 
-@st.cache_resource(show_spinner="Loading the hierarchical attention network ...")
-def han_model():
-    from attnviz.hierarchy import load_han
-
-    return load_han()
-
-
 @st.cache_data(show_spinner=False, max_entries=MAX_RESULTS)
-def classify_document(text: str):
+def classify_document(text: str) -> han.Classified:
     """Parse a document (ValueError if it can't be) and classify it with the shipped HAN."""
-    from attnviz.hierarchy import classify
-    from attnviz.tasks.documents import parse
-
-    return classify(han_model(), parse(text))
-
-
-@st.cache_resource(show_spinner="Loading the Neural Turing Machine ...")
-def ntm_model():
-    from attnviz.memory import load_ntm
-
-    return load_ntm()
+    return han.classify(builtin_model("documents", "han"), parse(text))
 
 
 @st.cache_data(show_spinner=False, max_entries=MAX_RESULTS)
-def run_copy(pattern: tuple[tuple[int, ...], ...]):
-    from attnviz.memory import run_copy as run
-
-    return run(ntm_model(), np.array(pattern, dtype=np.float32))
+def run_copy(pattern: tuple[tuple[int, ...], ...]) -> ntm.CopyRun:
+    return ntm.run_copy(builtin_model("copy", "ntm"), np.array(pattern, dtype=np.float32))

@@ -1,4 +1,7 @@
-"""Measure a built-in model: exact-match accuracy and how well its attention matches gold alignments."""
+"""Measure the built-in models: accuracy, and how well their attention matches the gold alignments.
+
+Pure over model outputs: nothing here trains or saves. :func:`evaluate` serves every shipped model.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +9,38 @@ import torch
 from torch import nn
 
 from attnviz.analysis import alignment_scores
-from attnviz.models import decode
-from attnviz.tasks import Example, get_task
-from attnviz.train import load_shipped, make_batch
+from attnviz.checkpoints import load_shipped
+from attnviz.models.han import encode
+from attnviz.models.ntm import copy_batch
+from attnviz.models.registry import SEQ2SEQ_MODELS, SEQ2SEQ_TASKS, check_pair, spec
+from attnviz.models.seq2seq import decode, make_batch
+from attnviz.tasks import Example, Task, get_task
+from attnviz.tasks import documents as docs
 
 CHUNK = 500
+TRAINED_COPY_LENGTHS = range(1, 11)
+LONGER_COPY_LENGTHS = (12, 15, 20)
 
 
 def evaluate(task_name: str, model_name: str, n: int = 1000, seed: int = 0, model: nn.Module | None = None) -> dict:
+    """Every measure of ``model_name`` on ``n`` fresh examples of its task (default: the shipped checkpoint)."""
+    check_pair(task_name, model_name)
+    model = model if model is not None else load_shipped(task_name, model_name)
+    architecture = spec(model_name).architecture
+    if architecture == "ntm":
+        return evaluate_ntm(model, n, seed)
+    if architecture == "han":
+        return evaluate_han(model, n, seed)
+    return evaluate_seq2seq(task_name, model_name, model, n, seed)
+
+
+def exact_match(model: nn.Module, task: Task, examples: list[Example]) -> float:
+    """Fraction of examples whose greedy output equals the gold target exactly."""
+    outputs = decode(model, task, [e.source for e in examples])
+    return sum(o.output == e.target and o.finished for o, e in zip(outputs, examples)) / len(examples)
+
+
+def evaluate_seq2seq(task_name: str, model_name: str, model: nn.Module, n: int = 1000, seed: int = 0) -> dict:
     """Exact match of greedy outputs on ``n`` fresh examples, and alignment of the model's attention.
 
     Alignment is read with the gold target fed to the decoder (forced decoding, as alignment error rate
@@ -21,7 +48,6 @@ def evaluate(task_name: str, model_name: str, n: int = 1000, seed: int = 0, mode
     For the Transformer every cross-attention head is scored; the best one is reported at the top level.
     """
     task = get_task(task_name)
-    model = model if model is not None else load_shipped(task_name, model_name)
     examples = task.examples(n, seed=seed)
     exact, correct_tokens, total_tokens = 0, 0, 0
     per_head: dict[str, list] = {}
@@ -48,37 +74,114 @@ def evaluate(task_name: str, model_name: str, n: int = 1000, seed: int = 0, mode
         "alignment_rows": scores[best]["rows"],
         "alignment_mode": "forced decoding of the gold target; rows with a gold link",
     }
-    if model_name == "transformer":
+    if "temporal" not in scores:
         result["best_head"] = best
         result["per_head"] = scores
     return result
 
 
 @torch.no_grad()
-def _forced_attention(model: nn.Module, task, examples: list[Example]) -> dict[str, list]:
-    """{head name: [(weights [target, source], gold links), ...]} with the gold target fed in."""
+def _forced_attention(model: nn.Module, task: Task, examples: list[Example]) -> dict[str, list]:
+    """{head name: [(weights [target, source], gold links), ...]} with the gold target fed in.
+
+    The RNN's one map is called "temporal"; every Transformer cross-attention head is its own entry.
+    """
     source, target_in, _ = make_batch(task, examples)
     _, attention = model(source, target_in)
-    if isinstance(attention, torch.Tensor):  # RNN temporal attention (B, T, S)
-        heads = {"temporal": attention[:, None, None]}
-    else:
-        cross = attention["cross"]  # (B, layers, heads, T, S)
-        heads = {
-            f"layer {i} head {h}": cross[:, i : i + 1, h : h + 1]
-            for i in range(cross.shape[1])
-            for h in range(cross.shape[2])
-        }
+    aligned = attention["temporal"] if "temporal" in attention else attention["cross"]  # (B, L, H, T, S)
+    L, H = aligned.shape[1:3]
+    heads = {"temporal": (0, 0)} if "temporal" in attention else {
+        f"layer {i} head {h}": (i, h) for i in range(L) for h in range(H)
+    }  # fmt: skip
     return {
-        name: [(w[b, 0, 0, : len(e.target), : len(e.source)].numpy(), e.alignment) for b, e in enumerate(examples)]
-        for name, w in heads.items()
+        name: [
+            (aligned[b, i, h, : len(e.target), : len(e.source)].numpy(), e.alignment) for b, e in enumerate(examples)
+        ]
+        for name, (i, h) in heads.items()
+    }
+
+
+def alignment_rows(
+    task_name: str, n: int = 200, seed: int = 0, models: dict[str, nn.Module] | None = None
+) -> list[dict]:
+    """One row per map (the RNN's temporal attention, each Transformer cross head) with its alignment scores.
+
+    ``models`` supplies already-loaded models by name (default: the shipped checkpoints).
+    """
+    rows = []
+    for model_name in SEQ2SEQ_MODELS:
+        model = (models or {}).get(model_name) or load_shipped(task_name, model_name)
+        result = evaluate_seq2seq(task_name, model_name, model, n=n, seed=seed)
+        scored = result.get("per_head") or {
+            "temporal": {k: result[k] for k in ("alignment_agreement", "mass_on_gold", "aer")}
+        }
+        for head, scores in scored.items():
+            scores = {("agreement" if k == "alignment_agreement" else k): v for k, v in scores.items()}
+            rows.append({"model": model_name, "map": head, "exact match": result["exact_match"], **scores})
+    return rows
+
+
+@torch.no_grad()
+def _copy_results(model: nn.Module, n: int, lengths, seed: int) -> tuple[float, float]:
+    """(mean wrong bits per sequence, share of sequences copied with every bit right), ``n`` spread over lengths."""
+    model.eval()
+    generator = torch.Generator().manual_seed(seed)
+    lengths = list(lengths)
+    wrong, perfect = 0.0, 0
+    for length in lengths:
+        count = n // len(lengths) + (1 if length in lengths[: n % len(lengths)] else 0)
+        inputs, targets = copy_batch(count, length, length, model.config.bits, generator)
+        predicted = (model(inputs)[0][:, length + 1 :] > 0).float()
+        wrong += (predicted != targets).sum().item()
+        perfect += int((predicted == targets).all(-1).all(-1).sum())
+    return wrong / n, perfect / n
+
+
+def bit_errors(model: nn.Module, n: int, lengths, seed: int) -> float:
+    """Mean number of wrong bits per sequence over ``n`` copy sequences spread evenly over ``lengths``."""
+    return _copy_results(model, n, lengths, seed)[0]
+
+
+def evaluate_ntm(model: nn.Module, n: int = 1000, seed: int = 0) -> dict:
+    """Bit errors per sequence on lengths 1-10 (trained) and, per length, on 12, 15, 20 (generalisation)."""
+    errors, perfect = _copy_results(model, n, TRAINED_COPY_LENGTHS, seed)
+    return {
+        "task": "copy",
+        "model": "ntm",
+        "n": n,
+        "seed": seed,
+        "bit_errors_per_sequence": errors,
+        "sequences_fully_correct": perfect,
+        "longer": {str(length): bit_errors(model, 100, [length], seed + length) for length in LONGER_COPY_LENGTHS},
+    }
+
+
+@torch.no_grad()
+def evaluate_han(model: nn.Module, n: int = 1000, seed: int = 0) -> dict:
+    """Accuracy, and how often the top sentence (and, inside it, the top word) is the gold evidence."""
+    model.eval()
+    held_out = docs.documents(n, seed)
+    logits, attention = model(encode([d.sentences for d in held_out]))
+    words, sentences = attention["words"][:, 0, 0], attention["sentences"][:, 0, 0, 0]  # (B, S, W), (B, S)
+    predicted = logits.argmax(-1).tolist()
+    correct = sum(docs.LABELS[p] == d.label for p, d in zip(predicted, held_out, strict=True))
+    top_sentence = sentences.argmax(-1).tolist()
+    on_evidence = sum(s == d.evidence for s, d in zip(top_sentence, held_out, strict=True))
+    top_word = [int(words[b, d.evidence].argmax()) for b, d in enumerate(held_out)]
+    on_word = sum(w == d.evidence_word for w, d in zip(top_word, held_out, strict=True))
+    return {
+        "task": "documents",
+        "model": "han",
+        "n": n,
+        "seed": seed,
+        "accuracy": correct / n,
+        "top_sentence_is_evidence": on_evidence / n,
+        "top_word_is_evidence_word": on_word / n,
     }
 
 
 def markdown_table(n: int = 1000, seed: int = 0) -> str:
-    """Every shipped (task, model) evaluated on ``n`` fresh examples, as a markdown table."""
-    from attnviz.models import MODEL_NAMES
-    from attnviz.tasks import TASKS
-
+    """Every shipped seq2seq (task, model) evaluated on ``n`` fresh examples, as a markdown table."""
     lines = [
         f"Evaluated on {n} fresh examples per task, seed {seed}: "
         f"`python -m attnviz evaluate --all --n {n} --seed {seed}`.",
@@ -86,8 +189,8 @@ def markdown_table(n: int = 1000, seed: int = 0) -> str:
         "| task | model | exact match | token accuracy | alignment agreement | mass on gold | AER | head |",
         "|---|---|---:|---:|---:|---:|---:|---|",
     ]
-    for task in TASKS:
-        for model in MODEL_NAMES:
+    for task in SEQ2SEQ_TASKS:
+        for model in SEQ2SEQ_MODELS:
             r = evaluate(task, model, n=n, seed=seed)
             lines.append(
                 f"| {task} | {model} | {r['exact_match']:.1%} | {r['token_accuracy']:.1%} | "

@@ -10,11 +10,11 @@ import plotly.io as pio
 import torch
 
 from attnviz import figures, hf
+from attnviz.checkpoints import load_shipped
 from attnviz.corpus import sample_sentences
 from attnviz.extract import extract
-from attnviz.models import decode
+from attnviz.models.seq2seq import decode
 from attnviz.tasks import get_task
-from attnviz.train import load_shipped
 
 
 def median_time(function: Callable[[], object], repeats: int) -> tuple[float, object]:

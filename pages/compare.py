@@ -5,7 +5,7 @@ import streamlit as st
 
 from attnviz import cache, figures, ui
 from attnviz.analysis import alignment_scores, alignment_shape, js_distance
-from attnviz.models.rnn import SCORES
+from attnviz.models.registry import SCORES, rnn
 from attnviz.tasks import TaskInputError
 
 ui.entry_guard()
@@ -17,7 +17,7 @@ st.caption(
 )
 task, text = ui.task_input("cmp_")
 try:
-    rnn_maps = {score: cache.force_builtin(task.name, f"rnn-{score}", text)["temporal"] for score in SCORES}
+    rnn_maps = {score: cache.force_builtin(task.name, rnn(score), text)["temporal"] for score in SCORES}
     cross = cache.force_builtin(task.name, "transformer", text)["cross"]
 except (TaskInputError, ValueError) as error:
     ui.error(error)

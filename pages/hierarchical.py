@@ -3,7 +3,7 @@
 import streamlit as st
 
 from attnviz import cache, figures, ui
-from attnviz.hierarchy import weights_of
+from attnviz.models.han import weights_of
 from attnviz.tasks import documents as docs
 
 ui.entry_guard()

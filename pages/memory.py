@@ -36,8 +36,7 @@ edited = st.data_editor(frame, key=f"ntm_editor_{length}_{st.session_state.get('
 pattern = tuple(tuple(int(v) for v in row) for row in edited.to_numpy())
 
 run = cache.run_copy(pattern)
-wrong = int(((run.output > 0.5) != (run.sequence > 0.5)).sum())
-st.markdown(f"**{wrong} of {run.sequence.size} bits copied wrong.**")
+st.markdown(f"**{run.wrong_bits} of {run.sequence.size} bits copied wrong.**")
 ui.chart("bits", lambda: figures.bits(run.sequence, run.output), key="ntm_bits")
 write_tab, read_tab, memory_tab = st.tabs(["Write weightings", "Read weightings", "Memory over time"])
 with write_tab:

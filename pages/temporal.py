@@ -4,7 +4,7 @@ import streamlit as st
 
 from attnviz import cache, figures, ui
 from attnviz.analysis import alignment_scores
-from attnviz.models.rnn import SCORES
+from attnviz.models.registry import SCORES, rnn
 from attnviz.tasks import TaskInputError
 
 ui.entry_guard()
@@ -28,7 +28,7 @@ st.radio(
 )
 score = st.session_state["rnn_score"]
 try:
-    result = cache.run_builtin(task.name, f"rnn-{score}", text)
+    result = cache.run_builtin(task.name, rnn(score), text)
 except TaskInputError as error:
     ui.error(error)
     st.stop()
@@ -65,5 +65,5 @@ st.markdown(
 )
 ui.chart("decoding step", lambda: figures.step_bars(attn, step), key="rnn_step_bars")
 
-ui.downloads({"temporal": attn}, f"attnviz-{task.name}-rnn-{score}")
+ui.downloads({"temporal": attn}, f"attnviz-{task.name}-{rnn(score)}")
 ui.share(["rnn_task", "rnn_text", "rnn_score"])

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from attnviz.checkpoints import WEIGHTS_DIR, checkpoint_path, load_checkpoint
 from attnviz.evaluate import evaluate
-from attnviz.models import MODEL_NAMES
-from attnviz.tasks import TASKS
-from attnviz.train import WEIGHTS_DIR, checkpoint_path
+from attnviz.models.registry import SEQ2SEQ_MODELS, SEQ2SEQ_TASKS, shipped
 
 EVAL_SEED = 2026
 
@@ -18,16 +17,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_every_task_and_model_has_a_small_checkpoint():
-    for task in TASKS:
-        for model in MODEL_NAMES:
-            assert checkpoint_path(task, model).exists(), (task, model)
+    for task, model in shipped():
+        assert checkpoint_path(task, model).exists(), (task, model)
     total = sum(p.stat().st_size for p in WEIGHTS_DIR.glob("*.pt"))
     assert total < 5 * 1024 * 1024, f"checkpoints take {total / 2**20:.1f} MiB"
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model", MODEL_NAMES)
-@pytest.mark.parametrize("task", list(TASKS))
+@pytest.mark.parametrize("model", SEQ2SEQ_MODELS)
+@pytest.mark.parametrize("task", SEQ2SEQ_TASKS)
 def test_shipped_checkpoint_reaches_98_percent_exact_match(task, model):
     result = evaluate(task, model, n=1000, seed=EVAL_SEED)
     assert result["exact_match"] >= 0.98, result
@@ -54,14 +52,39 @@ def test_train_command_writes_a_checkpoint(tmp_path):
     assert out.exists() and json.loads(line)["steps"] == 5
 
 
-def test_retraining_reproduces_the_shipped_checkpoint_exactly(tmp_path):
+RETRAINED = [
+    ("dates", "rnn", "additive"),
+    ("documents", "han", None),
+    pytest.param("copy", "ntm", None, marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize("task, architecture, score", RETRAINED)
+def test_retraining_reproduces_the_shipped_checkpoint_exactly(tmp_path, task, architecture, score):
+    """`python -m attnviz train` rebuilds each kind of shipped model bit for bit (the NTM takes ~2 minutes)."""
     import torch
 
-    from attnviz.train import default_config, load_checkpoint, save_checkpoint, train
+    out = tmp_path / "again.pt"
+    command = [sys.executable, "-m", "attnviz", "train", "--task", task, "--model", architecture, "--out", str(out),
+               "--quiet", *(["--score", score] if score else [])]  # fmt: skip
+    subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True, timeout=600)
+    again, payload = load_checkpoint(out)
+    shipped_model, shipped_payload = load_checkpoint(checkpoint_path(task, payload["model"]))
+    assert payload["train"]["kernels"] == "AVX2"
+    assert payload["train"]["steps"] == shipped_payload["train"]["steps"]
+    for name, value in shipped_model.state_dict().items():
+        assert torch.equal(again.state_dict()[name], value), name
 
-    model, report = train("dates", "rnn-additive", default_config("rnn-additive"), progress=False)
-    path = save_checkpoint(model, "dates", "rnn-additive", report, tmp_path / "again.pt")
-    retrained, _ = load_checkpoint(path)
-    shipped, _ = load_checkpoint(checkpoint_path("dates", "rnn-additive"))
-    for name, value in shipped.state_dict().items():
-        assert torch.equal(retrained.state_dict()[name], value), name
+
+def test_loading_every_shipped_checkpoint_imports_no_training_code():
+    """The app's path (cache, checkpoints, evaluation) never imports the training loop or the recipes."""
+    code = (
+        "import sys\n"
+        "import attnviz.cache, attnviz.evaluate\n"
+        "from attnviz.checkpoints import load_shipped\n"
+        "from attnviz.models.registry import shipped\n"
+        "models = [load_shipped(t, m) for t, m in shipped()]\n"
+        "print(len(models), sorted(n for n in sys.modules if n in ('attnviz.train', 'attnviz.recipes')))\n"
+    )
+    output = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert output.stdout.split(" ", 1) == [str(len(shipped())), "[]\n"], output.stdout + output.stderr

@@ -7,10 +7,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from attnviz import analysis, figures, hf
+from attnviz.checkpoints import load_shipped
 from attnviz.extract import extract
-from attnviz.models import decode
+from attnviz.models.seq2seq import decode
 from attnviz.tasks import TASKS, TaskInputError
-from attnviz.train import load_shipped
 
 # Unicode of every kind, plus words the tasks know, so that some inputs get through to the models.
 WORDS = sorted({w for task in TASKS.values() for w in task.vocabulary()})

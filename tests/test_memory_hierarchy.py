@@ -10,9 +10,10 @@ import pytest
 import torch
 from test_pages import open_page
 
-from attnviz.hierarchy import classify, evaluate_han, load_han, weights_of
-from attnviz.memory import evaluate_ntm, load_ntm, run_copy
-from attnviz.models.ntm import address, content_weights, sharpen, shift
+from attnviz.checkpoints import load_shipped
+from attnviz.evaluate import evaluate_han, evaluate_ntm
+from attnviz.models.han import classify, weights_of
+from attnviz.models.ntm import address, content_weights, run_copy, sharpen, shift
 from attnviz.tasks import documents as docs
 
 from chart_data import charts, heatmap_z
@@ -53,7 +54,7 @@ def test_interpolation_gate_zero_keeps_the_previous_weighting():
 
 @pytest.fixture(scope="module")
 def ntm():
-    return load_ntm()
+    return load_shipped("copy", "ntm")
 
 
 def test_copy_run_weightings_are_attention_maps_that_sum_to_one(ntm):
@@ -75,7 +76,7 @@ def test_shipped_ntm_makes_under_one_wrong_bit_per_sequence(ntm):
 
 @pytest.fixture(scope="module")
 def han():
-    return load_han()
+    return load_shipped("documents", "han")
 
 
 def test_shipped_han_is_accurate_and_attends_to_the_evidence(han):
@@ -110,7 +111,7 @@ def test_memory_page_shows_the_ntm_run():
     at = open_page("pages/memory.py")
     assert not at.exception and not at.error
     pattern = np.random.default_rng(6).integers(0, 2, (6, 8))
-    run = run_copy(load_ntm(), pattern)
+    run = run_copy(load_shipped("copy", "ntm"), pattern)
     np.testing.assert_array_equal(heatmap_z(charts(at)["ntm_write"]), run.write.head(0, 0))
     np.testing.assert_allclose(heatmap_z(charts(at)["ntm_bits"]), pattern)
     at.slider(key="ntm_length").set_value(12).run()

@@ -7,10 +7,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from attnviz import hf
+from attnviz.checkpoints import load_shipped
 from attnviz.extract import extract
-from attnviz.models import decode, force
+from attnviz.models.seq2seq import decode, force
 from attnviz.tasks import get_task
-from attnviz.train import load_shipped
 
 from chart_data import charts, heatmap_z, labels, ticktext
 from chart_data import decode as decode_array

@@ -9,14 +9,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
+
+from attnviz.attention import AttentionMap
+from attnviz.models.registry import MAP_KINDS
+from attnviz.tasks import documents as docs
+
+INDEX = {w: i + 1 for i, w in enumerate(docs.vocabulary())}  # 0 is padding
 
 
 @dataclass
 class HANConfig:
-    vocab_size: int
-    classes: int
+    vocab_size: int = len(INDEX) + 1
+    classes: int = len(docs.LABELS)
     embed_dim: int = 32
     hidden: int = 32  # per direction, at both levels
 
@@ -47,7 +54,8 @@ class HAN(nn.Module):
         self.classify = nn.Linear(2 * c.hidden, c.classes)
 
     def forward(self, words: torch.Tensor):
-        """words (B, S, W) ids, 0 = padding -> logits (B, classes), word attention (B, S, W), sentence (B, S)."""
+        """words (B, S, W) ids, 0 = padding -> logits (B, classes) and attention
+        {"words": (B, 1, 1, S, W) (one row per sentence), "sentences": (B, 1, 1, 1, S)}."""
         B, S, W = words.shape
         word_mask = words != 0
         sentence_mask = word_mask.any(-1)
@@ -58,4 +66,52 @@ class HAN(nn.Module):
         sentences, word_weights = self.word_attention(states, flat_mask)
         states, _ = self.sentence_rnn(sentences.view(B, S, -1))
         document, sentence_weights = self.sentence_attention(states, sentence_mask)
-        return self.classify(document), word_weights.view(B, S, W), sentence_weights
+        attention = {"words": word_weights.view(B, 1, 1, S, W), "sentences": sentence_weights.view(B, 1, 1, 1, S)}
+        return self.classify(document), attention
+
+
+def encode(batch: list[tuple[tuple[str, ...], ...]]) -> torch.Tensor:
+    """Documents -> ids (B, sentences, words), zero-padded."""
+    S = max(len(d) for d in batch)
+    W = max(len(s) for d in batch for s in d)
+    ids = torch.zeros(len(batch), S, W, dtype=torch.long)
+    for b, document in enumerate(batch):
+        for i, sentence in enumerate(document):
+            ids[b, i, : len(sentence)] = torch.tensor([INDEX[w] for w in sentence])
+    return ids
+
+
+@dataclass(frozen=True)
+class Classified:
+    document: docs.Document  # with the rules' label and evidence, where they find one
+    probabilities: dict[str, float]
+    words: list[AttentionMap]  # one per sentence: [1, 1, 1, words], kind "word"
+    sentences: AttentionMap  # [1, 1, 1, sentences], kind "sentence"
+
+
+@torch.no_grad()
+def classify(model: HAN, sentences: tuple[tuple[str, ...], ...]) -> Classified:
+    """One document through the HAN: topic probabilities, word attention per sentence, sentence attention."""
+    logits, attention = model(encode([sentences]))
+    probabilities = dict(zip(docs.LABELS, torch.softmax(logits[0], -1).tolist(), strict=True))
+
+    def as_map(w: torch.Tensor, keys, name: str) -> AttentionMap:
+        w = w.double()
+        return AttentionMap(
+            (w / w.sum()).numpy()[None, None, None], ("document",), keys, MAP_KINDS[name], "han · documents"
+        )
+
+    words = attention["words"][0, 0, 0]  # (S, W)
+    word_maps = [as_map(words[i, : len(s)], s, "words") for i, s in enumerate(sentences)]
+    labels = tuple(f"sentence {i + 1}" for i in range(len(sentences)))
+    sentence_map = as_map(attention["sentences"][0, 0, 0, 0, : len(sentences)], labels, "sentences")
+    return Classified(docs.reference(sentences), probabilities, word_maps, sentence_map)
+
+
+def weights_of(result: Classified) -> tuple[np.ndarray, np.ndarray]:
+    """(word attention (sentences, max words) NaN-padded, sentence attention (sentences,))."""
+    width = max(m.n_keys for m in result.words)
+    grid = np.full((len(result.words), width), np.nan, dtype=np.float32)
+    for i, m in enumerate(result.words):
+        grid[i, : m.n_keys] = m.weights[0, 0, 0]
+    return grid, result.sentences.weights[0, 0, 0]

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from attnviz.attention import AttentionMap
+from attnviz.models.registry import MAP_KINDS
 
 
 @dataclass
@@ -90,7 +94,7 @@ class NTM(nn.Module):
         return memory, start, start.clone(), torch.zeros(batch, c.slot_width), (zeros, zeros.clone())
 
     def forward(self, inputs: torch.Tensor):
-        """inputs (B, T, bits+1) -> logits (B, T, bits), read and write weightings (B, T, N), memory (B, T, N, M)."""
+        """inputs (B, T, bits+1) -> logits (B, T, bits), {"read", "write": (B, 1, 1, T, N)}, memory (B, T, N, M)."""
         memory, read_w, write_w, read, state = self.initial(inputs.shape[0])
         logits, reads, writes, memories = [], [], [], []
         for t in range(inputs.shape[1]):
@@ -109,7 +113,8 @@ class NTM(nn.Module):
             writes.append(write_w)
             memories.append(memory)
         stack = lambda xs: torch.stack(xs, 1)  # noqa: E731
-        return stack(logits), stack(reads), stack(writes), stack(memories)
+        weightings = {"read": stack(reads)[:, None, None], "write": stack(writes)[:, None, None]}
+        return stack(logits), weightings, stack(memories)
 
 
 def copy_batch(batch: int, min_len: int, max_len: int, bits: int, generator: torch.Generator):
@@ -120,3 +125,44 @@ def copy_batch(batch: int, min_len: int, max_len: int, bits: int, generator: tor
     inputs[:, :length, :bits] = sequence
     inputs[:, length, bits] = 1.0  # delimiter
     return inputs, sequence
+
+
+@dataclass(frozen=True)
+class CopyRun:
+    """One sequence through the NTM: what went in and out, and where it read and wrote."""
+
+    sequence: np.ndarray  # (T, bits) the pattern to copy
+    output: np.ndarray  # (T, bits) the NTM's copy, probabilities
+    write: AttentionMap  # [1, 1, step, slot], kind memory-write
+    read: AttentionMap  # [1, 1, step, slot], kind memory-read
+    memory: np.ndarray  # (steps, slots, width) memory after each step
+
+    @property
+    def wrong_bits(self) -> int:
+        """Bits whose copy is on the wrong side of 0.5."""
+        return int(((self.output > 0.5) != (self.sequence > 0.5)).sum())
+
+
+@torch.no_grad()
+def run_copy(model: NTM, sequence: np.ndarray) -> CopyRun:
+    """Feed one (T, bits) 0/1 pattern, its delimiter and T blank steps; record every weighting."""
+    sequence = np.asarray(sequence, dtype=np.float32)
+    T, bits = sequence.shape
+    inputs = torch.zeros(1, 2 * T + 1, bits + 1)
+    inputs[0, :T, :bits] = torch.from_numpy(sequence)
+    inputs[0, T, bits] = 1.0
+    logits, weightings, memory = model(inputs)
+    steps = [f"in {t + 1}" for t in range(T)] + ["delimiter"] + [f"out {t + 1}" for t in range(T)]
+    slots = [f"slot {i}" for i in range(model.config.slots)]
+
+    def as_map(name: str) -> AttentionMap:
+        w = weightings[name][0].double()  # (1, 1, steps, slots)
+        return AttentionMap((w / w.sum(-1, keepdim=True)).numpy(), steps, slots, MAP_KINDS[name], "ntm · copy")
+
+    return CopyRun(
+        sequence=sequence,
+        output=torch.sigmoid(logits[0, T + 1 :]).numpy(),
+        write=as_map("write"),
+        read=as_map("read"),
+        memory=memory[0].numpy(),
+    )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-SCORES = ("additive", "dot", "scaled")
+from attnviz.models.registry import SCORES
 
 
 @dataclass
@@ -91,18 +91,18 @@ class RNNSeq2Seq(nn.Module):
         return logits, state, weights
 
     def forward(self, source: torch.Tensor, target_in: torch.Tensor):
-        """Teacher forcing: (B, S), (B, T) -> logits (B, T, V), attention (B, T, S)."""
+        """Teacher forcing: (B, S), (B, T) -> logits (B, T, V), {"temporal": (B, 1, 1, T, S)}."""
         keys, projected, state, mask = self.encode(source)
         all_logits, all_weights = [], []
         for t in range(target_in.shape[1]):
             logits, state, weights = self.step(target_in[:, t], state, (keys, projected, mask))
             all_logits.append(logits)
             all_weights.append(weights)
-        return torch.stack(all_logits, 1), torch.stack(all_weights, 1)
+        return torch.stack(all_logits, 1), {"temporal": torch.stack(all_weights, 1)[:, None, None]}
 
     @torch.no_grad()
     def greedy(self, source: torch.Tensor, bos: int, eos: int, max_len: int | None = None):
-        """Greedy decoding: (B, S) -> token ids (B, T) and attention (B, T, S) of every step."""
+        """Greedy decoding: (B, S) -> token ids (B, T) and {"temporal": (B, 1, 1, T, S)} of every step."""
         keys, projected, state, mask = self.encode(source)
         previous = torch.full((source.shape[0],), bos, dtype=torch.long)
         done = torch.zeros(source.shape[0], dtype=torch.bool)
@@ -115,4 +115,4 @@ class RNNSeq2Seq(nn.Module):
             done |= previous == eos
             if done.all():
                 break
-        return torch.stack(tokens, 1), torch.stack(weights_all, 1)
+        return torch.stack(tokens, 1), {"temporal": torch.stack(weights_all, 1)[:, None, None]}

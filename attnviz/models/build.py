@@ -1,0 +1,37 @@
+"""Build a built-in model by its registry name: freshly initialised for a task, or from a saved config."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from attnviz.models.han import HAN, HANConfig
+from attnviz.models.ntm import NTM, NTMConfig
+from attnviz.models.registry import ModelName, check_pair, spec
+from attnviz.models.rnn import RNNConfig, RNNSeq2Seq
+from attnviz.models.transformer import TransformerConfig, TransformerSeq2Seq
+from attnviz.tasks import get_task
+
+
+def build_model(task_name: str, name: ModelName) -> nn.Module:
+    """A freshly initialised ``name`` sized for ``task_name`` (ValueError if that model is not trained on it)."""
+    check_pair(task_name, name)
+    model = spec(name)
+    if model.architecture == "ntm":
+        return NTM(NTMConfig())
+    if model.architecture == "han":
+        return HAN(HANConfig())
+    task = get_task(task_name)
+    sizes = dict(source_vocab_size=len(task.source_vocab), target_vocab_size=len(task.target_vocab))
+    if model.architecture == "rnn":
+        return RNNSeq2Seq(RNNConfig(**sizes, score=model.score, max_target_len=task.max_target_len + 4))
+    return TransformerSeq2Seq(TransformerConfig(**sizes, max_target_len=task.max_target_len + 4))
+
+
+CONFIGS = {"rnn": (RNNSeq2Seq, RNNConfig), "transformer": (TransformerSeq2Seq, TransformerConfig),
+           "ntm": (NTM, NTMConfig), "han": (HAN, HANConfig)}  # fmt: skip
+
+
+def rebuild(name: ModelName, config: dict) -> nn.Module:
+    """An untrained ``name`` with the configuration a checkpoint saved."""
+    model_class, config_class = CONFIGS[spec(name).architecture]
+    return model_class(config_class(**config))

@@ -1,0 +1,135 @@
+"""What each built-in model trains on: its data, its loss, its validation score and its stopping rule.
+
+:func:`attnviz.train.fit` runs every recipe; a new model adds a recipe here, never a new loop.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from attnviz import evaluate
+from attnviz.models.han import encode
+from attnviz.models.ntm import NTMConfig, copy_batch
+from attnviz.models.registry import spec
+from attnviz.models.seq2seq import make_batch
+from attnviz.tasks import documents as docs
+from attnviz.tasks import get_task
+
+VALIDATION_SEED = 10_000  # + the training seed: validation examples never come from the training stream
+VALIDATION_EXAMPLES = 300
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 4000
+    batch_size: int = 64
+    learning_rate: float = 3e-3
+    seed: int = 0
+    eval_every: int = 250
+    stop_at: float = 0.997  # the validation score that ends training early (see Recipe.done)
+    warmup: int | None = None  # linear learning-rate warm-up over this many steps
+    clip: float | None = None  # gradient norm clipping
+    max_len: int = 10  # copy task: sequences of 1..max_len steps
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What one model needs from the loop: a training batch, a loss, a validation score, a stopping rule."""
+
+    next_batch: Callable[[], Any]
+    loss: Callable[[nn.Module, Any], torch.Tensor]
+    validate: Callable[[nn.Module], float]
+    done: Callable[[float], bool]
+    metric: str  # the validation score's name, for the progress bar
+
+
+DEFAULTS = {
+    "rnn": TrainConfig(warmup=200, clip=1.0),
+    "transformer": TrainConfig(learning_rate=2e-3, warmup=200, clip=1.0),
+    "ntm": TrainConfig(steps=6000, batch_size=16, learning_rate=1e-3, stop_at=0.05, clip=10.0),
+    "han": TrainConfig(steps=3000, stop_at=0.995),
+}
+
+
+def default_config(model_name: str) -> TrainConfig:
+    """A fresh copy of the training settings ``model_name`` is shipped with."""
+    base = DEFAULTS[spec(model_name).architecture]
+    return TrainConfig(**vars(base))
+
+
+def recipe(task_name: str, model_name: str, config: TrainConfig) -> Recipe:
+    """The recipe of ``model_name`` on ``task_name`` under ``config``."""
+    return RECIPES[spec(model_name).architecture](task_name, config)
+
+
+def seq2seq(task_name: str, config: TrainConfig) -> Recipe:
+    """Cross-entropy on the gold target with teacher forcing; stop on validation exact match."""
+    task = get_task(task_name)
+    rng = random.Random(f"{task_name}:train:{config.seed}")
+    validation = task.examples(VALIDATION_EXAMPLES, seed=VALIDATION_SEED + config.seed)
+
+    def loss(model: nn.Module, batch) -> torch.Tensor:
+        source, target_in, target_out = batch
+        logits = model(source, target_in)[0]
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target_out.reshape(-1), ignore_index=0)
+
+    return Recipe(
+        next_batch=lambda: make_batch(task, [task.sample(rng) for _ in range(config.batch_size)]),
+        loss=loss,
+        validate=lambda model: evaluate.exact_match(model, task, validation),
+        done=lambda score: score >= config.stop_at,
+        metric="exact",
+    )
+
+
+def copy(task_name: str, config: TrainConfig) -> Recipe:
+    """Bit-wise cross-entropy on the copy of random sequences; stop when few bits per sequence are wrong."""
+    generator = torch.Generator().manual_seed(config.seed)
+    lengths = range(1, config.max_len + 1)
+
+    def loss(model: nn.Module, batch) -> torch.Tensor:
+        inputs, targets = batch
+        logits = model(inputs)[0][:, targets.shape[1] + 1 :]
+        return F.binary_cross_entropy_with_logits(logits, targets)
+
+    return Recipe(
+        next_batch=lambda: copy_batch(config.batch_size, 1, config.max_len, NTMConfig.bits, generator),
+        loss=loss,
+        validate=lambda model: evaluate.bit_errors(model, 200, lengths, VALIDATION_SEED + config.seed),
+        done=lambda errors: errors < config.stop_at,
+        metric="bits",
+    )
+
+
+def documents(task_name: str, config: TrainConfig) -> Recipe:
+    """Cross-entropy on the document's topic; stop on validation accuracy."""
+    rng = random.Random(f"documents:train:{config.seed}")
+
+    def batch():
+        sampled = [docs.sample(rng) for _ in range(config.batch_size)]
+        return encode([d.sentences for d in sampled]), torch.tensor([docs.LABELS.index(d.label) for d in sampled])
+
+    return Recipe(
+        next_batch=batch,
+        loss=lambda model, b: F.cross_entropy(model(b[0])[0], b[1]),
+        validate=lambda model: evaluate.evaluate_han(model, n=VALIDATION_EXAMPLES, seed=VALIDATION_SEED + config.seed)[
+            "accuracy"
+        ],
+        done=lambda accuracy: accuracy >= config.stop_at,
+        metric="accuracy",
+    )
+
+
+RECIPES: dict[str, Callable[[str, TrainConfig], Recipe]] = {
+    "rnn": seq2seq,
+    "transformer": seq2seq,
+    "ntm": copy,
+    "han": documents,
+}

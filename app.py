@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from attnviz.ui.legacy_pages import mark_entered
+
 st.set_page_config(page_title="attnviz: see attention", page_icon=":material/visibility:", layout="wide")
 
 PAGES = [
@@ -23,7 +25,7 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
-st.session_state["_attnviz_entry"] = True  # pages check this: see attnviz.ui.entry_guard
+mark_entered()  # pages check this: see attnviz/ui/legacy_pages.py
 with st.sidebar:
     st.caption(
         "**attnviz** shows what attention looks at: built-in seq2seq models trained on tasks with known "

@@ -264,6 +264,20 @@ def alignment_shape(weights: np.ndarray) -> dict[str, float]:
     return {"monotonicity": monotonicity, "diagonality": float(np.corrcoef(positions, expected)[0, 1])}
 
 
+def alignment_table(
+    maps: Sequence[tuple[str, str, np.ndarray]], gold: Sequence[frozenset[int]], ends_with_eos: bool = True
+) -> list[dict]:
+    """One row per ``(model, map name, [target, source] weights)``: its :func:`alignment_scores` against
+    ``gold`` and its :func:`alignment_shape`. With ``ends_with_eos`` the last row, the ``<eos>`` step
+    (it has no source word to follow, so it would bend the shape), is left out of the shape.
+    """
+    rows = []
+    for model, name, weights in maps:
+        shaped = weights[:-1] if ends_with_eos else weights
+        rows.append({"model": model, "map": name, **alignment_scores([(weights, gold)]), **alignment_shape(shaped)})
+    return rows
+
+
 def average_statistics(per_input: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """Mean of :func:`head_statistics` results over many inputs (each ``[layer, head]``)."""
     if not per_input:

@@ -24,6 +24,11 @@ class Extraction:
     warnings: tuple[str, ...]
     target: str | None = None  # encoder-decoder: the target text the decoder read
 
+    @property
+    def primary(self) -> AttentionMap:
+        """The model's first map: its self-attention, or the encoder's for encoder-decoder models."""
+        return next(iter(self.maps.values()))
+
 
 @dataclass
 class _Side:

@@ -11,6 +11,7 @@ import streamlit as st
 from attnviz import analysis, cache, figures
 from attnviz.attention import AttentionMap
 from attnviz.settings import limits
+from attnviz.ui import ViewState
 
 
 def statistics_frame(stats: dict) -> pd.DataFrame:
@@ -22,20 +23,20 @@ def statistics_frame(stats: dict) -> pd.DataFrame:
 
 
 def statistics(
-    stats: dict, prefix: str, note: str = "Averaged over this input's queries.", clickable: bool = True
+    stats: dict, view: ViewState, note: str = "Averaged over this input's queries.", clickable: bool = True
 ) -> None:
     """Layer x head grids of a chosen statistic, the pattern of every head, and a CSV of it all."""
     frame = statistics_frame(stats)
     n_layers, n_heads = stats["entropy"].shape
     names = list(analysis.STATISTICS)
     metric = st.selectbox(
-        "Statistic", names, index=names.index("previous"), key=f"{prefix}metric", format_func=analysis.STATISTICS.get
+        "Statistic", names, index=names.index("previous"), key=view.key("metric"), format_func=analysis.STATISTICS.get
     )
     values = frame[metric].to_numpy().reshape(n_layers, n_heads)
     zmax = None if metric == "distance" else 1.0
     fig = figures.head_grid(values, metric, zmax=zmax, fmt=".1f" if metric == "distance" else ".2f")
     st.caption(f"{note} Click a cell to open that head." if clickable else note)
-    st.plotly_chart(fig, key=f"{prefix}stats_grid", on_select="rerun", selection_mode="points")
+    st.plotly_chart(fig, key=view.key("stats_grid"), on_select="rerun", selection_mode="points")
     top = frame.sort_values(metric, ascending=metric == "entropy").head(5)
     best = ", ".join(f"layer {r.layer} head {r.head} ({getattr(r, metric):.2f})" for r in top.itertuples())
     st.markdown(f"**Highest {metric}:** {best}" if metric != "entropy" else f"**Most focused heads:** {best}")
@@ -46,13 +47,14 @@ def statistics(
         column_config={"score": st.column_config.NumberColumn(format="%.2f")},
         height=260,
     )
+    csv_name = f"attnviz-{view.prefix}head-statistics.csv"
     st.download_button(
-        "Download head statistics (CSV)", frame.to_csv(index=False).encode(), f"attnviz-{prefix}head-statistics.csv",
-        "text/csv", key=f"{prefix}stats_csv", on_click="ignore",
+        "Download head statistics (CSV)", frame.to_csv(index=False).encode(), csv_name, "text/csv",
+        key=view.key("stats_csv"), on_click="ignore",
     )  # fmt: skip
 
 
-def rollout(attn: AttentionMap, layer: int, head: int, encoder: AttentionMap | None = None) -> None:
+def rollout(attn: AttentionMap, layer: int, head: int, view: ViewState, encoder: AttentionMap | None = None) -> None:
     """Raw attention of one head next to the attention rollout up to the same layer."""
     st.caption(
         "Rollout (Abnar & Zuidema 2020) follows attention through the layers: each layer's heads are "
@@ -66,18 +68,20 @@ def rollout(attn: AttentionMap, layer: int, head: int, encoder: AttentionMap | N
         return
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(figures.heatmap(attn, layer, head, title=f"raw: layer {layer}, head {head}"), key="raw_pair")
+        st.plotly_chart(
+            figures.heatmap(attn, layer, head, title=f"raw: layer {layer}, head {head}"), key=view.key("raw_pair")
+        )
     with right:
         title = f"rollout through layer {layer} (all heads)"
-        st.plotly_chart(figures.heatmap(rolled, layer, 0, title=title), key="rollout_pair")
+        st.plotly_chart(figures.heatmap(rolled, layer, 0, title=title), key=view.key("rollout_pair"))
 
 
-def similarity(attn: AttentionMap, key: str) -> None:
+def similarity(attn: AttentionMap, view: ViewState) -> None:
     """How alike the heads are on this input (Jensen-Shannon distance between every pair)."""
-    st.plotly_chart(figures.similarity(cache.similarity(attn), attn.n_heads), key=key)
+    st.plotly_chart(figures.similarity(cache.similarity(attn), attn.n_heads), key=view.key("similarity"))
 
 
-def corpus(model_id: str, sentences: list[str], word_level: bool, prefix: str) -> None:
+def corpus(model_id: str, sentences: list[str], word_level: bool, view: ViewState) -> None:
     """Head statistics averaged over many sentences, one cached forward pass each, with a progress bar."""
     progress = st.progress(0.0, text=f"Running {len(sentences)} sentences ...")
     per_sentence, failed = [], 0
@@ -87,8 +91,7 @@ def corpus(model_id: str, sentences: list[str], word_level: bool, prefix: str) -
         except ValueError:
             failed += 1
             continue
-        attn = next(iter(result.maps.values()))
-        per_sentence.append(cache.statistics(attn))
+        per_sentence.append(cache.statistics(result.primary))
         progress.progress((index + 1) / len(sentences), text=f"{index + 1} / {len(sentences)} sentences")
     progress.empty()
     if not per_sentence:
@@ -97,10 +100,10 @@ def corpus(model_id: str, sentences: list[str], word_level: bool, prefix: str) -
     if failed:
         st.warning(f"{failed} sentences could not be run and were left out.")
     note = f"Averaged over {len(per_sentence)} sentences (first attention map of the model)."
-    statistics(analysis.average_statistics(per_sentence), prefix, note=note, clickable=False)
+    statistics(analysis.average_statistics(per_sentence), view, note=note, clickable=False)
 
 
-def induction(model_id: str, period: int = 20) -> None:
+def induction(model_id: str, view: ViewState, period: int = 20) -> None:
     """Run the repeated-random-tokens probe on a decoder model and show each head's induction score."""
     st.caption(
         f"{period} random tokens, then the same {period} again. An induction head, reading a token of the "
@@ -108,6 +111,6 @@ def induction(model_id: str, period: int = 20) -> None:
     )
     probe = cache.induction_probe(model_id, period)
     scores = analysis.induction_scores(probe, period)
-    st.plotly_chart(figures.head_grid(scores, "induction score"), key="induction_grid")
+    st.plotly_chart(figures.head_grid(scores, "induction score"), key=view.key("induction_grid"))
     layer, head = divmod(int(scores.argmax()), scores.shape[1])
     st.markdown(f"**Most induction-like:** layer {layer} head {head} ({scores[layer, head]:.2f}).")

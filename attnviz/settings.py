@@ -33,6 +33,9 @@ class Limits:
     max_tokens: int  # the model reads at most this many tokens (and at most its own maximum)
     max_corpus_sentences: int
     allowed_models: tuple[str, ...] | None  # None: any Hub id or local folder
+    max_task_chars: int = 200  # built-in task input (the tasks' sentences are short)
+    max_document_chars: int = 2_000  # the hierarchical page's document
+    max_copy_length: int = 20  # the NTM page's pattern (trained lengths and beyond)
 
 
 def limits() -> Limits:

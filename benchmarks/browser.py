@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import statistics
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
-
-from browser_support import browser_page, chromium_path, streamlit_server, wait_for_app  # noqa: E402
+from benchmarks.browser_support import browser_page, chromium_path, streamlit_server, wait_for_app
 
 MARKERS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet")
 DRAWN_TICKS = """word => {

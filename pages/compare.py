@@ -4,18 +4,19 @@ import pandas as pd
 import streamlit as st
 
 from attnviz import cache, figures, ui
-from attnviz.analysis import alignment_scores, alignment_shape, js_distance
+from attnviz.analysis import alignment_table, js_distance
 from attnviz.models.registry import SCORES, rnn
 from attnviz.tasks import TaskInputError
 
-ui.entry_guard()
+ui.enter_through_app()
 
 st.title("Temporal vs multi-head attention, side by side")
 st.caption(
     "Both models read the same input while the gold target is fed to their decoders, so every panel has "
     "the same rows and columns. Red squares: gold alignment. One colour scale (0 to 1) for all panels."
 )
-task, text = ui.task_input("cmp_")
+view = ui.ViewState("cmp_", **ui.TASK_FIELDS, score=ui.Field("additive"), a=ui.Field("additive"), b=ui.Field("dot"))
+task, text = ui.task_input(view)
 try:
     rnn_maps = {score: cache.force_builtin(task.name, rnn(score), text)["temporal"] for score in SCORES}
     cross = cache.force_builtin(task.name, "transformer", text)["cross"]
@@ -29,16 +30,21 @@ st.markdown(f"**Gold target:** `{task.detokenize(example.target)}`")
 heads = [(layer, head) for layer in range(cross.n_layers) for head in range(cross.n_heads)]
 names = {f"layer {layer} head {head}": (layer, head) for layer, head in heads}
 left, right = st.columns([1, 3])
-score = left.selectbox("RNN score function", SCORES, key="cmp_score")
-shown = right.multiselect("Transformer cross-attention heads", list(names), default=list(names), key="cmp_heads")
+for name in ("score", "a", "b"):
+    view.choose(name, SCORES, default=view.fields[name].default)
+score = left.selectbox("RNN score function", SCORES, key=view.key("score"))
+shown = right.multiselect("Transformer cross-attention heads", list(names), default=list(names), key=view.key("heads"))
 panels = [(f"RNN, {score}", rnn_maps[score].head(0, 0))]
 panels += [(f"Transformer L{names[name][0]} H{names[name][1]}", cross.head(*names[name])) for name in shown]
-ui.chart("comparison", lambda: figures.comparison(panels, cross.query_tokens, cross.key_tokens, gold), key="cmp_figure")
+ui.chart(
+    "comparison", lambda: figures.comparison(panels, cross.query_tokens, cross.key_tokens, gold), key=view.key("figure")
+)
 
 maps = [(f"RNN ({s})", "temporal", m.head(0, 0)) for s, m in rnn_maps.items()]
 maps += [("Transformer", f"cross, {n}", cross.head(*names[n])) for n in names]
-rows = [{"model": m, "map": k, **alignment_scores([(w, gold)]), **alignment_shape(w[:-1])} for m, k, w in maps]
-table = pd.DataFrame(rows).rename(columns={"rows": "linked tokens", "mass_on_gold": "mass on gold", "aer": "AER"})
+table = pd.DataFrame(alignment_table(maps, gold, ends_with_eos=True)).rename(
+    columns={"rows": "linked tokens", "mass_on_gold": "mass on gold", "aer": "AER"}
+)
 st.subheader("How well each map matches the gold alignment (this input)")
 st.caption(
     "agreement: share of linked target tokens whose most-attended source token is a gold link. "
@@ -57,19 +63,19 @@ st.dataframe(
 
 st.subheader("Two score functions on this input")
 first, second = st.columns(2)
-a = first.selectbox("Score function A", SCORES, index=0, key="cmp_a")
-b = second.selectbox("Score function B", SCORES, index=1, key="cmp_b")
+a = first.selectbox("Score function A", SCORES, key=view.key("a"))
+b = second.selectbox("Score function B", SCORES, key=view.key("b"))
 distance = js_distance(rnn_maps[a].head(0, 0), rnn_maps[b].head(0, 0)).mean()
 st.caption(f"Mean Jensen-Shannon distance between their rows: {distance:.3f} (0 identical, 1 disjoint).")
 ui.chart(
     "difference",
     lambda: figures.difference(rnn_maps[a].head(0, 0), rnn_maps[b].head(0, 0), cross.query_tokens, cross.key_tokens,
                                title=f"{a} - {b}"),
-    key="cmp_difference",
+    key=view.key("difference"),
 )  # fmt: skip
 
 with st.expander(f"Every map over 200 held-out {task.name} examples"):
     st.caption("The same scores over 200 fresh examples (forced decoding of the gold target), per model and head.")
     held_out = pd.DataFrame(cache.held_out_alignment(task.name)).sort_values("agreement", ascending=False)
     st.dataframe(held_out.rename(columns={"mass_on_gold": "mass on gold", "aer": "AER"}), hide_index=True)
-ui.share(["cmp_task", "cmp_text", "cmp_score", "cmp_a", "cmp_b"])
+view.share()

@@ -4,9 +4,12 @@ import streamlit as st
 
 from attnviz import cache, figures, ui
 from attnviz.models.han import weights_of
+from attnviz.settings import limits
 from attnviz.tasks import documents as docs
 
-ui.entry_guard()
+ui.enter_through_app()
+EXAMPLE = "we talked about many things.\nit was not about pizza.\nthen everyone went home and talked about the match."
+view = ui.ViewState("han_", text=ui.Field(EXAMPLE))
 
 st.title("Hierarchical attention")
 st.caption(
@@ -19,20 +22,19 @@ st.caption(
 
 def random_document() -> None:
     document = docs.documents(1, seed=ui.next_draw("_han_counter"))[0]
-    st.session_state["han_text"] = ".\n".join(" ".join(s) for s in document.sentences) + "."
+    view["text"] = ".\n".join(" ".join(s) for s in document.sentences) + "."
 
 
-ui.state(
-    "han_text",
-    "we talked about many things.\nit was not about pizza.\nthen everyone went home and talked about the match.",
+MAX_CHARS = limits().max_document_chars
+view.cap("text", MAX_CHARS)
+st.text_area(
+    "Document (one sentence a line, or sentences ending in '.')", key=view.key("text"), height=150, max_chars=MAX_CHARS
 )
-ui.capped("han_text", 2_000)
-st.text_area("Document (one sentence a line, or sentences ending in '.')", key="han_text", height=150, max_chars=2_000)
 st.button("Random document", icon=":material/casino:", on_click=random_document)
 with st.expander("Vocabulary"):
     st.text(", ".join(docs.vocabulary()))
 try:
-    result = cache.classify_document(st.session_state["han_text"])
+    result = cache.classify_document(view["text"])
 except ValueError as error:
     ui.error(error)
     st.stop()
@@ -48,8 +50,8 @@ else:
     st.caption(f"The rules say **{gold.label}**, decided by {where}; the model {verdict}.")
 word_weights, sentence_weights = weights_of(result)
 words = [m.key_tokens for m in result.words]
-ui.chart("document", lambda: figures.document(words, word_weights, sentence_weights), key="han_document")
+ui.chart("document", lambda: figures.document(words, word_weights, sentence_weights), key=view.key("document"))
 ui.downloads(
     {"sentences": result.sentences, **{f"words_{i + 1}": m for i, m in enumerate(result.words)}}, "attnviz-han"
 )
-ui.share(["han_text"])
+view.share()

@@ -5,7 +5,7 @@ import streamlit as st
 from attnviz import cache, figures, ui
 from attnviz.tasks import get_task
 
-ui.entry_guard()
+ui.enter_through_app()
 
 EXAMPLE = "the small cat does not see the red car"
 

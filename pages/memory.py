@@ -5,9 +5,11 @@ import pandas as pd
 import streamlit as st
 
 from attnviz import cache, figures, ui
+from attnviz.settings import limits
 
-ui.entry_guard()
-BITS, MAX_LENGTH = 8, 20
+ui.enter_through_app()
+BITS, MAX_LENGTH = 8, limits().max_copy_length
+view = ui.ViewState("ntm_", length=ui.Field(6, int), pattern=ui.Field(None, shared=False))
 
 st.title("Attention over memory: a Neural Turing Machine")
 st.caption(
@@ -20,38 +22,40 @@ st.caption(
 
 def random_pattern() -> None:
     rng = np.random.default_rng(ui.next_draw("_ntm_counter"))
-    st.session_state["ntm_pattern"] = rng.integers(0, 2, (st.session_state["ntm_length"], BITS)).astype(bool)
+    view["pattern"] = rng.integers(0, 2, (view["length"], BITS)).astype(bool)
 
 
-ui.state("ntm_length", 6, int)
-st.session_state["ntm_length"] = min(max(1, st.session_state["ntm_length"]), MAX_LENGTH)
+view.clamp("length", MAX_LENGTH, lower=1)
 left, right = st.columns([3, 1])
-left.slider("Length (trained on 1-10; longer tests generalisation)", 1, MAX_LENGTH, key="ntm_length")
+left.slider("Length (trained on 1-10; longer tests generalisation)", 1, MAX_LENGTH, key=view.key("length"))
 right.button("Random pattern", icon=":material/casino:", on_click=random_pattern)
-length = st.session_state["ntm_length"]
-if "ntm_pattern" not in st.session_state or len(st.session_state["ntm_pattern"]) != length:
-    st.session_state["ntm_pattern"] = np.random.default_rng(length).integers(0, 2, (length, BITS)).astype(bool)
-frame = pd.DataFrame(st.session_state["ntm_pattern"], columns=[f"bit {b}" for b in range(BITS)])
-edited = st.data_editor(frame, key=f"ntm_editor_{length}_{st.session_state.get('_ntm_counter', 0)}", hide_index=False)
+length = view["length"]
+if view["pattern"] is None or len(view["pattern"]) != length:
+    view["pattern"] = np.random.default_rng(length).integers(0, 2, (length, BITS)).astype(bool)
+frame = pd.DataFrame(view["pattern"], columns=[f"bit {b}" for b in range(BITS)])
+editor = view.key(f"editor_{length}_{st.session_state.get('_ntm_counter', 0)}")
+edited = st.data_editor(frame, key=editor, hide_index=False)
 pattern = tuple(tuple(int(v) for v in row) for row in edited.to_numpy())
 
 run = cache.run_copy(pattern)
 st.markdown(f"**{run.wrong_bits} of {run.sequence.size} bits copied wrong.**")
-ui.chart("bits", lambda: figures.bits(run.sequence, run.output), key="ntm_bits")
+ui.chart("bits", lambda: figures.bits(run.sequence, run.output), key=view.key("bits"))
 write_tab, read_tab, memory_tab = st.tabs(["Write weightings", "Read weightings", "Memory over time"])
 with write_tab:
     st.caption(
         "Each row is one time step; the bright cell is the slot the write head attends to. It stores each "
         "input one step after seeing it, moving one slot at a time."
     )
-    ui.chart("write weightings", lambda: figures.heatmap(run.write, 0, 0, title="write head"), key="ntm_write")
+    ui.chart("write weightings", lambda: figures.heatmap(run.write, 0, 0, title="write head"), key=view.key("write"))
 with read_tab:
     st.caption("After the delimiter the read head revisits the written slots in the same order: the copy.")
-    ui.chart("read weightings", lambda: figures.heatmap(run.read, 0, 0, title="read head"), key="ntm_read")
+    ui.chart("read weightings", lambda: figures.heatmap(run.read, 0, 0, title="read head"), key=view.key("read"))
 with memory_tab:
     steps = run.write.query_tokens
     step = st.select_slider(
-        "Time step", options=list(range(len(steps))), format_func=lambda i: steps[i], key="ntm_step"
+        "Time step", options=list(range(len(steps))), format_func=lambda i: steps[i], key=view.key("step")
     )
-    ui.chart("memory", lambda: figures.memory(run.memory[step], title=f"memory after {steps[step]}"), key="ntm_memory")
+    ui.chart(
+        "memory", lambda: figures.memory(run.memory[step], title=f"memory after {steps[step]}"), key=view.key("memory")
+    )
 ui.downloads({"write": run.write, "read": run.read}, "attnviz-ntm")

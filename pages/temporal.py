@@ -7,26 +7,25 @@ from attnviz.analysis import alignment_scores
 from attnviz.models.registry import SCORES, rnn
 from attnviz.tasks import TaskInputError
 
-ui.entry_guard()
+ui.enter_through_app()
+view = ui.ViewState("rnn_", **ui.TASK_FIELDS, score=ui.Field("additive"), step=ui.Field(1, int, shared=False))
 
 st.title("Temporal attention in a seq2seq RNN")
 st.caption(
     "A bidirectional GRU reads the input; a GRU decoder writes the output one token per step and, at each "
     "step, attends over all input positions. Rows: decoding steps. Columns: input tokens."
 )
-task, text = ui.task_input("rnn_")
-ui.state("rnn_score", "additive")
-if st.session_state["rnn_score"] not in SCORES:
-    st.session_state["rnn_score"] = "additive"
+task, text = ui.task_input(view)
+view.choose("score", SCORES)
 st.radio(
     "Score function",
     SCORES,
-    key="rnn_score",
+    key=view.key("score"),
     horizontal=True,
     format_func={"additive": "additive (Bahdanau)", "dot": "dot (Luong)", "scaled": "scaled dot"}.get,
     help="additive: vᵀ tanh(W s + U h) · dot: sᵀh · scaled dot: sᵀh / √d",
 )
-score = st.session_state["rnn_score"]
+score = view["score"]
 try:
     result = cache.run_builtin(task.name, rnn(score), text)
 except TaskInputError as error:
@@ -44,8 +43,8 @@ if reference is None:
 elif reference.target != result.output:
     st.warning(f"The gold answer is `{task.detokenize(reference.target)}`: the model got this one wrong.")
 
-show_gold = st.checkbox("Overlay the gold alignment", value=True, disabled=gold is None, key="rnn_gold")
-ui.chart("attention", lambda: figures.heatmap(attn, 0, 0, gold=gold if show_gold else None), key="rnn_heatmap")
+show_gold = st.checkbox("Overlay the gold alignment", value=True, disabled=gold is None, key=view.key("gold"))
+ui.chart("attention", lambda: figures.heatmap(attn, 0, 0, gold=gold if show_gold else None), key=view.key("heatmap"))
 if gold is not None:
     scores = alignment_scores([(attn.head(0, 0), gold)])
     st.caption(
@@ -54,16 +53,15 @@ if gold is not None:
     )
 
 st.subheader("Step through the decoding")
-ui.state("rnn_step", 1, int)
-st.session_state["rnn_step"] = min(max(1, st.session_state["rnn_step"]), attn.n_queries)
-step = st.slider("Decoding step", 1, max(2, attn.n_queries), key="rnn_step") - 1 if attn.n_queries > 1 else 0
+view.clamp("step", attn.n_queries, lower=1)
+step = st.slider("Decoding step", 1, max(2, attn.n_queries), key=view.key("step")) - 1 if attn.n_queries > 1 else 0
 emitted = attn.query_tokens[step]
 top = sorted(zip(attn.head(0, 0)[step], attn.key_tokens, range(attn.n_keys)), reverse=True)[:3]
 st.markdown(
     f"To emit **{figures.escape(emitted)}** (step {step + 1}), the decoder looked at: "
     + ", ".join(f"**{figures.escape(token)}** (#{j}, {weight:.2f})" for weight, token, j in top)
 )
-ui.chart("decoding step", lambda: figures.step_bars(attn, step), key="rnn_step_bars")
+ui.chart("decoding step", lambda: figures.step_bars(attn, step), key=view.key("step_bars"))
 
 ui.downloads({"temporal": attn}, f"attnviz-{task.name}-{rnn(score)}")
-ui.share(["rnn_task", "rnn_text", "rnn_score"])
+view.share()

@@ -7,6 +7,7 @@ from hypothesis.extra.numpy import arrays
 from attnviz.analysis import (
     alignment_scores,
     alignment_shape,
+    alignment_table,
     cross_rollout,
     drop_special,
     head_distances,
@@ -213,3 +214,13 @@ def test_statistics_stay_in_range_for_any_row_stochastic_map(raw):
     assert (stats["distance"] <= 5 + 1e-6).all()
     for pattern in head_patterns(stats):
         assert pattern["pattern"] in {"diagonal", "previous-token", "next-token", "first-token (sink)", "broad"}
+
+
+def test_alignment_table_scores_each_map_and_leaves_the_eos_row_out_of_the_shape():
+    diagonal_then_eos = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0], [1.0, 0, 0]])  # <eos> jumps back left
+    gold = [frozenset({0}), frozenset({1}), frozenset({2}), frozenset()]
+    [row] = alignment_table([("RNN", "temporal", diagonal_then_eos)], gold, ends_with_eos=True)
+    assert (row["model"], row["map"], row["rows"], row["agreement"]) == ("RNN", "temporal", 3, 1.0)
+    assert row["monotonicity"] == 1.0 and row["diagonality"] == pytest.approx(1.0)
+    [with_eos] = alignment_table([("RNN", "temporal", diagonal_then_eos)], gold, ends_with_eos=False)
+    assert with_eos["monotonicity"] == pytest.approx(2 / 3)  # the <eos> step moves left

@@ -10,8 +10,7 @@ import pytest
 
 from attnviz import hf
 from attnviz.extract import extract
-
-from browser_support import browser_page, chromium_path, streamlit_server, wait_for_app
+from benchmarks.browser_support import browser_page, chromium_path, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.browser
 PAGES = {
@@ -56,6 +55,20 @@ def test_every_page_url_matches_its_file_so_a_fresh_server_finds_deep_links():
     pairs = re.findall(r'"pages/(\w+)\.py".*?url_path="([\w-]+)"', app, re.S)
     assert all(file == url for file, url in pairs), pairs  # Streamlit's first run knows pages by file name
     assert {file for file, _ in pairs} == set(PAGES)
+
+
+def test_a_fresh_servers_first_request_to_a_page_comes_through_app_py():
+    """Streamlit serves a fresh server's first request in legacy pages/ mode (attnviz/ui/legacy_pages.py):
+    without the guard this page would come without app.py's navigation and sidebar."""
+    if chromium_path() is None:
+        pytest.skip("chromium is not installed")
+    with streamlit_server() as url, browser_page() as fresh:
+        fresh.goto(f"{url}/temporal")  # the very first request of this server
+        wait_for_app(fresh)
+        assert fresh.locator("h1").first.inner_text() == PAGES["temporal"]
+        sidebar = fresh.locator("[data-testid=stSidebar]").inner_text()
+        assert "shows what attention looks at" in sidebar  # app.py's sidebar caption
+        assert "Hierarchical attention" in sidebar  # app.py's navigation, with its page titles
 
 
 @pytest.mark.parametrize("path, title", list(PAGES.items()))

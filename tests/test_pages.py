@@ -159,7 +159,7 @@ def test_head_statistics_tab_shows_measured_numbers_and_a_click_opens_the_head()
 
     text = "The cat sat on the mat because it was tired."
     at = open_page("pages/pretrained.py", hf_text=text, hf_analysis="Head statistics")
-    assert "rollout_pair" not in charts(at)  # only the open analysis is computed and drawn
+    assert "hf_rollout_pair" not in charts(at)  # only the open analysis is computed and drawn
     expected = head_statistics(extract(hf.load(), text).maps["self"])
     spec = charts(at)["hf_stats_grid"]
     np.testing.assert_allclose(heatmap_z(spec), expected["previous"], atol=1e-6)
@@ -177,7 +177,7 @@ def test_rollout_tab_matches_the_pure_function():
     text = "Rollout follows attention through the layers."
     at = open_page("pages/pretrained.py", hf_text=text, hf_layer="5", hf_analysis="Rollout")
     expected = rollout(extract(hf.load(), text).maps["self"])
-    np.testing.assert_allclose(heatmap_z(charts(at)["rollout_pair"]), expected.head(5, 0), atol=1e-6)
+    np.testing.assert_allclose(heatmap_z(charts(at)["hf_rollout_pair"]), expected.head(5, 0), atol=1e-6)
 
 
 def test_analysis_page_differences_and_corpus():
@@ -212,7 +212,7 @@ def test_pretrained_page_switches_to_a_local_decoder_model_and_probes_induction(
     np.testing.assert_array_equal(heatmap_z(charts(at)["hf_heatmap"]), expected.head(0, 0))
     assert "decoder model" in " ".join(c.value for c in at.caption)
     at.toggle(key="hf_induction").set_value(True).run()
-    assert charts(at)["induction_grid"]["data"][0]["z"]
+    assert charts(at)["hf_induction_grid"]["data"][0]["z"]
 
 
 def test_one_forward_pass_serves_every_view_and_slider_moves(monkeypatch):

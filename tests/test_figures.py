@@ -115,3 +115,30 @@ def test_comparison_puts_every_panel_on_one_colour_axis():
     heatmaps = [t for t in fig.data if t.type == "heatmap"]
     assert len(heatmaps) == 4 and {t.coloraxis for t in heatmaps} == {"coloraxis"}
     np.testing.assert_array_equal(heatmaps[3].z, attn.head(0, 3))
+
+
+def _views(attn):
+    """Every query x key heatmap, built for head (0, 0) of ``attn``: single head, comparison, difference."""
+    weights = attn.head(0, 0)
+    return {
+        "heatmap": figures.heatmap(attn, 0, 0),
+        "comparison": figures.comparison([("a", weights)], attn.query_tokens, attn.key_tokens),
+        "difference": figures.difference(weights, weights[::-1], attn.query_tokens, attn.key_tokens),
+    }
+
+
+@pytest.mark.parametrize("view", ["heatmap", "comparison", "difference"])
+def test_small_maps_hover_with_their_tokens(view):
+    attn = random_map(q=3, k=4, tokens=["the", HOSTILE, "sat", "."])
+    trace = as_json(_views(attn)[view])["data"][0]
+    hover = trace["customdata"]
+    assert len(hover) == 3 and hover[1] == ["q1 → the", f"q1 → {figures.escape(HOSTILE)}", "q1 → sat", "q1 → ."]
+    assert trace["hovertemplate"].startswith("%{customdata}: %{z:")
+
+
+@pytest.mark.parametrize("view", ["heatmap", "comparison", "difference"])
+def test_large_maps_hover_with_positions_within_the_cell_budget(view):
+    attn = random_map(layers=1, heads=1, q=200, k=200)  # 40,000 cells, over the 128 x 128 hover budget
+    trace = as_json(_views(attn)[view])["data"][0]
+    assert "customdata" not in trace
+    assert trace["hovertemplate"].startswith("query #%{y} → key #%{x}: %{z:")

@@ -2,18 +2,11 @@
 
 from attnviz.figures.analysis import difference, head_grid, similarity
 from attnviz.figures.common import COLORSCALE, escape
-from attnviz.figures.maps import (
-    comparison,
-    downsample,
-    head_view,
-    heatmap,
-    overview,
-    overview_grid,
-    step_bars,
-    thumbnail_side,
-    tile_at,
-)
-from attnviz.figures.models import bits, document, memory
+from attnviz.figures.comparison import comparison
+from attnviz.figures.documents import document
+from attnviz.figures.heads import head_view, heatmap, step_bars
+from attnviz.figures.memory import bits, memory
+from attnviz.figures.overview import downsample, overview, overview_grid, thumbnail_side, tile_at
 
 __all__ = [
     "COLORSCALE", "bits", "comparison", "difference", "document", "downsample", "escape", "head_grid",

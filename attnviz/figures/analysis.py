@@ -7,13 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from attnviz.figures.common import (
-    COLORSCALE,
-    _height,
-    _labels,
-    _ticks,
-    escape,
-)
+from attnviz.figures.common import COLORSCALE, escape, figure_height, token_hover, token_ticks
 
 
 def head_grid(values: np.ndarray, title: str, zmax: float | None = 1.0, fmt: str = ".2f") -> go.Figure:
@@ -48,18 +42,17 @@ def difference(
     """``a - b`` for two ``[query, key]`` maps on a diverging scale centred on 0."""
     diff = np.asarray(a, np.float32) - np.asarray(b, np.float32)
     limit = float(max(np.abs(diff).max(), 1e-6))
-    hover = np.array([[f"{q} → {k}" for k in _labels(key_tokens)] for q in _labels(query_tokens)], dtype=object)
     fig = go.Figure(
         go.Heatmap(
-            z=diff, zmin=-limit, zmax=limit, zmid=0.0, colorscale="RdBu_r", customdata=hover,
-            hovertemplate="%{customdata}: %{z:+.3f}<extra></extra>", colorbar=dict(title=dict(text="difference")),
+            z=diff, zmin=-limit, zmax=limit, zmid=0.0, colorscale="RdBu_r",
+            colorbar=dict(title=dict(text="difference")), **token_hover(query_tokens, key_tokens, value="+.3f"),
         )
     )  # fmt: skip
     fig.update_layout(
         title=dict(text=escape(title)) if title else None,
-        xaxis=dict(title=dict(text="key"), tickangle=-60, **_ticks(key_tokens)),
-        yaxis=dict(title=dict(text="query"), autorange="reversed", **_ticks(query_tokens)),
-        height=_height(len(query_tokens)),
+        xaxis=dict(title=dict(text="key"), tickangle=-60, **token_ticks(key_tokens)),
+        yaxis=dict(title=dict(text="query"), autorange="reversed", **token_ticks(query_tokens)),
+        height=figure_height(len(query_tokens)),
         margin=dict(l=10, r=10, t=40 if title else 10, b=10),
     )
     return fig

@@ -1,4 +1,4 @@
-"""Shared pieces of the figure builders: colours, escaped labels, ticks, hover, gold links."""
+"""What every figure builder shares: colours, escaped labels, token ticks, token hover, gold links."""
 
 from __future__ import annotations
 
@@ -42,11 +42,12 @@ def escape(label: str) -> str:
     return html.escape(label, quote=False).replace("\n", "\\n")
 
 
-def _labels(tokens: Sequence[str]) -> list[str]:
+def token_labels(tokens: Sequence[str]) -> list[str]:
+    """Every token escaped for plotly."""
     return [escape(t) for t in tokens]
 
 
-def _ticks(tokens: Sequence[str], max_ticks: int = 80) -> dict:
+def token_ticks(tokens: Sequence[str], max_ticks: int = 80) -> dict:
     """Integer tick positions with token labels (repeated tokens stay distinct), thinned to fit."""
     step = max(1, int(np.ceil(len(tokens) / max_ticks)))
     positions = list(range(0, len(tokens), step))
@@ -56,20 +57,25 @@ def _ticks(tokens: Sequence[str], max_ticks: int = 80) -> dict:
 HOVER_CELLS = 128 * 128  # above this, per-cell token hover would dominate the payload
 
 
-def _hover(query_tokens: Sequence[str], key_tokens: Sequence[str]) -> dict:
-    """Hover 'query → key: weight' with tokens for small maps; positions for large ones (tokens on the axes)."""
+def token_hover(query_tokens: Sequence[str], key_tokens: Sequence[str], value: str = ".3f") -> dict:
+    """Heatmap hover 'query → key: weight' with tokens for maps up to HOVER_CELLS cells; positions for larger
+    ones (their tokens stay on the axes). ``value`` formats the weight (e.g. "+.3f" for differences).
+    """
     if len(query_tokens) * len(key_tokens) > HOVER_CELLS:
-        return dict(hovertemplate="query #%{y} → key #%{x}: %{z:.3f}<extra></extra>")
-    queries, keys = _labels(query_tokens), _labels(key_tokens)
+        return dict(hovertemplate=f"query #%{{y}} → key #%{{x}}: %{{z:{value}}}<extra></extra>")
+    queries, keys = token_labels(query_tokens), token_labels(key_tokens)
     hover = np.array([[f"{q} → {k}" for k in keys] for q in queries], dtype=object)
-    return dict(customdata=hover, hovertemplate="%{customdata}: %{z:.3f}<extra></extra>")
+    return dict(customdata=hover, hovertemplate=f"%{{customdata}}: %{{z:{value}}}<extra></extra>")
 
 
-def _height(rows: int) -> int:
+def figure_height(rows: int) -> int:
+    """A height in pixels that gives ``rows`` rows of a heatmap room for their labels."""
     return int(min(900, max(320, 140 + 22 * rows)))
 
 
-def _add_gold(fig: go.Figure, gold: Sequence[frozenset[int]], row: int | None = None, col: int | None = None) -> None:
+def add_gold_links(
+    fig: go.Figure, gold: Sequence[frozenset[int]], row: int | None = None, col: int | None = None
+) -> None:
     links = [(j, i) for i, js in enumerate(gold) for j in sorted(js)]
     if not links:
         return

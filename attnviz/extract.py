@@ -63,19 +63,10 @@ def extract(
     Input is cut to ``max_tokens`` (and the model's own maximum) with a warning; ValueError, with a
     sentence for the user, for empty text or text that holds only special tokens.
     """
-    if not text or not text.strip():
-        raise ValueError("Type some text first.")
     if max_tokens is not None and max_tokens < loaded.max_tokens:
         loaded = replace(loaded, max_tokens=max_tokens)
-    if pair is not None and loaded.family != "encoder":
-        raise ValueError("Sentence pairs are for encoder models (BERT-like); this model is a " + loaded.family)
     warnings: list[str] = []
-    source = _encode(loaded, text, pair, warnings)
-    if all(source.special):
-        raise ValueError(
-            "This text holds no ordinary tokens, only special ones such as [CLS] or [SEP] (or characters the "
-            "tokenizer drops): type some words."
-        )
+    source = _checked_source(loaded, text, pair, warnings)
     ids = torch.tensor([source.ids], device=loaded.device)
     if loaded.family != "encoder-decoder":
         out = loaded.model(input_ids=ids, **_type_ids(loaded, text, pair), output_attentions=True)
@@ -92,6 +83,21 @@ def extract(
         "cross": _map(out.cross_attentions, labels, source, "cross", loaded.name, word_level),
     }
     return Extraction(loaded.name, loaded.family, maps, tuple(warnings), target_text)
+
+
+def _checked_source(loaded: LoadedModel, text: str, pair: str | None, warnings: list[str]) -> _Side:
+    """The tokenised input, or ValueError with a sentence for the user when there is nothing to run."""
+    if not text or not text.strip():
+        raise ValueError("Type some text first.")
+    if pair is not None and loaded.family != "encoder":
+        raise ValueError("Sentence pairs are for encoder models (BERT-like); this model is a " + loaded.family)
+    source = _encode(loaded, text, pair, warnings)
+    if all(source.special):
+        raise ValueError(
+            "This text holds no ordinary tokens, only special ones such as [CLS] or [SEP] (or characters the "
+            "tokenizer drops): type some words."
+        )
+    return source
 
 
 def _encode(loaded: LoadedModel, text: str, pair: str | None, warnings: list[str]) -> _Side:

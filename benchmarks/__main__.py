@@ -98,6 +98,12 @@ def report(results: dict, command: str) -> str:
           f"{f['overview_bytes'] / 1000:,.0f} kB | "
           f"{f['overview_bytes_per_value']:.3f} |" for f in results["figures"]],
     ]  # fmt: skip
+    return "\n".join(lines + _peer_and_browser_lines(results)) + "\n"
+
+
+def _peer_and_browser_lines(results: dict) -> list[str]:
+    """The report's BertViz, built-in decoding and browser sections."""
+    lines: list[str] = []
     if results["bertviz"]:
         ours = {f["tokens"]: f for f in results["figures"]}
         lines += ["", "## BertViz model view for the same attention", "",
@@ -121,7 +127,7 @@ def report(results: dict, command: str) -> str:
                   f"- open the all-heads overview -> drawn: {web['overview_s'] * 1000:.0f} ms",
                   f"- server peak memory with MiniLM loaded: {web['server_peak_mb']:.0f} MB",
                   f"- submissions not drawn within 30 s (left out of the median): {web['timeouts']}"]  # fmt: skip
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,7 +21,7 @@ from attnviz.models.seq2seq import Translation, decode, force
 from attnviz.tasks import get_task
 from attnviz.tasks.documents import parse
 
-MAX_RESULTS = 256
+MAX_RESULTS = 256  # every result cache is also bounded by bytes (max_size); README lists each bound
 MAX_MODELS = 3  # least recently used pretrained models beyond this are evicted
 BY_CONTENT = {AttentionMap: lambda attn: attn.fingerprint}  # hash a map by its content hash, not its bytes
 
@@ -31,7 +31,7 @@ def builtin_model(task_name: str, model_name: str):
     return load_shipped(task_name, model_name)
 
 
-@st.cache_data(show_spinner="Decoding ...", max_entries=MAX_RESULTS)
+@st.cache_data(show_spinner="Decoding ...", max_entries=MAX_RESULTS, max_size="64MB")
 def run_builtin(task_name: str, model_name: str, text: str) -> Translation:
     """Tokenise ``text`` for the task (TaskInputError if it can't be) and greedy-decode it."""
     task = get_task(task_name)
@@ -50,7 +50,6 @@ def _pretrained_model(model_id: str) -> hf.LoadedModel:
     return hf.load(model_id)
 
 
-@st.cache_data(show_spinner="Running the model ...", max_entries=MAX_RESULTS, max_size="1GB")
 def run_pretrained(
     model_id: str,
     text: str,
@@ -59,7 +58,24 @@ def run_pretrained(
     word_level: bool = False,
     max_tokens: int | None = None,
 ) -> Extraction:
-    """One forward pass for (model, input); every view of the page reads this result."""
+    """One forward pass for (model, input); every view of the page reads this result.
+
+    The visitor's permission is checked on every call, outside the cache: a result cached for the
+    operator never reaches a visitor who may not load that model.
+    """
+    settings.check_model(model_id)
+    return _run_pretrained(model_id, text, pair, target, word_level, max_tokens)
+
+
+@st.cache_data(show_spinner="Running the model ...", max_entries=MAX_RESULTS, max_size="1GB")
+def _run_pretrained(
+    model_id: str,
+    text: str,
+    pair: str | None = None,
+    target: str | None = None,
+    word_level: bool = False,
+    max_tokens: int | None = None,
+) -> Extraction:
     loaded = pretrained_model(model_id)
     result = extract(loaded, text, pair=pair, target=target, word_level=word_level, max_tokens=max_tokens)
     for attn in result.maps.values():
@@ -67,7 +83,7 @@ def run_pretrained(
     return result
 
 
-@st.cache_data(show_spinner="Reading attention on the gold target ...", max_entries=MAX_RESULTS)
+@st.cache_data(show_spinner="Reading attention on the gold target ...", max_entries=MAX_RESULTS, max_size="64MB")
 def force_builtin(task_name: str, model_name: str, text: str) -> dict[str, AttentionMap]:
     """Attention with the gold target fed in (every model's rows are the same gold tokens).
 
@@ -83,29 +99,31 @@ def force_builtin(task_name: str, model_name: str, text: str) -> dict[str, Atten
     return force(builtin_model(task_name, model_name), task, example, label=f"{model_name} · {task_name}")
 
 
-@st.cache_data(show_spinner="Scoring every map on 200 held-out examples ...", max_entries=16)
+@st.cache_data(show_spinner="Scoring every map on 200 held-out examples ...", max_entries=16, max_size="8MB")
 def held_out_alignment(task_name: str, n: int = 200, seed: int = 0) -> list[dict]:
     """Alignment of every RNN score function and every Transformer cross-attention head on ``n`` examples."""
     models = {name: builtin_model(task_name, name) for name in SEQ2SEQ_MODELS}
     return evaluate.alignment_rows(task_name, n=n, seed=seed, models=models)
 
 
-@st.cache_data(show_spinner="Running the induction probe ...", max_entries=8)
+@st.cache_data(show_spinner="Running the induction probe ...", max_entries=8, max_size="256MB")
 def induction_probe(model_id: str, period: int = 20) -> AttentionMap:
     return extract_induction(pretrained_model(model_id), period)
 
 
-@st.cache_data(hash_funcs=BY_CONTENT, max_entries=MAX_RESULTS, show_spinner=False)
+@st.cache_data(hash_funcs=BY_CONTENT, max_entries=MAX_RESULTS, show_spinner=False, max_size="64MB")
 def statistics(attn: AttentionMap) -> dict:
     return analysis.head_statistics(attn)
 
 
-@st.cache_data(hash_funcs=BY_CONTENT, max_entries=MAX_RESULTS, show_spinner=False)
+@st.cache_data(hash_funcs=BY_CONTENT, max_entries=MAX_RESULTS, show_spinner=False, max_size="512MB")
 def rollout(attn: AttentionMap, encoder: AttentionMap | None = None) -> AttentionMap:
     return analysis.cross_rollout(attn, encoder) if encoder is not None else analysis.rollout(attn)
 
 
-@st.cache_data(hash_funcs=BY_CONTENT, max_entries=MAX_RESULTS, show_spinner="Comparing every pair of heads ...")
+@st.cache_data(
+    hash_funcs=BY_CONTENT, max_entries=MAX_RESULTS, show_spinner="Comparing every pair of heads ...", max_size="256MB"
+)
 def similarity(attn: AttentionMap):
     return analysis.head_similarity(attn)
 
@@ -115,12 +133,12 @@ def without_special(attn: AttentionMap) -> AttentionMap:
     return analysis.drop_special(attn)
 
 
-@st.cache_data(show_spinner=False, max_entries=MAX_RESULTS)
+@st.cache_data(show_spinner=False, max_entries=MAX_RESULTS, max_size="64MB")
 def classify_document(text: str) -> han.Classified:
     """Parse a document (ValueError if it can't be) and classify it with the shipped HAN."""
     return han.classify(builtin_model("documents", "han"), parse(text))
 
 
-@st.cache_data(show_spinner=False, max_entries=MAX_RESULTS)
+@st.cache_data(show_spinner=False, max_entries=MAX_RESULTS, max_size="64MB")
 def run_copy(pattern: tuple[tuple[int, ...], ...]) -> ntm.CopyRun:
     return ntm.run_copy(builtin_model("copy", "ntm"), np.array(pattern, dtype=np.float32))

@@ -1,17 +1,31 @@
-"""Limits of the app, and hosted mode for a public demo (set ATTNVIZ_HOSTED=1).
+"""Limits of the app, and who may lift them: safe by default for visitors from other machines.
 
-In hosted mode, model ids are limited to an allow-list (ATTNVIZ_ALLOWED_MODELS, comma-separated, adds
-to the default list), and text, token and corpus limits are lower. trust_remote_code is never enabled,
-hosted or not.
+``ATTNVIZ_HOSTED`` chooses the mode:
+
+- unset, empty or ``auto`` (the default): the *operator*, a browser on the server's own machine connected
+  straight over loopback, may load any model or local folder with the local limits; every other
+  visitor gets the hosted limits and the model allow-list. A request that came through a proxy
+  (``X-Forwarded-For``, ``Forwarded``, ``X-Real-IP``) never counts as the operator, even from loopback.
+- ``1`` / ``true`` / ``yes``: everybody gets the hosted limits (a public demo).
+- ``0`` / ``false`` / ``no``: everybody is the operator (an explicit opt-in, for a trusted network).
+
+Any other value stops the app at start with :class:`SettingError`. ``ATTNVIZ_ALLOWED_MODELS``
+(comma-separated) adds to the allow-list. trust_remote_code is never enabled, for anybody.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
+from typing import Literal
 
 from attnviz.hf import DEFAULT_MODEL
 
+Mode = Literal["auto", "hosted", "local"]
+MODES: dict[str, Mode] = {"": "auto", "auto": "auto", "1": "hosted", "true": "hosted", "yes": "hosted",
+                          "0": "local", "false": "local", "no": "local"}  # fmt: skip
+FORWARDING_HEADERS = frozenset({"x-forwarded-for", "forwarded", "x-real-ip", "x-forwarded-host"})
 HOSTED_MODELS = (
     DEFAULT_MODEL,
     "bert-base-uncased",
@@ -26,10 +40,14 @@ HOSTED_MODELS = (
 )
 
 
+class SettingError(ValueError):
+    """An environment setting holds a value attnviz does not know; the message says which ones it does."""
+
+
 @dataclass(frozen=True)
 class Limits:
-    hosted: bool
-    max_text_chars: int  # longer text is cut, with a notice
+    hosted: bool  # the hosted limits apply to this visitor
+    max_text_chars: int  # longer text is cut, with a notice (text, sentence pair and target boxes alike)
     max_tokens: int  # the model reads at most this many tokens (and at most its own maximum)
     max_corpus_sentences: int
     allowed_models: tuple[str, ...] | None  # None: any Hub id or local folder
@@ -38,10 +56,44 @@ class Limits:
     max_copy_length: int = 20  # the NTM page's pattern (trained lengths and beyond)
 
 
+def mode() -> Mode:
+    """The mode ``ATTNVIZ_HOSTED`` asks for; SettingError for a value that means nothing here."""
+    raw = os.environ.get("ATTNVIZ_HOSTED", "")
+    if raw.strip().lower() not in MODES:
+        raise SettingError(
+            f"ATTNVIZ_HOSTED={raw!r} is not a setting attnviz knows. Use 1 (a public demo: everybody gets the "
+            "hosted limits), 0 (everybody may load any model or folder), or leave it unset (only a browser on "
+            "this machine may)."
+        )
+    return MODES[raw.strip().lower()]
+
+
+def visitor_is_operator() -> bool:
+    """Whether the person being served may lift the hosted limits (see the module's docstring)."""
+    current = mode()
+    if current != "auto":
+        return current == "local"
+    return _visitor_on_this_machine()
+
+
+def _visitor_on_this_machine() -> bool:
+    """True off the web (the command line, a test harness) and for a browser connected straight over loopback."""
+    if "streamlit" not in sys.modules:
+        return True
+    from streamlit import runtime
+
+    if not runtime.exists():
+        return True
+    import streamlit as st
+
+    headers = {name.lower() for name in st.context.headers}
+    remote = isinstance(st.context.ip_address, str)  # None: loopback (streamlit hides it), or no browser at all
+    return not remote and not headers & FORWARDING_HEADERS
+
+
 def limits() -> Limits:
-    """The limits in force, from the environment (read on every call, so tests can switch modes)."""
-    hosted = os.environ.get("ATTNVIZ_HOSTED", "").strip().lower() in ("1", "true", "yes")
-    if not hosted:
+    """The limits in force for the visitor being served (read on every call, so tests can switch modes)."""
+    if visitor_is_operator():
         return Limits(False, max_text_chars=20_000, max_tokens=4096, max_corpus_sentences=500, allowed_models=None)
     extra = tuple(m.strip() for m in os.environ.get("ATTNVIZ_ALLOWED_MODELS", "").split(",") if m.strip())
     return Limits(
@@ -50,7 +102,10 @@ def limits() -> Limits:
 
 
 def check_model(model_id: str) -> None:
-    """Raise PermissionError with a plain sentence if hosted mode does not allow ``model_id``."""
+    """PermissionError with one plain sentence if this visitor may not load ``model_id``.
+
+    The sentence is the same for every refused id, so it never tells whether a path exists.
+    """
     allowed = limits().allowed_models
     model_id = model_id.strip()
     if allowed is None or not model_id or model_id in allowed:

@@ -74,14 +74,15 @@ def streamlit_server(timeout: float = 60.0):
 
 
 @contextlib.contextmanager
-def browser_page(width: int = 1400, height: int = 1000):
-    """A Playwright page in headless Debian chromium (never a downloaded browser)."""
+def browser_page(width: int = 1400, height: int = 1000, headers: dict[str, str] | None = None):
+    """A Playwright page in headless Debian chromium (never a downloaded browser); ``headers`` go with every
+    request (e.g. the X-Forwarded-For a reverse proxy adds)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": width, "height": height})
+            page = browser.new_page(viewport={"width": width, "height": height}, extra_http_headers=headers)
             yield page
         finally:
             browser.close()

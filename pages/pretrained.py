@@ -33,12 +33,14 @@ view.cap("text", LIMITS.max_text_chars)
 st.text_area("Text", key=view.key("text"), max_chars=LIMITS.max_text_chars, height=90)
 pair = target = None
 if loaded.family == "encoder":
-    view["pair"]  # noqa: B018 - read from a shared link on the first visit
-    st.text_input("Second sentence (optional: the model reads a sentence pair)", key=view.key("pair"))
+    view.cap("pair", LIMITS.max_text_chars)  # a link may carry any length: cut before anything tokenises it
+    label = "Second sentence (optional: the model reads a sentence pair)"
+    st.text_input(label, key=view.key("pair"), max_chars=LIMITS.max_text_chars)
     pair = view["pair"].strip() or None
 elif loaded.family == "encoder-decoder":
-    view["target"]  # noqa: B018 - read from a shared link on the first visit
-    st.text_input("Target text (optional: empty uses the model's own greedy output)", key=view.key("target"))
+    view.cap("target", LIMITS.max_text_chars)
+    label = "Target text (optional: empty uses the model's own greedy output)"
+    st.text_input(label, key=view.key("target"), max_chars=LIMITS.max_text_chars)
     target = view["target"].strip() or None
 for name in ("words", "hide", "stretch"):
     view[name]  # noqa: B018 - read from a shared link on the first visit

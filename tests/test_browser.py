@@ -71,6 +71,25 @@ def test_a_fresh_servers_first_request_to_a_page_comes_through_app_py():
         assert "Hierarchical attention" in sidebar  # app.py's navigation, with its page titles
 
 
+def test_by_default_only_a_browser_on_this_machine_may_load_a_local_folder(tmp_path, monkeypatch):
+    """ATTNVIZ_HOSTED unset: a browser straight on loopback is the operator; the same request through a proxy
+    (X-Forwarded-For) is a visitor, who gets the allow-list and one sentence that tells nothing about the folder."""
+    from hf_models import save_tiny
+
+    if chromium_path() is None:
+        pytest.skip("chromium is not installed")
+    monkeypatch.delenv("ATTNVIZ_HOSTED", raising=False)
+    folder = save_tiny("gpt2", tmp_path / "tiny-gpt2")
+    proxied = [{"X-Forwarded-For": "203.0.113.7"}, {"Forwarded": "for=203.0.113.7"}, {"X-Real-IP": "203.0.113.7"}]
+    for headers, allowed in [(None, True), *((h, False) for h in proxied)]:
+        with streamlit_server() as url, browser_page(headers=headers) as visitor:
+            visitor.goto(f"{url}/pretrained?hf_model={quote(str(folder))}")
+            wait_for_app(visitor)
+            text = visitor.locator("[data-testid=stMain]").inner_text()
+            assert ("only loads these models" in text) is not allowed, text[:300]
+            assert ("decoder model" in text) is allowed
+
+
 @pytest.mark.parametrize("path, title", list(PAGES.items()))
 def test_each_page_opens_and_draws(page, path, title):
     page.goto(f"{page.base_url}/{path}")

@@ -121,20 +121,32 @@ def test_allow_list_can_be_extended(hosted, monkeypatch):
         settings.check_model("other/model")
 
 
-def test_trust_remote_code_is_never_enabled(monkeypatch, tmp_path):
-    from hf_models import save_tiny
-
-    seen = []
+def test_trust_remote_code_is_false_in_every_loader_call(monkeypatch, tmp_path):
+    """Every Auto* loader attnviz calls (configs, tokenizers, models of every family) gets
+    trust_remote_code=False explicitly: a call that left it out would fall back to a library default."""
     import transformers
 
-    for name in ("AutoConfig", "AutoModel", "AutoTokenizer"):
-        real = getattr(transformers, name).from_pretrained
-        monkeypatch.setattr(
-            getattr(transformers, name), "from_pretrained",
-            lambda *a, _real=real, **k: seen.append(k.get("trust_remote_code")) or _real(*a, **k),
-        )  # fmt: skip
-    hf.load(str(save_tiny("bert", tmp_path / "bert")))
-    assert False in seen and True not in seen  # attnviz passes False; nothing passes True
+    from hf_models import save_tiny
+
+    folders = [save_tiny(family, tmp_path / family) for family in ("bert", "gpt2", "t5")]
+    calls = []
+    for name in dir(transformers):
+        try:
+            loadable = name.startswith("Auto") and hasattr(getattr(transformers, name), "from_pretrained")
+        except ImportError:  # AutoVideoProcessor needs torchvision, which attnviz does not install
+            continue
+        if loadable:
+            real = getattr(transformers, name).from_pretrained
+            monkeypatch.setattr(
+                getattr(transformers, name), "from_pretrained",
+                lambda *a, _real=real, _name=name, **k: calls.append((_name, k.get("trust_remote_code", "missing")))
+                or _real(*a, **k),
+            )  # fmt: skip
+    for folder in folders:
+        hf.load(str(folder))
+    loaders = {name for name, _ in calls}
+    assert {"AutoConfig", "AutoTokenizer", "AutoModel", "AutoModelForCausalLM", "AutoModelForSeq2SeqLM"} <= loaders
+    assert all(value is False for _, value in calls), calls
     grep = subprocess.run(["grep", "-rn", "trust_remote_code=True", "attnviz", "pages", "app.py"], cwd=ROOT)
     assert grep.returncode == 1  # not found anywhere
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import ssl
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -62,14 +64,24 @@ def family_of(config) -> str:
 
 
 def hub_reachable(timeout: float = 3.0) -> bool:
-    """Whether the Hugging Face Hub answers a TCP connection within ``timeout`` seconds."""
+    """Whether the Hugging Face Hub (``HF_ENDPOINT``) answers an HTTP request within ``timeout`` seconds.
+
+    Any HTTP answer counts, an error status too; a refused connection, a proxy that accepts and stays
+    silent, or no answer in time counts as unreachable. The whole probe ends within about ``timeout``.
+    """
     from huggingface_hub import constants
 
     url = urlparse(constants.ENDPOINT)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    deadline = time.monotonic() + timeout
     try:
-        with socket.create_connection((url.hostname, url.port or 443), timeout=timeout):
-            return True
-    except OSError:
+        with socket.create_connection((url.hostname, port), timeout=timeout) as connection:
+            if url.scheme == "https":
+                connection = ssl.create_default_context().wrap_socket(connection, server_hostname=url.hostname)
+            connection.settimeout(max(0.05, deadline - time.monotonic()))
+            connection.sendall(f"HEAD / HTTP/1.1\r\nHost: {url.hostname}\r\nConnection: close\r\n\r\n".encode())
+            return connection.recv(5) == b"HTTP/"
+    except OSError:  # refused, reset, timed out, or a TLS failure
         return False
 
 

@@ -35,3 +35,17 @@ def no_network(monkeypatch):
     """Fail any outbound (non-loopback) connection attempted by the code under test."""
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
     yield
+
+
+@pytest.fixture
+def silent_hub(monkeypatch):
+    """Point the Hub endpoint at a loopback port that accepts connections and never answers (like a proxy
+    that swallows traffic), so the real reachability probe runs and must give up by itself."""
+    from huggingface_hub import constants
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)  # the kernel completes the handshake; nobody ever reads or writes
+    monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{listener.getsockname()[1]}")
+    yield
+    listener.close()

@@ -122,8 +122,7 @@ def test_pretrained_page_default_model_matches_extraction():
     assert any("renormalised" in i.value for i in at.info)
 
 
-def test_pretrained_page_offline_unknown_model_is_one_clear_sentence(monkeypatch):
-    monkeypatch.setattr(hf, "hub_reachable", lambda timeout=3.0: False)
+def test_pretrained_page_offline_unknown_model_is_one_clear_sentence(silent_hub):
     at = open_page("pages/pretrained.py", hf_model="someone/not-a-model")
     assert not at.exception
     assert "Hub cannot be reached" in at.error[0].value

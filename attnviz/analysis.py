@@ -17,15 +17,17 @@ def alignment_scores(pairs: Iterable[Aligned]) -> dict[str, float]:
 
     Only target rows with at least one gold link count (``rows``). ``agreement`` is the fraction of
     those rows whose argmax is a gold link; ``mass_on_gold`` the mean attention they put on gold links;
-    ``aer`` the alignment error rate 1 - 2|A & G| / (|A| + |G|) of the argmax alignment A against the
-    gold links G (all gold links counted as sure).
+    ``aer`` the alignment error rate of Och & Ney (2003), 1 - (|A & S| + |A & P|) / (|A| + |S|), with every
+    gold link sure (S = P = G), so 1 - 2|A & G| / (|A| + |G|): A is the argmax link of *every* target row,
+    rows without a gold link included (their links can only be wrong).
     """
-    rows = hits = gold_links = 0
+    rows = hits = gold_links = argmax_links = 0
     mass = 0.0
     for weights, gold in pairs:
         weights = np.asarray(weights, dtype=np.float64)
         if weights.shape[0] != len(gold):
             raise ValueError(f"{weights.shape[0]} attention rows for {len(gold)} gold target tokens")
+        argmax_links += len(gold)  # A holds one link per target row, with or without a gold link
         for i, links in enumerate(gold):
             if links:
                 rows += 1
@@ -38,7 +40,7 @@ def alignment_scores(pairs: Iterable[Aligned]) -> dict[str, float]:
         "rows": rows,
         "agreement": hits / rows,
         "mass_on_gold": mass / rows,
-        "aer": 1.0 - 2.0 * hits / (rows + gold_links),
+        "aer": 1.0 - 2.0 * hits / (argmax_links + gold_links),
     }
 
 

@@ -5,6 +5,8 @@ Pure over model outputs: nothing here trains or saves. :func:`evaluate` serves e
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -40,6 +42,17 @@ def exact_match(model: nn.Module, task: Task, examples: list[Example]) -> float:
     return sum(o.output == e.target and o.finished for o, e in zip(outputs, examples)) / len(examples)
 
 
+def token_edits(output: Sequence[str], target: Sequence[str]) -> int:
+    """Levenshtein distance in tokens: substitutions, insertions (extra output) and deletions (missing)."""
+    previous = list(range(len(target) + 1))
+    for i, produced in enumerate(output, start=1):
+        current = [i]
+        for j, wanted in enumerate(target, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (produced != wanted)))
+        previous = current
+    return previous[-1]
+
+
 def evaluate_seq2seq(task_name: str, model_name: str, model: nn.Module, n: int = 1000, seed: int = 0) -> dict:
     """Exact match of greedy outputs on ``n`` fresh examples, and alignment of the model's attention.
 
@@ -49,13 +62,13 @@ def evaluate_seq2seq(task_name: str, model_name: str, model: nn.Module, n: int =
     """
     task = get_task(task_name)
     examples = task.examples(n, seed=seed)
-    exact, correct_tokens, total_tokens = 0, 0, 0
+    exact, token_errors, total_tokens = 0, 0, 0
     per_head: dict[str, list] = {}
     for start in range(0, n, CHUNK):
         chunk = examples[start : start + CHUNK]
         for out, ex in zip(decode(model, task, [e.source for e in chunk]), chunk):
             exact += out.output == ex.target and out.finished
-            correct_tokens += sum(a == b for a, b in zip(out.output, ex.target))
+            token_errors += token_edits(out.output, ex.target)
             total_tokens += len(ex.target)
         for head, pairs in _forced_attention(model, task, chunk).items():
             per_head.setdefault(head, []).extend(pairs)
@@ -67,7 +80,7 @@ def evaluate_seq2seq(task_name: str, model_name: str, model: nn.Module, n: int =
         "n": n,
         "seed": seed,
         "exact_match": exact / n,
-        "token_accuracy": correct_tokens / total_tokens,
+        "token_accuracy": max(0.0, 1.0 - token_errors / total_tokens),
         "alignment_agreement": scores[best]["agreement"],
         "mass_on_gold": scores[best]["mass_on_gold"],
         "aer": scores[best]["aer"],

@@ -109,13 +109,30 @@ def _encode(loaded: LoadedModel, text: str, pair: str | None, warnings: list[str
             f"The text is {full} tokens long; {loaded.name} reads at most {loaded.max_tokens}, "
             f"so it was cut to the first {loaded.max_tokens} tokens."
         )
-    groups = None
-    if getattr(encoding, "is_fast", False) or hasattr(encoding, "word_ids"):
-        try:
-            groups = word_groups(encoding.word_ids(), encoding.sequence_ids())
-        except ValueError:
-            groups = None
-    return _side(tokenizer, encoding["input_ids"], groups)
+    return _side(tokenizer, encoding["input_ids"], _tokenizer_words(encoding))
+
+
+def _tokenizer_words(encoding) -> list[list[int]] | None:
+    """Word groups by the tokenizer's own word boundaries (a fast tokenizer's ``word_ids``); None without them."""
+    if not (getattr(encoding, "is_fast", False) or hasattr(encoding, "word_ids")):
+        return None
+    try:
+        return word_groups(encoding.word_ids(), encoding.sequence_ids())
+    except ValueError:
+        return None
+
+
+def _cut(groups: list[list[int]] | None, length: int, offset: int = 0) -> list[list[int]] | None:
+    """Groups moved by ``offset`` positions and cut to the first ``length``; None stays None."""
+    if groups is None:
+        return None
+    moved = ([p + offset for p in group if p + offset < length] for group in groups)
+    return [group for group in moved if group]
+
+
+def _shifted(groups: list[list[int]] | None, length: int) -> list[list[int]] | None:
+    """Groups of a sequence, for the same sequence behind one start token and cut to ``length`` positions."""
+    return None if groups is None else [[0], *_cut(groups, length, offset=1)]
 
 
 def _side(tokenizer, ids: list[int], groups: list[list[int]] | None = None) -> _Side:
@@ -142,19 +159,23 @@ def _target(loaded: LoadedModel, ids, target: str | None, max_new_tokens: int, w
     tokenizer, config = loaded.tokenizer, loaded.model.config
     start = config.decoder_start_token_id if config.decoder_start_token_id is not None else config.pad_token_id
     if target is not None and target.strip():
-        labels = tokenizer(text_target=target)["input_ids"]
+        encoding = tokenizer(text_target=target)
+        labels, groups = encoding["input_ids"], _tokenizer_words(encoding)
         if len(labels) > loaded.max_tokens:
             warnings.append(f"The target was cut to the first {loaded.max_tokens} tokens.")
             labels = labels[: loaded.max_tokens]
-        sequence = [start, *labels]
+            groups = _cut(groups, len(labels))
     else:
-        generated = loaded.model.generate(input_ids=ids, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1)[
-            0
-        ].tolist()
-        sequence = generated if generated[0] == start else [start, *generated]
-        target = tokenizer.decode(sequence, skip_special_tokens=True)
+        generated = loaded.model.generate(input_ids=ids, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1)
+        sequence = generated[0].tolist()
+        labels = sequence[1:] if sequence[0] == start else sequence
+        target = tokenizer.decode(labels, skip_special_tokens=True)
         warnings.append(f"No target given: the model's own greedy output was used (“{target}”).")
-    return _side(tokenizer, sequence[:-1]), _side(tokenizer, sequence[1:]), target
+        encoding = tokenizer(text_target=target)  # the words of what was generated, as the tokenizer splits them
+        groups = _tokenizer_words(encoding) if encoding["input_ids"] == labels else None
+    sequence = [start, *labels]
+    decoder_in = _side(tokenizer, sequence[:-1], _shifted(groups, len(sequence) - 1))
+    return decoder_in, _side(tokenizer, labels, groups), target
 
 
 def _map(attentions, queries: _Side, keys: _Side, kind: str, name: str, word_level: bool) -> AttentionMap:

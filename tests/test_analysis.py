@@ -22,11 +22,14 @@ from attnviz.analysis import (
 from attnviz.attention import AttentionMap
 
 
-def test_perfect_attention_on_gold_scores_perfectly():
+def test_attention_on_gold_scores_perfectly_and_aer_counts_the_unlinked_rows_link():
     gold = (frozenset({1}), frozenset(), frozenset({0}))
     weights = np.array([[0, 1, 0], [0.3, 0.3, 0.4], [1, 0, 0]], dtype=float)
     scores = alignment_scores([(weights, gold)])
-    assert scores == {"rows": 2, "agreement": 1.0, "mass_on_gold": 1.0, "aer": 0.0}
+    assert (scores["rows"], scores["agreement"], scores["mass_on_gold"]) == (2, 1.0, 1.0)
+    # Och & Ney: A = {(0,1), (1,2), (2,0)}, G = {(0,1), (2,0)}: 1 - 2 * 2 / (3 + 2); the middle row's link is wrong
+    assert scores["aer"] == pytest.approx(0.2)
+    assert alignment_scores([(weights[[0, 2]], (gold[0], gold[2]))])["aer"] == 0.0
 
 
 def test_alignment_scores_against_a_hand_count():

@@ -1,0 +1,124 @@
+"""Every figure README.md and docs/models.md state is measured again here, within the tolerance named beside it.
+
+Evaluations are deterministic, so the tolerance is the printed rounding (half a unit of the last digit)
+plus 0.05 percentage points for the rare argmax tie that another CPU's kernels could flip.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import plotly.io as pio
+import pytest
+import torch
+
+from attnviz import analysis, figures, hf
+from attnviz.attention import AttentionMap
+from attnviz.checkpoints import checkpoint_path
+from attnviz.corpus import sample_sentences
+from attnviz.evaluate import evaluate
+from attnviz.extract import extract
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS_DOC = (ROOT / "docs" / "models.md").read_text(encoding="utf-8")
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+BENCHMARKS_DOC = (ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+PERCENT = 0.05 + 0.05  # rounding of "99.4%" plus a possible tie flip, in percentage points
+
+
+def table(markdown: str, header: str) -> list[dict[str, str]]:
+    """The rows of the markdown table whose header line starts with ``header``, as {column: cell}."""
+    lines = markdown[markdown.index(header) :].splitlines()
+    columns = [c.strip() for c in lines[0].strip("|").split("|")]
+    rows = []
+    for line in lines[2:]:
+        if not line.startswith("|"):
+            break
+        rows.append(dict(zip(columns, (c.strip() for c in line.strip("|").split("|")), strict=True)))
+    return rows
+
+
+def percent(cell: str) -> float:
+    return float(cell.strip("*%").replace(",", ""))
+
+
+ACCURACY = table(MODELS_DOC, "| task | model | exact match")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("row", ACCURACY, ids=[f"{r['task']}-{r['model']}" for r in ACCURACY])
+def test_the_accuracy_table_is_what_evaluate_measures(row):
+    result = evaluate(row["task"], row["model"], n=1000, seed=0)
+    for column, key in [("exact match", "exact_match"), ("token accuracy", "token_accuracy"),
+                        ("alignment agreement", "alignment_agreement"), ("mass on gold", "mass_on_gold")]:  # fmt: skip
+        assert abs(percent(row[column]) - 100 * result[key]) <= PERCENT, (column, result[key])
+    assert abs(float(row["AER"]) - result["aer"]) <= 0.0005 + 0.0005
+    assert row["head"] == result.get("best_head", "temporal")
+
+
+def test_the_training_table_is_what_the_checkpoints_recorded():
+    for row in table(MODELS_DOC, "| task | model | steps | time |"):
+        record = torch.load(checkpoint_path(row["task"], row["model"]), weights_only=True)["train"]
+        assert int(row["steps"].replace(",", "")) == record["steps"], row
+        assert abs(int(row["time"].rstrip(" s")) - record["seconds"]) <= 0.5 + 0.5, row
+
+
+def test_readme_accuracy_claims_are_the_tables():
+    least = min(percent(r["exact match"]) for r in ACCURACY)
+    assert f"at least {least}% exact match" in README and f"at least {least}% exact match)" in MODELS_DOC
+    [translate] = [r for r in ACCURACY if (r["task"], r["model"]) == ("translate", "rnn-additive")]
+    assert f"for {translate['alignment agreement']} of target tokens" in README
+
+
+@pytest.mark.slow
+def test_the_ntm_figures_are_what_evaluate_measures():
+    result = evaluate("copy", "ntm", n=1000, seed=0)
+    rows = {r["lengths"].split(" ")[0]: r for r in table(MODELS_DOC, "| lengths | wrong bits per sequence")}
+    assert abs(float(rows["1-10"]["wrong bits per sequence"]) - result["bit_errors_per_sequence"]) <= 0.001
+    assert abs(percent(rows["1-10"]["sequences copied perfectly"]) - 100 * result["sequences_fully_correct"]) <= PERCENT
+    for length in ("12", "15", "20"):
+        assert abs(float(rows[length]["wrong bits per sequence"]) - result["longer"][length]) <= 0.005 + 0.005
+    record = torch.load(checkpoint_path("copy", "ntm"), weights_only=True)["train"]
+    assert f"{record['steps']:,} steps, {record['seconds']:.0f} s here" in MODELS_DOC
+
+
+def test_the_han_figures_are_what_evaluate_measures():
+    result = evaluate("documents", "han", n=1000, seed=0)
+    stated = re.search(r"accuracy \*\*([\d.]+)%\*\*.*?in \*\*([\d.]+)%\*\* of documents.*?in \*\*([\d.]+)%\*\*",
+                       MODELS_DOC, re.S).groups()  # fmt: skip
+    measured = (result["accuracy"], result["top_sentence_is_evidence"], result["top_word_is_evidence_word"])
+    for text, value in zip(stated, measured, strict=True):
+        assert abs(float(text) - 100 * value) <= PERCENT
+    record = torch.load(checkpoint_path("documents", "han"), weights_only=True)["train"]
+    assert f"Trained in {record['steps']} steps of 64 documents, {record['seconds']:.0f} s." in MODELS_DOC
+
+
+def test_minilm_layer_0_head_2_attends_to_the_previous_token_as_readme_says():
+    loaded = hf.load()
+    per_sentence = [analysis.head_statistics(extract(loaded, s).primary) for s in sample_sentences()]
+    previous = analysis.average_statistics(per_sentence)["previous"][0, 2]
+    assert "layer 0 head 2 puts 100% of its" in README and previous >= 0.995  # prints as 100%
+
+
+def _payload_mb(fig) -> float:
+    return len(pio.to_json(fig).encode()) / 1e6
+
+
+def test_readme_payload_figures():
+    rng = np.random.default_rng(0)
+    for tokens in (16, 128, 512):  # MiniLM's shape: 6 layers x 12 heads
+        weights = rng.random((6, 12, tokens, tokens)).astype(np.float32) ** 4
+        attn = AttentionMap(weights / weights.sum(-1, keepdims=True), [f"t{i}" for i in range(tokens)],
+                            [f"t{i}" for i in range(tokens)], "self")  # fmt: skip
+        assert _payload_mb(figures.overview(attn)) <= 0.15 + 0.005  # "at most 0.15 MB ... at any length"
+    assert abs(_payload_mb(figures.heatmap(attn, 0, 0)) - 1.5) <= 0.05  # "a single head at 512 tokens is 1.5 MB"
+    assert "at most 0.15 MB" in README and "is 1.5 MB of float32" in README
+
+
+def test_readme_bertviz_figures_are_the_benchmark_runs():
+    """BertViz is an optional benchmark dependency: these two are the numbers `python -m benchmarks` wrote."""
+    sizes = {r["tokens"]: r["BertViz HTML"] for r in table(BENCHMARKS_DOC, "| tokens | BertViz HTML")}
+    assert f"BertViz's {float(sizes['128'].split()[0]):.0f} MB model view at 128 tokens" in README
+    assert f"and {float(sizes['512'].split()[0]):.0f} MB at 512" in README
+    json.dumps(sizes)  # the table parsed

@@ -64,7 +64,8 @@ def run_pretrained(
     operator never reaches a visitor who may not load that model.
     """
     settings.check_model(model_id)
-    return _run_pretrained(model_id, text, pair, target, word_level, max_tokens)
+    budget = settings.limits().max_attention_mb
+    return _run_pretrained(model_id, text, pair, target, word_level, max_tokens, budget)
 
 
 @st.cache_data(show_spinner="Running the model ...", max_entries=MAX_RESULTS, max_size="1GB")
@@ -75,9 +76,10 @@ def _run_pretrained(
     target: str | None = None,
     word_level: bool = False,
     max_tokens: int | None = None,
+    max_attention_mb: int | None = None,
 ) -> Extraction:
     loaded = pretrained_model(model_id)
-    result = extract(loaded, text, pair=pair, target=target, word_level=word_level, max_tokens=max_tokens)
+    result = extract(loaded, text, pair, target, word_level, max_tokens=max_tokens, max_attention_mb=max_attention_mb)
     for attn in result.maps.values():
         attn.fingerprint  # noqa: B018 - computed once here, it travels with the cached copies
     return result

@@ -57,16 +57,20 @@ def extract(
     word_level: bool = False,
     max_new_tokens: int = 48,
     max_tokens: int | None = None,
+    max_attention_mb: int | None = None,
 ) -> Extraction:
     """Attention of every layer and head for ``text`` (and a pair sentence, or a target text).
 
     Input is cut to ``max_tokens`` (and the model's own maximum) with a warning; ValueError, with a
-    sentence for the user, for empty text or text that holds only special tokens.
+    sentence for the user, for empty text, text that holds only special tokens, or an input whose maps
+    would take more than ``max_attention_mb`` (estimated before the model runs).
     """
     if max_tokens is not None and max_tokens < loaded.max_tokens:
         loaded = replace(loaded, max_tokens=max_tokens)
     warnings: list[str] = []
     source = _checked_source(loaded, text, pair, warnings)
+    extra = max_new_tokens if loaded.family == "encoder-decoder" else 0  # the target, at most this long
+    _check_memory(loaded, len(source.ids) + extra, max_attention_mb)
     ids = torch.tensor([source.ids], device=loaded.device)
     if loaded.family != "encoder-decoder":
         out = loaded.model(input_ids=ids, **_type_ids(loaded, text, pair), output_attentions=True)
@@ -83,6 +87,27 @@ def extract(
         "cross": _map(out.cross_attentions, labels, source, "cross", loaded.name, word_level),
     }
     return Extraction(loaded.name, loaded.family, maps, tuple(warnings), target_text)
+
+
+def attention_mb(config, tokens: int) -> float:
+    """An upper estimate of the attention maps of ``tokens`` tokens: 4 bytes x layers x heads x tokens²,
+    summed over the encoder and the decoder (their cross-attention is within the square of the total)."""
+    layers = sum(getattr(config, k, 0) or 0 for k in ("encoder_layers", "decoder_layers")) or next(
+        (getattr(config, k) for k in ("num_hidden_layers", "n_layer", "num_layers") if getattr(config, k, None)), 0
+    )
+    heads = next((getattr(config, k) for k in ("num_attention_heads", "n_head", "num_heads",
+                  "encoder_attention_heads") if getattr(config, k, None)), 0)  # fmt: skip
+    return 4 * layers * heads * tokens**2 / 2**20
+
+
+def _check_memory(loaded: LoadedModel, tokens: int, max_attention_mb: int | None) -> None:
+    needed = attention_mb(loaded.model.config, tokens)
+    if max_attention_mb is not None and needed > max_attention_mb:
+        raise ValueError(
+            f"This input is {tokens:,} tokens: its attention maps would take about {needed:,.0f} MB "
+            f"(every layer and head, {tokens:,} x {tokens:,} each), more than the {max_attention_mb:,} MB allowed "
+            "here. Shorten the text."
+        )
 
 
 def _checked_source(loaded: LoadedModel, text: str, pair: str | None, warnings: list[str]) -> _Side:

@@ -91,7 +91,7 @@ def load(model_id: str | None = None, device: str | None = None) -> LoadedModel:
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     try:
         return _load(name, location, device, local_only=True)
-    except (OSError, ValueError) as local_error:
+    except Exception as local_error:  # a missing file, a bad config, weights cut off half-way ...
         if isinstance(location, Path) or not _looks_like_hub_id(name):
             raise ModelLoadError(f"Could not load '{name}': {_first_line(local_error)}") from local_error
     if not hub_reachable():
@@ -102,7 +102,7 @@ def load(model_id: str | None = None, device: str | None = None) -> LoadedModel:
         )
     try:
         return _load(name, location, device, local_only=False)
-    except (OSError, ValueError) as error:
+    except Exception as error:
         raise ModelLoadError(f"Could not load '{name}' from the Hugging Face Hub: {_first_line(error)}") from error
 
 

@@ -54,6 +54,7 @@ class Limits:
     max_task_chars: int = 200  # built-in task input (the tasks' sentences are short)
     max_document_chars: int = 2_000  # the hierarchical page's document
     max_copy_length: int = 20  # the NTM page's pattern (trained lengths and beyond)
+    max_attention_mb: int = 2_048  # attention maps of one input, estimated before the model runs
 
 
 def mode() -> Mode:
@@ -97,7 +98,12 @@ def limits() -> Limits:
         return Limits(False, max_text_chars=20_000, max_tokens=4096, max_corpus_sentences=500, allowed_models=None)
     extra = tuple(m.strip() for m in os.environ.get("ATTNVIZ_ALLOWED_MODELS", "").split(",") if m.strip())
     return Limits(
-        True, max_text_chars=2_000, max_tokens=256, max_corpus_sentences=100, allowed_models=HOSTED_MODELS + extra
+        True,
+        max_text_chars=2_000,
+        max_tokens=256,
+        max_corpus_sentences=100,
+        allowed_models=HOSTED_MODELS + extra,
+        max_attention_mb=256,
     )
 
 

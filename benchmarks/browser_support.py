@@ -42,14 +42,15 @@ class ServerURL(str):
 
 
 @contextlib.contextmanager
-def streamlit_server(timeout: float = 60.0):
-    """Yield the base URL (a str with ``.pid``) of a fresh `streamlit run app.py` on a free loopback port."""
-    port = free_port()
+def streamlit_server(timeout: float = 60.0, port: int | None = None, env: dict[str, str] | None = None):
+    """Yield the base URL (a str with ``.pid``) of a fresh `streamlit run app.py` on loopback (a free port unless
+    ``port`` is given); ``env`` adds environment variables (e.g. ATTNVIZ_HOSTED)."""
+    port = port or free_port()
     command = [
         sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.address", "127.0.0.1", "--server.port", str(port),
     ]  # fmt: skip
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = ServerURL(f"http://127.0.0.1:{port}")
     url.pid = process.pid
@@ -106,3 +107,21 @@ def wait_for_app(page, timeout_ms: int = 60_000, settle_ms: int = 1_000) -> None
             idle_since = None
         page.wait_for_timeout(100)
     raise TimeoutError("the app kept running")
+
+
+DRAWN_WORD = "w => [...document.querySelectorAll('.js-plotly-plot g.xtick text')].some(t => t.textContent === w)"
+PLOTTED_Z = """() => {
+    const plot = [...document.querySelectorAll('.js-plotly-plot')].find(p => p.offsetParent !== null);
+    return Array.from(plot._fullData[0].z, row => Array.from(row));  // plotly's decoded copy of the data
+}"""
+
+
+def tick_labels(page, axis: str = "xtick") -> list[str]:
+    """Tick labels of the first visible plotly chart."""
+    return page.evaluate(
+        """axis => {
+            const plot = [...document.querySelectorAll('.js-plotly-plot')].find(p => p.offsetParent !== null);
+            return [...plot.querySelectorAll('g.' + axis + ' text')].map(t => t.textContent);
+        }""",
+        axis,
+    )

@@ -10,7 +10,15 @@ import pytest
 
 from attnviz import hf
 from attnviz.extract import extract
-from benchmarks.browser_support import browser_page, chromium_path, streamlit_server, wait_for_app
+from benchmarks.browser_support import (
+    DRAWN_WORD,
+    PLOTTED_Z,
+    browser_page,
+    chromium_path,
+    streamlit_server,
+    tick_labels,
+    wait_for_app,
+)
 
 pytestmark = pytest.mark.browser
 PAGES = {
@@ -37,17 +45,6 @@ def page():
     with streamlit_server() as url, browser_page(height=1600) as p:
         p.base_url = url
         yield p
-
-
-def tick_labels(page, axis: str = "xtick") -> list[str]:
-    """Tick labels of the first visible plotly chart."""
-    return page.evaluate(
-        """axis => {
-            const plot = [...document.querySelectorAll('.js-plotly-plot')].find(p => p.offsetParent !== null);
-            return [...plot.querySelectorAll('g.' + axis + ' text')].map(t => t.textContent);
-        }""",
-        axis,
-    )
 
 
 def test_every_page_url_matches_its_file_so_a_fresh_server_finds_deep_links():
@@ -119,11 +116,6 @@ def test_typing_a_sentence_on_the_pretrained_page_draws_its_tokens(page):
 
 
 HOSTILE = '<a href="javascript:alert(1)">x</a> <img src=x onerror=alert(1)> **bold** $x$'
-DRAWN_WORD = "w => [...document.querySelectorAll('.js-plotly-plot g.xtick text')].some(t => t.textContent === w)"
-PLOTTED_Z = """() => {
-    const plot = [...document.querySelectorAll('.js-plotly-plot')].find(p => p.offsetParent !== null);
-    return Array.from(plot._fullData[0].z, row => Array.from(row));  // plotly's decoded copy of the data
-}"""
 
 
 def test_hostile_text_creates_no_link_image_or_dialog(page):

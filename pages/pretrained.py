@@ -42,8 +42,7 @@ elif loaded.family == "encoder-decoder":
     label = "Target text (optional: empty uses the model's own greedy output)"
     st.text_input(label, key=view.key("target"), max_chars=LIMITS.max_text_chars)
     target = view["target"].strip() or None
-for name in ("words", "hide", "stretch"):
-    view[name]  # noqa: B018 - read from a shared link on the first visit
+view.restore("words", "hide", "stretch")
 left, middle, right = st.columns(3)
 word_level = left.toggle("Word level (pool sub-word tokens)", key=view.key("words"))
 hide_special = middle.toggle("Hide special tokens ([CLS], [SEP], <s> ...)", key=view.key("hide"))

@@ -60,6 +60,11 @@ class ViewState:
                 st.session_state[key] = field.default
         return st.session_state[key]
 
+    def restore(self, *names: str) -> None:
+        """Read these fields from a shared link (first visit) before their widgets are drawn."""
+        for name in names:
+            self[name]
+
     def __setitem__(self, name: str, value: Any) -> None:
         st.session_state[self.key(name)] = value
 

@@ -48,7 +48,7 @@ def _random_example(task: Task, view: ViewState) -> None:
 
 def model_box(view: ViewState, label: str = MODEL_LABEL) -> tuple[str, LoadedModel]:
     """The pretrained-model box (field ``model``): (model id, loaded model); one that won't load stops the page."""
-    view["model"]  # noqa: B018 - read from a shared link on the first visit
+    view.restore("model")
     st.text_input(label, key=view.key("model"), placeholder=DEFAULT_DESCRIPTION)  # the hint in an empty box
     model_id = view["model"].strip()
     try:

@@ -69,11 +69,11 @@ async def _submit(page, text: str, expected, load: Load, pid: int, samples: tupl
         load.lost.append(f"{text!r}: box holds {shown!r}, app {'still running' if running else 'idle'}")
         return
     load.times.append(time.perf_counter() - start)
+    if len(load.times) in samples:  # before any await: other sessions add their times while this one waits
+        load.memory_mb[len(load.times)] = rss_mb(pid)
     ticks, plotted = await page.evaluate(TICKS), np.array(await page.evaluate(PLOTTED_Z))
     if ticks != list(expected.key_tokens) or not np.allclose(plotted, expected.head(0, 0), atol=1e-6):
         load.wrong.append(text)
-    if len(load.times) in samples:
-        load.memory_mb[len(load.times)] = rss_mb(pid)
 
 
 async def _session(browser, url: str, number: int, per_session: int, texts: dict, load: Load, pid: int, samples):

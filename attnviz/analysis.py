@@ -120,26 +120,53 @@ def head_statistics(attn: AttentionMap) -> dict[str, np.ndarray]:
     w = attn.weights.astype(np.float64)
     q, k = w.shape[-2:]
     rows, cols = np.indices((q, k))
-    allowed = np.ones((q, k), bool) if attn.kind != "causal" else cols <= rows
-    n_allowed = allowed.sum(-1)  # keys each query may attend to
-    plogp = np.where(w > 0, w * np.log(np.where(w > 0, w, 1.0)), 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        entropy = np.where(n_allowed > 1, -plogp.sum(-1) / np.log(np.maximum(n_allowed, 2)), np.nan)
     punctuation = np.array([_is_punctuation(t) for t in attn.key_tokens])
     special = np.array(attn.key_special)
     band = lambda offset: (w * (cols - rows == offset)).sum(-1)  # noqa: E731
     stats = {
-        "entropy": np.nanmean(entropy, axis=-1) if (n_allowed > 1).any() else np.zeros(w.shape[:2]),
+        "entropy": window_entropy(attn),
         "distance": (w * np.abs(rows - cols)).sum(-1).mean(-1),
         "special": w[..., special].sum(-1).mean(-1),
         "punctuation": w[..., punctuation].sum(-1).mean(-1),
         "self": band(0).mean(-1),
         "previous": band(-1)[..., 1:].mean(-1) if q > 1 else np.zeros(w.shape[:2]),
         "next": band(1)[..., :-1].mean(-1) if q > 1 else np.zeros(w.shape[:2]),
-        "first": w[..., 0].mean(-1),
+        "first": sink_mass(attn),
         "max": w.max(-1).mean(-1),
     }
     return {name: value.astype(np.float32) for name, value in stats.items()}
+
+
+def visible_keys(kind: str, n_queries: int, n_keys: int, window: int | None = None) -> np.ndarray:
+    """``[query, key]`` bool: the keys each query may attend to. Causal maps see keys ``<= query``; a
+    sliding ``window`` of w keeps the last w of those (causal) or the keys within ``|query - key| < w``.
+    """
+    rows, cols = np.indices((n_queries, n_keys))
+    visible = cols <= rows if kind == "causal" else np.ones((n_queries, n_keys), bool)
+    if window is not None:
+        visible &= (rows - cols < window) if kind == "causal" else (np.abs(rows - cols) < window)
+    return visible
+
+
+def window_entropy(attn: AttentionMap, window: int | None = None) -> np.ndarray:
+    """``[layer, head]`` entropy of each row divided by log(number of keys the query may see), averaged
+    over the queries that see more than one key: a head uniform over what it may see scores 1, one that
+    looks at a single key 0. Visible keys as :func:`visible_keys` (causal: query + 1 keys; encoder: all).
+    Heads with no such query (a one-token input) score 0.
+    """
+    w = attn.weights.astype(np.float64)
+    n_visible = visible_keys(attn.kind, *w.shape[-2:], window).sum(-1)  # (query,)
+    counted = n_visible > 1
+    if not counted.any():
+        return np.zeros(w.shape[:2], np.float32)
+    plogp = np.where(w > 0, w * np.log(np.where(w > 0, w, 1.0)), 0.0)
+    entropy = -plogp.sum(-1)[..., counted] / np.log(n_visible[counted])
+    return entropy.mean(-1).astype(np.float32)
+
+
+def sink_mass(attn: AttentionMap) -> np.ndarray:
+    """``[layer, head]`` attention on the first key (the "attention sink"), averaged over queries."""
+    return attn.weights[..., 0].astype(np.float64).mean(-1).astype(np.float32)
 
 
 def _is_punctuation(token: str) -> bool:

@@ -18,6 +18,9 @@ from attnviz.analysis import (
     js_distance,
     pool,
     rollout,
+    sink_mass,
+    visible_keys,
+    window_entropy,
 )
 from attnviz.attention import AttentionMap
 
@@ -227,3 +230,41 @@ def test_alignment_table_scores_each_map_and_leaves_the_eos_row_out_of_the_shape
     assert row["monotonicity"] == 1.0 and row["diagonality"] == pytest.approx(1.0)
     [with_eos] = alignment_table([("RNN", "temporal", diagonal_then_eos)], gold, ends_with_eos=False)
     assert with_eos["monotonicity"] == pytest.approx(2 / 3)  # the <eos> step moves left
+
+
+# ---- attention sinks and window-aware entropy (shared with the any-length issue) ------------------
+
+
+def test_window_entropy_is_one_for_a_head_uniform_over_what_it_may_see():
+    n = 6
+    causal = np.tril(np.ones((n, n))) / np.arange(1, n + 1)[:, None]  # uniform over keys <= query
+    window = 3
+    rows, cols = np.indices((n, n))
+    in_window = (cols <= rows) & (rows - cols < window)
+    windowed = in_window / in_window.sum(-1, keepdims=True)  # uniform over the last 3 keys
+    attn = AttentionMap(np.stack([causal, windowed])[None], list("abcdef"), list("abcdef"), "causal")
+    assert window_entropy(attn)[0, 0] == pytest.approx(1.0)
+    # without the window the windowed head looks focused: query 3 spreads over 3 of 4 keys, so log 3 / log 4
+    expected = np.mean([1.0, 1.0] + [np.log(3) / np.log(q + 1) for q in range(3, n)])
+    assert window_entropy(attn)[0, 1] == pytest.approx(expected, rel=1e-6)
+    assert window_entropy(attn, window=3)[0, 1] == pytest.approx(1.0)
+    assert visible_keys("causal", 4, 4, window=2).sum(-1).tolist() == [1, 2, 2, 2]
+    assert visible_keys("self", 4, 4).sum(-1).tolist() == [4, 4, 4, 4]
+
+
+def test_window_entropy_of_an_encoder_counts_every_key_and_a_one_hot_head_scores_zero():
+    n = 4
+    uniform = np.full((n, n), 1 / n)
+    half = np.tile([0.5, 0.5, 0, 0], (n, 1))  # log 2 / log 4 = 0.5 for every query
+    attn = AttentionMap(np.stack([uniform, half, np.eye(n)])[None], list("abcd"), list("abcd"), "self")
+    np.testing.assert_allclose(window_entropy(attn)[0], [1.0, 0.5, 0.0], atol=1e-6)
+    single = AttentionMap(np.ones((1, 1, 1, 1)), ["a"], ["a"], "causal")
+    assert window_entropy(single)[0, 0] == 0.0  # no query sees more than one key
+
+
+def test_sink_mass_is_the_weight_on_the_first_key():
+    sink = np.tile([0.9, 0.1, 0.0], (3, 1))
+    spread = np.tile([0.2, 0.3, 0.5], (3, 1))
+    attn = AttentionMap(np.stack([sink, spread])[None], list("abc"), list("abc"), "self")
+    np.testing.assert_allclose(sink_mass(attn)[0], [0.9, 0.2], atol=1e-7)
+    assert sink_mass(attn).shape == (1, 2) and sink_mass(attn).dtype == np.float32

@@ -1,4 +1,4 @@
-"""Command line: ``python -m attnviz train | evaluate | extract``."""
+"""Command line: ``python -m attnviz train | evaluate | extract | corpus``."""
 
 from __future__ import annotations
 
@@ -95,6 +95,9 @@ def parser() -> argparse.ArgumentParser:
     x.add_argument("--word-level", action="store_true", help="pool sub-word tokens into words")
     x.add_argument("--out", required=True)
     x.set_defaults(run=cmd_extract)
+    from attnviz.cli_corpus import add_parser
+
+    add_parser(sub)
     return p
 
 

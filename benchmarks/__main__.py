@@ -12,7 +12,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from benchmarks import measure
+from benchmarks import corpus, measure
 from benchmarks.browser import browser
 
 MB = 1_000_000
@@ -142,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     results = run(lengths, repeats, with_browser=not (args.smoke or args.no_browser), with_bertviz=not args.no_bertviz)
     text = report(results, "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:]))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    old = Path(args.out).read_text(encoding="utf-8") if Path(args.out).exists() else ""
+    if corpus.BEGIN in old and corpus.END in old:  # keep the figures of python -m benchmarks.corpus
+        text += "\n" + old[old.index(corpus.BEGIN) : old.index(corpus.END) + len(corpus.END)] + "\n"
     Path(args.out).write_text(text, encoding="utf-8")
     print(text)
     return 0

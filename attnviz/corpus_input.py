@@ -37,11 +37,14 @@ class Scan:
     starts: list[int] = field(default_factory=list)  # byte offset (.txt, .jsonl) or row (.parquet) of each shard
 
     def notes(self) -> list[str]:
-        lines = "1 empty line was" if self.empty == 1 else f"{self.empty:,} empty lines were"
-        notes = [f"{lines} skipped."] if self.empty else []
+        notes = [f"{_count(self.empty, 'empty line')} skipped."] if self.empty else []
         if self.cut:
-            notes.append(f"{self.cut:,} sentences longer than {MAX_LINE_CHARS:,} characters were cut.")
+            notes.append(f"{_count(self.cut, 'sentence')} cut to {MAX_LINE_CHARS:,} characters.")
         return notes
+
+
+def _count(n: int, thing: str) -> str:
+    return f"1 {thing} was" if n == 1 else f"{n:,} {thing}s were"
 
 
 def scan(path: Path, column: str | None, shard_size: int) -> Scan:

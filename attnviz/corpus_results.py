@@ -1,7 +1,8 @@
 """A finished corpus job's results: per-head aggregates and extreme sentences, computed from the shards.
 
-The reduction reads one shard at a time, in shard order, so its memory does not grow with the corpus and
-its numbers do not depend on how the shards were computed. Means are exact (float64 sums); quantiles come
+The reduction reads one shard at a time, so its memory does not grow with the corpus, and its numbers do
+not depend on how the shards were computed or how many sentences a shard holds: sums are kept in integer
+fixed point (1/2**30 steps), which adds in any order to the same total; quantiles come
 from a histogram of HISTOGRAM_BINS bins over each statistic's range (0-1, or 0 to the model's token limit
 for the distance), interpolated inside the bin: within 1/HISTOGRAM_BINS of the range.
 """
@@ -20,6 +21,7 @@ from attnviz.corpus import CorpusError
 from attnviz.corpus_job import STATISTICS, Job, shard_path
 
 HISTOGRAM_BINS = 4096
+FIXED_POINT = 2.0**30  # a value v counts as round(v * 2**30) in the sums: exact, in any order (16M sentences a head)
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 TOP = 20  # sentences kept per head, statistic and end
 
@@ -99,7 +101,7 @@ class _Accumulator:
         self.layers, self.heads, self.n = layers, heads, layers * heads
         self.ranges = {name: (distance_range if name == "distance" else 1.0) for name in STATISTICS}
         shape = (len(STATISTICS), self.n)
-        self.count, self.total = np.zeros(shape, np.int64), np.zeros(shape)
+        self.count, self.total = np.zeros(shape, np.int64), np.zeros(shape, np.int64)
         self.low, self.high = np.full(shape, np.inf), np.full(shape, -np.inf)
         self.histogram = np.zeros((*shape, HISTOGRAM_BINS), np.int64)
         self.extremes = pd.DataFrame()
@@ -111,7 +113,7 @@ class _Accumulator:
             ok = np.isfinite(values)
             where, values = index[ok], values[ok]
             self.count[s] += np.bincount(where, minlength=self.n)
-            self.total[s] += np.bincount(where, weights=values, minlength=self.n)
+            np.add.at(self.total[s], where, np.rint(values * FIXED_POINT).astype(np.int64))
             np.minimum.at(self.low[s], where, values)
             np.maximum.at(self.high[s], where, values)
             bins = np.clip((values / self.ranges[name] * HISTOGRAM_BINS).astype(np.int64), 0, HISTOGRAM_BINS - 1)
@@ -128,7 +130,7 @@ class _Accumulator:
             for i in range(self.n):
                 count = int(self.count[s, i])
                 row = {"layer": i // self.heads, "head": i % self.heads, "statistic": name, "count": count,
-                       "mean": self.total[s, i] / count if count else np.nan,
+                       "mean": self.total[s, i] / FIXED_POINT / count if count else np.nan,
                        "min": self.low[s, i], "max": self.high[s, i]}  # fmt: skip
                 for q in QUANTILES:
                     row[f"q{round(q * 100):02d}"] = _quantile(cumulative[i], q, width, self.low[s, i], self.high[s, i])

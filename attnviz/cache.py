@@ -7,10 +7,13 @@ streamlit modules (``ui``, ``panels``) hold widgets and views; the rest of attnv
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import streamlit as st
 
 from attnviz import analysis, evaluate, hf, settings
+from attnviz import corpus_results as corpus_results_module
 from attnviz.attention import AttentionMap
 from attnviz.checkpoints import load_shipped
 from attnviz.extract import Extraction, extract
@@ -133,6 +136,12 @@ def similarity(attn: AttentionMap):
 @st.cache_data(hash_funcs=BY_CONTENT, max_entries=MAX_RESULTS, max_size="512MB", show_spinner=False)
 def without_special(attn: AttentionMap) -> AttentionMap:
     return analysis.drop_special(attn)
+
+
+@st.cache_data(show_spinner="Reading the results ...", max_entries=16, max_size="256MB")
+def corpus_results(folder: str, finished: float) -> corpus_results_module.CorpusResults:
+    """A results folder's aggregates and extremes; ``finished`` (summary.json's mtime) keys a folder rewritten."""
+    return corpus_results_module.load(Path(folder))
 
 
 @st.cache_data(show_spinner=False, max_entries=MAX_RESULTS, max_size="64MB")

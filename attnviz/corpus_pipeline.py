@@ -6,6 +6,7 @@ the same files.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,6 +52,8 @@ def run(
     job = corpus_job.Job(loaded.name, str(source), options.column, options.shard_size, scan.sentences,
                          options.word_level, limit, limit)  # fmt: skip
     corpus_job.open_job(out, job)
+    if (out / "summary.json").is_file():  # written last: this job is complete
+        return json.loads((out / "summary.json").read_text(encoding="utf-8"))
     shards = corpus_job.plan(job, scan.starts)
     remaining = corpus_job.todo(out, shards)
     done = scan.sentences - sum(s.count for s in remaining)

@@ -10,6 +10,7 @@ for the distance), interpolated inside the bin: within 1/HISTOGRAM_BINS of the r
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,12 +70,16 @@ def reduce(out: Path, job: Job, n_shards: int, notes: list[str], seconds: float)
         truncated += int(table.drop_duplicates("sentence_id").truncated.sum())
     if accumulator is None:
         raise CorpusError("None of the sentences could be run: each held only special tokens.")
-    accumulator.aggregates().to_parquet(out / "aggregates.parquet", index=False)
-    accumulator.extremes.to_parquet(out / "extremes.parquet", index=False)
+    for name, frame in (("aggregates", accumulator.aggregates()), ("extremes", accumulator.extremes)):
+        temporary = out / f"{name}.tmp-{os.getpid()}"
+        frame.to_parquet(temporary, index=False)
+        os.replace(temporary, out / f"{name}.parquet")
     summary = {"sentences": job.sentences - skipped, "skipped": skipped, "truncated": truncated,
                "layers": heads[0], "heads": heads[1], "shards": n_shards, "seconds": round(seconds, 2),
                "notes": notes}  # fmt: skip
-    (out / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    temporary = out / f"summary.tmp-{os.getpid()}"
+    temporary.write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    os.replace(temporary, out / "summary.json")  # last: its presence means the folder is complete
     return summary
 
 

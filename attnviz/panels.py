@@ -10,7 +10,6 @@ import streamlit as st
 
 from attnviz import analysis, cache, figures
 from attnviz.attention import AttentionMap
-from attnviz.settings import limits
 from attnviz.ui import ViewState
 
 
@@ -79,28 +78,6 @@ def rollout(attn: AttentionMap, layer: int, head: int, view: ViewState, encoder:
 def similarity(attn: AttentionMap, view: ViewState) -> None:
     """How alike the heads are on this input (Jensen-Shannon distance between every pair)."""
     st.plotly_chart(figures.similarity(cache.similarity(attn), attn.n_heads), key=view.key("similarity"))
-
-
-def corpus(model_id: str, sentences: list[str], word_level: bool, view: ViewState) -> None:
-    """Head statistics averaged over many sentences, one cached forward pass each, with a progress bar."""
-    progress = st.progress(0.0, text=f"Running {len(sentences)} sentences ...")
-    per_sentence, failed = [], 0
-    for index, sentence in enumerate(sentences):
-        try:
-            result = cache.run_pretrained(model_id, sentence, word_level=word_level, max_tokens=limits().max_tokens)
-        except ValueError:
-            failed += 1
-            continue
-        per_sentence.append(cache.statistics(result.primary))
-        progress.progress((index + 1) / len(sentences), text=f"{index + 1} / {len(sentences)} sentences")
-    progress.empty()
-    if not per_sentence:
-        st.error("None of the sentences could be run.")
-        return
-    if failed:
-        st.warning(f"{failed} sentences could not be run and were left out.")
-    note = f"Averaged over {len(per_sentence)} sentences (first attention map of the model)."
-    statistics(analysis.average_statistics(per_sentence), view, note=note, clickable=False)
 
 
 def induction(model_id: str, view: ViewState, period: int = 20) -> None:

@@ -1,10 +1,13 @@
 """Corpus & differences: head statistics over many sentences, and one model on two inputs."""
 
+from pathlib import Path
+
 import streamlit as st
 
-from attnviz import analysis, cache, figures, panels, ui
+from attnviz import analysis, cache, figures, ui
 from attnviz.corpus import CorpusError, parse_upload, sample_sentences
 from attnviz.settings import limits
+from attnviz.ui import corpus as corpus_ui
 
 ui.enter_through_app()
 LIMITS = limits()
@@ -26,29 +29,53 @@ model_id, _ = ui.model_box(view)
 corpus_tab, pair_tab = st.tabs(["Corpus: head statistics over many sentences", "Two inputs: what changed"])
 
 with corpus_tab:
-    source = st.radio("Sentences", ["Built-in sample (100 varied English sentences)", "Upload a .txt file"],
-                      key=view.key("source"), horizontal=True)  # fmt: skip
-    sentences, notes = sample_sentences(), []
-    if source.startswith("Upload"):
-        label = f"One sentence a line, UTF-8, at most {LIMITS.max_corpus_sentences:,} lines"
-        upload = st.file_uploader(label, type=["txt"], key=view.key("upload"))
-        if upload is None:
-            st.info("Upload a text file to analyse it.")
+    SAMPLE, UPLOAD, FOLDER = (
+        "Built-in sample (100 varied English sentences)",
+        "Upload a .txt file",
+        "Open a results folder",
+    )
+    sources = [SAMPLE, UPLOAD] if LIMITS.hosted else [SAMPLE, UPLOAD, FOLDER]  # a visitor never opens server folders
+    source = st.radio("Sentences", sources, key=view.key("source"), horizontal=True)
+    st.caption(
+        "Large corpora run from the command line (`python -m attnviz corpus INPUT --out DIR`, locally or on Ray) "
+        "and open here as a results folder; the page runs small ones itself and writes the same files."
+    )
+    folder = None
+    if source == FOLDER:
+        typed = st.text_input("Results folder (the --out of python -m attnviz corpus)", key=view.key("folder"))
+        folder = Path(typed.strip()).expanduser() if typed.strip() else None
+        if folder is None:
+            st.info("Type the path of a results folder.")
+    else:
+        sentences, notes = sample_sentences(), []
+        if source == UPLOAD:
+            label = f"One sentence a line, UTF-8, at most {LIMITS.max_corpus_sentences:,} lines"
+            upload = st.file_uploader(label, type=["txt"], key=view.key("upload"))
             sentences = []
-        else:
+            if upload is None:
+                st.info("Upload a text file to analyse it.")
+            else:
+                try:
+                    sentences, notes = parse_upload(upload.getvalue(), LIMITS.max_corpus_sentences)
+                except CorpusError as error:
+                    ui.error(error)
+        for note in notes:
+            ui.warning(note)
+        word_level = st.toggle("Word level", key=view.key("words"))
+        if sentences:
+            sentences = sentences[: LIMITS.max_corpus_sentences]
             try:
-                sentences, notes = parse_upload(upload.getvalue(), LIMITS.max_corpus_sentences)
+                folder = corpus_ui.run_in_process(model_id, sentences, word_level, LIMITS.max_tokens)
             except CorpusError as error:
                 ui.error(error)
-                sentences = []
-    for note in notes:
-        ui.warning(note)
-    word_level = st.toggle("Word level", key=view.key("words"))
-    if sentences:
-        ui.guarded(
-            "corpus statistics",
-            lambda: panels.corpus(model_id, sentences[: LIMITS.max_corpus_sentences], word_level, view),
-        )
+    if folder is not None:
+        try:
+            finished = (folder / "summary.json").stat().st_mtime if (folder / "summary.json").is_file() else 0.0
+            results = cache.corpus_results(str(folder), finished)
+        except (CorpusError, OSError) as error:
+            ui.error(error)
+        else:
+            ui.guarded("corpus results", lambda: corpus_ui.show(results, view))
 
 with pair_tab:
     left, right = st.columns(2)

@@ -6,13 +6,8 @@ from attnviz import cache, figures, panels, ui
 from attnviz.settings import limits
 
 ui.enter_through_app()
-ANALYSES = ["Head statistics", "Rollout", "Head similarity"]
-view = ui.ViewState(
-    "hf_", model=ui.Field(""), text=ui.Field("The cat sat on the mat because it was tired."), pair=ui.Field(""),
-    target=ui.Field(""), words=ui.Field(False, ui.flag), hide=ui.Field(False, ui.flag),
-    stretch=ui.Field(False, ui.flag), map=ui.Field("self"), analysis=ui.Field(ANALYSES[0]), layer=ui.Field(0, int),
-    head=ui.Field(0, int),
-)  # fmt: skip
+ANALYSES = ui.PRETRAINED_ANALYSES
+view = ui.PRETRAINED  # declared in attnviz/ui/views.py: the corpus page links here with the same keys
 
 MAP_TITLES = {
     "self": "Self-attention",

@@ -3,13 +3,15 @@
 from attnviz.figures.analysis import difference, head_grid, similarity
 from attnviz.figures.common import COLORSCALE, escape
 from attnviz.figures.comparison import comparison
+from attnviz.figures.corpus import distributions, head_labels, statistic_grid
 from attnviz.figures.documents import document
 from attnviz.figures.heads import head_view, heatmap, step_bars
 from attnviz.figures.memory import bits, memory
 from attnviz.figures.overview import downsample, overview, overview_grid, thumbnail_side, tile_at
 
 __all__ = [
-    "COLORSCALE", "bits", "comparison", "difference", "document", "downsample", "escape", "head_grid",
+    "COLORSCALE", "bits", "comparison", "difference", "distributions", "document", "downsample", "escape", "head_grid",
+    "head_labels", "statistic_grid",
     "head_view", "heatmap", "memory", "overview", "overview_grid", "similarity", "step_bars",
     "thumbnail_side", "tile_at",
 ]  # fmt: skip

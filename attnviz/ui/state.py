@@ -120,6 +120,13 @@ class ViewState:
             st.session_state[seen] = layer_head
             self["layer"], self["head"] = layer_head
 
+    def link(self, page: str, **values: Any) -> str:
+        """A relative link that opens ``page`` with these fields (declared ones only) set, as a share link does."""
+        unknown = set(values) - set(self.fields)
+        if unknown:
+            raise KeyError(f"not fields of this view: {sorted(unknown)}")
+        return f"{page}?{urlencode({self.key(name): str(value) for name, value in values.items()})}"
+
     def share(self) -> None:
         """Put the view's shared fields in the URL and show a link that reopens it."""
         params = {

@@ -1,0 +1,59 @@
+"""Figures of a corpus job's results: every head's distribution of a statistic, and a head x statistic grid."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from attnviz.figures.common import COLORSCALE, escape
+
+
+def head_labels(layers: int, heads: int) -> list[str]:
+    """``L0 H0``, ``L0 H1``, ... in layer-major order."""
+    return [f"L{layer} H{head}" for layer in range(layers) for head in range(heads)]
+
+
+def distributions(labels: Sequence[str], quantiles: dict[str, np.ndarray], mean: np.ndarray, title: str) -> go.Figure:
+    """One box per head from precomputed quantiles: whiskers q05 and q95, box q25 to q75, line at the median,
+    dashed line at the mean. ``quantiles`` holds arrays ``q05 q25 q50 q75 q95``, one value per head."""
+    as_list = lambda name: np.asarray(quantiles[name], np.float32).tolist()  # noqa: E731
+    fig = go.Figure(
+        go.Box(
+            x=list(labels), lowerfence=as_list("q05"), q1=as_list("q25"), median=as_list("q50"),
+            q3=as_list("q75"), upperfence=as_list("q95"), mean=np.asarray(mean, np.float32).tolist(),
+            boxmean=True, name=escape(title), marker_color="#440154", hoverinfo="x+y",
+        )
+    )  # fmt: skip
+    fig.update_layout(
+        yaxis=dict(title=dict(text=escape(title))),
+        xaxis=dict(title=dict(text="head (whiskers: 5% and 95% of sentences; box: 25% to 75%)"), tickangle=-60),
+        height=420,
+        margin=dict(l=10, r=10, t=10, b=10),
+        showlegend=False,
+    )
+    return fig
+
+
+def statistic_grid(values: np.ndarray, labels: Sequence[str], statistics: Sequence[str]) -> go.Figure:
+    """``[head, statistic]`` means: each column coloured from its own lowest (0) to highest head (1); the cell
+    text and the hover give the value itself."""
+    values = np.asarray(values, np.float64)
+    low, high = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
+    scaled = (values - low) / np.where(high > low, high - low, 1.0)
+    fig = go.Figure(
+        go.Heatmap(
+            z=scaled.astype(np.float32), x=list(statistics), y=list(labels), zmin=0.0, zmax=1.0,
+            colorscale=COLORSCALE, text=np.round(values, 2).astype(np.float32), texttemplate="%{text}",
+            customdata=values.astype(np.float32), hovertemplate="%{y}, %{x}: %{customdata:.3f}<extra></extra>",
+            colorbar=dict(title=dict(text="rank in column")),
+        )
+    )  # fmt: skip
+    fig.update_layout(
+        xaxis=dict(side="top"),
+        yaxis=dict(autorange="reversed"),
+        height=int(min(1600, 120 + 16 * len(labels))),
+        margin=dict(l=10, r=10, t=40, b=10),
+    )
+    return fig

@@ -1,0 +1,13 @@
+"""View states that more than one page needs: a page that links to another builds the link from its view."""
+
+from __future__ import annotations
+
+from attnviz.ui.state import Field, ViewState, flag
+
+PRETRAINED_ANALYSES = ["Head statistics", "Rollout", "Head similarity"]
+PRETRAINED = ViewState(
+    "hf_", model=Field(""), text=Field("The cat sat on the mat because it was tired."), pair=Field(""),
+    target=Field(""), words=Field(False, flag), hide=Field(False, flag), stretch=Field(False, flag),
+    map=Field("self"), analysis=Field(PRETRAINED_ANALYSES[0]), layer=Field(0, int), head=Field(0, int),
+)  # fmt: skip
+PRETRAINED_PAGE = "pretrained"  # its url_path in app.py

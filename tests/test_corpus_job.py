@@ -172,3 +172,15 @@ def test_a_one_megabyte_line_is_cut_and_said(tmp_path, minilm):
     rows = shards(tmp_path / "out")
     assert rows[rows.sentence_id == 0].tokens.iloc[0] == 512
     assert pq.ParquetFile(tmp_path / "out" / "shards" / "part-00000.parquet").metadata.num_rows == 2 * 72
+
+
+def test_the_app_and_the_local_engine_never_import_ray():
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    code = ("import sys, attnviz.ui.corpus, attnviz.cli_corpus, attnviz.corpus_pipeline, attnviz.corpus_results; "
+            "assert 'ray' not in sys.modules")  # fmt: skip
+    subprocess.run([sys.executable, "-c", code], cwd=root, check=True, timeout=120)
+    assert "ray" not in (root / "requirements.txt").read_text().lower()
+    assert "-r requirements-ray.txt" in (root / "requirements-dev.txt").read_text()

@@ -41,3 +41,12 @@ def test_page_limits_come_from_settings(monkeypatch, hosted):
     assert at.text_area(key="han_text").max_chars == expected.max_document_chars
     at = open_page("pages/temporal.py")
     assert at.text_input(key="rnn_text").max_chars == expected.max_task_chars
+
+
+def test_a_link_to_another_page_uses_that_pages_own_keys_and_only_declared_fields():
+    from attnviz.ui import PRETRAINED
+
+    link = PRETRAINED.link("pretrained", text="A b?", layer=3, head=1, words=True)
+    assert link == "pretrained?hf_text=A+b%3F&hf_layer=3&hf_head=1&hf_words=True"
+    with pytest.raises(KeyError):
+        PRETRAINED.link("pretrained", sentence="no such field")

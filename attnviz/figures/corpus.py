@@ -47,7 +47,7 @@ def statistic_grid(values: np.ndarray, labels: Sequence[str], statistics: Sequen
             z=scaled.astype(np.float32), x=list(statistics), y=list(labels), zmin=0.0, zmax=1.0,
             colorscale=COLORSCALE, text=np.round(values, 2).astype(np.float32), texttemplate="%{text}",
             customdata=values.astype(np.float32), hovertemplate="%{y}, %{x}: %{customdata:.3f}<extra></extra>",
-            colorbar=dict(title=dict(text="rank in column")),
+            colorbar=dict(title=dict(text="column: lowest head 0, highest 1")),
         )
     )  # fmt: skip
     fig.update_layout(

@@ -44,8 +44,8 @@ def run(
 
     started = time.perf_counter()
     source, out = Path(source).resolve(), Path(out)
-    if options.shard_size < 1:
-        raise corpus_input.CorpusError("--shard-size must be at least 1.")
+    if options.shard_size < 1 or options.max_tokens < 2:
+        raise corpus_input.CorpusError("--shard-size must be at least 1 and --max-tokens at least 2.")
     scan = corpus_input.scan(source, options.column, options.shard_size)
     loaded = loaded or hf.load(options.model)  # here too for Ray: its name and token limit go in job.json
     limit = min(options.max_tokens, loaded.max_tokens)

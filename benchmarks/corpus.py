@@ -9,6 +9,7 @@ killed half-way. ``--sizes 10000 100000`` picks the corpus sizes of the local en
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import re
@@ -136,7 +137,7 @@ def _same_shards(a: Path, b: Path) -> bool:
 def report(results: dict, command: str) -> str:
     local = results["local"]
     lines = [BEGIN, "## Corpus at scale: `python -m attnviz corpus`, all-MiniLM-L6-v2", "",
-             f"Measured {time.strftime('%Y-%m-%d')} by `{command}` on a generated corpus (6-25 words a sentence), "
+             f"Measured {time.strftime('%Y-%m-%d')} by {command} on a generated corpus (6-25 words a sentence), "
              f"{results['shard_size']:,} sentences a shard. The machine has 2 CPU cores **shared with other jobs** "
              "that ran at the same time, so the rates are indicative; the ratios are taken within this run. "
              "Memory is the peak PSS of the whole process tree (for Ray: driver, raylet, GCS and workers).", "",
@@ -193,13 +194,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", default="/tmp/attnviz-corpus-benchmark")
     parser.add_argument("--out", default="docs/benchmarks.md")
     parser.add_argument("--limit", type=float, default=3600, help="seconds after which a larger local run is stopped")
+    parser.add_argument("--add", type=int, help="only run the local engine on this size, added to WORK/results.json")
     args = parser.parse_args(argv)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     command = "python -m benchmarks.corpus " + " ".join(argv if argv is not None else sys.argv[1:])
-    write = lambda results: write_section(Path(args.out), report(results, command))  # noqa: E731 - after every step
-    results = measure(work, args.sizes, args.ray, args.shard_size, args.limit, write)
-    print(report(results, command))
+
+    def write(results: dict) -> None:  # after every step, so that a long run reports what it has
+        results.setdefault("commands", [command])
+        (work / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+        write_section(Path(args.out), report(results, " then ".join(f"`{c}`" for c in results["commands"])))
+
+    if args.add:
+        results = json.loads((work / "results.json").read_text(encoding="utf-8"))
+        results["commands"].append(command)
+        results["local"].append(_local(work, args.add, results["shard_size"], args.limit))
+        write(results)
+    else:
+        results = measure(work, args.sizes, args.ray, args.shard_size, args.limit, write)
+    print(report(results, " then ".join(f"`{c}`" for c in results["commands"])))
     return 0
 
 

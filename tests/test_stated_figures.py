@@ -122,3 +122,16 @@ def test_readme_bertviz_figures_are_the_benchmark_runs():
     assert f"BertViz's {float(sizes['128'].split()[0]):.0f} MB model view at 128 tokens" in README
     assert f"and {float(sizes['512'].split()[0]):.0f} MB at 512" in README
     json.dumps(sizes)  # the table parsed
+
+
+def test_readme_corpus_figures_are_the_benchmark_runs():
+    """The corpus job's speed and memory in README are the rows of python -m benchmarks.corpus in docs/benchmarks.md
+    (measured on a shared machine, so they are copied, not measured again here)."""
+    rows = [r for r in table(BENCHMARKS_DOC, "| engine | sentences | wall time") if r["sentences"] == "10,000"]
+    [local] = [r for r in rows if r["engine"].startswith("local")]
+    [ray] = [r for r in rows if r["engine"].startswith("Ray")]
+    stated = re.search(r"MiniLM ran\s+([\d.]+) sentences a second with the local engine \(peak memory ([\d,]+) MB\) "
+                       r"and ([\d.]+) on a local Ray with 2 actors\s+\(([\d,]+) MB\)", README)  # fmt: skip
+    assert stated, "README's corpus figures"
+    assert stated.groups() == (local["sentences / s"], local["peak memory"].removesuffix(" MB"),
+                               ray["sentences / s"], ray["peak memory"].removesuffix(" MB"))  # fmt: skip

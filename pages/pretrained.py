@@ -6,12 +6,13 @@ from attnviz import cache, figures, panels, ui
 from attnviz.settings import limits
 
 ui.enter_through_app()
+VIEWS = ["Single head", "All heads", "Head view"]
 ANALYSES = ["Head statistics", "Rollout", "Head similarity"]
 view = ui.ViewState(
     "hf_", model=ui.Field(""), text=ui.Field("The cat sat on the mat because it was tired."), pair=ui.Field(""),
     target=ui.Field(""), words=ui.Field(False, ui.flag), hide=ui.Field(False, ui.flag),
-    stretch=ui.Field(False, ui.flag), map=ui.Field("self"), analysis=ui.Field(ANALYSES[0]), layer=ui.Field(0, int),
-    head=ui.Field(0, int),
+    stretch=ui.Field(False, ui.flag), map=ui.Field("self"), tab=ui.Field(VIEWS[0]), analysis=ui.Field(ANALYSES[0]),
+    layer=ui.Field(0, int), head=ui.Field(0, int),
 )  # fmt: skip
 
 MAP_TITLES = {
@@ -73,21 +74,26 @@ if hide_special:
         ui.warning(error)
 attn = maps[view["map"]]
 
-view.pick_tile(attn, "overview")
-view.pick_cell("stats_grid")
+view.choose("tab", VIEWS)
+clicked = [view.pick_tile(attn, "overview"), view.pick_cell("stats_grid")]
+if any(clicked):
+    view["tab"] = VIEWS[0]  # a clicked overview tile or statistics cell opens that head
 layer, head = view.layer_head(attn)
-single, overview, lines = st.tabs(["Single head", "All heads", "Head view"])
-with single:
-    title = f"layer {layer}, head {head}"
-    ui.chart(
-        "single head", lambda: figures.heatmap(attn, layer, head, title=title, stretch=stretch), key=view.key("heatmap")
-    )
-with overview:
-    st.caption("Every layer x head; long inputs are shown as block-averaged thumbnails. Click a tile to open it.")
-    ui.guarded("overview", lambda: ui.overview(attn, view))
-with lines:
-    heads = st.multiselect("Heads", list(range(attn.n_heads)), default=[head], key=view.key("lines_heads"))
-    ui.chart("head view", lambda: figures.head_view(attn, layer, heads), key=view.key("head_view"))
+# Only the open view is drawn (each tab reruns the page when chosen): a submission builds one figure, not three.
+single, overview, lines = st.tabs(VIEWS, key=view.key("tab"), on_change="rerun")
+if single.open:
+    with single:
+        title = f"layer {layer}, head {head}"
+        heatmap = lambda: figures.heatmap(attn, layer, head, title=title, stretch=stretch)  # noqa: E731 (lazy)
+        ui.chart("single head", heatmap, key=view.key("heatmap"))
+if overview.open:
+    with overview:
+        st.caption("Every layer x head; long inputs are shown as block-averaged thumbnails. Click a tile to open it.")
+        ui.guarded("overview", lambda: ui.overview(attn, view))
+if lines.open:
+    with lines:
+        heads = st.multiselect("Heads", list(range(attn.n_heads)), default=[head], key=view.key("lines_heads"))
+        ui.chart("head view", lambda: figures.head_view(attn, layer, heads), key=view.key("head_view"))
 
 st.subheader("Analysis")
 view.choose("analysis", ANALYSES)

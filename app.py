@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from attnviz.settings import SettingError, mode
+from attnviz.settings import SettingError, mode, torch_threads
 from attnviz.ui.legacy_pages import mark_entered
 
 st.set_page_config(page_title="attnviz: see attention", page_icon=":material/visibility:", layout="wide")
 
 try:
-    mode()  # an unknown ATTNVIZ_HOSTED stops the app here instead of quietly meaning "off"
+    mode(), torch_threads()  # an unknown ATTNVIZ_HOSTED stops the app here instead of quietly meaning "off"
 except SettingError as problem:
     st.error(str(problem), icon=":material/error:")
     st.stop()

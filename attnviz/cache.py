@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
+import torch
 
 from attnviz import analysis, evaluate, hf, settings
 from attnviz import corpus_results as corpus_results_module
@@ -27,6 +28,7 @@ from attnviz.tasks.documents import parse
 MAX_RESULTS = 256  # every result cache is also bounded by bytes (max_size); README lists each bound
 MAX_MODELS = 3  # least recently used pretrained models beyond this are evicted
 BY_CONTENT = {AttentionMap: lambda attn: attn.fingerprint}  # hash a map by its content hash, not its bytes
+torch.set_num_threads(settings.torch_threads())  # per forward pass; sessions run side by side (settings says why)
 
 
 @st.cache_resource(show_spinner="Loading the built-in model ...")

@@ -69,6 +69,21 @@ def mode() -> Mode:
     return MODES[raw.strip().lower()]
 
 
+def torch_threads() -> int:
+    """Threads torch may use for one forward pass in the app (``ATTNVIZ_TORCH_THREADS``, default 1).
+
+    The server runs one forward pass per session at a time, several sessions at once: one thread each keeps
+    the cores busy without oversubscribing them (measured on 2 busy cores: MiniLM on a short sentence took
+    0.08 s with 1 thread and 0.4-0.8 s with 2, whose OpenMP workers spin while they wait for a core).
+    """
+    raw = os.environ.get("ATTNVIZ_TORCH_THREADS", "1").strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= 256:
+        raise SettingError(
+            f"ATTNVIZ_TORCH_THREADS={raw!r} is not a number of threads: use a whole number from 1 to 256."
+        )
+    return int(raw)
+
+
 def visitor_is_operator() -> bool:
     """Whether the person being served may lift the hosted limits (see the module's docstring)."""
     current = mode()

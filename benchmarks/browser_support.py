@@ -75,15 +75,14 @@ def streamlit_server(timeout: float = 60.0, port: int | None = None, env: dict[s
 
 
 @contextlib.contextmanager
-def browser_page(width: int = 1400, height: int = 1000, headers: dict[str, str] | None = None):
-    """A Playwright page in headless Debian chromium (never a downloaded browser); ``headers`` go with every
-    request (e.g. the X-Forwarded-For a reverse proxy adds)."""
+def browser_page(width: int = 1400, height: int = 1000):
+    """A Playwright page in headless Debian chromium (never a downloaded browser)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": width, "height": height}, extra_http_headers=headers)
+            page = browser.new_page(viewport={"width": width, "height": height})
             yield page
         finally:
             browser.close()

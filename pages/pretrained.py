@@ -6,6 +6,7 @@ from attnviz import cache, figures, panels, ui
 from attnviz.settings import limits
 
 ui.enter_through_app()
+VIEWS = ui.PRETRAINED_VIEWS
 ANALYSES = ui.PRETRAINED_ANALYSES
 view = ui.PRETRAINED  # declared in attnviz/ui/views.py: the corpus page links here with the same keys
 
@@ -68,21 +69,26 @@ if hide_special:
         ui.warning(error)
 attn = maps[view["map"]]
 
-view.pick_tile(attn, "overview")
-view.pick_cell("stats_grid")
+view.choose("tab", VIEWS)
+clicked = [view.pick_tile(attn, "overview"), view.pick_cell("stats_grid")]
+if any(clicked):
+    view["tab"] = VIEWS[0]  # a clicked overview tile or statistics cell opens that head
 layer, head = view.layer_head(attn)
-single, overview, lines = st.tabs(["Single head", "All heads", "Head view"])
-with single:
-    title = f"layer {layer}, head {head}"
-    ui.chart(
-        "single head", lambda: figures.heatmap(attn, layer, head, title=title, stretch=stretch), key=view.key("heatmap")
-    )
-with overview:
-    st.caption("Every layer x head; long inputs are shown as block-averaged thumbnails. Click a tile to open it.")
-    ui.guarded("overview", lambda: ui.overview(attn, view))
-with lines:
-    heads = st.multiselect("Heads", list(range(attn.n_heads)), default=[head], key=view.key("lines_heads"))
-    ui.chart("head view", lambda: figures.head_view(attn, layer, heads), key=view.key("head_view"))
+# Only the open view is drawn (each tab reruns the page when chosen): a submission builds one figure, not three.
+single, overview, lines = st.tabs(VIEWS, key=view.key("tab"), on_change="rerun")
+if single.open:
+    with single:
+        title = f"layer {layer}, head {head}"
+        heatmap = lambda: figures.heatmap(attn, layer, head, title=title, stretch=stretch)  # noqa: E731 (lazy)
+        ui.chart("single head", heatmap, key=view.key("heatmap"))
+if overview.open:
+    with overview:
+        st.caption("Every layer x head; long inputs are shown as block-averaged thumbnails. Click a tile to open it.")
+        ui.guarded("overview", lambda: ui.overview(attn, view))
+if lines.open:
+    with lines:
+        heads = st.multiselect("Heads", list(range(attn.n_heads)), default=[head], key=view.key("lines_heads"))
+        ui.chart("head view", lambda: figures.head_view(attn, layer, heads), key=view.key("head_view"))
 
 st.subheader("Analysis")
 view.choose("analysis", ANALYSES)

@@ -1,9 +1,10 @@
 """Real browser: `streamlit run app.py` on 127.0.0.1, driven by Playwright in Debian's chromium."""
 
+import contextlib
 import os
 import re
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from benchmarks.browser_support import (
     tick_labels,
     wait_for_app,
 )
+from benchmarks.proxy import forwarding_proxy
 
 pytestmark = pytest.mark.browser
 PAGES = {
@@ -68,6 +70,16 @@ def test_a_fresh_servers_first_request_to_a_page_comes_through_app_py():
         assert "Hierarchical attention" in sidebar  # app.py's navigation, with its page titles
 
 
+@contextlib.contextmanager
+def _through(url: str, headers: dict[str, str] | None):
+    """The server's URL straight, or that of a loopback reverse proxy adding ``headers`` to every request."""
+    if headers is None:
+        yield url
+    else:
+        with forwarding_proxy(urlsplit(url).port, headers) as proxied:
+            yield proxied
+
+
 def test_by_default_only_a_browser_on_this_machine_may_load_a_local_folder(tmp_path, monkeypatch):
     """ATTNVIZ_HOSTED unset: a browser straight on loopback is the operator; the same request through a proxy
     (X-Forwarded-For) is a visitor, who gets the allow-list and one sentence that tells nothing about the folder."""
@@ -79,8 +91,8 @@ def test_by_default_only_a_browser_on_this_machine_may_load_a_local_folder(tmp_p
     folder = save_tiny("gpt2", tmp_path / "tiny-gpt2")
     proxied = [{"X-Forwarded-For": "203.0.113.7"}, {"Forwarded": "for=203.0.113.7"}, {"X-Real-IP": "203.0.113.7"}]
     for headers, allowed in [(None, True), *((h, False) for h in proxied)]:
-        with streamlit_server() as url, browser_page(headers=headers) as visitor:
-            visitor.goto(f"{url}/pretrained?hf_model={quote(str(folder))}")
+        with streamlit_server() as url, _through(url, headers) as entry, browser_page() as visitor:
+            visitor.goto(f"{entry}/pretrained?hf_model={quote(str(folder))}")
             wait_for_app(visitor)
             text = visitor.locator("[data-testid=stMain]").inner_text()
             assert ("only loads these models" in text) is not allowed, text[:300]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from attnviz import hf
+from attnviz import figures, hf
 from attnviz.checkpoints import load_shipped
 from attnviz.extract import extract
 from attnviz.models.seq2seq import decode, force
@@ -168,6 +168,23 @@ def test_head_statistics_tab_shows_measured_numbers_and_a_click_opens_the_head()
     at.run()
     assert (at.slider(key="hf_layer").value, at.slider(key="hf_head").value) == (0, 2)
     np.testing.assert_array_equal(heatmap_z(charts(at)["hf_heatmap"]), extract(hf.load(), text).maps["self"].head(0, 2))
+
+
+def test_only_the_open_view_is_drawn_and_a_clicked_tile_opens_its_head():
+    text = "Only the open view is drawn."
+    attn = extract(hf.load(), text).maps["self"]
+    at = open_page("pages/pretrained.py", hf_text=text)
+    assert "hf_heatmap" in charts(at) and not {"hf_overview", "hf_head_view"} & set(charts(at))
+    at = open_page("pages/pretrained.py", hf_text=text, hf_tab="All heads")
+    assert "hf_heatmap" not in charts(at)
+    drawn = decode_array(charts(at)["hf_overview"]["data"][0]["z"])
+    np.testing.assert_array_equal(drawn, figures.overview(attn).data[0].z)
+    side = attn.n_queries  # a short input: one overview cell per token
+    at.session_state["hf_overview"] = {"selection": {"points": [{"x": 5 * side + 1, "y": 3 * side + 1}]}}
+    at.run()
+    assert at.session_state["hf_tab"] == "Single head"
+    assert (at.slider(key="hf_layer").value, at.slider(key="hf_head").value) == (3, 5)
+    np.testing.assert_array_equal(heatmap_z(charts(at)["hf_heatmap"]), attn.head(3, 5))
 
 
 def test_rollout_tab_matches_the_pure_function():

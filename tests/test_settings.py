@@ -1,5 +1,6 @@
 """Safe by default: who may lift the hosted limits, and settings that mean nothing stop the app."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,22 @@ def test_refusals_never_tell_whether_a_folder_exists(monkeypatch, tmp_path):
             settings.check_model(model_id)
         messages.append(str(refused.value))
     assert len(set(messages)) == 1 and "/" not in messages[0].split(":")[0]
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1", "1.5", "999"])
+def test_an_unknown_thread_count_stops_the_app(monkeypatch, value):
+    monkeypatch.setenv("ATTNVIZ_TORCH_THREADS", value)
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    [message] = [e.value for e in at.error]
+    assert f"ATTNVIZ_TORCH_THREADS='{value}'" in message and "from 1 to 256" in message
+    assert not at.title
+
+
+def test_the_app_runs_each_forward_pass_on_the_threads_it_is_given():
+    import subprocess
+    import sys
+
+    read = "import torch, attnviz.cache; print(torch.get_num_threads())"
+    for env, expected in [({}, "1"), ({"ATTNVIZ_TORCH_THREADS": "2"}, "2")]:
+        done = subprocess.run([sys.executable, "-c", read], env={**os.environ, **env}, capture_output=True, text=True)
+        assert done.stdout.split()[-1] == expected, done.stderr[-500:]

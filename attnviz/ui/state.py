@@ -97,28 +97,30 @@ class ViewState:
             head = right.slider("Head", 0, attn.n_heads - 1, key=self.key("head"))
         return layer, head
 
-    def pick_tile(self, attn: AttentionMap, chart: str) -> None:
-        """Open the head whose tile was clicked in the overview ``chart`` (call before the sliders)."""
+    def pick_tile(self, attn: AttentionMap, chart: str) -> bool:
+        """Open the head whose tile was clicked in the overview ``chart`` (call before the sliders); True if a
+        new click was applied."""
         point = self._clicked(chart)
-        if point is not None:
-            self._pick(chart, figures.tile_at(attn, *point))
+        return point is not None and self._pick(chart, figures.tile_at(attn, *point))
 
-    def pick_cell(self, chart: str) -> None:
-        """Open the head whose cell was clicked in the layer x head grid ``chart`` (x = head, y = layer)."""
+    def pick_cell(self, chart: str) -> bool:
+        """Open the head whose cell was clicked in the layer x head grid ``chart`` (x = head, y = layer); True if
+        a new click was applied."""
         point = self._clicked(chart)
-        if point is not None:
-            self._pick(chart, (int(point[1]), int(point[0])))
+        return point is not None and self._pick(chart, (int(point[1]), int(point[0])))
 
     def _clicked(self, chart: str) -> tuple[float, float] | None:
         event = st.session_state.get(self.key(chart))
         points = event.get("selection", {}).get("points", []) if event else []
         return (points[0]["x"], points[0]["y"]) if points and "x" in points[0] else None
 
-    def _pick(self, chart: str, layer_head: tuple[int, int]) -> None:
+    def _pick(self, chart: str, layer_head: tuple[int, int]) -> bool:
         seen = self.key(f"picked-{chart}")
-        if st.session_state.get(seen) != layer_head:  # apply a click once, then let the sliders move
-            st.session_state[seen] = layer_head
-            self["layer"], self["head"] = layer_head
+        if st.session_state.get(seen) == layer_head:  # apply a click once, then let the sliders move
+            return False
+        st.session_state[seen] = layer_head
+        self["layer"], self["head"] = layer_head
+        return True
 
     def link(self, page: str, **values: Any) -> str:
         """A relative link that opens ``page`` with these fields (declared ones only) set, as a share link does."""

@@ -169,10 +169,13 @@ def report(results: dict, command: str) -> str:
     lines += [""]
     if len(local) > 1:
         growth = local[-1]["peak_mb"] / local[0]["peak_mb"]
-        size = local[-1]["sentences"] / local[0]["sentences"]
-        lines.append(f"- memory with the corpus: {size:.0f}x the sentences, {growth:.2f}x the peak memory.")
+        size = local[-1].get("done", local[-1]["sentences"]) / local[0]["sentences"]
+        lines.append(f"- memory with the corpus: {size:.1f}x the sentences done, {growth:.2f}x the peak memory")
         if local[-1].get("killed"):
-            lines[-1] += f" (the larger run was stopped after {local[-1]['done']:,} sentences)"
+            done, total = local[-1]["done"], local[-1]["sentences"]
+            lines[-1] += (f" ({done:,} of {total:,} sentences when the time limit stopped it, so without its final "
+                          "aggregation, which reads one shard at a time)")  # fmt: skip
+        lines[-1] += "."
     if "ray" in results:
         same = "byte for byte identical" if results["ray"]["identical"] else "**not identical**"
         lines.append(f"- the Ray run's shards are {same} to the local run's.")

@@ -8,7 +8,8 @@ from attnviz.ui.legacy_pages import mark_entered
 st.set_page_config(page_title="attnviz: see attention", page_icon=":material/visibility:", layout="wide")
 
 try:
-    mode(), torch_threads()  # an unknown ATTNVIZ_HOSTED stops the app here instead of quietly meaning "off"
+    mode()  # an unknown ATTNVIZ_HOSTED (or ATTNVIZ_TORCH_THREADS) stops the app here instead of quietly meaning "off"
+    torch_threads()
 except SettingError as problem:
     st.error(str(problem), icon=":material/error:")
     st.stop()

@@ -11,6 +11,15 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+
+def pytest_configure(config):
+    """Compute expected values on the thread count the app uses (settings.torch_threads, 1): the app's pages
+    run inside this process under AppTest, and a different count can change the last bit of a sum."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 _real_connect = socket.socket.connect
 
 

@@ -33,7 +33,8 @@ def build_model(task_name: str, name: ModelName) -> nn.Module:
 
 
 CONFIGS = {"rnn": (RNNSeq2Seq, RNNConfig), "transformer": (TransformerSeq2Seq, TransformerConfig),
-           "ntm": (NTM, NTMConfig), "han": (HAN, HANConfig), "sat": (SAT, SATConfig), "vit": (ViT, ViTConfig)}  # fmt: skip
+           "ntm": (NTM, NTMConfig), "han": (HAN, HANConfig),
+           "sat": (SAT, SATConfig), "vit": (ViT, ViTConfig)}  # fmt: skip
 
 
 def rebuild(name: ModelName, config: dict) -> nn.Module:

@@ -15,11 +15,12 @@ from attnviz.attention import AttentionMap
 from attnviz.checkpoints import load_shipped
 from attnviz.extract import Extraction, extract
 from attnviz.extract import induction_probe as extract_induction
-from attnviz.models import han, ntm
+from attnviz.models import han, ntm, sat, vit
 from attnviz.models.registry import SEQ2SEQ_MODELS
 from attnviz.models.seq2seq import Translation, decode, force
 from attnviz.tasks import get_task
 from attnviz.tasks.documents import parse
+from attnviz.tasks.scenes import scene_for
 
 MAX_RESULTS = 256  # every result cache is also bounded by bytes (max_size); README lists each bound
 MAX_MODELS = 3  # least recently used pretrained models beyond this are evicted
@@ -144,3 +145,15 @@ def classify_document(text: str) -> han.Classified:
 @st.cache_data(show_spinner=False, max_entries=MAX_RESULTS, max_size="64MB")
 def run_copy(pattern: tuple[tuple[int, ...], ...]) -> ntm.CopyRun:
     return ntm.run_copy(builtin_model("copy", "ntm"), np.array(pattern, dtype=np.float32))
+
+
+@st.cache_data(show_spinner=False, max_entries=MAX_RESULTS, max_size="64MB")
+def caption_scene(objects: str, seed: int) -> sat.Captioned:
+    """The scene (SceneError if the objects can't be read or placed) captioned by the shipped captioner."""
+    return sat.caption(builtin_model("scenes", "sat"), scene_for(objects, seed))
+
+
+@st.cache_data(show_spinner=False, max_entries=MAX_RESULTS, max_size="64MB")
+def name_scene(objects: str, seed: int) -> vit.Named:
+    """The scene (SceneError if the objects can't be read or placed) through the shipped tiny ViT."""
+    return vit.name_objects(builtin_model("scenes", "vit"), scene_for(objects, seed))

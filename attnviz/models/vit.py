@@ -26,10 +26,10 @@ CLS = "[CLS]"
 @dataclass
 class ViTConfig:
     patch: int = 8
-    d_model: int = 64
+    d_model: int = 32
     n_heads: int = 4
     n_layers: int = 3
-    d_ff: int = 128
+    d_ff: int = 64
     classes: int = len(LABELS)
 
     @property

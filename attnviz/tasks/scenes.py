@@ -164,3 +164,26 @@ def scenes(n: int, seed: int) -> list[Scene]:
     """``n`` random scenes from ``seed`` (the same scenes for the same seed)."""
     rng = random.Random(f"scenes:{seed}")
     return [sample(rng) for _ in range(n)]
+
+
+def parse_picks(text: str) -> list[tuple[str, str]]:
+    """'red circle, blue square' -> [("red", "circle"), ("blue", "square")]; SceneError with one sentence."""
+    picks = []
+    for part in (p.strip().lower() for p in text.replace(" and ", ",").split(",")):
+        if not part:
+            continue
+        words = part.split()
+        if len(words) != 2 or words[0] not in COLOURS or words[1] not in SHAPES:
+            raise SceneError(
+                f"Name each object as a colour and a shape ({', '.join(COLOUR_NAMES)}; {', '.join(SHAPES)}), "
+                "separated by commas: 'red circle, blue square'."
+            )
+        picks.append((words[0], words[1]))
+    if not 1 <= len(picks) <= MAX_OBJECTS:
+        raise SceneError(f"Pick 1 to {MAX_OBJECTS} objects.")
+    return picks
+
+
+def scene_for(objects: str, seed: int) -> Scene:
+    """The page's scene: the named objects placed from ``seed``, or, when ``objects`` is empty, random scene ``seed``."""
+    return compose(parse_picks(objects), seed) if objects.strip() else scenes(1, seed)[0]

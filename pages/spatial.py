@@ -111,8 +111,9 @@ def transformer_view() -> None:
     rolled = analysis.rollout(attn)
     rolled_cells = grids.cell_weights(rolled, attn.n_layers - 1, 0, query)
     st.caption("Rollout (Abnar & Zuidema 2020): attention followed through every layer, with the residual path.")
-    ui.chart("rollout", lambda: figures.image_attention(scene.image, rolled_cells / rolled_cells.sum(),
-             f"rollout of {tokens[query]} through all layers", marked=marked), key=view.key("rollout_chart"))  # fmt: skip
+    rolled_title = f"rollout of {tokens[query]} through all layers"
+    ui.chart("rollout", lambda: figures.image_attention(scene.image, rolled_cells / rolled_cells.sum(), rolled_title,
+             marked=marked), key=view.key("rollout_chart"))  # fmt: skip
     ui.downloads({"self": attn}, "attnviz-vit")
 
 

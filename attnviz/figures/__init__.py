@@ -11,6 +11,6 @@ from attnviz.figures.spatial import heads_over_image, image_attention
 
 __all__ = [
     "COLORSCALE", "bits", "comparison", "difference", "document", "downsample", "escape", "head_grid",
-    "head_view", "heatmap", "heads_over_image", "image_attention", "memory", "overview", "overview_grid", "similarity", "step_bars",
-    "thumbnail_side", "tile_at",
+    "head_view", "heatmap", "heads_over_image", "image_attention", "memory", "overview", "overview_grid",
+    "similarity", "step_bars", "thumbnail_side", "tile_at",
 ]  # fmt: skip

@@ -185,5 +185,5 @@ def parse_picks(text: str) -> list[tuple[str, str]]:
 
 
 def scene_for(objects: str, seed: int) -> Scene:
-    """The page's scene: the named objects placed from ``seed``, or, when ``objects`` is empty, random scene ``seed``."""
+    """The page's scene: the named objects placed from ``seed``; when ``objects`` is empty, random scene ``seed``."""
     return compose(parse_picks(objects), seed) if objects.strip() else scenes(1, seed)[0]

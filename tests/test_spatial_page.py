@@ -1,6 +1,7 @@
 """The spatial attention page under AppTest: the overlays are exactly the models' attention."""
 
 import numpy as np
+from test_pages import open_page
 
 from attnviz import analysis, grids
 from attnviz.checkpoints import load_shipped
@@ -8,7 +9,6 @@ from attnviz.models import sat, vit
 from attnviz.tasks.scenes import scene_for
 
 from chart_data import charts, decode
-from test_pages import open_page
 
 OBJECTS = "red circle, blue square, yellow triangle"
 

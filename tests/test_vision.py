@@ -18,12 +18,13 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64, image_size=32,
             patch_size=8)  # fmt: skip
 SQUARE = dict(size={"height": 32, "width": 32})
+SQUARE_CROP = dict(**SQUARE, crop_size={"height": 32, "width": 32})
 CROP = dict(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
 FAMILIES = {
     "vit": (lambda: T.ViTModel(T.ViTConfig(**TINY)), lambda: T.ViTImageProcessor(**SQUARE), ("[CLS]",)),
-    "deit": (lambda: T.DeiTModel(T.DeiTConfig(**TINY)), lambda: T.DeiTImageProcessor(**SQUARE, crop_size=SQUARE["size"]),
+    "deit": (lambda: T.DeiTModel(T.DeiTConfig(**TINY)), lambda: T.DeiTImageProcessor(**SQUARE_CROP),
              ("[CLS]", "[DIST]")),
-    "beit": (lambda: T.BeitModel(T.BeitConfig(**TINY)), lambda: T.BeitImageProcessor(**SQUARE, crop_size=SQUARE["size"]),
+    "beit": (lambda: T.BeitModel(T.BeitConfig(**TINY)), lambda: T.BeitImageProcessor(**SQUARE_CROP),
              ("[CLS]",)),
     "dinov2": (lambda: T.Dinov2Model(T.Dinov2Config(**TINY)), lambda: T.BitImageProcessor(**CROP), ("[CLS]",)),
     "dinov2-registers": (lambda: T.Dinov2WithRegistersModel(T.Dinov2WithRegistersConfig(**TINY, num_register_tokens=4)),

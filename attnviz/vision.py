@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from attnviz import hf
@@ -83,6 +84,14 @@ def special_labels(loaded: LoadedVision) -> tuple[str, ...]:
 def pixel_values(loaded: LoadedVision, image) -> torch.Tensor:
     """The processor's input for one PIL image: (1, 3, height, width)."""
     return loaded.processor(images=image, return_tensors="pt")["pixel_values"]
+
+
+def model_view(loaded: LoadedVision, image) -> np.ndarray:
+    """The image as the model sees it (resized, cropped), (3, height, width) in [0, 1]: what attention is over."""
+    pixels = pixel_values(loaded, image)[0].double().numpy()
+    mean = np.asarray(getattr(loaded.processor, "image_mean", None) or [0.0, 0.0, 0.0])[:, None, None]
+    std = np.asarray(getattr(loaded.processor, "image_std", None) or [1.0, 1.0, 1.0])[:, None, None]
+    return np.clip(pixels * std + mean, 0, 1).astype(np.float32)
 
 
 @torch.no_grad()

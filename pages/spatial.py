@@ -1,17 +1,18 @@
 """Spatial attention: a captioner looks at parts of an image word by word; a tiny ViT's patches attend to each other."""
 
-import numpy as np
 import streamlit as st
 
-from attnviz import analysis, cache, figures, grids, ui
+from attnviz import cache, figures, grids, ui
 from attnviz.settings import limits
 from attnviz.tasks import scenes
+from attnviz.ui import vision as vision_ui
 
 ui.enter_through_app()
-view = ui.ViewState(
-    "sp_", objects=ui.Field("red circle, blue square, yellow triangle"), seed=ui.Field(0, int),
-    word=ui.Field(0, int), layer=ui.Field(2, int), head=ui.Field(0, int), query=ui.Field(0, int),
-)  # fmt: skip
+view = ui.ViewState("sp_", objects=ui.Field("red circle, blue square, yellow triangle"), seed=ui.Field(0, int),
+                    word=ui.Field(0, int))  # fmt: skip
+vit_view = ui.ViewState("spv_", layer=ui.Field(2, int), head=ui.Field(0, int), query=ui.Field(0, int))
+hf_view = ui.ViewState("sph_", vision_model=ui.Field(""), layer=ui.Field(0, int), head=ui.Field(0, int),
+                       query=ui.Field(0, int))  # fmt: skip
 
 st.title("Spatial attention")
 st.markdown(
@@ -46,7 +47,9 @@ except scenes.SceneError as problem:
     ui.error(problem)
     st.stop()
 scene = captioned.scene
-captioner, transformer = st.tabs(["Captioner (Show, Attend and Tell)", "Tiny Vision Transformer"])
+captioner, transformer, pretrained = st.tabs(
+    ["Captioner (Show, Attend and Tell)", "Tiny Vision Transformer", "Pretrained vision transformer"]
+)
 
 
 def captioner_view() -> None:
@@ -93,46 +96,13 @@ def transformer_view() -> None:
     names = ", ".join(f"{c} {s}" for c, s in named.present) or "nothing"
     truth = ", ".join(f"{c} {s}" for c, s in sorted({(o.colour, o.shape) for o in scene.objects}))
     st.markdown(f"**The ViT sees: {names}** (the scene holds: {truth})")
-    attn = named.attention
-    chart = "vit_chart"
-    _pick_patch(chart, attn.grid)
-    layer, head = view.layer_head(attn)
-    tokens = attn.query_tokens
-    query = view.clamp("query", len(tokens) - 1)
-    st.selectbox("Query", list(range(len(tokens))), format_func=lambda i: tokens[i], key=view.key("query"))
-    marked = None if query == 0 else divmod(query - 1, attn.grid[1])
-    cells = grids.cell_weights(attn, layer, head, query)
-    title = f"layer {layer} head {head}: where {tokens[query]} attends"
-    st.plotly_chart(figures.image_attention(scene.image, cells, title, marked=marked), key=view.key(chart),
-                    on_select="rerun", selection_mode="points")  # fmt: skip
-    per_head = [grids.cell_weights(attn, layer, h, query) for h in range(attn.n_heads)]
-    ui.chart("every head", lambda: figures.heads_over_image(scene.image, np.stack(per_head),
-             [f"head {h}" for h in range(attn.n_heads)]), key=view.key("heads_chart"))  # fmt: skip
-    rolled = analysis.rollout(attn)
-    rolled_cells = grids.cell_weights(rolled, attn.n_layers - 1, 0, query)
-    st.caption("Rollout (Abnar & Zuidema 2020): attention followed through every layer, with the residual path.")
-    rolled_title = f"rollout of {tokens[query]} through all layers"
-    ui.chart("rollout", lambda: figures.image_attention(scene.image, rolled_cells / rolled_cells.sum(), rolled_title,
-             marked=marked), key=view.key("rollout_chart"))  # fmt: skip
-    ui.downloads({"self": attn}, "attnviz-vit")
-
-
-def _pick_patch(chart: str, grid: tuple[int, int]) -> None:
-    """A click on the picture makes the clicked patch the query (applied once per click)."""
-    event = st.session_state.get(view.key(chart))
-    points = event.get("selection", {}).get("points", []) if event else []
-    if not points or "x" not in points[0]:
-        return
-    cell = (min(grid[0] - 1, max(0, int(points[0]["y"] + 0.5) // scenes.CELL)),
-            min(grid[1] - 1, max(0, int(points[0]["x"] + 0.5) // scenes.CELL)))  # fmt: skip
-    seen = view.key("picked")
-    if st.session_state.get(seen) != cell:
-        st.session_state[seen] = cell
-        view["query"] = 1 + cell[0] * grid[1] + cell[1]
+    vision_ui.image_views(named.attention, scene.image, vit_view, "vit")
 
 
 with captioner:
     ui.guarded("captioner", captioner_view)
 with transformer:
     ui.guarded("vision transformer", transformer_view)
-view.share()
+with pretrained:
+    ui.guarded("pretrained vision transformer", lambda: vision_ui.pretrained_view(hf_view))
+view.share(vit_view, hf_view)

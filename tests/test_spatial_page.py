@@ -29,18 +29,18 @@ def test_spatial_page_draws_the_captioners_attention_word_by_word():
 
 
 def test_vit_view_shows_the_chosen_query_every_head_and_the_rollout():
-    at = open_page("pages/spatial.py", sp_objects="green square", sp_seed="3", sp_layer="1", sp_head="2")
+    at = open_page("pages/spatial.py", sp_objects="green square", sp_seed="3", spv_layer="1", spv_head="2")
     attn = vit.name_objects(load_shipped("scenes", "vit"), scene_for("green square", 3)).attention
     shown = charts(at)
-    np.testing.assert_array_equal(overlay(shown["sp_vit_chart"]), grids.cell_weights(attn, 1, 2, 0))
-    at.selectbox(key="sp_query").set_value(1 + 8 * 4 + 6).run()  # patch (4, 6)
+    np.testing.assert_array_equal(overlay(shown["spv_vit_chart"]), grids.cell_weights(attn, 1, 2, 0))
+    at.selectbox(key="spv_query").set_value(1 + 8 * 4 + 6).run()  # patch (4, 6)
     shown = charts(at)
-    np.testing.assert_array_equal(overlay(shown["sp_vit_chart"]), grids.cell_weights(attn, 1, 2, 39))
-    heads = overlay(shown["sp_heads_chart"])
+    np.testing.assert_array_equal(overlay(shown["spv_vit_chart"]), grids.cell_weights(attn, 1, 2, 39))
+    heads = overlay(shown["spv_vit_heads"])
     for head in range(4):
         np.testing.assert_array_equal(heads[:, head * 8 : head * 8 + 8], grids.cell_weights(attn, 1, head, 39))
     rolled = grids.cell_weights(analysis.rollout(attn), 2, 0, 39)
-    np.testing.assert_allclose(overlay(shown["sp_rollout_chart"]), rolled / rolled.sum(), rtol=1e-6)
+    np.testing.assert_allclose(overlay(shown["spv_vit_rollout"]), rolled / rolled.sum(), rtol=1e-6)
 
 
 def test_bad_objects_are_one_sentence():
@@ -57,3 +57,17 @@ def test_random_scene_button_draws_a_new_scene():
     at.button[1].click().run()
     assert at.text_input(key="sp_objects").value == "" and not at.exception
     assert at.query_params["sp_seed"] != ["0"]
+
+
+def test_pretrained_tab_draws_a_local_vision_transformer_on_the_sample(tmp_path):
+    from test_vision import save_tiny
+
+    from attnviz import images, vision
+
+    folder = save_tiny("dinov2-registers", tmp_path / "dino")
+    at = open_page("pages/spatial.py", sph_vision_model=str(folder), sph_query="7")
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    loaded = vision.load_vision(str(folder))
+    attn = vision.extract_image(loaded, images.sample().image)
+    assert attn.query_tokens[7] == "patch (0, 2)"  # [CLS] and four registers come first
+    np.testing.assert_array_equal(overlay(charts(at)["sph_pretrained_chart"]), grids.cell_weights(attn, 0, 0, 7))

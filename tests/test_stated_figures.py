@@ -122,3 +122,21 @@ def test_readme_bertviz_figures_are_the_benchmark_runs():
     assert f"BertViz's {float(sizes['128'].split()[0]):.0f} MB model view at 128 tokens" in README
     assert f"and {float(sizes['512'].split()[0]):.0f} MB at 512" in README
     json.dumps(sizes)  # the table parsed
+
+
+SCENE_MEASURES = {"sat": ("exact_match", "pointing_game", "mass_on_gold", "gold_share_of_grid"),
+                  "vit": ("accuracy", "rollout_on_object_patches", "object_patches_share")}  # fmt: skip
+
+
+@pytest.mark.parametrize("model", list(SCENE_MEASURES))
+def test_the_scene_tables_are_what_evaluate_measures(model):
+    """docs/models.md's spatial section: each measure on 1,000 fresh scenes, seed 0, and the training run."""
+    result = evaluate("scenes", model, n=1000, seed=0)
+    rows = {r["measure"]: r for r in table(MODELS_DOC, f"| measure ({model}) | value | key |")}
+    assert {r["key"].strip("`") for r in rows.values()} == set(SCENE_MEASURES[model])
+    for row in rows.values():
+        assert abs(percent(row["value"]) - 100 * result[row["key"].strip("`")]) <= PERCENT, (row, result)
+    [trained] = [r for r in table(MODELS_DOC, "| scene model | steps | time |") if r["scene model"] == model]
+    record = torch.load(checkpoint_path("scenes", model), weights_only=True)["train"]
+    assert int(trained["steps"].replace(",", "")) == record["steps"]
+    assert abs(int(trained["time"].rstrip(" s").replace(",", "")) - record["seconds"]) <= 0.5 + 0.5

@@ -132,7 +132,7 @@ SCENE_MEASURES = {"sat": ("exact_match", "pointing_game", "mass_on_gold", "gold_
 def test_the_scene_tables_are_what_evaluate_measures(model):
     """docs/models.md's spatial section: each measure on 1,000 fresh scenes, seed 0, and the training run."""
     result = evaluate("scenes", model, n=1000, seed=0)
-    rows = {r["measure"]: r for r in table(MODELS_DOC, f"| measure ({model}) | value | key |")}
+    rows = {r[f"measure ({model})"]: r for r in table(MODELS_DOC, f"| measure ({model}) | value | key |")}
     assert {r["key"].strip("`") for r in rows.values()} == set(SCENE_MEASURES[model])
     for row in rows.values():
         assert abs(percent(row["value"]) - 100 * result[row["key"].strip("`")]) <= PERCENT, (row, result)

@@ -40,7 +40,6 @@ class TrainConfig:
     clip: float | None = None  # gradient norm clipping
     max_len: int = 10  # copy task: sequences of 1..max_len steps
     coverage: float = 0.0  # sat: weight of the doubly stochastic attention penalty
-    decay: bool = False  # the learning rate falls linearly to 0 over ``steps`` (after any warm-up)
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ DEFAULTS = {
     "ntm": TrainConfig(steps=6000, batch_size=16, learning_rate=1e-3, stop_at=0.05, clip=10.0),
     "han": TrainConfig(steps=3000, stop_at=0.995),
     "sat": TrainConfig(steps=3000, coverage=0.01, stop_at=0.99),
-    "vit": TrainConfig(steps=4000, learning_rate=3e-3, warmup=200, clip=1.0, stop_at=0.99, decay=True),
+    "vit": TrainConfig(steps=3000, learning_rate=2e-3, warmup=200, clip=1.0, stop_at=0.99),
 }
 
 

@@ -35,9 +35,8 @@ def fit(model: nn.Module, recipe: Recipe, config: TrainConfig, desc: str = "", p
     """Adam on ``recipe.loss`` until ``config.steps`` or ``recipe.done(validation score)``; returns the report."""
     optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     schedule = None
-    if config.warmup or config.decay:
-        warmup, decay = config.warmup or 1, (lambda s: 1.0 - s / config.steps) if config.decay else (lambda s: 1.0)
-        schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: min(1.0, (s + 1) / warmup) * decay(s))
+    if config.warmup:
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: min(1.0, (s + 1) / config.warmup))
     report = {"losses": [], "validation": []}
     start, bar = time.perf_counter(), tqdm(range(config.steps), disable=not progress, desc=desc)
     for step in bar:

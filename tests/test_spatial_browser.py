@@ -52,13 +52,13 @@ def test_overlay_is_drawn_and_a_clicked_patch_changes_the_map(page):
     page.screenshot(path=str(SHOTS / "spatial.png"), full_page=True)
 
     page.get_by_role("tab", name="Tiny Vision Transformer").click()
-    wait_for_app(page)
+    page.wait_for_function(f"() => !!({PLOT_WITH_TITLE})('where [CLS] attends')", timeout=60_000)
     attn = vit.name_objects(load_shipped("scenes", "vit"), scene_for("red circle, blue square", 0)).attention
     before = np.asarray(page.evaluate(OVERLAY, "where [CLS] attends")["z"])
     np.testing.assert_allclose(before, grids.cell_weights(attn, 2, 0, 0), rtol=1e-6)
     x, y = page.evaluate(PIXEL_TO_SCREEN, ["where [CLS] attends", 5 * 8 + 3.5, 2 * 8 + 3.5])  # patch (2, 5)
     page.mouse.click(x, y)
-    wait_for_app(page)
+    page.wait_for_function(f"() => !!({PLOT_WITH_TITLE})('where patch (2, 5) attends')", timeout=60_000)
     after = np.asarray(page.evaluate(OVERLAY, "where patch (2, 5) attends")["z"])
     np.testing.assert_allclose(after, grids.cell_weights(attn, 2, 0, 1 + 2 * 8 + 5), rtol=1e-6)
     assert not np.allclose(before, after)

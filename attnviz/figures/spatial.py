@@ -1,7 +1,8 @@
 """Attention laid over an image: one map over the picture, every head at once as one tiled figure.
 
 The image is a ``go.Image`` (pixel centres at integer x, y); the weights are a ``go.Heatmap`` of the grid
-cells placed over the pixels they cover, half transparent, so the picture shows through. Gold objects
+cells placed over the pixels they cover, transparent at 0 and more opaque (yellow to red) as the weight
+grows, so the picture shows through where attention is low. Gold objects
 are outlined along their mask's pixel edges.
 """
 
@@ -14,7 +15,7 @@ import plotly.graph_objects as go
 
 from attnviz.figures.common import escape
 
-OPACITY = 0.55
+OVERLAY = [[0.0, "rgba(255, 230, 0, 0)"], [0.5, "rgba(255, 140, 0, 0.55)"], [1.0, "rgba(255, 0, 80, 0.85)"]]
 OUTLINE = "#ff2d55"
 GAP = 4  # pixels between tiles
 
@@ -47,7 +48,7 @@ def _cell_heatmap(cells: np.ndarray, height: int, width: int, x0: float = 0.0, z
     rows, cols = cells.shape
     return go.Heatmap(
         z=np.asarray(cells, dtype=np.float32), x0=x0 + (width / cols - 1) / 2, dx=width / cols,
-        y0=(height / rows - 1) / 2, dy=height / rows, colorscale="Inferno", opacity=OPACITY, zmin=0.0,
+        y0=(height / rows - 1) / 2, dy=height / rows, colorscale=OVERLAY, zmin=0.0,
         zmax=zmax, hovertemplate="cell (%{customdata}): %{z:.3f}<extra></extra>",
         customdata=np.array([[f"{r}, {c % cols}" for c in range(cells.shape[1])] for r in range(rows)], dtype=object),
         colorbar=dict(title="weight", thickness=12), hoverongaps=False,
@@ -124,6 +125,6 @@ def _tiled_heatmap(z, rows, cols, height, width, columns, tile_rows) -> go.Heatm
     y = [r * (height + GAP) + (i + 0.5) * height / rows - 0.5 for r in range(tile_rows) for i in range(rows)]
     heads = np.array([[f"head {(i // rows) * columns + j // cols}" for j in range(z.shape[1])]
                       for i in range(z.shape[0])], dtype=object)  # fmt: skip
-    return go.Heatmap(z=z, x=np.array(x), y=np.array(y), colorscale="Inferno", opacity=OPACITY, zmin=0.0,
+    return go.Heatmap(z=z, x=np.array(x), y=np.array(y), colorscale=OVERLAY, zmin=0.0,
                       customdata=heads, hovertemplate="%{customdata}: %{z:.3f}<extra></extra>", hoverongaps=False,
                       colorbar=dict(title="weight", thickness=12))  # fmt: skip

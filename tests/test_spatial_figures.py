@@ -23,6 +23,8 @@ def test_overlay_is_the_cells_over_the_pixels_they_cover():
     assert image.type == "image" and heat.type == "heatmap"
     assert np.array_equal(np.asarray(image.z), to_rgb(scene.image))
     assert np.array_equal(decode(heat.z), cells)
+    points = fig.data[2]  # invisible markers on the cell centres: hover and click select a cell
+    assert points.type == "scatter" and points.x[2 * 8 + 5] == 43.5 and points.y[2 * 8 + 5] == 19.5
     trace = heat.to_plotly_json()
     for y in range(64):
         for x in range(64):
@@ -40,7 +42,7 @@ def test_gold_object_outline_runs_along_the_mask_edge():
     assert (1.5, 0.5, 1.5, 1.5) in segments  # left edge of pixel (row 1, column 2)
     assert (2.5, 2.5, 3.5, 2.5) in segments  # bottom edge of pixel (row 2, column 3)
     fig = figures.image_attention(np.zeros((3, 6, 6), np.float32), np.ones((2, 2)) / 4, gold=mask)
-    assert fig.data[2].type == "scatter" and fig.data[2].name == "gold object"
+    assert fig.data[3].type == "scatter" and fig.data[3].name == "gold object"
 
 
 def test_every_head_is_one_figure_with_one_image_and_one_heatmap():

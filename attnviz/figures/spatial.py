@@ -49,9 +49,21 @@ def _cell_heatmap(cells: np.ndarray, height: int, width: int, x0: float = 0.0, z
     return go.Heatmap(
         z=np.asarray(cells, dtype=np.float32), x0=x0 + (width / cols - 1) / 2, dx=width / cols,
         y0=(height / rows - 1) / 2, dy=height / rows, colorscale=OVERLAY, zmin=0.0,
-        zmax=zmax, hovertemplate="cell (%{customdata}): %{z:.3f}<extra></extra>",
-        customdata=np.array([[f"{r}, {c % cols}" for c in range(cells.shape[1])] for r in range(rows)], dtype=object),
+        zmax=float(np.nanmax(cells)) if zmax is None else zmax, hoverinfo="skip",
         colorbar=dict(title="weight", thickness=12), hoverongaps=False,
+    )  # fmt: skip
+
+
+def _cell_points(cells: np.ndarray, height: int, width: int) -> go.Scatter:
+    """Invisible markers on the cell centres: hover says the cell and its weight, and a click selects the cell
+    (plotly selects points of scatter traces, not heatmap cells)."""
+    rows, cols = cells.shape
+    r, c = np.divmod(np.arange(rows * cols), cols)
+    return go.Scatter(
+        x=(c + 0.5) * width / cols - 0.5, y=(r + 0.5) * height / rows - 0.5, mode="markers", name="cells",
+        marker=dict(symbol="square", size=12, opacity=0.0), customdata=np.stack([r, c, cells.reshape(-1)], -1),
+        hovertemplate="cell (%{customdata[0]}, %{customdata[1]}): %{customdata[2]:.3f}<extra></extra>",
+        unselected=dict(marker=dict(opacity=0.0)), selected=dict(marker=dict(opacity=0.0)),
     )  # fmt: skip
 
 
@@ -71,7 +83,8 @@ def image_attention(
     (row, col) a cell drawn as a white square (the query patch)."""
     rgb = to_rgb(image)
     height, width = rgb.shape[:2]
-    fig = go.Figure([go.Image(z=rgb, hoverinfo="skip"), _cell_heatmap(cells, height, width)])
+    fig = go.Figure([go.Image(z=rgb, hoverinfo="skip"), _cell_heatmap(cells, height, width),
+                     _cell_points(cells, height, width)])  # fmt: skip
     if gold is not None and np.any(gold):
         xs, ys = outline(gold)
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=OUTLINE, width=2), name="gold object",
@@ -125,6 +138,6 @@ def _tiled_heatmap(z, rows, cols, height, width, columns, tile_rows) -> go.Heatm
     y = [r * (height + GAP) + (i + 0.5) * height / rows - 0.5 for r in range(tile_rows) for i in range(rows)]
     heads = np.array([[f"head {(i // rows) * columns + j // cols}" for j in range(z.shape[1])]
                       for i in range(z.shape[0])], dtype=object)  # fmt: skip
-    return go.Heatmap(z=z, x=np.array(x), y=np.array(y), colorscale=OVERLAY, zmin=0.0,
+    return go.Heatmap(z=z, x=np.array(x), y=np.array(y), colorscale=OVERLAY, zmin=0.0, zmax=float(np.nanmax(z)),
                       customdata=heads, hovertemplate="%{customdata}: %{z:.3f}<extra></extra>", hoverongaps=False,
                       colorbar=dict(title="weight", thickness=12))  # fmt: skip

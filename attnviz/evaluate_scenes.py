@@ -11,6 +11,7 @@ from torch import nn
 
 from attnviz import grids
 from attnviz.analysis import rollout
+from attnviz.attention import AttentionMap
 from attnviz.models import sat, vit
 from attnviz.tasks import scenes
 
@@ -76,15 +77,19 @@ def evaluate_vit(model: nn.Module, n: int = 1000, seed: int = 0) -> dict:
     model.eval()
     held_out = scenes.scenes(n, seed)
     correct, on_objects, object_share = 0, [], []
+    tokens = vit.token_labels(model.config)
+    special = (True,) + (False,) * (len(tokens) - 1)
     for start in range(0, n, CHUNK):
         chunk = held_out[start : start + CHUNK]
-        correct += int(vit.accuracy_of(model(sat.images_of(chunk))[0], vit.targets_of(chunk)).sum())
-    for scene in held_out:
-        attention = vit.name_objects(model, scene).attention
-        weights = rollout(attention).weights[-1, 0, 0, 1:]  # the class token's row, over the patches
-        cells = grids.cells_of_mask(scene.masks.any(0), attention.grid)
-        on_objects.append(grids.mass_on(weights / weights.sum(), cells))
-        object_share.append(cells.mean())
+        logits, attention = model(sat.images_of(chunk))
+        correct += int(vit.accuracy_of(logits, vit.targets_of(chunk)).sum())
+        for scene, weights in zip(chunk, attention["encoder"].double().numpy(), strict=True):
+            attn = AttentionMap(weights / weights.sum(-1, keepdims=True), tokens, tokens, "self", "", special, special,
+                                grid=model.config.grid)  # fmt: skip
+            row = rollout(attn).weights[-1, 0, 0, 1:]  # the class token's row, over the patches
+            cells = grids.cells_of_mask(scene.masks.any(0), attn.grid)
+            on_objects.append(grids.mass_on(row / row.sum(), cells))
+            object_share.append(cells.mean())
     return {
         "task": "scenes", "model": "vit", "n": n, "seed": seed,
         "accuracy": correct / n,

@@ -140,3 +140,12 @@ def test_the_scene_tables_are_what_evaluate_measures(model):
     record = torch.load(checkpoint_path("scenes", model), weights_only=True)["train"]
     assert int(trained["steps"].replace(",", "")) == record["steps"]
     assert abs(int(trained["time"].rstrip(" s").replace(",", "")) - record["seconds"]) <= 0.5 + 0.5
+
+
+def test_readme_scene_figures_are_the_docs_tables():
+    sat = {r["key"].strip("`"): r["value"] for r in table(MODELS_DOC, "| measure (sat) | value | key |")}
+    vit = {r["key"].strip("`"): r["value"] for r in table(MODELS_DOC, "| measure (vit) | value | key |")}
+    text = " ".join(README.split())
+    assert f"writes {sat['exact_match']} of 1,000 fresh captions exactly" in text
+    assert f"on that object (one cell of slack) {sat['pointing_game']} of the time" in text
+    assert f"names the objects of {vit['accuracy']} of scenes exactly" in text

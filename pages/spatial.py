@@ -80,7 +80,7 @@ def captioner_view() -> None:
 
 
 def _gold_mask(step: int):
-    """The pixels of the object word ``step`` names, when the model's caption agrees with the gold one there."""
+    # the pixels of the object word `step` names, when the model's caption agrees with the gold one up to there
     if step >= len(scene.alignment) or captioned.caption[: step + 1] != scene.caption[: step + 1]:
         return None
     index = scene.alignment[step]

@@ -29,6 +29,7 @@ PAGES = [
     st.Page(
         "pages/hierarchical.py", title="Hierarchical attention", icon=":material/account_tree:", url_path="hierarchical"
     ),
+    st.Page("pages/spatial.py", title="Spatial attention", icon=":material/image_search:", url_path="spatial"),
     st.Page("pages/analysis.py", title="Corpus & differences", icon=":material/analytics:", url_path="analysis"),
 ]
 

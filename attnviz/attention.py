@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-KINDS = ("self", "causal", "cross", "temporal", "memory-read", "memory-write", "word", "sentence")
+KINDS = ("self", "causal", "cross", "temporal", "memory-read", "memory-write", "word", "sentence", "spatial")
 ROW_SUM_TOLERANCE = 1e-4
 
 
@@ -21,7 +21,8 @@ class AttentionMap:
     """Attention weights ``[layer, head, query_pos, key_pos]`` with the tokens they are over.
 
     Every row (one query's distribution over keys) sums to 1. ``query_special`` and
-    ``key_special`` flag special tokens ([CLS], <eos>, ...) so that views can hide them.
+    ``key_special`` flag special tokens ([CLS], <eos>, ...) so that views can hide them. When the keys
+    are image cells, ``grid`` is their (rows, columns): the keys not flagged special, in row-major order.
     """
 
     weights: np.ndarray
@@ -31,6 +32,7 @@ class AttentionMap:
     source: str = ""
     query_special: tuple[bool, ...] = field(default=())
     key_special: tuple[bool, ...] = field(default=())
+    grid: tuple[int, int] | None = None  # keys that are image cells: (rows, columns) of the non-special keys
     _fingerprint: str = field(init=False, repr=False, compare=False, default="")
 
     def __post_init__(self) -> None:
@@ -43,6 +45,8 @@ class AttentionMap:
             flags = getattr(self, f"{name}_special")
             flags = tuple(bool(f) for f in flags) if len(flags) else (False,) * len(tokens)
             object.__setattr__(self, f"{name}_special", flags)
+        if self.grid is not None:
+            object.__setattr__(self, "grid", tuple(int(n) for n in self.grid))
         _validate(self)
 
     @property
@@ -57,6 +61,7 @@ class AttentionMap:
                 self.source,
                 self.query_special,
                 self.key_special,
+                self.grid,
             ):
                 digest.update(repr(part).encode())
             object.__setattr__(self, "_fingerprint", f"{self.weights.shape}:{digest.hexdigest()}")
@@ -123,6 +128,7 @@ class AttentionMap:
             and self.source == other.source
             and self.query_special == other.query_special
             and self.key_special == other.key_special
+            and self.grid == other.grid
             and np.array_equal(self.weights, other.weights)
         )
 
@@ -160,8 +166,22 @@ def _validate(attn: AttentionMap) -> None:
             f"every row must sum to 1 (within {ROW_SUM_TOLERANCE}); layer {layer} head {head} "
             f"query {query} sums to {sums[layer, head, query]:.6f}"
         )
+    _validate_grid(attn)
     if attn.kind == "causal":
         if w.shape[2] != w.shape[3]:
             raise AttentionError(f"causal attention must be square; got {w.shape[2]} x {w.shape[3]}")
         if np.triu(w, k=1).any():
             raise AttentionError("causal attention must be zero above the diagonal (no looking ahead)")
+
+
+def _validate_grid(attn: AttentionMap) -> None:
+    if attn.grid is None:
+        return
+    if len(attn.grid) != 2 or min(attn.grid) < 1:
+        raise AttentionError(f"grid must be (rows, columns), both at least 1; got {attn.grid}")
+    cells = len(attn.key_special) - sum(attn.key_special)
+    if attn.grid[0] * attn.grid[1] != cells:
+        raise AttentionError(
+            f"a {attn.grid[0]} x {attn.grid[1]} grid needs {attn.grid[0] * attn.grid[1]} "
+            f"non-special keys; this map has {cells}"
+        )

@@ -13,17 +13,18 @@ import numpy as np
 import streamlit as st
 import torch
 
-from attnviz import analysis, evaluate, hf, settings
+from attnviz import analysis, evaluate, hf, images, settings, vision
 from attnviz import corpus_results as corpus_results_module
 from attnviz.attention import AttentionMap
 from attnviz.checkpoints import load_shipped
 from attnviz.extract import Extraction, extract
 from attnviz.extract import induction_probe as extract_induction
-from attnviz.models import han, ntm
+from attnviz.models import han, ntm, sat, vit
 from attnviz.models.registry import SEQ2SEQ_MODELS
 from attnviz.models.seq2seq import Translation, decode, force
 from attnviz.tasks import get_task
 from attnviz.tasks.documents import parse
+from attnviz.tasks.scenes import scene_for
 
 MAX_RESULTS = 256  # every result cache is also bounded by bytes (max_size); README lists each bound
 MAX_MODELS = 3  # least recently used pretrained models beyond this are evicted
@@ -155,3 +156,42 @@ def classify_document(text: str) -> han.Classified:
 @st.cache_data(show_spinner=False, max_entries=MAX_RESULTS, max_size="64MB")
 def run_copy(pattern: tuple[tuple[int, ...], ...]) -> ntm.CopyRun:
     return ntm.run_copy(builtin_model("copy", "ntm"), np.array(pattern, dtype=np.float32))
+
+
+@st.cache_data(show_spinner=False, max_entries=MAX_RESULTS, max_size="64MB")
+def caption_scene(objects: str, seed: int) -> sat.Captioned:
+    """The scene (SceneError if the objects can't be read or placed) captioned by the shipped captioner."""
+    return sat.caption(builtin_model("scenes", "sat"), scene_for(objects, seed))
+
+
+@st.cache_data(show_spinner=False, max_entries=MAX_RESULTS, max_size="64MB")
+def name_scene(objects: str, seed: int) -> vit.Named:
+    """The scene (SceneError if the objects can't be read or placed) through the shipped tiny ViT."""
+    return vit.name_objects(builtin_model("scenes", "vit"), scene_for(objects, seed))
+
+
+def vision_model(model_id: str) -> vision.LoadedVision:
+    """A pretrained vision transformer; PermissionError if this visitor may not load it, ModelLoadError if it
+    won't load."""
+    settings.check_model(model_id)
+    return _vision_model(model_id)
+
+
+@st.cache_resource(show_spinner="Loading the vision transformer (once) ...", max_entries=MAX_MODELS)
+def _vision_model(model_id: str) -> vision.LoadedVision:
+    return vision.load_vision(model_id)
+
+
+def look_at(model_id: str, data: bytes) -> tuple[AttentionMap, np.ndarray, tuple[str, ...]]:
+    """(self-attention over the image, the image as the model sees it, notes on the upload) for image bytes;
+    ImageError for a bad upload."""
+    settings.check_model(model_id)
+    caps = settings.limits()
+    return _look_at(model_id, data, caps.max_image_bytes, caps.max_image_pixels)
+
+
+@st.cache_data(show_spinner="Running the vision transformer ...", max_entries=MAX_RESULTS, max_size="512MB")
+def _look_at(model_id: str, data: bytes, max_bytes: int, max_pixels: int):
+    read = images.read_image(data, max_bytes, max_pixels)
+    loaded = vision_model(model_id)
+    return vision.extract_image(loaded, read.image), vision.model_view(loaded, read.image), read.notes

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from attnviz import hf, storage
+from attnviz import hf, images, settings, storage, vision
 from attnviz.extract import extract as run_extraction
 
 
@@ -16,6 +16,11 @@ def extract(args: argparse.Namespace) -> int:
     if out.suffix.lower() not in (".npz", ".json", ".csv"):
         print("error: --out must end in .npz, .json or .csv", file=sys.stderr)
         return 2
+    if (args.text is None) == (args.image is None):
+        print("error: give either --text or --image", file=sys.stderr)
+        return 2
+    if args.image is not None:
+        return extract_image(args, out)
     try:
         loaded = hf.load(args.model)
         result = run_extraction(loaded, args.text, pair=args.pair, target=args.target, word_level=args.word_level)
@@ -27,4 +32,26 @@ def extract(args: argparse.Namespace) -> int:
     storage.save(result.maps, out)
     shapes = ", ".join(f"{name} {tuple(m.weights.shape)}" for name, m in result.maps.items())
     print(f"{result.model} ({result.family}): wrote {shapes} [layer, head, query, key] to {out}")
+    return 0
+
+
+def extract_image(args: argparse.Namespace, out: Path) -> int:
+    """A vision transformer's self-attention over an image: ``self`` [layer, head, token, token] with its grid."""
+    if not args.model:
+        print("error: --image needs --model (a vision transformer's Hub id or folder)", file=sys.stderr)
+        return 2
+    limits = settings.limits()
+    try:
+        path = Path(args.image)
+        images.check_size(path.stat().st_size, limits.max_image_bytes)
+        read = images.read_image(path.read_bytes(), limits.max_image_bytes, limits.max_image_pixels)
+        attn = vision.extract_image(vision.load_vision(args.model), read.image)
+    except (hf.ModelLoadError, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for note in read.notes:
+        print(f"note: {note}", file=sys.stderr)
+    storage.save({"self": attn}, out)
+    print(f"{attn.source}: wrote self {tuple(attn.weights.shape)} [layer, head, query, key] over "
+          f"{attn.grid[0]} x {attn.grid[1]} patches to {out}")  # fmt: skip
     return 0

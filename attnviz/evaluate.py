@@ -12,6 +12,7 @@ from torch import nn
 
 from attnviz.analysis import alignment_scores
 from attnviz.checkpoints import load_shipped
+from attnviz.evaluate_scenes import evaluate_sat, evaluate_vit
 from attnviz.models.han import encode
 from attnviz.models.ntm import copy_batch
 from attnviz.models.registry import SEQ2SEQ_MODELS, SEQ2SEQ_TASKS, check_pair, spec
@@ -33,6 +34,8 @@ def evaluate(task_name: str, model_name: str, n: int = 1000, seed: int = 0, mode
         return evaluate_ntm(model, n, seed)
     if architecture == "han":
         return evaluate_han(model, n, seed)
+    if architecture in ("sat", "vit"):
+        return (evaluate_sat if architecture == "sat" else evaluate_vit)(model, n, seed)
     return evaluate_seq2seq(task_name, model_name, model, n, seed)
 
 

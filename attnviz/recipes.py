@@ -14,13 +14,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from attnviz import evaluate
+from attnviz import evaluate, evaluate_scenes
+from attnviz.models import sat, vit
 from attnviz.models.han import encode
 from attnviz.models.ntm import NTMConfig, copy_batch
 from attnviz.models.registry import spec
 from attnviz.models.seq2seq import make_batch
 from attnviz.tasks import documents as docs
 from attnviz.tasks import get_task
+from attnviz.tasks import scenes as scene_task
 
 VALIDATION_SEED = 10_000  # + the training seed: validation examples never come from the training stream
 VALIDATION_EXAMPLES = 300
@@ -37,6 +39,7 @@ class TrainConfig:
     warmup: int | None = None  # linear learning-rate warm-up over this many steps
     clip: float | None = None  # gradient norm clipping
     max_len: int = 10  # copy task: sequences of 1..max_len steps
+    coverage: float = 0.0  # sat: weight of the doubly stochastic attention penalty
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,8 @@ DEFAULTS = {
     "transformer": TrainConfig(learning_rate=2e-3, warmup=200, clip=1.0),
     "ntm": TrainConfig(steps=6000, batch_size=16, learning_rate=1e-3, stop_at=0.05, clip=10.0),
     "han": TrainConfig(steps=3000, stop_at=0.995),
+    "sat": TrainConfig(steps=3000, coverage=0.01, stop_at=0.99),
+    "vit": TrainConfig(steps=3000, learning_rate=2e-3, warmup=200, clip=1.0, stop_at=0.99),
 }
 
 
@@ -127,9 +132,54 @@ def documents(task_name: str, config: TrainConfig) -> Recipe:
     )
 
 
+def captions(task_name: str, config: TrainConfig) -> Recipe:
+    """Cross-entropy on the gold caption with teacher forcing plus the doubly stochastic penalty; stop on
+    validation exact match."""
+    rng = random.Random(f"scenes:train:{config.seed}")
+    validation = scene_task.scenes(VALIDATION_EXAMPLES, seed=VALIDATION_SEED + config.seed)
+
+    def batch():
+        sampled = [scene_task.sample(rng) for _ in range(config.batch_size)]
+        return sat.images_of(sampled), *sat.captions_of(sampled)
+
+    def loss(model: nn.Module, b) -> torch.Tensor:
+        images, words_in, words_out = b
+        logits, attention = model(images, words_in)
+        words = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), words_out.reshape(-1), ignore_index=0)
+        return words + config.coverage * sat.coverage_penalty(attention["spatial"][:, 0, 0], words_out)
+
+    return Recipe(
+        next_batch=batch,
+        loss=loss,
+        validate=lambda model: evaluate_scenes.caption_exact_match(model, validation),
+        done=lambda score: score >= config.stop_at,
+        metric="exact",
+    )
+
+
+def objects(task_name: str, config: TrainConfig) -> Recipe:
+    """Binary cross-entropy on which (colour, shape) objects a scene holds; stop on validation accuracy."""
+    rng = random.Random(f"scenes:train:{config.seed}")
+    validation = scene_task.scenes(VALIDATION_EXAMPLES, seed=VALIDATION_SEED + config.seed)
+
+    def batch():
+        sampled = [scene_task.sample(rng) for _ in range(config.batch_size)]
+        return sat.images_of(sampled), vit.targets_of(sampled)
+
+    return Recipe(
+        next_batch=batch,
+        loss=lambda model, b: F.binary_cross_entropy_with_logits(model(b[0])[0], b[1]),
+        validate=lambda model: evaluate_scenes.objects_accuracy(model, validation),
+        done=lambda accuracy: accuracy >= config.stop_at,
+        metric="accuracy",
+    )
+
+
 RECIPES: dict[str, Callable[[str, TrainConfig], Recipe]] = {
     "rnn": seq2seq,
     "transformer": seq2seq,
     "ntm": copy,
     "han": documents,
+    "sat": captions,
+    "vit": objects,
 }

@@ -55,6 +55,8 @@ class Limits:
     max_document_chars: int = 2_000  # the hierarchical page's document
     max_copy_length: int = 20  # the NTM page's pattern (trained lengths and beyond)
     max_attention_mb: int = 2_048  # attention maps of one input, estimated before the model runs
+    max_image_bytes: int = 50_000_000  # an uploaded image, refused by size before it is read
+    max_image_pixels: int = 100_000_000  # and by its width x height before it is decoded
 
 
 def mode() -> Mode:
@@ -119,6 +121,8 @@ def limits() -> Limits:
         max_corpus_sentences=100,
         allowed_models=HOSTED_MODELS + extra,
         max_attention_mb=256,
+        max_image_bytes=10_000_000,
+        max_image_pixels=25_000_000,
     )
 
 

@@ -67,6 +67,8 @@ def _to_npz(maps: dict[str, AttentionMap]) -> bytes:
         arrays[f"{name}_source"] = np.array(attn.source)
         arrays[f"{name}_query_special"] = np.array(attn.query_special, dtype=bool)
         arrays[f"{name}_key_special"] = np.array(attn.key_special, dtype=bool)
+        if attn.grid is not None:
+            arrays[f"{name}_grid"] = np.array(attn.grid, dtype=np.int64)
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     return buffer.getvalue()
@@ -84,6 +86,7 @@ def _from_npz(data: bytes) -> dict[str, AttentionMap]:
                 source=str(npz[f"{name}_source"]),
                 query_special=tuple(npz[f"{name}_query_special"].tolist()),
                 key_special=tuple(npz[f"{name}_key_special"].tolist()),
+                grid=tuple(npz[f"{name}_grid"].tolist()) if f"{name}_grid" in npz.files else None,
             )
             for name in names
         }
@@ -96,6 +99,7 @@ def _to_json(maps: dict[str, AttentionMap]) -> str:
             # float32 -> float64 is exact, and json writes float64 so that it reads back exactly.
             "weights": attn.weights.astype(np.float64).tolist(),
             **{f: list(v) if isinstance(v := getattr(attn, f), tuple) else v for f in _FIELDS},
+            "grid": None if attn.grid is None else list(attn.grid),
         }
         for name, attn in maps.items()
     }
@@ -108,6 +112,7 @@ def _from_json(text: str) -> dict[str, AttentionMap]:
         name: AttentionMap(
             weights=np.asarray(item["weights"], dtype=np.float32).reshape(item["shape"]),
             **{f: tuple(item[f]) if isinstance(item[f], list) else item[f] for f in _FIELDS},
+            grid=tuple(item["grid"]) if item.get("grid") else None,
         )
         for name, item in payload["maps"].items()
     }

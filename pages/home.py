@@ -1,8 +1,8 @@
-"""Home: the three ideas, each with a live picture from a real model and a link to its page."""
+"""Home: the four ideas, each with a live picture from a real model and a link to its page."""
 
 import streamlit as st
 
-from attnviz import cache, figures, ui
+from attnviz import cache, figures, grids, ui
 from attnviz.tasks import get_task
 
 ui.enter_through_app()
@@ -14,11 +14,22 @@ st.markdown(
     "Attention lets a network decide, for every output, **which inputs to look at**. Every picture here "
     "is a matrix of weights: one row per *query* (what is being computed), one column per *key* (what it "
     "may look at); each row sums to 1. The pictures below come from real models run on "
-    f"“{EXAMPLE}”. **Start with one of the three ideas, or open a page in the sidebar.**"
+    f"“{EXAMPLE}” (and a picture, for the fourth). **Start with one of the four ideas, or open a page in the "
+    "sidebar.**"
 )
 task = get_task("translate")
 rnn = cache.run_builtin("translate", "rnn-additive", EXAMPLE)
 transformer = cache.run_builtin("translate", "transformer", EXAMPLE)
+SCENE = "red circle, blue square"
+captioned = cache.caption_scene(SCENE, 0)
+
+
+def spatial_picture():
+    step = 4 if len(captioned.caption) > 4 else 0  # the colour of the second object, after "left of"
+    cells = grids.cell_weights(captioned.attention, 0, 0, step)
+    word = captioned.attention.query_tokens[step]
+    return figures.image_attention(captioned.scene.image, cells, f"attention before writing '{word}'")
+
 
 IDEAS = [
     (
@@ -48,6 +59,15 @@ IDEAS = [
         "6 x 12, and the pretrained page shows them all.",
         lambda: figures.overview(transformer.maps["cross"]),
         ("pages/pretrained.py", "Explore a pretrained model", ":material/psychology:"),
+    ),
+    (
+        "4. Spatial attention",
+        "The same softmax over keys, but the keys are parts of an image. A captioner (Show, Attend and "
+        "Tell, Xu et al. 2015) looks at an 8 x 8 grid of cells before each word it writes; here, in a scene "
+        f"holding a {SCENE.replace(',', ' and a')}, it is about to name the object on the right. Temporal "
+        "attention chooses a time step, spatial attention a place.",
+        spatial_picture,
+        ("pages/spatial.py", "Try spatial attention", ":material/image_search:"),
     ),
 ]
 for number, (title, text, figure, (page, label, icon)) in enumerate(IDEAS):

@@ -32,6 +32,7 @@ PAGES = {
     "analysis": "Corpus statistics and differences",
     "memory": "Attention over memory: a Neural Turing Machine",
     "hierarchical": "Hierarchical attention",
+    "spatial": "Spatial attention",
 }
 SHOTS = Path(os.environ.get("ATTNVIZ_SCREENSHOTS", "/tmp/attnviz-screenshots"))
 

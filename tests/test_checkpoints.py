@@ -20,7 +20,7 @@ def test_every_task_and_model_has_a_small_checkpoint():
     for task, model in shipped():
         assert checkpoint_path(task, model).exists(), (task, model)
     total = sum(p.stat().st_size for p in WEIGHTS_DIR.glob("*.pt"))
-    assert total < 5 * 1024 * 1024, f"checkpoints take {total / 2**20:.1f} MiB"
+    assert total < 6_000_000, f"checkpoints take {total / 1e6:.2f} MB"  # the whole folder stays under 6 MB
 
 
 @pytest.mark.slow

@@ -135,3 +135,30 @@ def test_readme_corpus_figures_are_the_benchmark_runs():
     assert stated, "README's corpus figures"
     assert stated.groups() == (local["sentences / s"], local["peak memory"].removesuffix(" MB"),
                                ray["sentences / s"], ray["peak memory"].removesuffix(" MB"))  # fmt: skip
+
+
+SCENE_MEASURES = {"sat": ("exact_match", "pointing_game", "mass_on_gold", "gold_share_of_grid"),
+                  "vit": ("accuracy", "rollout_on_object_patches", "object_patches_share")}  # fmt: skip
+
+
+@pytest.mark.parametrize("model", list(SCENE_MEASURES))
+def test_the_scene_tables_are_what_evaluate_measures(model):
+    """docs/models.md's spatial section: each measure on 1,000 fresh scenes, seed 0, and the training run."""
+    result = evaluate("scenes", model, n=1000, seed=0)
+    rows = {r[f"measure ({model})"]: r for r in table(MODELS_DOC, f"| measure ({model}) | value | key |")}
+    assert {r["key"].strip("`") for r in rows.values()} == set(SCENE_MEASURES[model])
+    for row in rows.values():
+        assert abs(percent(row["value"]) - 100 * result[row["key"].strip("`")]) <= PERCENT, (row, result)
+    [trained] = [r for r in table(MODELS_DOC, "| scene model | steps | time |") if r["scene model"] == model]
+    record = torch.load(checkpoint_path("scenes", model), weights_only=True)["train"]
+    assert int(trained["steps"].replace(",", "")) == record["steps"]
+    assert abs(int(trained["time"].rstrip(" s").replace(",", "")) - record["seconds"]) <= 0.5 + 0.5
+
+
+def test_readme_scene_figures_are_the_docs_tables():
+    sat = {r["key"].strip("`"): r["value"] for r in table(MODELS_DOC, "| measure (sat) | value | key |")}
+    vit = {r["key"].strip("`"): r["value"] for r in table(MODELS_DOC, "| measure (vit) | value | key |")}
+    text = " ".join(README.split())
+    assert f"writes {sat['exact_match']} of 1,000 fresh captions exactly" in text
+    assert f"on that object (one cell of slack) {sat['pointing_game']} of the time" in text
+    assert f"names the objects of {vit['accuracy']} of scenes exactly" in text

@@ -8,7 +8,9 @@ from attnviz.models.han import HAN, HANConfig
 from attnviz.models.ntm import NTM, NTMConfig
 from attnviz.models.registry import ModelName, check_pair, spec
 from attnviz.models.rnn import RNNConfig, RNNSeq2Seq
+from attnviz.models.sat import SAT, SATConfig
 from attnviz.models.transformer import TransformerConfig, TransformerSeq2Seq
+from attnviz.models.vit import ViT, ViTConfig
 from attnviz.tasks import get_task
 
 
@@ -20,6 +22,9 @@ def build_model(task_name: str, name: ModelName) -> nn.Module:
         return NTM(NTMConfig())
     if model.architecture == "han":
         return HAN(HANConfig())
+    if model.architecture in ("sat", "vit"):
+        model_class, config_class = CONFIGS[model.architecture]
+        return model_class(config_class())
     task = get_task(task_name)
     sizes = dict(source_vocab_size=len(task.source_vocab), target_vocab_size=len(task.target_vocab))
     if model.architecture == "rnn":
@@ -28,7 +33,8 @@ def build_model(task_name: str, name: ModelName) -> nn.Module:
 
 
 CONFIGS = {"rnn": (RNNSeq2Seq, RNNConfig), "transformer": (TransformerSeq2Seq, TransformerConfig),
-           "ntm": (NTM, NTMConfig), "han": (HAN, HANConfig)}  # fmt: skip
+           "ntm": (NTM, NTMConfig), "han": (HAN, HANConfig),
+           "sat": (SAT, SATConfig), "vit": (ViT, ViTConfig)}  # fmt: skip
 
 
 def rebuild(name: ModelName, config: dict) -> nn.Module:

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 Score = Literal["additive", "dot", "scaled"]
-Architecture = Literal["rnn", "transformer", "ntm", "han"]
-ModelName = Literal["rnn-additive", "rnn-dot", "rnn-scaled", "transformer", "ntm", "han"]
-TaskName = Literal["reverse", "translate", "dates", "copy", "documents"]
-MapName = Literal["temporal", "encoder", "decoder", "cross", "read", "write", "words", "sentences"]
-Kind = Literal["self", "causal", "cross", "temporal", "memory-read", "memory-write", "word", "sentence"]
+Architecture = Literal["rnn", "transformer", "ntm", "han", "sat", "vit"]
+ModelName = Literal["rnn-additive", "rnn-dot", "rnn-scaled", "transformer", "ntm", "han", "sat", "vit"]
+TaskName = Literal["reverse", "translate", "dates", "copy", "documents", "scenes"]
+MapName = Literal["temporal", "encoder", "decoder", "cross", "read", "write", "words", "sentences", "spatial"]
+Kind = Literal["self", "causal", "cross", "temporal", "memory-read", "memory-write", "word", "sentence", "spatial"]
 
 SCORES: tuple[Score, ...] = get_args(Score)
 ARCHITECTURES: tuple[Architecture, ...] = get_args(Architecture)
@@ -63,6 +63,8 @@ MODELS: dict[ModelName, ModelSpec] = {
     "han": ModelSpec(
         "han", "han", "hierarchical attention network", ("documents",), (("words", "word"), ("sentences", "sentence"))
     ),
+    "sat": ModelSpec("sat", "sat", "Show, Attend and Tell captioner", ("scenes",), (("spatial", "spatial"),)),
+    "vit": ModelSpec("vit", "vit", "tiny Vision Transformer", ("scenes",), (("encoder", "self"),)),
 }
 SEQ2SEQ_MODELS: tuple[ModelName, ...] = tuple(n for n in MODEL_NAMES if MODELS[n].tasks == SEQ2SEQ_TASKS)
 MAP_KINDS: dict[MapName, Kind] = {name: kind for model in MODELS.values() for name, kind in model.maps}

@@ -129,12 +129,14 @@ class ViewState:
             raise KeyError(f"not fields of this view: {sorted(unknown)}")
         return f"{page}?{urlencode({self.key(name): str(value) for name, value in values.items()})}"
 
-    def share(self) -> None:
-        """Put the view's shared fields in the URL and show a link that reopens it."""
+    def share(self, *others: ViewState) -> None:
+        """Put the view's shared fields (and those of ``others`` on the same page) in the URL and show a link
+        that reopens it."""
         params = {
-            self.key(name): str(st.session_state[self.key(name)])
-            for name, field in self.fields.items()
-            if field.shared and self.key(name) in st.session_state
+            view.key(name): str(st.session_state[view.key(name)])
+            for view in (self, *others)
+            for name, field in view.fields.items()
+            if field.shared and view.key(name) in st.session_state
         }
         for key, value in params.items():
             if st.query_params.get(key) != value:

@@ -1,0 +1,117 @@
+"""A tiny Vision Transformer (Dosovitskiy et al. 2021) that names the objects in a scene.
+
+The 64 x 64 image is cut into 8 x 8 patches (an 8 x 8 grid); each patch is projected to a token, a
+class token is put first, learned positions are added, and pre-norm encoder layers (the tiny
+Transformer's own, softmax computed explicitly) mix them. The class token's final state says, for every
+(colour, shape), whether such an object is in the scene (one sigmoid each: multi-label).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from attnviz.attention import AttentionMap
+from attnviz.models.registry import MAP_KINDS
+from attnviz.models.transformer import EncoderLayer
+from attnviz.tasks import scenes
+
+LABELS = tuple((colour, shape) for colour in scenes.COLOUR_NAMES for shape in scenes.SHAPES)
+CLS = "[CLS]"
+
+
+@dataclass
+class ViTConfig:
+    patch: int = 8
+    d_model: int = 32
+    n_heads: int = 4
+    n_layers: int = 3
+    d_ff: int = 64
+    classes: int = len(LABELS)
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        return scenes.SIZE // self.patch, scenes.SIZE // self.patch
+
+
+class ViT(nn.Module):
+    def __init__(self, config: ViTConfig):
+        super().__init__()
+        self.config = c = config
+        rows, cols = c.grid
+        self.embed = nn.Linear(3 * c.patch * c.patch, c.d_model)
+        self.cls = nn.Parameter(torch.randn(1, 1, c.d_model) * 0.02)
+        self.position = nn.Parameter(torch.randn(1, 1 + rows * cols, c.d_model) * 0.02)
+        self.layers = nn.ModuleList(EncoderLayer(c) for _ in range(c.n_layers))
+        self.norm = nn.LayerNorm(c.d_model)
+        self.classify = nn.Linear(c.d_model, c.classes)
+
+    def patches(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) -> (B, patches, 3 * patch * patch), patches in row-major order."""
+        p = self.config.patch
+        B, C, H, W = images.shape
+        grid = images.reshape(B, C, H // p, p, W // p, p).permute(0, 2, 4, 1, 3, 5)
+        return grid.reshape(B, (H // p) * (W // p), C * p * p)
+
+    def forward(self, images: torch.Tensor):
+        """images (B, 3, 64, 64) in [0, 1] -> logits (B, classes) and {"encoder": (B, layers, heads, T, T)},
+        T = 1 + patches (the class token first)."""
+        x = self.embed(self.patches(images - 0.5))
+        x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], 1) + self.position
+        mask = torch.ones(1, 1, 1, x.shape[1], dtype=torch.bool)
+        probs = []
+        for layer in self.layers:
+            x, p = layer(x, mask)
+            probs.append(p)
+        return self.classify(self.norm(x[:, 0])), {"encoder": torch.stack(probs, 1)}
+
+
+def targets_of(batch: list[scenes.Scene]) -> torch.Tensor:
+    """float (B, classes): 1 where the scene holds an object of that (colour, shape)."""
+    present = torch.zeros(len(batch), len(LABELS))
+    for b, scene in enumerate(batch):
+        for obj in scene.objects:
+            present[b, LABELS.index((obj.colour, obj.shape))] = 1
+    return present
+
+
+def token_labels(config: ViTConfig) -> tuple[str, ...]:
+    rows, cols = config.grid
+    return (CLS, *(f"patch ({r}, {c})" for r in range(rows) for c in range(cols)))
+
+
+@dataclass(frozen=True)
+class Named:
+    scene: scenes.Scene
+    present: tuple[tuple[str, str], ...]  # the (colour, shape) pairs the model says are there
+    probabilities: dict[str, float]  # "red circle" -> probability
+    attention: AttentionMap  # [layers, heads, 1 + patches, 1 + patches], kind "self", class token special
+
+
+@torch.no_grad()
+def name_objects(model: ViT, scene: scenes.Scene) -> Named:
+    """One scene through the ViT: which objects it sees, and every layer's and head's self-attention."""
+    model.eval()
+    logits, attention = model(torch.from_numpy(scene.image[None]))
+    probabilities = torch.sigmoid(logits[0]).tolist()
+    present = tuple(label for label, p in zip(LABELS, probabilities, strict=True) if p > 0.5)
+    weights = attention["encoder"][0].double()
+    weights = (weights / weights.sum(-1, keepdim=True)).numpy()
+    tokens = token_labels(model.config)
+    special = (True,) + (False,) * (len(tokens) - 1)
+    attn = AttentionMap(weights, tokens, tokens, MAP_KINDS["encoder"], "vit · scenes", special, special,
+                        grid=model.config.grid)  # fmt: skip
+    named = {f"{c} {s}": p for (c, s), p in zip(LABELS, probabilities, strict=True)}
+    return Named(scene, present, named, attn)
+
+
+def present_labels(scene: scenes.Scene) -> tuple[tuple[str, str], ...]:
+    return tuple(label for label in LABELS if any((o.colour, o.shape) == label for o in scene.objects))
+
+
+def accuracy_of(logits: torch.Tensor, targets: torch.Tensor) -> np.ndarray:
+    """bool (B,): every one of the classes right (the whole set of objects named exactly)."""
+    return ((logits > 0) == (targets > 0.5)).all(-1).numpy()

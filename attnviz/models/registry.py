@@ -12,7 +12,7 @@ from typing import Literal, get_args
 
 Score = Literal["additive", "dot", "scaled"]
 Architecture = Literal["rnn", "transformer", "ntm", "han"]
-ModelName = Literal["rnn-additive", "rnn-dot", "rnn-scaled", "transformer", "ntm", "han"]
+ModelName = Literal["rnn-additive", "rnn-dot", "rnn-scaled", "transformer", "ntm", "han", "rnn-none"]
 TaskName = Literal["reverse", "translate", "dates", "copy", "documents"]
 MapName = Literal["temporal", "encoder", "decoder", "cross", "read", "write", "words", "sentences"]
 Kind = Literal["self", "causal", "cross", "temporal", "memory-read", "memory-write", "word", "sentence"]
@@ -63,8 +63,14 @@ MODELS: dict[ModelName, ModelSpec] = {
     "han": ModelSpec(
         "han", "han", "hierarchical attention network", ("documents",), (("words", "word"), ("sentences", "sentence"))
     ),
+    # The bottleneck baseline: the same RNN without attention; its decoder sees only the encoder's final state.
+    "rnn-none": ModelSpec("rnn-none", "rnn", "RNN without attention", SEQ2SEQ_TASKS, ()),
 }
-SEQ2SEQ_MODELS: tuple[ModelName, ...] = tuple(n for n in MODEL_NAMES if MODELS[n].tasks == SEQ2SEQ_TASKS)
+# The seq2seq models with attention (the baselines without it return no maps and are listed apart).
+SEQ2SEQ_MODELS: tuple[ModelName, ...] = tuple(
+    n for n in MODEL_NAMES if MODELS[n].tasks == SEQ2SEQ_TASKS and MODELS[n].maps
+)
+NO_ATTENTION_MODELS: tuple[ModelName, ...] = tuple(n for n in MODEL_NAMES if not MODELS[n].maps)
 MAP_KINDS: dict[MapName, Kind] = {name: kind for model in MODELS.values() for name, kind in model.maps}
 
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m attnviz train | evaluate | extract``."""
+"""Command line: ``python -m attnviz train | evaluate | extract | experiment``."""
 
 from __future__ import annotations
 
@@ -64,6 +64,16 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return extract(args)
 
 
+def cmd_experiment(args: argparse.Namespace) -> int:
+    from attnviz import experiments
+
+    result = experiments.runner(args.name)()
+    path = experiments.save(args.name, result, Path(args.out) if args.out else None)
+    print(json.dumps(result, indent=1))
+    print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     from attnviz.models.registry import ARCHITECTURES, MODEL_NAMES, SCORES, TASK_NAMES
 
@@ -97,6 +107,12 @@ def parser() -> argparse.ArgumentParser:
     x.add_argument("--word-level", action="store_true", help="pool sub-word tokens into words")
     x.add_argument("--out", required=True)
     x.set_defaults(run=cmd_extract)
+    from attnviz.experiments import EXPERIMENT_NAMES
+
+    r = sub.add_parser("experiment", help="run one 'why attention' experiment: JSON, and its results file")
+    r.add_argument("name", choices=EXPERIMENT_NAMES)
+    r.add_argument("--out", help="results file (default: the shipped one in attnviz/results/)")
+    r.set_defaults(run=cmd_experiment)
     return p
 
 

@@ -29,6 +29,7 @@ PAGES = [
         "pages/hierarchical.py", title="Hierarchical attention", icon=":material/account_tree:", url_path="hierarchical"
     ),
     st.Page("pages/analysis.py", title="Corpus & differences", icon=":material/analytics:", url_path="analysis"),
+    st.Page("pages/why.py", title="Why attention, measured", icon=":material/science:", url_path="why"),
 ]
 
 page = st.navigation(PAGES)

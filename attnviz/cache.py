@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from attnviz import analysis, evaluate, hf, settings
+from attnviz import analysis, evaluate, experiments, hf, settings
 from attnviz.attention import AttentionMap
 from attnviz.checkpoints import load_shipped
 from attnviz.extract import Extraction, extract
@@ -144,3 +144,15 @@ def classify_document(text: str) -> han.Classified:
 @st.cache_data(show_spinner=False, max_entries=MAX_RESULTS, max_size="64MB")
 def run_copy(pattern: tuple[tuple[int, ...], ...]) -> ntm.CopyRun:
     return ntm.run_copy(builtin_model("copy", "ntm"), np.array(pattern, dtype=np.float32))
+
+
+@st.cache_data(show_spinner=False, max_entries=16, max_size="16MB")
+def shipped_results(name: str) -> dict | None:
+    """The results file shipped for a 'why attention' experiment (None if it has not been run)."""
+    return experiments.load(name)
+
+
+@st.cache_data(show_spinner="Running the experiment ...", max_entries=32, max_size="32MB")
+def rerun(name: str, **options) -> dict:
+    """A 'why attention' experiment run again with ``options`` (the page caps every size)."""
+    return experiments.runner(name)(**options)

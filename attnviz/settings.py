@@ -55,6 +55,8 @@ class Limits:
     max_document_chars: int = 2_000  # the hierarchical page's document
     max_copy_length: int = 20  # the NTM page's pattern (trained lengths and beyond)
     max_attention_mb: int = 2_048  # attention maps of one input, estimated before the model runs
+    max_experiment_examples: int = 100  # 'why attention' reruns: examples per source length
+    max_cost_length: int = 512  # 'why attention' reruns: longest sequence timed for self-attention cost
 
 
 def mode() -> Mode:
@@ -104,6 +106,8 @@ def limits() -> Limits:
         max_corpus_sentences=100,
         allowed_models=HOSTED_MODELS + extra,
         max_attention_mb=256,
+        max_experiment_examples=50,
+        max_cost_length=256,
     )
 
 

@@ -55,14 +55,24 @@ def drift(model: nn.Module, task_name: str, example: Example) -> dict:
     task = get_task(task_name)
     free = decode(model, task, [example.source])[0]
     first = next((t for t, g in enumerate(example.target) if t >= len(free.output) or free.output[t] != g), None)
-    free_map = free.maps["temporal"].head(0, 0) if "temporal" in free.maps else free.maps["cross"].weights[-1].mean(0)
     forced = force(model, task, example)
-    forced_map = forced["temporal"].head(0, 0) if "temporal" in forced else forced["cross"].weights[-1].mean(0)
+    free_map, forced_map = _aligned(free.maps), _aligned(forced)
     steps = min(len(free_map), len(forced_map))
     distance = 0.5 * np.abs(free_map[:steps] - forced_map[:steps]).sum(-1)
     return {"source": list(example.source), "gold": list(example.target), "output": list(free.output),
             "first_wrong": first, "total_variation": distance.tolist(),
-            "free_map": free_map.tolist(), "forced_map": forced_map.tolist()}  # fmt: skip
+            "free_map": free_map.tolist(), "forced_map": forced_map.tolist(),
+            "free_queries": list(free.maps[_name(free.maps)].query_tokens),
+            "forced_queries": list(forced[_name(forced)].query_tokens)}  # fmt: skip
+
+
+def _name(maps: dict) -> str:
+    return "temporal" if "temporal" in maps else "cross"
+
+
+def _aligned(maps: dict) -> np.ndarray:
+    """The RNN's temporal map, or the Transformer's last-layer cross-attention averaged over heads: (T, S)."""
+    return maps["temporal"].head(0, 0) if "temporal" in maps else maps["cross"].weights[-1].mean(0)
 
 
 def run(task_name: str = "reverse", per_length: int = 100, seed: int = 0, models=MODELS) -> dict:

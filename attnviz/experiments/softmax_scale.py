@@ -101,12 +101,17 @@ def trained_qk(task_name: str = "translate", n: int = 100, seed: int = 0) -> lis
     return rows
 
 
-def run(queries: int = 200, examples: int = 100, seed: int = 0) -> dict:
+def run(keys: int = 32, queries: int = 200, examples: int = 100, seed: int = 0) -> dict:
     """The experiment's JSON: random q, k over d_k, and the trained Transformer's encoder heads."""
     return {
         "experiment": "softmax-scale",
         "measured": "mean normalised entropy, largest weight and softmax Jacobian norm, with and without 1/sqrt(d_k)",
-        "random": {"keys": 32, "queries": queries, "seed": seed, "rows": random_qk(queries=queries, seed=seed)},
+        "random": {
+            "keys": keys,
+            "queries": queries,
+            "seed": seed,
+            "rows": random_qk(keys=keys, queries=queries, seed=seed),
+        },
         "trained": {
             "model": "translate / transformer (encoder self-attention)",
             "examples": examples,

@@ -30,6 +30,7 @@ PAGES = {
     "analysis": "Corpus statistics and differences",
     "memory": "Attention over memory: a Neural Turing Machine",
     "hierarchical": "Hierarchical attention",
+    "why": "Why attention, measured",
 }
 SHOTS = Path(os.environ.get("ATTNVIZ_SCREENSHOTS", "/tmp/attnviz-screenshots"))
 

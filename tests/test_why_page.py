@@ -1,5 +1,6 @@
 """The 'Why attention, measured' page: shipped results drawn as they are, live and capped reruns."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,8 @@ def test_the_page_runs_and_draws_every_section(page):
     assert not page.exception, page.exception
     assert not page.error, [e.value for e in page.error]
     assert [h.value.split(".")[0] for h in page.header] == ["1", "2", "3", "4"]
-    assert {"why_bottleneck", "why_accumulation", "why_entropy", "why_gradient", "why_cost_seconds"} <= set(charts(page))
+    drawn = set(charts(page))
+    assert {"why_bottleneck", "why_accumulation", "why_entropy", "why_gradient", "why_cost_seconds"} <= drawn
     commands = " ".join(c.value for c in page.caption)
     assert all(experiments.COMMANDS[name] in commands for name in experiments.EXPERIMENT_NAMES)
 
@@ -81,3 +83,21 @@ def test_the_pages_an_experiment_belongs_to_link_to_it(page_file):
     at = open_page(page_file)
     links = [element.proto for element in at.get("page_link")]
     assert any(link.page.endswith("why.py") or "why" in link.page for link in links), links
+
+
+@pytest.mark.browser
+def test_in_a_browser_the_bottleneck_draws_one_line_per_model():
+    from benchmarks.browser_support import browser_page, chromium_path, streamlit_server, wait_for_app
+
+    if chromium_path() is None:
+        pytest.skip("chromium is not installed")
+    shots = Path(os.environ.get("ATTNVIZ_SCREENSHOTS", "/tmp/attnviz-screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    with streamlit_server() as url, browser_page(height=1400) as page:
+        page.goto(f"{url}/why")
+        wait_for_app(page)
+        assert page.locator("h1").first.inner_text() == "Why attention, measured"
+        assert page.locator("[data-testid=stException]").count() == 0
+        first = page.locator(".js-plotly-plot").first
+        assert first.locator(".scatterlayer .trace").count() == len(experiments.load("bottleneck")["tasks"]["reverse"])
+        page.screenshot(path=str(shots / "why-bottleneck.png"))

@@ -18,7 +18,7 @@ from torch import nn
 from attnviz.checkpoints import load_shipped
 from attnviz.evaluate import token_edits
 from attnviz.heldout import fresh_examples, training_sources
-from attnviz.models.registry import NO_ATTENTION_MODELS, SEQ2SEQ_MODELS
+from attnviz.models.registry import NO_ATTENTION_MODELS, SEQ2SEQ_MODELS, spec
 from attnviz.models.seq2seq import decode
 from attnviz.tasks import Example, get_task
 
@@ -64,7 +64,7 @@ def curves(task_name: str, per_length: int = 100, seed: int = 0, models=MODELS) 
     """{model: [{length, n, exact_match, token_accuracy}, ...]} for one task."""
     groups = by_length(task_name, per_length, seed)
     result = {}
-    for model_name in models:
+    for model_name in (m for m in models if task_name in spec(m).tasks):
         model = load_shipped(task_name, model_name)
         result[model_name] = [{"length": length, "n": len(group), **scores(model, task_name, group)}
                               for length, group in groups.items()]  # fmt: skip

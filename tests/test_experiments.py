@@ -144,3 +144,17 @@ def test_the_experiment_command_prints_the_json_it_writes(tmp_path):
 def test_every_experiment_ships_a_results_file():
     for name in experiments.EXPERIMENT_NAMES:
         assert experiments.load(name) is not None, name
+
+
+def test_rnn_none_is_the_attention_rnn_without_attention():
+    from attnviz.models.build import build_model
+
+    none, dot = build_model("reverse", "rnn-none"), build_model("reverse", "rnn-dot")
+    assert sum(p.numel() for p in none.parameters()) == sum(p.numel() for p in dot.parameters())  # dot adds none
+    source = torch.tensor([[3, 4, 5, 6], [7, 8, 0, 0]])
+    logits, maps = none(source, torch.tensor([[1, 5, 6], [1, 9, 0]]))
+    assert logits.shape == (2, 3, len(get_task("reverse").target_vocab)) and maps == {}
+    tokens, maps = none.greedy(source, 1, 2, max_len=5)
+    assert tokens.shape[0] == 2 and maps == {}
+    keys, _, _, mask = none.encode(source)
+    assert keys.shape == (2, 1, 2 * none.config.hidden_dim) and mask.shape == (2, 1)  # one vector c per source

@@ -205,3 +205,13 @@ def _same(a, b) -> bool:
         return True
     assert a == b, (a, b)
     return True
+
+
+def test_the_skipped_training_sources_are_what_evaluation_skips():
+    from attnviz.heldout import fresh_examples
+
+    stated = re.search(
+        r"it skipped \*\*(\d+)\*\* `reverse`, \*\*(\d+)\*\* `translate` and \*\*(\d+)\*\* `dates`", MODELS_DOC
+    )
+    for task, count in zip(("reverse", "translate", "dates"), stated.groups(), strict=True):
+        assert fresh_examples(task, 1000, seed=0)[1] == int(count), task

@@ -215,3 +215,23 @@ def test_the_skipped_training_sources_are_what_evaluation_skips():
     )
     for task, count in zip(("reverse", "translate", "dates"), stated.groups(), strict=True):
         assert fresh_examples(task, 1000, seed=0)[1] == int(count), task
+
+
+def test_the_bottleneck_tables_are_the_results_file_and_the_baseline_is_trained_fairly():
+    from attnviz.checkpoints import load_shipped
+
+    shipped = _results("bottleneck")["tasks"]
+    for task, curves in shipped.items():
+        rows = [r for r in table(MODELS_DOC, "| task | length | n |") if r["task"] == task] or [
+            r for r in table(MODELS_DOC[MODELS_DOC.index(f"`{task}` (exact match by source length") :], "| task |")
+        ]
+        assert [int(r["length"]) for r in rows] == [c["length"] for c in next(iter(curves.values()))], task
+        for model, curve in curves.items():
+            for stated, measured in zip(rows, curve, strict=True):
+                assert int(stated["n"]) == measured["n"]
+                assert abs(percent(stated[model]) - 100 * measured["exact_match"]) <= 0.05 + 1e-9, (task, model)
+        if "rnn-none" in curves:
+            assert curves["rnn-none"][0]["exact_match"] >= 0.95  # the baseline is trained fairly: shortest inputs
+    parameters = sum(p.numel() for p in load_shipped("reverse", "rnn-none").parameters())
+    assert f"{parameters:,} parameters on `reverse`" in MODELS_DOC
+    assert parameters == sum(p.numel() for p in load_shipped("reverse", "rnn-dot").parameters())

@@ -35,9 +35,12 @@ def provenance(name: str, note: str) -> None:
 
 
 def rerun_button(name: str, label: str, **options) -> None:
-    if st.button(label, key=view.key(f"button_{name}"), icon=":material/replay:"):
-        st.session_state[view.key(f"rerun_{name}")] = cache.rerun(name, **options)
-        st.rerun()
+    st.button(label, key=view.key(f"button_{name}"), icon=":material/replay:", on_click=store_rerun, args=(name,),
+              kwargs=options)  # fmt: skip
+
+
+def store_rerun(name: str, **options) -> None:
+    st.session_state[view.key(f"rerun_{name}")] = cache.rerun(name, **options)
 
 
 def missing(name: str) -> None:

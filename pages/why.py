@@ -112,6 +112,8 @@ def accumulation() -> None:
                f"{result['lengths'][1]} letters (beyond 12 is beyond training).")  # fmt: skip
     if "failing" in entry:
         failing_example(entry["failing"])
+    cap = LIMITS.max_experiment_examples
+    rerun_button("accumulation", f"Rerun with {cap} words of each length", per_length=cap, seed=1)
 
 
 def failing_example(failing: dict) -> None:

@@ -75,6 +75,9 @@ def test_a_hosted_rerun_of_the_cost_is_capped(monkeypatch):
     assert not at.exception, at.exception
     lengths = series(charts(at)["why_cost_seconds"])["dot"][0]
     assert lengths.max() == 256 and "your rerun" in " ".join(c.value for c in at.caption)
+    at.button(key="why_button_accumulation").click().run()
+    assert not at.exception, at.exception
+    assert "300 fresh reverse words" in " ".join(c.value for c in at.caption)  # 50 of each length 10-15
 
 
 @pytest.mark.parametrize("page_file", ["pages/temporal.py", "pages/self_attention.py", "pages/memory.py",

@@ -24,7 +24,7 @@ st.caption(
 
 
 def results(name: str) -> dict | None:
-    """This session's rerun of experiment ``name`` if there is one, else the shipped results."""
+    # This session's rerun of experiment ``name`` if there is one, else the shipped results.
     return st.session_state.get(view.key(f"rerun_{name}")) or cache.shipped_results(name)
 
 

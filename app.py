@@ -31,6 +31,7 @@ PAGES = [
     ),
     st.Page("pages/spatial.py", title="Spatial attention", icon=":material/image_search:", url_path="spatial"),
     st.Page("pages/analysis.py", title="Corpus & differences", icon=":material/analytics:", url_path="analysis"),
+    st.Page("pages/why.py", title="Why attention, measured", icon=":material/science:", url_path="why"),
 ]
 
 page = st.navigation(PAGES)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m attnviz train | evaluate | extract | corpus``."""
+"""Command line: ``python -m attnviz train | evaluate | extract | corpus | experiment``."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from pathlib import Path
 
 def _pairs(task: str, architecture: str, score: str | None) -> list[tuple[str, str]]:
     """The shipped (task, model) pairs a command names; exits with one sentence if the two don't go together."""
-    from attnviz.models.registry import check_pair, model_name, shipped
+    from attnviz.models.registry import MODEL_NAMES, check_pair, model_name, shipped
 
     try:
         if architecture == "all":
             if score:
                 raise ValueError("--score picks one rnn: use it with --model rnn")
             return shipped(task)
-        name = model_name(architecture, score)
+        name = architecture if architecture in MODEL_NAMES and not score else model_name(architecture, score)
         if task != "all":
             check_pair(task, name)
         return [(t, m) for t, m in shipped(task) if m == name]
@@ -64,14 +64,26 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return extract(args)
 
 
+def cmd_experiment(args: argparse.Namespace) -> int:
+    from attnviz import experiments
+
+    result = experiments.runner(args.name)()
+    path = experiments.save(args.name, result, Path(args.out) if args.out else None)
+    print(json.dumps(result, indent=1))
+    print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
-    from attnviz.models.registry import ARCHITECTURES, SCORES, TASK_NAMES
+    from attnviz.models.registry import ARCHITECTURES, MODEL_NAMES, SCORES, TASK_NAMES
+
+    models = list(dict.fromkeys([*ARCHITECTURES, *MODEL_NAMES]))  # an architecture, or one model by its name
 
     p = argparse.ArgumentParser(prog="python -m attnviz", description="attnviz without the UI.")
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train a built-in model and save its checkpoint")
     t.add_argument("--task", choices=[*TASK_NAMES, "all"], required=True)
-    t.add_argument("--model", choices=[*ARCHITECTURES, "all"], required=True)
+    t.add_argument("--model", choices=[*models, "all"], required=True)
     t.add_argument("--score", choices=SCORES, help="rnn only (default: every score with --model all, else additive)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--steps", type=int, help="maximum training steps (default: the model's)")
@@ -80,7 +92,7 @@ def parser() -> argparse.ArgumentParser:
     t.set_defaults(run=cmd_train)
     e = sub.add_parser("evaluate", help="accuracy and attention alignment of a shipped checkpoint, as JSON")
     e.add_argument("--task", choices=TASK_NAMES)
-    e.add_argument("--model", choices=ARCHITECTURES)
+    e.add_argument("--model", choices=models)
     e.add_argument("--all", action="store_true", help="every shipped checkpoint, as a markdown table")
     e.add_argument("--markdown", help="with --all: also write the table to this file")
     e.add_argument("--score", choices=SCORES)
@@ -99,6 +111,12 @@ def parser() -> argparse.ArgumentParser:
     from attnviz.cli_corpus import add_parser
 
     add_parser(sub)
+    from attnviz.experiments import EXPERIMENT_NAMES
+
+    r = sub.add_parser("experiment", help="run one 'why attention' experiment: JSON, and its results file")
+    r.add_argument("name", choices=EXPERIMENT_NAMES)
+    r.add_argument("--out", help="results file (default: the shipped one in attnviz/results/)")
+    r.set_defaults(run=cmd_experiment)
     return p
 
 

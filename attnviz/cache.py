@@ -13,7 +13,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from attnviz import analysis, evaluate, hf, images, settings, vision
+from attnviz import analysis, evaluate, experiments, hf, images, settings, vision
 from attnviz import corpus_results as corpus_results_module
 from attnviz.attention import AttentionMap
 from attnviz.checkpoints import load_shipped
@@ -195,3 +195,15 @@ def _look_at(model_id: str, data: bytes, max_bytes: int, max_pixels: int):
     read = images.read_image(data, max_bytes, max_pixels)
     loaded = vision_model(model_id)
     return vision.extract_image(loaded, read.image), vision.model_view(loaded, read.image), read.notes
+
+
+@st.cache_data(show_spinner=False, max_entries=16, max_size="16MB")
+def shipped_results(name: str) -> dict | None:
+    """The results file shipped for a 'why attention' experiment (None if it has not been run)."""
+    return experiments.load(name)
+
+
+@st.cache_data(show_spinner="Running the experiment ...", max_entries=32, max_size="32MB")
+def rerun(name: str, **options) -> dict:
+    """A 'why attention' experiment run again with ``options`` (the page caps every size)."""
+    return experiments.runner(name)(**options)

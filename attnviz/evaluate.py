@@ -13,6 +13,7 @@ from torch import nn
 from attnviz.analysis import alignment_scores
 from attnviz.checkpoints import load_shipped
 from attnviz.evaluate_scenes import evaluate_sat, evaluate_vit
+from attnviz.heldout import fresh_examples
 from attnviz.models.han import encode
 from attnviz.models.ntm import copy_batch
 from attnviz.models.registry import SEQ2SEQ_MODELS, SEQ2SEQ_TASKS, check_pair, spec
@@ -59,12 +60,14 @@ def token_edits(output: Sequence[str], target: Sequence[str]) -> int:
 def evaluate_seq2seq(task_name: str, model_name: str, model: nn.Module, n: int = 1000, seed: int = 0) -> dict:
     """Exact match of greedy outputs on ``n`` fresh examples, and alignment of the model's attention.
 
+    Fresh means unseen: examples whose source a shipped model of the task trained on are skipped (and counted).
+
     Alignment is read with the gold target fed to the decoder (forced decoding, as alignment error rate
     is measured in machine translation), so that every row of attention belongs to a gold target token.
     For the Transformer every cross-attention head is scored; the best one is reported at the top level.
     """
     task = get_task(task_name)
-    examples = task.examples(n, seed=seed)
+    examples, rejected = fresh_examples(task_name, n, seed)
     exact, token_errors, total_tokens = 0, 0, 0
     per_head: dict[str, list] = {}
     for start in range(0, n, CHUNK):
@@ -75,15 +78,25 @@ def evaluate_seq2seq(task_name: str, model_name: str, model: nn.Module, n: int =
             total_tokens += len(ex.target)
         for head, pairs in _forced_attention(model, task, chunk).items():
             per_head.setdefault(head, []).extend(pairs)
-    scores = {head: alignment_scores(pairs) for head, pairs in per_head.items()}
-    best = max(scores, key=lambda h: scores[h]["agreement"])
     result = {
         "task": task_name,
         "model": model_name,
         "n": n,
         "seed": seed,
+        "rejected_as_training_examples": rejected,
         "exact_match": exact / n,
         "token_accuracy": max(0.0, 1.0 - token_errors / total_tokens),
+    }
+    return result | _alignment_summary(per_head)
+
+
+def _alignment_summary(per_head: dict[str, list]) -> dict:
+    """The best map's alignment scores (and, for several heads, every head's); nothing for a model without maps."""
+    if not per_head:
+        return {}
+    scores = {head: alignment_scores(pairs) for head, pairs in per_head.items()}
+    best = max(scores, key=lambda h: scores[h]["agreement"])
+    result = {
         "alignment_agreement": scores[best]["agreement"],
         "mass_on_gold": scores[best]["mass_on_gold"],
         "aer": scores[best]["aer"],
@@ -91,8 +104,7 @@ def evaluate_seq2seq(task_name: str, model_name: str, model: nn.Module, n: int =
         "alignment_mode": "forced decoding of the gold target; rows with a gold link",
     }
     if "temporal" not in scores:
-        result["best_head"] = best
-        result["per_head"] = scores
+        result |= {"best_head": best, "per_head": scores}
     return result
 
 
@@ -104,6 +116,8 @@ def _forced_attention(model: nn.Module, task: Task, examples: list[Example]) -> 
     """
     source, target_in, _ = make_batch(task, examples)
     _, attention = model(source, target_in)
+    if not attention:  # a model without attention
+        return {}
     aligned = attention["temporal"] if "temporal" in attention else attention["cross"]  # (B, L, H, T, S)
     L, H = aligned.shape[1:3]
     heads = {"temporal": (0, 0)} if "temporal" in attention else {

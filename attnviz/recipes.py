@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from attnviz import evaluate, evaluate_scenes
+from attnviz.heldout import training_rng
 from attnviz.models import sat, vit
 from attnviz.models.han import encode
 from attnviz.models.ntm import NTMConfig, copy_batch
@@ -77,7 +78,7 @@ def recipe(task_name: str, model_name: str, config: TrainConfig) -> Recipe:
 def seq2seq(task_name: str, config: TrainConfig) -> Recipe:
     """Cross-entropy on the gold target with teacher forcing; stop on validation exact match."""
     task = get_task(task_name)
-    rng = random.Random(f"{task_name}:train:{config.seed}")
+    rng = training_rng(task_name, config.seed)
     validation = task.examples(VALIDATION_EXAMPLES, seed=VALIDATION_SEED + config.seed)
 
     def loss(model: nn.Module, batch) -> torch.Tensor:

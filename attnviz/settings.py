@@ -57,6 +57,8 @@ class Limits:
     max_attention_mb: int = 2_048  # attention maps of one input, estimated before the model runs
     max_image_bytes: int = 50_000_000  # an uploaded image, refused by size before it is read
     max_image_pixels: int = 100_000_000  # and by its width x height before it is decoded
+    max_experiment_examples: int = 100  # 'why attention' reruns: examples per source length
+    max_cost_length: int = 512  # 'why attention' reruns: longest sequence timed for self-attention cost
 
 
 def mode() -> Mode:
@@ -123,6 +125,8 @@ def limits() -> Limits:
         max_attention_mb=256,
         max_image_bytes=10_000_000,
         max_image_pixels=25_000_000,
+        max_experiment_examples=50,
+        max_cost_length=256,
     )
 
 

@@ -55,3 +55,4 @@ ui.downloads(
     {"sentences": result.sentences, **{f"words_{i + 1}": m for i, m in enumerate(result.words)}}, "attnviz-han"
 )
 view.share()
+ui.why_link("Why attention, measured: the lecture's arguments as experiments")

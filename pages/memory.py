@@ -59,3 +59,4 @@ with memory_tab:
         "memory", lambda: figures.memory(run.memory[step], title=f"memory after {steps[step]}"), key=view.key("memory")
     )
 ui.downloads({"write": run.write, "read": run.read}, "attnviz-ntm")
+ui.why_link("Why attention, measured: the lecture's arguments as experiments")

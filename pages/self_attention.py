@@ -48,3 +48,4 @@ ui.chart(
 )
 ui.downloads({name: attn}, f"attnviz-{task.name}-transformer-{name}")
 view.share()
+ui.why_link("Why attention, measured: why √d_k, and what additive self-attention would cost")

@@ -65,3 +65,4 @@ ui.chart("decoding step", lambda: figures.step_bars(attn, step), key=view.key("s
 
 ui.downloads({"temporal": attn}, f"attnviz-{task.name}-{rnn(score)}")
 view.share()
+ui.why_link("Why attention, measured: the same RNN without attention, by source length; errors that accumulate")

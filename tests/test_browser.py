@@ -33,6 +33,7 @@ PAGES = {
     "memory": "Attention over memory: a Neural Turing Machine",
     "hierarchical": "Hierarchical attention",
     "spatial": "Spatial attention",
+    "why": "Why attention, measured",
 }
 SHOTS = Path(os.environ.get("ATTNVIZ_SCREENSHOTS", "/tmp/attnviz-screenshots"))
 

@@ -162,3 +162,116 @@ def test_readme_scene_figures_are_the_docs_tables():
     assert f"writes {sat['exact_match']} of 1,000 fresh captions exactly" in text
     assert f"on that object (one cell of slack) {sat['pointing_game']} of the time" in text
     assert f"names the objects of {vit['accuracy']} of scenes exactly" in text
+
+
+# --- Why attention, measured: docs/models.md states the shipped results files; deterministic ones are rerun.
+
+
+def _results(name: str) -> dict:
+    from attnviz import experiments
+
+    return experiments.load(name)
+
+
+def test_the_softmax_scale_figures_are_the_results_file():
+    shipped = _results("softmax-scale")
+    rows = table(MODELS_DOC, "| d_k | entropy, unscaled")
+    assert [int(r["d_k"]) for r in rows] == [r["d_k"] for r in shipped["random"]["rows"]]
+    for stated, measured in zip(rows, shipped["random"]["rows"], strict=True):
+        columns = {"entropy, unscaled": ("unscaled", "entropy"), "entropy, scaled": ("scaled", "entropy"),
+                   "largest weight, unscaled": ("unscaled", "max_weight"),
+                   "gradient, unscaled": ("unscaled", "gradient"),
+                   "gradient, scaled": ("scaled", "gradient")}  # fmt: skip
+        for column, (scale, key) in columns.items():
+            assert abs(float(stated[column]) - measured[scale][key]) <= 0.0005, column
+    trained = shipped["trained"]["rows"]
+    for scale in ("scaled", "unscaled"):
+        for key in ("entropy", "gradient"):
+            assert f"**{np.mean([r[scale][key] for r in trained]):.3f}**" in MODELS_DOC, (scale, key)
+
+
+def test_the_attention_cost_figures_are_the_results_file_and_the_flops_are_exact():
+    from attnviz.experiments import attention_cost
+
+    shipped = _results("attention-cost")
+    rows = table(MODELS_DOC, "| T | additive ms")
+    for stated, measured in zip(rows, shipped["rows"], strict=True):
+        assert int(stated["T"]) == measured["length"]
+        for kind in ("additive", "dot"):
+            assert abs(float(stated[f"{kind} ms"]) - 1e3 * measured[kind]["seconds"]) <= 0.005
+            assert abs(float(stated[f"{kind} MB"]) - measured[kind]["bytes"] / 1e6) <= 0.005
+            assert abs(float(stated[f"{kind} MFLOPs"]) - measured[kind]["flops"] / 1e6) <= 0.05
+    again = attention_cost.run(lengths=[r["length"] for r in shipped["rows"]], repeats=1)
+    assert [r[k]["flops"] for r in again["rows"] for k in ("additive", "dot")] == [
+        r[k]["flops"] for r in shipped["rows"] for k in ("additive", "dot")
+    ]
+    last = shipped["rows"][-1]
+    assert "3.7 MB in all" in MODELS_DOC and abs(last["dot"]["bytes"] / 1e6 - 3.7) <= 0.05
+    assert "67 MB at T = 512" in MODELS_DOC and round(4 * 512 * 512 * 64 / 1e6) == 67  # the (T, T, d) float32 tensor
+
+
+def test_the_accumulation_figures_are_the_results_file():
+    shipped = _results("accumulation")["models"]
+    for row in table(MODELS_DOC, "| model | position 5, free"):
+        for position in (5, 10, 15):
+            for kind in ("free", "forced"):
+                stated = percent(row[f"position {position}, {kind}"])
+                assert abs(stated - 100 * shipped[row["model"]][kind][position - 1]) <= 0.05 + 1e-9, row
+    failing = shipped["rnn-additive"]["failing"]
+    assert f"`{''.join(failing['source'])}` became `{''.join(failing['output'])}`" in MODELS_DOC
+    later = failing["total_variation"][failing["first_wrong"] + 2 :]
+    assert f"{min(later):.2f}-{max(later):.2f}" in MODELS_DOC
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["softmax-scale", "accumulation", "bottleneck"])
+def test_the_deterministic_experiments_reproduce_their_results_files(name):
+    from attnviz import experiments
+
+    again = json.loads(json.dumps(experiments.runner(name)()))
+    assert _same(again, _results(name))
+
+
+def _same(a, b) -> bool:
+    """Equal structure; floats equal to 1e-9."""
+    if isinstance(a, dict):
+        assert a.keys() == b.keys()
+        return all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        assert len(a) == len(b)
+        return all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, float):
+        assert abs(a - b) <= 1e-9, (a, b)
+        return True
+    assert a == b, (a, b)
+    return True
+
+
+def test_the_skipped_training_sources_are_what_evaluation_skips():
+    from attnviz.heldout import fresh_examples
+
+    stated = re.search(
+        r"it skipped \*\*(\d+)\*\* `reverse`, \*\*(\d+)\*\* `translate` and \*\*(\d+)\*\* `dates`", MODELS_DOC
+    )
+    for task, count in zip(("reverse", "translate", "dates"), stated.groups(), strict=True):
+        assert fresh_examples(task, 1000, seed=0)[1] == int(count), task
+
+
+def test_the_bottleneck_tables_are_the_results_file_and_the_baseline_is_trained_fairly():
+    from attnviz.checkpoints import load_shipped
+
+    shipped = _results("bottleneck")["tasks"]
+    for task, curves in shipped.items():
+        rows = [r for r in table(MODELS_DOC, "| task | length | n |") if r["task"] == task] or [
+            r for r in table(MODELS_DOC[MODELS_DOC.index(f"`{task}` (exact match by source length") :], "| task |")
+        ]
+        assert [int(r["length"]) for r in rows] == [c["length"] for c in next(iter(curves.values()))], task
+        for model, curve in curves.items():
+            for stated, measured in zip(rows, curve, strict=True):
+                assert int(stated["n"]) == measured["n"]
+                assert abs(percent(stated[model]) - 100 * measured["exact_match"]) <= 0.05 + 1e-9, (task, model)
+        if "rnn-none" in curves:
+            assert curves["rnn-none"][0]["exact_match"] >= 0.95  # the baseline is trained fairly: shortest inputs
+    parameters = sum(p.numel() for p in load_shipped("reverse", "rnn-none").parameters())
+    assert f"{parameters:,} parameters on `reverse`" in MODELS_DOC
+    assert parameters == sum(p.numel() for p in load_shipped("reverse", "rnn-dot").parameters())

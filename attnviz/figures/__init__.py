@@ -9,9 +9,10 @@ from attnviz.figures.heads import head_view, heatmap, step_bars
 from attnviz.figures.memory import bits, memory
 from attnviz.figures.overview import downsample, overview, overview_grid, thumbnail_side, tile_at
 from attnviz.figures.spatial import heads_over_image, image_attention
+from attnviz.figures.why import lines, shade
 
 __all__ = [
     "COLORSCALE", "bits", "comparison", "difference", "distributions", "document", "downsample", "escape", "head_grid",
-    "head_labels", "head_view", "heads_over_image", "heatmap", "image_attention", "memory", "overview", "overview_grid",
-    "similarity", "statistic_grid", "step_bars", "thumbnail_side", "tile_at",
+    "head_labels", "head_view", "heads_over_image", "heatmap", "image_attention", "lines", "memory", "overview",
+    "overview_grid", "shade", "similarity", "statistic_grid", "step_bars", "thumbnail_side", "tile_at",
 ]  # fmt: skip

@@ -12,7 +12,7 @@ from typing import Literal, get_args
 
 Score = Literal["additive", "dot", "scaled"]
 Architecture = Literal["rnn", "transformer", "ntm", "han", "sat", "vit"]
-ModelName = Literal["rnn-additive", "rnn-dot", "rnn-scaled", "transformer", "ntm", "han", "sat", "vit"]
+ModelName = Literal["rnn-additive", "rnn-dot", "rnn-scaled", "transformer", "ntm", "han", "rnn-none", "sat", "vit"]
 TaskName = Literal["reverse", "translate", "dates", "copy", "documents", "scenes"]
 MapName = Literal["temporal", "encoder", "decoder", "cross", "read", "write", "words", "sentences", "spatial"]
 Kind = Literal["self", "causal", "cross", "temporal", "memory-read", "memory-write", "word", "sentence", "spatial"]
@@ -63,10 +63,17 @@ MODELS: dict[ModelName, ModelSpec] = {
     "han": ModelSpec(
         "han", "han", "hierarchical attention network", ("documents",), (("words", "word"), ("sentences", "sentence"))
     ),
+    # The bottleneck baseline: the same RNN without attention; its decoder sees only the encoder's final state.
+    # Shipped for the two tasks whose sources vary in length (dates sources are 3-5 tokens; weights budget).
+    "rnn-none": ModelSpec("rnn-none", "rnn", "RNN without attention", ("reverse", "translate"), ()),
     "sat": ModelSpec("sat", "sat", "Show, Attend and Tell captioner", ("scenes",), (("spatial", "spatial"),)),
     "vit": ModelSpec("vit", "vit", "tiny Vision Transformer", ("scenes",), (("encoder", "self"),)),
 }
-SEQ2SEQ_MODELS: tuple[ModelName, ...] = tuple(n for n in MODEL_NAMES if MODELS[n].tasks == SEQ2SEQ_TASKS)
+# The seq2seq models with attention (the baselines without it return no maps and are listed apart).
+SEQ2SEQ_MODELS: tuple[ModelName, ...] = tuple(
+    n for n in MODEL_NAMES if MODELS[n].tasks == SEQ2SEQ_TASKS and MODELS[n].maps
+)
+NO_ATTENTION_MODELS: tuple[ModelName, ...] = tuple(n for n in MODEL_NAMES if not MODELS[n].maps)
 MAP_KINDS: dict[MapName, Kind] = {name: kind for model in MODELS.values() for name, kind in model.maps}
 
 

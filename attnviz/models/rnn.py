@@ -19,7 +19,7 @@ from attnviz.models.registry import SCORES
 class RNNConfig:
     source_vocab_size: int
     target_vocab_size: int
-    score: str = "additive"
+    score: str | None = "additive"  # None: no attention, the decoder reads the encoder's final state only
     embed_dim: int = 48
     hidden_dim: int = 48  # per encoder direction; the decoder state is 2 * hidden_dim
     attention_dim: int = 48  # additive score only
@@ -64,7 +64,7 @@ class RNNSeq2Seq(nn.Module):
         self.target_embed = nn.Embedding(c.target_vocab_size, c.embed_dim, padding_idx=0)
         self.encoder = nn.GRU(c.embed_dim, c.hidden_dim, batch_first=True, bidirectional=True)
         self.bridge = nn.Linear(state_dim, state_dim)
-        self.attention = TemporalAttention(c.score, state_dim, c.attention_dim)
+        self.attention = TemporalAttention(c.score, state_dim, c.attention_dim) if c.score else None
         self.cell = nn.GRUCell(c.embed_dim + state_dim, state_dim)
         self.out = nn.Linear(2 * state_dim + c.embed_dim, c.target_vocab_size)
 
@@ -77,14 +77,20 @@ class RNNSeq2Seq(nn.Module):
         )
         outputs, final = self.encoder(packed)
         keys, _ = nn.utils.rnn.pad_packed_sequence(outputs, batch_first=True, total_length=source.shape[1])
-        state = torch.tanh(self.bridge(torch.cat([final[0], final[1]], dim=-1)))
+        summary = torch.cat([final[0], final[1]], dim=-1)  # the fixed context c of a model without attention
+        state = torch.tanh(self.bridge(summary))
+        if self.attention is None:  # keys: the one vector c, so every step's "context" is the same
+            return summary[:, None], None, state, mask[:, :1]
         projected = self.attention.U(keys) if self.config.score == "additive" else None
         return keys, projected, state, mask
 
     def step(self, previous: torch.Tensor, state: torch.Tensor, memory):
         """One decoding step: previous token ids (B,) -> logits (B, V), new state, attention (B, S)."""
         keys, projected, mask = memory
-        context, weights = self.attention(state, keys, projected, mask)
+        if self.attention is None:
+            context, weights = keys[:, 0], None
+        else:
+            context, weights = self.attention(state, keys, projected, mask)
         embedded = self.target_embed(previous)
         state = self.cell(torch.cat([embedded, context], dim=-1), state)
         logits = self.out(torch.cat([state, context, embedded], dim=-1))
@@ -98,7 +104,7 @@ class RNNSeq2Seq(nn.Module):
             logits, state, weights = self.step(target_in[:, t], state, (keys, projected, mask))
             all_logits.append(logits)
             all_weights.append(weights)
-        return torch.stack(all_logits, 1), {"temporal": torch.stack(all_weights, 1)[:, None, None]}
+        return torch.stack(all_logits, 1), self._maps(all_weights)
 
     @torch.no_grad()
     def greedy(self, source: torch.Tensor, bos: int, eos: int, max_len: int | None = None):
@@ -115,4 +121,8 @@ class RNNSeq2Seq(nn.Module):
             done |= previous == eos
             if done.all():
                 break
-        return torch.stack(tokens, 1), {"temporal": torch.stack(weights_all, 1)[:, None, None]}
+        return torch.stack(tokens, 1), self._maps(weights_all)
+
+    def _maps(self, weights: list) -> dict[str, torch.Tensor]:
+        """{"temporal": (B, 1, 1, T, S)}, or no maps at all for the model without attention."""
+        return {} if self.attention is None else {"temporal": torch.stack(weights, 1)[:, None, None]}

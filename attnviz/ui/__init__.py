@@ -7,10 +7,10 @@ from attnviz.ui.legacy_pages import enter_through_app, mark_entered
 from attnviz.ui.messages import chart, error, guarded, plain, warning
 from attnviz.ui.state import Field, ViewState, flag
 from attnviz.ui.views import PRETRAINED, PRETRAINED_ANALYSES, PRETRAINED_PAGE, PRETRAINED_VIEWS
-from attnviz.ui.widgets import TASK_FIELDS, downloads, model_box, next_draw, overview, task_input
+from attnviz.ui.widgets import TASK_FIELDS, downloads, model_box, next_draw, overview, task_input, why_link
 
 __all__ = [
     "PRETRAINED", "PRETRAINED_ANALYSES", "PRETRAINED_PAGE", "PRETRAINED_VIEWS",
     "TASK_FIELDS", "Field", "ViewState", "chart", "downloads", "enter_through_app", "error", "flag", "guarded",
-    "mark_entered", "model_box", "next_draw", "overview", "plain", "task_input", "warning",
+    "mark_entered", "model_box", "next_draw", "overview", "plain", "task_input", "warning", "why_link",
 ]  # fmt: skip

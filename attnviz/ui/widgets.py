@@ -75,3 +75,8 @@ def downloads(maps: dict[str, AttentionMap], stem: str) -> None:
             key=f"download-{stem}-{fmt}",
             on_click="ignore",
         )
+
+
+def why_link(label: str) -> None:
+    """A link to the 'Why attention, measured' page, from the page an experiment belongs to."""
+    st.page_link("pages/why.py", label=label, icon=":material/science:")

@@ -1,0 +1,49 @@
+"""The lecture's arguments for attention, each a measured experiment with a shipped results file.
+
+``python -m attnviz experiment NAME`` runs one, prints its JSON and writes ``attnviz/results/NAME.json``;
+the "Why attention" page reads those files instantly and can rerun the cheap ones with capped sizes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal, get_args
+
+ExperimentName = Literal["softmax-scale", "attention-cost", "bottleneck", "accumulation"]
+EXPERIMENT_NAMES: tuple[ExperimentName, ...] = get_args(ExperimentName)
+RESULTS_DIR = Path(__file__).resolve().parents[1] / "results"
+_MODULES: dict[ExperimentName, str] = {
+    "softmax-scale": "softmax_scale",
+    "attention-cost": "attention_cost",
+    "bottleneck": "bottleneck",
+    "accumulation": "accumulation",
+}
+COMMANDS: dict[ExperimentName, str] = {name: f"python -m attnviz experiment {name}" for name in EXPERIMENT_NAMES}
+
+
+def runner(name: str) -> Callable[..., dict]:
+    """The ``run`` function of experiment ``name`` (ValueError listing the experiments there are)."""
+    if name not in _MODULES:
+        raise ValueError(f"unknown experiment {name!r}: choose one of {', '.join(EXPERIMENT_NAMES)}")
+    return importlib.import_module(f"attnviz.experiments.{_MODULES[name]}").run
+
+
+def results_path(name: ExperimentName) -> Path:
+    return RESULTS_DIR / f"{name}.json"
+
+
+def save(name: ExperimentName, result: dict, path: Path | None = None) -> Path:
+    """Write ``result`` as the experiment's results file (default: the shipped one)."""
+    path = path or results_path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def load(name: ExperimentName) -> dict | None:
+    """The shipped results of experiment ``name``, or None if there are none yet."""
+    path = results_path(name)
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None

@@ -1,0 +1,66 @@
+"""Held-out examples that no shipped model saw in training.
+
+Training draws every batch from one seeded stream per task (:func:`training_rng`), and each checkpoint
+records how many steps of how many examples it drew. So the training sources can be regenerated exactly,
+without retraining, and evaluation can skip them: :func:`fresh_examples` draws from its own seeded
+stream and rejects every source that occurs in the training prefix of any shipped checkpoint of the task.
+"""
+
+from __future__ import annotations
+
+import random
+from functools import lru_cache
+
+import torch
+
+from attnviz.checkpoints import checkpoint_path
+from attnviz.models.registry import shipped
+from attnviz.tasks import Example, get_task
+
+
+def training_rng(task_name: str, seed: int) -> random.Random:
+    """The stream the seq2seq recipe draws its training batches from (one per task and seed)."""
+    return random.Random(f"{task_name}:train:{seed}")
+
+
+def drawn(task_name: str) -> dict[int, int]:
+    """{training seed: examples drawn} for the longest run on each seed among the task's shipped checkpoints."""
+    counts: dict[int, int] = {}
+    for _, model_name in shipped(task_name):
+        path = checkpoint_path(task_name, model_name)
+        if not path.exists():
+            continue
+        record = torch.load(path, map_location="cpu", weights_only=True)["train"]
+        seed, examples = record["config"]["seed"], record["steps"] * record["config"]["batch_size"]
+        counts[seed] = max(counts.get(seed, 0), examples)
+    return counts
+
+
+@lru_cache(maxsize=8)
+def training_sources(task_name: str) -> frozenset[tuple[str, ...]]:
+    """Every source a shipped checkpoint of ``task_name`` was trained on (regenerated from the seeded stream)."""
+    task = get_task(task_name)
+    sources: set[tuple[str, ...]] = set()
+    for seed, count in drawn(task_name).items():
+        rng = training_rng(task_name, seed)
+        sources.update(task.sample(rng).source for _ in range(count))
+    return frozenset(sources)
+
+
+def fresh_examples(task_name: str, n: int, seed: int) -> tuple[list[Example], int]:
+    """(``n`` examples of the seeded stream ``seed`` whose source no shipped model trained on, how many were skipped).
+
+    Stops with a ValueError if the task cannot supply ``n`` unseen sources within 100 draws per example.
+    """
+    task, seen = get_task(task_name), training_sources(task_name)
+    rng = random.Random(f"{task_name}:{seed}")  # the stream of Task.examples(n, seed)
+    examples, rejected = [], 0
+    while len(examples) < n:
+        example = task.sample(rng)
+        if example.source in seen:
+            rejected += 1
+            if rejected > 100 * n:
+                raise ValueError(f"the {task_name} task has too few sources that were not used in training")
+            continue
+        examples.append(example)
+    return examples, rejected

@@ -1,0 +1,106 @@
+"""The 'Why attention, measured' page: shipped results drawn as they are, live and capped reruns."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from attnviz import experiments
+from attnviz.experiments import softmax_scale
+from attnviz.models.registry import MODELS
+
+from chart_data import charts, decode
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+
+
+def open_page(page: str = "pages/why.py") -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=300).run()
+    at.switch_page(page)
+    return at.run()
+
+
+def series(spec: dict) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    return {trace["name"]: (decode(trace["x"]), decode(trace["y"])) for trace in spec["data"]}
+
+
+@pytest.fixture(scope="module")
+def page() -> AppTest:
+    return open_page()
+
+
+def test_the_page_runs_and_draws_every_section(page):
+    assert not page.exception, page.exception
+    assert not page.error, [e.value for e in page.error]
+    assert [h.value.split(".")[0] for h in page.header] == ["1", "2", "3", "4"]
+    drawn = set(charts(page))
+    assert {"why_bottleneck", "why_accumulation", "why_entropy", "why_gradient", "why_cost_seconds"} <= drawn
+    commands = " ".join(c.value for c in page.caption)
+    assert all(experiments.COMMANDS[name] in commands for name in experiments.EXPERIMENT_NAMES)
+
+
+def test_the_bottleneck_chart_is_the_shipped_results_file(page):
+    shipped = experiments.load("bottleneck")
+    for task in shipped["tasks"]:
+        page.selectbox(key="why_task").set_value(task).run()
+        drawn = series(charts(page)["why_bottleneck"])
+        for model, rows in shipped["tasks"][task].items():
+            x, y = drawn[MODELS[model].title]
+            np.testing.assert_array_equal(x, [r["length"] for r in rows])
+            np.testing.assert_array_equal(y, [r["exact_match"] for r in rows])
+
+
+def test_the_accumulation_chart_is_the_shipped_results_file(page):
+    shipped = experiments.load("accumulation")["models"]["rnn-additive"]
+    page.selectbox(key="why_model").set_value("rnn-additive").run()
+    drawn = series(charts(page)["why_accumulation"])
+    np.testing.assert_array_equal(drawn["free decoding"][1], shipped["free"])
+    np.testing.assert_array_equal(drawn["teacher forcing"][1], shipped["forced"])
+
+
+def test_the_softmax_section_is_live(page):
+    page.slider(key="why_keys").set_value(64).run()
+    expected = softmax_scale.random_qk(keys=64, queries=200)
+    drawn = series(charts(page)["why_entropy"])
+    np.testing.assert_allclose(drawn["unscaled"][1], [r["unscaled"]["entropy"] for r in expected])
+    np.testing.assert_allclose(drawn["scaled"][1], [r["scaled"]["entropy"] for r in expected])
+
+
+def test_a_hosted_rerun_of_the_cost_is_capped(monkeypatch):
+    monkeypatch.setenv("ATTNVIZ_HOSTED", "1")
+    at = open_page()
+    at.button(key="why_button_attention-cost").click().run()
+    assert not at.exception, at.exception
+    lengths = series(charts(at)["why_cost_seconds"])["dot"][0]
+    assert lengths.max() == 256 and "your rerun" in " ".join(c.value for c in at.caption)
+    at.button(key="why_button_accumulation").click().run()
+    assert not at.exception, at.exception
+    assert "300 fresh reverse words" in " ".join(c.value for c in at.caption)  # 50 of each length 10-15
+
+
+@pytest.mark.parametrize("page_file", ["pages/temporal.py", "pages/self_attention.py", "pages/memory.py",
+                                       "pages/hierarchical.py"])  # fmt: skip
+def test_the_pages_an_experiment_belongs_to_link_to_it(page_file):
+    at = open_page(page_file)
+    links = [element.proto for element in at.get("page_link")]
+    assert any(link.page.endswith("why.py") or "why" in link.page for link in links), links
+
+
+@pytest.mark.browser
+def test_in_a_browser_the_bottleneck_draws_one_line_per_model():
+    from benchmarks.browser_support import browser_page, chromium_path, streamlit_server, wait_for_app
+
+    if chromium_path() is None:
+        pytest.skip("chromium is not installed")
+    shots = Path(os.environ.get("ATTNVIZ_SCREENSHOTS", "/tmp/attnviz-screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    with streamlit_server() as url, browser_page(height=1400) as page:
+        page.goto(f"{url}/why")
+        wait_for_app(page)
+        assert page.locator("h1").first.inner_text() == "Why attention, measured"
+        assert page.locator("[data-testid=stException]").count() == 0
+        first = page.locator(".js-plotly-plot").first
+        assert first.locator(".scatterlayer .trace").count() == len(experiments.load("bottleneck")["tasks"]["reverse"])
+        page.screenshot(path=str(shots / "why-bottleneck.png"))

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -29,6 +28,7 @@ import pyarrow.parquet as pq
 
 from attnviz import analysis, corpus_input
 from attnviz.corpus import CorpusError
+from attnviz.threads import one_thread
 
 STATISTICS = {
     **analysis.STATISTICS,
@@ -153,20 +153,6 @@ def run_local(loaded, job: Job, out: Path, shards: Sequence[Shard], progress: Pr
             write_shard(out, shard.index, shard_table(loaded, sentences, job))
             if progress:
                 progress(len(sentences))
-
-
-@contextmanager
-def one_thread():
-    """Every engine runs the model on one torch thread: the same arithmetic everywhere (engines scale out by
-    processes), and on a shared machine one thread is also the fastest (no thread contention)."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _columns() -> list[str]:

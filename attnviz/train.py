@@ -7,7 +7,6 @@ A model brings its data, its loss and its stopping rule (a :class:`Recipe`, in `
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, replace
 
 import torch
@@ -16,19 +15,9 @@ from tqdm import tqdm
 
 from attnviz.models.build import build_model
 from attnviz.recipes import Recipe, TrainConfig, default_config, recipe
+from attnviz.threads import one_thread
 
 __all__ = ["Recipe", "TrainConfig", "fit", "one_thread", "train"]
-
-
-@contextmanager
-def one_thread():
-    """The same arithmetic order on every machine: reproducible weights."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def fit(model: nn.Module, recipe: Recipe, config: TrainConfig, desc: str = "", progress: bool = True) -> dict:

@@ -8,6 +8,7 @@ from urllib.parse import quote, urlsplit
 
 import numpy as np
 import pytest
+from browser_check import need_chromium
 
 from attnviz import hf
 from attnviz.extract import extract
@@ -15,7 +16,6 @@ from benchmarks.browser_support import (
     DRAWN_WORD,
     PLOTTED_Z,
     browser_page,
-    chromium_path,
     streamlit_server,
     tick_labels,
     wait_for_app,
@@ -40,11 +40,7 @@ SHOTS = Path(os.environ.get("ATTNVIZ_SCREENSHOTS", "/tmp/attnviz-screenshots"))
 
 @pytest.fixture(scope="module")
 def page():
-    if chromium_path() is None:
-        message = "chromium is not installed (apt-get install chromium); browser tests need /usr/bin/chromium"
-        if os.environ.get("ATTNVIZ_REQUIRE_BROWSER"):
-            pytest.fail(message)
-        pytest.skip(message)
+    need_chromium()
     SHOTS.mkdir(parents=True, exist_ok=True)
     with streamlit_server() as url, browser_page(height=1600) as p:
         p.base_url = url
@@ -61,8 +57,7 @@ def test_every_page_url_matches_its_file_so_a_fresh_server_finds_deep_links():
 def test_a_fresh_servers_first_request_to_a_page_comes_through_app_py():
     """Streamlit serves a fresh server's first request in legacy pages/ mode (attnviz/ui/legacy_pages.py):
     without the guard this page would come without app.py's navigation and sidebar."""
-    if chromium_path() is None:
-        pytest.skip("chromium is not installed")
+    need_chromium()
     with streamlit_server() as url, browser_page() as fresh:
         fresh.goto(f"{url}/temporal")  # the very first request of this server
         wait_for_app(fresh)
@@ -87,8 +82,7 @@ def test_by_default_only_a_browser_on_this_machine_may_load_a_local_folder(tmp_p
     (X-Forwarded-For) is a visitor, who gets the allow-list and one sentence that tells nothing about the folder."""
     from hf_models import save_tiny
 
-    if chromium_path() is None:
-        pytest.skip("chromium is not installed")
+    need_chromium()
     monkeypatch.delenv("ATTNVIZ_HOSTED", raising=False)
     folder = save_tiny("gpt2", tmp_path / "tiny-gpt2")
     proxied = [{"X-Forwarded-For": "203.0.113.7"}, {"Forwarded": "for=203.0.113.7"}, {"X-Real-IP": "203.0.113.7"}]

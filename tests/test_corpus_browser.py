@@ -1,11 +1,10 @@
 """Real browser: the Corpus page opens a results folder and draws its distributions, grid and search table."""
 
-import os
-
 import pytest
+from browser_check import need_chromium
 
 from attnviz import corpus_pipeline
-from benchmarks.browser_support import browser_page, chromium_path, streamlit_server, wait_for_app
+from benchmarks.browser_support import browser_page, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.browser
 SENTENCES = ["The cat sat on the mat.", "Attention is all you need.", "Where did the river go after the rain?"]
@@ -14,11 +13,7 @@ BOXES = """() => [...document.querySelectorAll('.js-plotly-plot')].map(p => p.da
 
 
 def test_the_corpus_page_draws_a_results_folder(tmp_path):
-    if chromium_path() is None:
-        message = "chromium is not installed (apt-get install chromium); browser tests need /usr/bin/chromium"
-        if os.environ.get("ATTNVIZ_REQUIRE_BROWSER"):
-            pytest.fail(message)
-        pytest.skip(message)
+    need_chromium()
     (tmp_path / "c.txt").write_text("\n".join(SENTENCES) + "\n", encoding="utf-8")
     corpus_pipeline.run(tmp_path / "c.txt", tmp_path / "out", corpus_pipeline.Options(shard_size=2))
     with streamlit_server() as url, browser_page(height=2400) as page:

@@ -1,11 +1,9 @@
 """16 browser sessions at once on one hosted server, 10 sentences each: none lost, each its own attention,
 memory flat from the 50th to the 160th submission. (Times are reported by `python -m benchmarks.load`.)"""
 
-import os
-
 import pytest
+from browser_check import need_chromium
 
-from benchmarks.browser_support import chromium_path
 from benchmarks.load import run_load
 
 pytestmark = pytest.mark.browser
@@ -13,10 +11,7 @@ FLAT_MB = 100  # the caches are bounded: 110 more submissions may not grow the s
 
 
 def test_sixteen_sessions_each_get_exactly_their_own_attention_and_memory_stays_flat():
-    if chromium_path() is None:
-        if os.environ.get("ATTNVIZ_REQUIRE_BROWSER"):
-            pytest.fail("chromium is not installed")
-        pytest.skip("chromium is not installed")
+    need_chromium()
     result = run_load(sessions=16, per_session=10)
     assert (result["drawn"], result["lost"], result["wrong"]) == (160, 0, 0), result
     memory = result["memory_mb"]

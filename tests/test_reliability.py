@@ -1,10 +1,10 @@
 """Faults in a real server and real browsers (loopback only): a browser closed mid-run, a server restart."""
 
-import os
 from urllib.parse import parse_qs, quote, urlsplit
 
 import numpy as np
 import pytest
+from browser_check import need_chromium
 
 from attnviz import hf
 from attnviz.extract import extract
@@ -12,7 +12,6 @@ from benchmarks.browser_support import (
     DRAWN_WORD,
     PLOTTED_Z,
     browser_page,
-    chromium_path,
     free_port,
     streamlit_server,
     tick_labels,
@@ -24,11 +23,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(autouse=True)
 def needs_chromium():
-    if chromium_path() is None:
-        message = "chromium is not installed (apt-get install chromium); browser tests need /usr/bin/chromium"
-        if os.environ.get("ATTNVIZ_REQUIRE_BROWSER"):
-            pytest.fail(message)
-        pytest.skip(message)
+    need_chromium()
 
 
 def view_url(base: str, text: str, layer: int, head: int) -> str:

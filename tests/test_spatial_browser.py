@@ -5,12 +5,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from browser_check import need_chromium
 
 from attnviz import grids
 from attnviz.checkpoints import load_shipped
 from attnviz.models import vit
 from attnviz.tasks.scenes import scene_for
-from benchmarks.browser_support import browser_page, chromium_path, streamlit_server, wait_for_app
+from benchmarks.browser_support import browser_page, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.browser
 SHOTS = Path(os.environ.get("ATTNVIZ_SCREENSHOTS", "/tmp/attnviz-screenshots"))
@@ -32,11 +33,7 @@ PIXEL_TO_SCREEN = f"""([title, x, y]) => {{
 
 @pytest.fixture(scope="module")
 def page():
-    if chromium_path() is None:
-        message = "chromium is not installed (apt-get install chromium); browser tests need /usr/bin/chromium"
-        if os.environ.get("ATTNVIZ_REQUIRE_BROWSER"):
-            pytest.fail(message)
-        pytest.skip(message)
+    need_chromium()
     SHOTS.mkdir(parents=True, exist_ok=True)
     with streamlit_server() as url, browser_page(height=1800) as p:
         p.base_url = url

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from browser_check import need_chromium
 from streamlit.testing.v1 import AppTest
 
 from attnviz import experiments
@@ -90,10 +91,9 @@ def test_the_pages_an_experiment_belongs_to_link_to_it(page_file):
 
 @pytest.mark.browser
 def test_in_a_browser_the_bottleneck_draws_one_line_per_model():
-    from benchmarks.browser_support import browser_page, chromium_path, streamlit_server, wait_for_app
+    from benchmarks.browser_support import browser_page, streamlit_server, wait_for_app
 
-    if chromium_path() is None:
-        pytest.skip("chromium is not installed")
+    need_chromium()
     shots = Path(os.environ.get("ATTNVIZ_SCREENSHOTS", "/tmp/attnviz-screenshots"))
     shots.mkdir(parents=True, exist_ok=True)
     with streamlit_server() as url, browser_page(height=1400) as page:

@@ -6,11 +6,14 @@ the "Why attention" page reads those files instantly and can rerun the cheap one
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, get_args
+
+from attnviz.threads import one_thread
 
 ExperimentName = Literal["softmax-scale", "attention-cost", "bottleneck", "accumulation"]
 EXPERIMENT_NAMES: tuple[ExperimentName, ...] = get_args(ExperimentName)
@@ -25,10 +28,18 @@ COMMANDS: dict[ExperimentName, str] = {name: f"python -m attnviz experiment {nam
 
 
 def runner(name: str) -> Callable[..., dict]:
-    """The ``run`` function of experiment ``name`` (ValueError listing the experiments there are)."""
+    """The ``run`` function of experiment ``name``, on one torch thread (another count can move the last bit
+    of a float, and the results files are checked to 1e-9); ValueError listing the experiments there are."""
     if name not in _MODULES:
         raise ValueError(f"unknown experiment {name!r}: choose one of {', '.join(EXPERIMENT_NAMES)}")
-    return importlib.import_module(f"attnviz.experiments.{_MODULES[name]}").run
+    run = importlib.import_module(f"attnviz.experiments.{_MODULES[name]}").run
+
+    @functools.wraps(run)
+    def on_one_thread(**options) -> dict:
+        with one_thread():
+            return run(**options)
+
+    return on_one_thread
 
 
 def results_path(name: ExperimentName) -> Path:

@@ -95,6 +95,7 @@ def measure(work: Path, sizes: list[int], ray_size: int, shard_size: int, limit:
     if ray_size:
         corpus = generate(work / f"corpus-{ray_size}.txt", ray_size)
         args = [str(corpus), "--out", str(work / f"ray-{ray_size}"), "--shard-size", str(shard_size)]
+        shutil.rmtree(work / f"ray-{ray_size}", ignore_errors=True)
         results["ray"] = {"sentences": ray_size, **run_job([*args, "--engine", "ray", "--num-cpus", "2"])}
         results["ray"]["identical"] = _same_shards(work / f"local-{ray_size}", work / f"ray-{ray_size}")
         write(results)
@@ -108,6 +109,7 @@ def measure(work: Path, sizes: list[int], ray_size: int, shard_size: int, limit:
 
 def _local(work: Path, n: int, shard_size: int, limit: float | None = None) -> dict:
     corpus, out = generate(work / f"corpus-{n}.txt", n), work / f"local-{n}"
+    shutil.rmtree(out, ignore_errors=True)  # a clean run: a folder left by an earlier run would be resumed
     started = time.perf_counter()
     stop = (lambda: time.perf_counter() - started > limit) if limit else None
     run = run_job([str(corpus), "--out", str(out), "--shard-size", str(shard_size)], stop)
@@ -117,6 +119,7 @@ def _local(work: Path, n: int, shard_size: int, limit: float | None = None) -> d
 def resume(work: Path, corpus: Path, n: int, shard_size: int) -> dict:
     """Kill a local job half-way, run it again, and time the restart (scan, model load, skipping finished shards)."""
     out = work / f"resume-{n}"
+    shutil.rmtree(out, ignore_errors=True)
     half = -(-n // shard_size) // 2
     args = [str(corpus), "--out", str(out), "--shard-size", str(shard_size)]
     killed = run_job(args, lambda: shards_done(out) >= half)

@@ -91,22 +91,21 @@ if lines.open:
         ui.chart("head view", lambda: figures.head_view(attn, layer, heads), key=view.key("head_view"))
 
 st.subheader("Analysis")
-view.choose("analysis", ANALYSES)
-statistics, rollout, similar = st.tabs(ANALYSES, key=view.key("analysis"), on_change="rerun")
-# Only the open analysis is computed: the one forward pass (cached) serves them all.
-if statistics.open:
-    with statistics:
-        ui.guarded("head statistics", lambda: panels.statistics(cache.statistics(attn), view))
-        if loaded.family == "decoder" and st.toggle("Probe for induction heads", key=view.key("induction")):
-            ui.guarded("induction probe", lambda: panels.induction(model_id, view))
-if rollout.open:
-    with rollout:
-        encoder = maps.get("encoder") if view["map"] == "cross" else None
-        ui.guarded("rollout", lambda: panels.rollout(attn, layer, head, view, encoder=encoder))
-if similar.open:
-    with similar:
-        st.caption("Jensen-Shannon distance between every pair of heads on this input: dark = heads that attend alike.")
-        ui.guarded("head similarity", lambda: panels.similarity(attn, view))
+# None until chosen, then kept for every new text: a submission draws the analysis only for those who asked.
+view.choose("analysis", [None, *ANALYSES])
+chosen = st.segmented_control("Analyse this input", ANALYSES, key=view.key("analysis"))
+if chosen is None:
+    st.caption("Pick one: head statistics (what each head does), rollout through the layers, or head similarity.")
+elif chosen == "Head statistics":
+    ui.guarded("head statistics", lambda: panels.statistics(cache.statistics(attn), view))
+    if loaded.family == "decoder" and st.toggle("Probe for induction heads", key=view.key("induction")):
+        ui.guarded("induction probe", lambda: panels.induction(model_id, view))
+elif chosen == "Rollout":
+    encoder = maps.get("encoder") if view["map"] == "cross" else None
+    ui.guarded("rollout", lambda: panels.rollout(attn, layer, head, view, encoder=encoder))
+else:
+    st.caption("Jensen-Shannon distance between every pair of heads on this input: dark = heads that attend alike.")
+    ui.guarded("head similarity", lambda: panels.similarity(attn, view))
 
 ui.downloads(result.maps, "attnviz-pretrained")
 view.share()

@@ -170,6 +170,20 @@ def test_head_statistics_tab_shows_measured_numbers_and_a_click_opens_the_head()
     np.testing.assert_array_equal(heatmap_z(charts(at)["hf_heatmap"]), extract(hf.load(), text).maps["self"].head(0, 2))
 
 
+def test_no_analysis_until_one_is_picked_then_it_follows_every_new_text():
+    from attnviz.analysis import head_statistics
+
+    at = open_page("pages/pretrained.py", hf_text="Nothing is analysed until asked.")
+    assert set(charts(at)) == {"hf_heatmap"} and not at.dataframe  # a submission draws one figure
+    assert at.session_state["hf_analysis"] is None and "hf_analysis" not in at.query_params
+    at.session_state["hf_analysis"] = "Head statistics"
+    at.run()
+    at.text_area(key="hf_text").set_value("A second sentence keeps the chosen analysis.").run()
+    expected = head_statistics(extract(hf.load(), "A second sentence keeps the chosen analysis.").maps["self"])
+    np.testing.assert_allclose(heatmap_z(charts(at)["hf_stats_grid"]), expected["previous"], atol=1e-6)
+    assert at.query_params["hf_analysis"] == "Head statistics"  # the share link carries the choice
+
+
 def test_only_the_open_view_is_drawn_and_a_clicked_tile_opens_its_head():
     text = "Only the open view is drawn."
     attn = extract(hf.load(), text).maps["self"]
@@ -222,7 +236,7 @@ def test_pretrained_page_switches_to_a_local_decoder_model_and_probes_induction(
     from hf_models import save_tiny
 
     folder = str(save_tiny("gpt2", tmp_path / "tiny-gpt2"))
-    at = open_page("pages/pretrained.py", hf_model=folder, hf_text="one two three four")
+    at = open_page("pages/pretrained.py", hf_model=folder, hf_text="one two three four", hf_analysis="Head statistics")
     assert not at.exception and not at.error
     expected = extract(hf.load(folder), "one two three four").maps["self"]
     np.testing.assert_array_equal(heatmap_z(charts(at)["hf_heatmap"]), expected.head(0, 0))

@@ -136,7 +136,7 @@ class ViewState:
             view.key(name): str(st.session_state[view.key(name)])
             for view in (self, *others)
             for name, field in view.fields.items()
-            if field.shared and view.key(name) in st.session_state
+            if field.shared and st.session_state.get(view.key(name)) is not None  # None: nothing chosen
         }
         for key, value in params.items():
             if st.query_params.get(key) != value:

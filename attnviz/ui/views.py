@@ -9,7 +9,7 @@ PRETRAINED_ANALYSES = ["Head statistics", "Rollout", "Head similarity"]
 PRETRAINED = ViewState(
     "hf_", model=Field(""), text=Field("The cat sat on the mat because it was tired."), pair=Field(""),
     target=Field(""), words=Field(False, flag), hide=Field(False, flag), stretch=Field(False, flag),
-    map=Field("self"), tab=Field(PRETRAINED_VIEWS[0]), analysis=Field(PRETRAINED_ANALYSES[0]),
+    map=Field("self"), tab=Field(PRETRAINED_VIEWS[0]), analysis=Field(None),
     layer=Field(0, int), head=Field(0, int),
 )  # fmt: skip
 PRETRAINED_PAGE = "pretrained"  # its url_path in app.py

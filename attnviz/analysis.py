@@ -120,7 +120,7 @@ def head_statistics(attn: AttentionMap) -> dict[str, np.ndarray]:
     w = attn.weights.astype(np.float64)
     q, k = w.shape[-2:]
     rows, cols = np.indices((q, k))
-    punctuation = np.array([_is_punctuation(t) for t in attn.key_tokens])
+    punctuation = np.array([is_punctuation(t) for t in attn.key_tokens])
     special = np.array(attn.key_special)
     band = lambda offset: (w * (cols - rows == offset)).sum(-1)  # noqa: E731
     stats = {
@@ -169,7 +169,7 @@ def sink_mass(attn: AttentionMap) -> np.ndarray:
     return attn.weights[..., 0].astype(np.float64).mean(-1).astype(np.float32)
 
 
-def _is_punctuation(token: str) -> bool:
+def is_punctuation(token: str) -> bool:
     import unicodedata
 
     return bool(token) and all(unicodedata.category(c).startswith("P") for c in token)

@@ -11,7 +11,9 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from benchmarks.browser_support import browser_page, chromium_path, streamlit_server, wait_for_app
 
-MARKERS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet")
+# Each marker must be ONE token of the model: the detector waits for it as the first tick. "foxtrot" (WordPiece:
+# fox ##tro ##t) never appeared, so every run of 6 or more submissions counted one drawn submission as lost.
+MARKERS = ("alpha", "bravo", "charlie", "delta", "echo", "falcon", "golf", "hotel", "india", "juliet")
 DRAWN_TICKS = """word => {
     const plot = [...document.querySelectorAll('.js-plotly-plot')].find(p => p.offsetParent !== null);
     const ticks = plot ? [...plot.querySelectorAll('g.xtick text')].map(t => t.textContent) : [];

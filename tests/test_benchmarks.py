@@ -15,3 +15,14 @@ def test_benchmark_smoke_run_writes_its_report(tmp_path):
     for section in ("## Budgets", "## Extraction", "## Figures", "## Built-in models"):
         assert section in text
     assert "| 16 |" in text
+
+
+def test_every_word_the_browser_detectors_wait_for_is_one_token_of_the_model():
+    """The detectors wait for a word as the first tick label: a word the tokenizer splits (foxtrot -> fox ##tro
+    ##t) never appears there, and a drawn submission would be counted as lost."""
+    from attnviz import hf
+    from benchmarks.browser import MARKERS
+    from benchmarks.load import WORDS
+
+    tokenizer = hf.load().tokenizer
+    assert [word for word in (*MARKERS, *WORDS) if tokenizer.tokenize(word) != [word]] == []

@@ -70,3 +70,26 @@ def test_the_self_attention_page_offers_the_one_head_model_on_reverse_only():
     assert any("noitnetta" in m.value for m in at.markdown)
     links = [element.proto.label for element in at.get("page_link")]
     assert any("multi-head as groups" in label for label in links), links
+
+
+@pytest.mark.browser
+def test_in_a_browser_the_section_draws_its_maps_and_bars():
+    import os
+
+    from browser_check import need_chromium
+
+    from benchmarks.browser_support import browser_page, streamlit_server, wait_for_app
+
+    need_chromium()
+    shots = Path(os.environ.get("ATTNVIZ_SCREENSHOTS", "/tmp/attnviz-screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    with streamlit_server() as url, browser_page(height=1400) as page:
+        page.goto(f"{url}/why")
+        wait_for_app(page)
+        header = page.get_by_role("heading", name="5. Multi-head attention as groups")
+        header.scroll_into_view_if_needed()
+        wait_for_app(page)
+        assert page.locator("[data-testid=stException]").count() == 0
+        assert page.locator(".js-plotly-plot .barlayer .trace").count() == 4  # 2 charts x 2 models
+        assert page.locator(".js-plotly-plot .heatmaplayer").count() >= 5  # 4 heads and 1 head, one input
+        page.screenshot(path=str(shots / "why-heads.png"))

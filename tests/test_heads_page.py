@@ -87,7 +87,7 @@ def test_in_a_browser_the_section_draws_its_maps_and_bars():
         page.goto(f"{url}/why")
         wait_for_app(page)
         header = page.get_by_role("heading", name="5. Multi-head attention as groups")
-        header.scroll_into_view_if_needed()
+        header.evaluate("element => element.scrollIntoView({block: 'start'})")
         wait_for_app(page)
         assert page.locator("[data-testid=stException]").count() == 0
         assert page.locator(".js-plotly-plot .barlayer .trace").count() == 4  # 2 charts x 2 models

@@ -81,8 +81,14 @@ def summary_sentence(models: dict) -> str:
         f"cross-attention head agrees with the gold alignment on **{four['alignment_agreement']:.1%}** and "
         f"**{one['alignment_agreement']:.1%}** of target tokens. So: {verdict}. The four heads of a layer differ "
         f"from one another by a mean Jensen-Shannon distance of {spread} (layer 0, layer 1; 0 = the same map, "
-        "1 = no overlap)."
+        f"1 = no overlap){redundancy(four['mean_distance_between_heads'])}"
     )
+
+
+def redundancy(distances: list[float]) -> str:
+    if distances[-1] < distances[0] / 2:
+        return ": the first layer's heads look at different letters, the last layer's mostly agree (redundant groups)."
+    return "."
 
 
 def example_maps(view: ViewState, example: dict) -> None:

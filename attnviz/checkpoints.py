@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from attnviz.models.build import rebuild
-from attnviz.models.registry import check_pair, spec
+from attnviz.models.registry import check_pair
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
@@ -49,10 +49,8 @@ def load_shipped(task_name: str, model_name: str) -> nn.Module:
     check_pair(task_name, model_name)
     path = checkpoint_path(task_name, model_name)
     if not path.exists():
-        model = spec(model_name)
-        score = f" --score {model.score}" if model.score else ""
         raise FileNotFoundError(
             f"no checkpoint for {model_name} on {task_name} at {path}; "
-            f"train it with: python -m attnviz train --task {task_name} --model {model.architecture}{score}"
+            f"train it with: python -m attnviz train --task {task_name} --model {model_name}"
         )
     return load_checkpoint(path)[0]

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from attnviz import cache, figures, ui
+from attnviz.models.registry import MODEL_NAMES, MODELS
 from attnviz.tasks import TaskInputError
 
 ui.enter_through_app()
@@ -18,10 +19,17 @@ st.caption(
     "2 encoder + 2 decoder layers, 4 heads each, d_model 64; every head computes "
     "softmax(QKᵀ/√d_head) explicitly. Pick a map, a layer and a head, or click a tile of the overview."
 )
-view = ui.ViewState("tf_", **ui.TASK_FIELDS, map=ui.Field("cross"), layer=ui.Field(0, int), head=ui.Field(0, int))
+view = ui.ViewState(
+    "tf_", **ui.TASK_FIELDS, map=ui.Field("cross"), layer=ui.Field(0, int), head=ui.Field(0, int),
+    model=ui.Field("transformer"),
+)  # fmt: skip
 task, text = ui.task_input(view)
+models = [m for m in MODEL_NAMES if MODELS[m].architecture == "transformer" and task.name in MODELS[m].tasks]
+model = view.choose("model", models, default="transformer")
+if len(models) > 1:  # reverse also has the same Transformer with one head of width 64 (same parameters)
+    st.radio("Model", models, key=view.key("model"), format_func=lambda m: MODELS[m].title, horizontal=True)
 try:
-    result = cache.run_builtin(task.name, "transformer", text)
+    result = cache.run_builtin(task.name, model, text)
 except TaskInputError as error:
     ui.error(error)
     st.stop()
@@ -46,6 +54,7 @@ ui.chart(
     lambda: figures.heatmap(attn, layer, head, gold=gold if show_gold else None, title=title),
     key=view.key("heatmap"),
 )
-ui.downloads({name: attn}, f"attnviz-{task.name}-transformer-{name}")
+ui.downloads({name: attn}, f"attnviz-{task.name}-{model}-{name}")
 view.share()
 ui.why_link("Why attention, measured: why √d_k, and what additive self-attention would cost")
+ui.why_link("Why attention, measured: one head against four of the same total width (multi-head as groups)")

@@ -9,6 +9,7 @@ from attnviz.attention import AttentionMap
 from attnviz.experiments import COMMANDS
 from attnviz.models.registry import MODELS
 from attnviz.settings import limits
+from attnviz.ui.why_heads import multi_head
 
 ui.enter_through_app()
 view = ui.ViewState("why_", task=ui.Field("reverse"), model=ui.Field("rnn-additive"), keys=ui.Field(32, int))
@@ -184,3 +185,4 @@ def attention_cost() -> None:
 for title, section in (("bottleneck", bottleneck), ("accumulation", accumulation),
                        ("softmax scale", softmax_scale), ("attention cost", attention_cost)):  # fmt: skip
     ui.guarded(title, section)
+ui.guarded("multi-head", lambda: multi_head(view))

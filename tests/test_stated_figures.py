@@ -275,3 +275,28 @@ def test_the_bottleneck_tables_are_the_results_file_and_the_baseline_is_trained_
     parameters = sum(p.numel() for p in load_shipped("reverse", "rnn-none").parameters())
     assert f"{parameters:,} parameters on `reverse`" in MODELS_DOC
     assert parameters == sum(p.numel() for p in load_shipped("reverse", "rnn-dot").parameters())
+
+
+def test_the_heads_figures_are_the_results_file():
+    shipped = _results("heads")["models"]
+    for stated in table(MODELS_DOC, "| model | heads × width | parameters"):
+        measured = shipped[stated["model"]]
+        assert stated["heads × width"] == f"{measured['heads']} × {measured['d_head']}"
+        assert int(stated["parameters"].replace(",", "")) == measured["parameters"]
+        for column, key in [("exact match", "exact_match"), ("token accuracy", "token_accuracy"),
+                            ("best head's agreement", "alignment_agreement")]:  # fmt: skip
+            assert abs(percent(stated[column]) - 100 * measured[key]) <= 0.05 + 1e-9, (column, stated["model"])
+        distances = [f"{d:.2f}" for d in measured["mean_distance_between_heads"] if d is not None] or ["–"]
+        assert stated["mean JS distance between heads"] == ", ".join(distances)
+    for stated in table(MODELS_DOC, "| model | layer | head | agreement | entropy"):
+        [head] = [h for h in shipped[stated["model"]]["per_head"]
+                  if (h["layer"], h["head"]) == (int(stated["layer"]), int(stated["head"]))]  # fmt: skip
+        assert abs(percent(stated["agreement"]) - 100 * head["agreement"]) <= 0.05 + 1e-9
+        assert abs(float(stated["entropy (bits)"]) - head["entropy_bits"]) <= 0.005 + 1e-9
+
+
+@pytest.mark.slow
+def test_the_heads_experiment_reproduces_its_results_file():
+    from attnviz import experiments
+
+    assert _same(json.loads(json.dumps(experiments.runner("heads")())), _results("heads"))

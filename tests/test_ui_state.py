@@ -17,7 +17,7 @@ def share_link(at) -> dict[str, list[str]]:
 def test_the_share_link_carries_exactly_the_declared_fields():
     at = open_page("pages/self_attention.py", tf_text="my friend ate the cake", tf_map="encoder", tf_layer="1")
     link = share_link(at)
-    assert set(link) == {"tf_task", "tf_text", "tf_map", "tf_layer", "tf_head"}  # no widget-only keys
+    assert set(link) == {"tf_task", "tf_text", "tf_map", "tf_layer", "tf_head", "tf_model"}  # no widget-only keys
     assert link["tf_text"] == ["my friend ate the cake"] and link["tf_map"] == ["encoder"] and link["tf_layer"] == ["1"]
 
 

@@ -35,7 +35,7 @@ def page() -> AppTest:
 def test_the_page_runs_and_draws_every_section(page):
     assert not page.exception, page.exception
     assert not page.error, [e.value for e in page.error]
-    assert [h.value.split(".")[0] for h in page.header] == ["1", "2", "3", "4"]
+    assert [h.value.split(".")[0] for h in page.header] == ["1", "2", "3", "4", "5"]
     drawn = set(charts(page))
     assert {"why_bottleneck", "why_accumulation", "why_entropy", "why_gradient", "why_cost_seconds"} <= drawn
     commands = " ".join(c.value for c in page.caption)

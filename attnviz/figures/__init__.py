@@ -5,6 +5,7 @@ from attnviz.figures.common import COLORSCALE, escape
 from attnviz.figures.comparison import comparison
 from attnviz.figures.corpus import distributions, head_labels, statistic_grid
 from attnviz.figures.documents import document
+from attnviz.figures.groups import head_bars
 from attnviz.figures.heads import head_view, heatmap, step_bars
 from attnviz.figures.memory import bits, memory
 from attnviz.figures.overview import downsample, overview, overview_grid, thumbnail_side, tile_at
@@ -13,6 +14,6 @@ from attnviz.figures.why import lines, shade
 
 __all__ = [
     "COLORSCALE", "bits", "comparison", "difference", "distributions", "document", "downsample", "escape", "head_grid",
-    "head_labels", "head_view", "heads_over_image", "heatmap", "image_attention", "lines", "memory", "overview",
-    "overview_grid", "shade", "similarity", "statistic_grid", "step_bars", "thumbnail_side", "tile_at",
+    "head_bars", "head_labels", "head_view", "heads_over_image", "heatmap", "image_attention", "lines", "memory",
+    "overview", "overview_grid", "shade", "similarity", "statistic_grid", "step_bars", "thumbnail_side", "tile_at",
 ]  # fmt: skip

@@ -29,7 +29,8 @@ def build_model(task_name: str, name: ModelName) -> nn.Module:
     sizes = dict(source_vocab_size=len(task.source_vocab), target_vocab_size=len(task.target_vocab))
     if model.architecture == "rnn":
         return RNNSeq2Seq(RNNConfig(**sizes, score=model.score, max_target_len=task.max_target_len + 4))
-    return TransformerSeq2Seq(TransformerConfig(**sizes, max_target_len=task.max_target_len + 4))
+    heads = {"n_heads": model.heads} if model.heads else {}
+    return TransformerSeq2Seq(TransformerConfig(**sizes, max_target_len=task.max_target_len + 4, **heads))
 
 
 CONFIGS = {"rnn": (RNNSeq2Seq, RNNConfig), "transformer": (TransformerSeq2Seq, TransformerConfig),

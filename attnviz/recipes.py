@@ -57,11 +57,12 @@ class Recipe:
 DEFAULTS = {
     "rnn": TrainConfig(warmup=200, clip=1.0),
     "transformer": TrainConfig(learning_rate=2e-3, warmup=200, clip=1.0),
-    "ntm": TrainConfig(steps=6000, batch_size=16, learning_rate=1e-3, stop_at=0.05, clip=10.0),
+    "ntm": TrainConfig(steps=6000, batch_size=16, learning_rate=1e-3, stop_at=0.05, clip=10.0, max_len=20),
     "han": TrainConfig(steps=3000, stop_at=0.995),
     "sat": TrainConfig(steps=3000, coverage=0.01, stop_at=0.99),
     "vit": TrainConfig(steps=3000, learning_rate=2e-3, warmup=200, clip=1.0, stop_at=0.99),
 }
+DEFAULTS["lstm"] = DEFAULTS["ntm"]  # the memory baseline trains on the same data with the same budget
 
 
 def default_config(model_name: str) -> TrainConfig:
@@ -183,4 +184,5 @@ RECIPES: dict[str, Callable[[str, TrainConfig], Recipe]] = {
     "han": documents,
     "sat": captions,
     "vit": objects,
+    "lstm": copy,
 }

@@ -21,7 +21,7 @@ from attnviz.models.registry import MAP_KINDS
 @dataclass
 class NTMConfig:
     bits: int = 8  # width of the copied vectors; inputs add a delimiter channel
-    slots: int = 32  # N memory locations
+    slots: int = 64  # N memory locations: room for a copy of 40+ steps
     slot_width: int = 16  # M numbers per location
     controller: int = 100  # LSTM units
 

@@ -23,7 +23,7 @@ from attnviz.tasks import documents as docs
 
 CHUNK = 500
 TRAINED_COPY_LENGTHS = range(1, 21)
-LONGER_COPY_LENGTHS = (30, 40, 50, 60)
+LONGER_COPY_LENGTHS = (30, 40)
 # Copy sequences for evaluation come from their own generator, seeded COPY_EVALUATION_SEED + seed: training
 # draws from seed (0 for the shipped models) and validation from 10,000 + seed (recipes.VALIDATION_SEED).
 COPY_EVALUATION_SEED = 20_000

@@ -166,20 +166,22 @@ def copy_draws(n: int, lengths, seed: int, bits: int = 8) -> list[tuple[int, tor
 
 
 @torch.no_grad()
-def _copy_results(model: nn.Module, n: int, lengths, seed: int) -> tuple[float, float]:
-    """(mean wrong bits per sequence, share of sequences copied with every bit right), ``n`` spread over lengths."""
+def _copy_results(model: nn.Module, n: int, lengths, seed: int, **options) -> tuple[float, float]:
+    """(mean wrong bits per sequence, share of sequences copied with every bit right), ``n`` spread over lengths.
+
+    ``options`` go to the model's forward (the NTM's ``slots`` while it trains on a smaller memory)."""
     model.eval()
     wrong, perfect = 0.0, 0
     for length, inputs, targets in copy_draws(n, lengths, seed, model.config.bits):
-        predicted = (model(inputs)[0][:, length + 1 :] > 0).float()
+        predicted = (model(inputs, **options)[0][:, length + 1 :] > 0).float()
         wrong += (predicted != targets).sum().item()
         perfect += int((predicted == targets).all(-1).all(-1).sum())
     return wrong / n, perfect / n
 
 
-def bit_errors(model: nn.Module, n: int, lengths, seed: int) -> float:
+def bit_errors(model: nn.Module, n: int, lengths, seed: int, **options) -> float:
     """Mean number of wrong bits per sequence over ``n`` copy sequences spread evenly over ``lengths``."""
-    return _copy_results(model, n, lengths, seed)[0]
+    return _copy_results(model, n, lengths, seed, **options)[0]
 
 
 def evaluate_copy(model: nn.Module, model_name: str = "ntm", n: int = 1000, seed: int = 0) -> dict:

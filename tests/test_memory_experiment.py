@@ -5,13 +5,13 @@ import pytest
 import torch
 
 from attnviz import experiments
-from attnviz.checkpoints import load_shipped
+from attnviz.checkpoints import checkpoint_path, load_shipped
 from attnviz.evaluate import COPY_EVALUATION_SEED, copy_draws, evaluate_copy
 from attnviz.experiments import memory
 from attnviz.heldout import copy_training_patterns, pattern_key, seen_in_copy_training
 from attnviz.models.lstm import CopyLSTM, CopyLSTMConfig
 from attnviz.models.ntm import copy_batch, run_copy
-from attnviz.recipes import VALIDATION_SEED, default_config
+from attnviz.recipes import VALIDATION_SEED, TrainConfig, default_config, recipe
 
 EVAL_SEED = 2026
 
@@ -52,9 +52,8 @@ def test_evaluation_seeds_are_not_training_or_validation_seeds():
 
 
 def test_the_training_stream_is_regenerated_and_its_sequences_count_as_seen():
-    record = torch.load("attnviz/weights/copy-ntm.pt", weights_only=True)["train"]
-    first_batch = copy_batch(record["config"]["batch_size"], 1, record["config"].get("start_len") or 20, 8,
-                             torch.Generator().manual_seed(record["config"]["seed"]))[1]  # fmt: skip
+    record = torch.load(checkpoint_path("copy", "ntm"), weights_only=True)["train"]
+    first_batch = recipe("copy", "ntm", TrainConfig(**record["config"])).next_batch()[1]  # the recipe's own stream
     assert all(pattern_key(s) in copy_training_patterns("ntm") for s in first_batch.numpy())
     assert seen_in_copy_training(first_batch.numpy()) == len(first_batch)
     long = copy_batch(50, 12, 12, 8, torch.Generator().manual_seed(COPY_EVALUATION_SEED))[1]
@@ -89,3 +88,11 @@ def test_the_shipped_results_file_is_the_experiment_on_the_shipped_models():
         stored = {r["length"]: r for r in shipped["models"][name]}
         for row in rows:
             assert row == pytest.approx(stored[row["length"]], abs=1e-9), (name, row)
+
+
+def test_the_ntm_can_run_on_a_smaller_memory_because_no_weight_depends_on_it():
+    ntm = load_shipped("copy", "ntm")
+    inputs = copy_batch(2, 5, 5, 8, torch.Generator().manual_seed(0))[0]
+    _, small, memory = ntm(inputs, slots=32)
+    _, full, _ = ntm(inputs)
+    assert memory.shape == (2, 11, 32, 16) and small["write"].shape[-1] == 32 and full["write"].shape[-1] == 64

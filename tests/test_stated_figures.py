@@ -295,6 +295,10 @@ def test_the_memory_figures_are_the_results_file():
             assert abs(percent(row[f"{model} copied perfectly"]) - 100 * measured["perfect"]) <= 0.5, (row, measured)
     parameters = result["parameters"]
     assert f"NTM {parameters['ntm']:,} parameters, LSTM {parameters['lstm']:,}" in MODELS_DOC
+    worst = max(r["wrong_bits"] for r in result["models"]["ntm"])
+    assert f"at most {worst:.2f} wrong bits per" in MODELS_DOC
+    trained = {m: np.mean([r["wrong_bits"] for r in rows if r["length"] <= 20]) for m, rows in result["models"].items()}
+    assert f"NTM {trained['ntm']:.3f} wrong bits per sequence,\nLSTM {trained['lstm']:.2f}." in MODELS_DOC
 
 
 @pytest.mark.slow

@@ -23,7 +23,7 @@ TRAINED_LENGTHS = (1, 20)
 
 def wrong_bits(predicted: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Wrong bits of each sequence: logits (B, T, bits) on the wrong side of 0 against 0/1 targets -> (B,)."""
-    return ((predicted > 0).float() != targets).sum((-1, -2))
+    return ((predicted > 0).float() != targets).float().sum((-1, -2))
 
 
 @torch.no_grad()

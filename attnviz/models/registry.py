@@ -77,7 +77,10 @@ MODELS: dict[ModelName, ModelSpec] = {
 SEQ2SEQ_MODELS: tuple[ModelName, ...] = tuple(
     n for n in MODEL_NAMES if MODELS[n].tasks == SEQ2SEQ_TASKS and MODELS[n].maps
 )
-NO_ATTENTION_MODELS: tuple[ModelName, ...] = tuple(n for n in MODEL_NAMES if not MODELS[n].maps)
+# The seq2seq baselines without attention (the copy task's LSTM is the memory baseline, not one of them).
+NO_ATTENTION_MODELS: tuple[ModelName, ...] = tuple(
+    n for n in MODEL_NAMES if not MODELS[n].maps and set(MODELS[n].tasks) <= set(SEQ2SEQ_TASKS)
+)
 MAP_KINDS: dict[MapName, Kind] = {name: kind for model in MODELS.values() for name, kind in model.maps}
 
 

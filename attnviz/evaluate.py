@@ -13,7 +13,7 @@ from torch import nn
 from attnviz.analysis import alignment_scores
 from attnviz.checkpoints import load_shipped
 from attnviz.evaluate_scenes import evaluate_sat, evaluate_vit
-from attnviz.heldout import fresh_examples
+from attnviz.heldout import fresh_examples, seen_in_copy_training
 from attnviz.models.han import encode
 from attnviz.models.ntm import copy_batch
 from attnviz.models.registry import SEQ2SEQ_MODELS, SEQ2SEQ_TASKS, check_pair, spec
@@ -22,8 +22,11 @@ from attnviz.tasks import Example, Task, get_task
 from attnviz.tasks import documents as docs
 
 CHUNK = 500
-TRAINED_COPY_LENGTHS = range(1, 11)
-LONGER_COPY_LENGTHS = (12, 15, 20)
+TRAINED_COPY_LENGTHS = range(1, 21)
+LONGER_COPY_LENGTHS = (30, 40)
+# Copy sequences for evaluation come from their own generator, seeded COPY_EVALUATION_SEED + seed: training
+# draws from seed (0 for the shipped models) and validation from 10,000 + seed (recipes.VALIDATION_SEED).
+COPY_EVALUATION_SEED = 20_000
 
 
 def evaluate(task_name: str, model_name: str, n: int = 1000, seed: int = 0, model: nn.Module | None = None) -> dict:
@@ -31,8 +34,8 @@ def evaluate(task_name: str, model_name: str, n: int = 1000, seed: int = 0, mode
     check_pair(task_name, model_name)
     model = model if model is not None else load_shipped(task_name, model_name)
     architecture = spec(model_name).architecture
-    if architecture == "ntm":
-        return evaluate_ntm(model, n, seed)
+    if architecture in ("ntm", "lstm"):
+        return evaluate_copy(model, model_name, n, seed)
     if architecture == "han":
         return evaluate_han(model, n, seed)
     if architecture in ("sat", "vit"):
@@ -151,39 +154,62 @@ def alignment_rows(
     return rows
 
 
-@torch.no_grad()
-def _copy_results(model: nn.Module, n: int, lengths, seed: int) -> tuple[float, float]:
-    """(mean wrong bits per sequence, share of sequences copied with every bit right), ``n`` spread over lengths."""
-    model.eval()
+def copy_draws(n: int, lengths, seed: int, bits: int = 8) -> list[tuple[int, torch.Tensor, torch.Tensor]]:
+    """[(length, inputs, targets)]: ``n`` copy sequences drawn with ``seed``, spread evenly over ``lengths``."""
     generator = torch.Generator().manual_seed(seed)
     lengths = list(lengths)
-    wrong, perfect = 0.0, 0
+    draws = []
     for length in lengths:
         count = n // len(lengths) + (1 if length in lengths[: n % len(lengths)] else 0)
-        inputs, targets = copy_batch(count, length, length, model.config.bits, generator)
-        predicted = (model(inputs)[0][:, length + 1 :] > 0).float()
+        draws.append((length, *copy_batch(count, length, length, bits, generator)))
+    return draws
+
+
+@torch.no_grad()
+def _copy_results(model: nn.Module, n: int, lengths, seed: int, **options) -> tuple[float, float]:
+    """(mean wrong bits per sequence, share of sequences copied with every bit right), ``n`` spread over lengths.
+
+    ``options`` go to the model's forward (the NTM's ``slots`` while it trains on a smaller memory)."""
+    model.eval()
+    wrong, perfect = 0.0, 0
+    for length, inputs, targets in copy_draws(n, lengths, seed, model.config.bits):
+        predicted = (model(inputs, **options)[0][:, length + 1 :] > 0).float()
         wrong += (predicted != targets).sum().item()
         perfect += int((predicted == targets).all(-1).all(-1).sum())
     return wrong / n, perfect / n
 
 
-def bit_errors(model: nn.Module, n: int, lengths, seed: int) -> float:
+def bit_errors(model: nn.Module, n: int, lengths, seed: int, **options) -> float:
     """Mean number of wrong bits per sequence over ``n`` copy sequences spread evenly over ``lengths``."""
-    return _copy_results(model, n, lengths, seed)[0]
+    return _copy_results(model, n, lengths, seed, **options)[0]
 
 
-def evaluate_ntm(model: nn.Module, n: int = 1000, seed: int = 0) -> dict:
-    """Bit errors per sequence on lengths 1-10 (trained) and, per length, on 12, 15, 20 (generalisation)."""
-    errors, perfect = _copy_results(model, n, TRAINED_COPY_LENGTHS, seed)
+def evaluate_copy(model: nn.Module, model_name: str = "ntm", n: int = 1000, seed: int = 0) -> dict:
+    """Wrong bits per sequence on ``n`` sequences of lengths 1-20 (trained) and ``n`` of each longer length.
+
+    The sequences come from the evaluation generator (``COPY_EVALUATION_SEED + seed``), never a training seed.
+    """
+    errors, perfect = _copy_results(model, n, TRAINED_COPY_LENGTHS, COPY_EVALUATION_SEED + seed)
+    longer = {
+        str(length): bit_errors(model, n, [length], COPY_EVALUATION_SEED + seed + 100 * length)
+        for length in LONGER_COPY_LENGTHS
+    }
     return {
         "task": "copy",
-        "model": "ntm",
+        "model": model_name,
         "n": n,
         "seed": seed,
+        "generator_seed": COPY_EVALUATION_SEED + seed,
         "bit_errors_per_sequence": errors,
         "sequences_fully_correct": perfect,
-        "longer": {str(length): bit_errors(model, 100, [length], seed + length) for length in LONGER_COPY_LENGTHS},
+        "seen_in_training": seen_in_training(n, COPY_EVALUATION_SEED + seed),
+        "longer": longer,
     }
+
+
+def seen_in_training(n: int, generator_seed: int) -> int:
+    """How many of the ``n`` evaluation sequences (lengths 1-20) a shipped copy model trained on."""
+    return sum(seen_in_copy_training(t.numpy()) for _, _, t in copy_draws(n, TRAINED_COPY_LENGTHS, generator_seed))
 
 
 @torch.no_grad()

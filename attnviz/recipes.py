@@ -40,6 +40,7 @@ class TrainConfig:
     warmup: int | None = None  # linear learning-rate warm-up over this many steps
     clip: float | None = None  # gradient norm clipping
     max_len: int = 10  # copy task: sequences of 1..max_len steps
+    curriculum: tuple[int, int, float] | None = None  # copy: first (lengths 1..n, memory slots, errors that end it)
     coverage: float = 0.0  # sat: weight of the doubly stochastic attention penalty
 
 
@@ -57,11 +58,16 @@ class Recipe:
 DEFAULTS = {
     "rnn": TrainConfig(warmup=200, clip=1.0),
     "transformer": TrainConfig(learning_rate=2e-3, warmup=200, clip=1.0),
-    "ntm": TrainConfig(steps=6000, batch_size=16, learning_rate=1e-3, stop_at=0.05, clip=10.0),
+    "ntm": TrainConfig(
+        steps=6000, batch_size=16, learning_rate=1e-3, stop_at=0.02, clip=10.0, max_len=20, curriculum=(10, 32, 0.05)
+    ),
     "han": TrainConfig(steps=3000, stop_at=0.995),
     "sat": TrainConfig(steps=3000, coverage=0.01, stop_at=0.99),
     "vit": TrainConfig(steps=3000, learning_rate=2e-3, warmup=200, clip=1.0, stop_at=0.99),
 }
+# The memory baseline: the NTM's data, batch and optimiser for the 3,000 steps the NTM took, on lengths 1-20
+# from the first step (no curriculum: it is given every length from the start).
+DEFAULTS["lstm"] = TrainConfig(**(vars(DEFAULTS["ntm"]) | {"curriculum": None, "steps": 3000}))
 
 
 def default_config(model_name: str) -> TrainConfig:
@@ -96,20 +102,36 @@ def seq2seq(task_name: str, config: TrainConfig) -> Recipe:
 
 
 def copy(task_name: str, config: TrainConfig) -> Recipe:
-    """Bit-wise cross-entropy on the copy of random sequences; stop when few bits per sequence are wrong."""
+    """Bit-wise cross-entropy on the copy of random sequences; stop when few bits per sequence are wrong.
+
+    With a ``curriculum`` (n, slots, errors) the NTM first copies lengths 1..n with ``slots`` memory slots until
+    validation on those lengths falls under ``errors``, then 1..max_len with its full memory until ``stop_at``.
+    """
     generator = torch.Generator().manual_seed(config.seed)
-    lengths = range(1, config.max_len + 1)
+    first = config.curriculum
+    phase = {"longest": first[0], "slots": {"slots": first[1]}, "stop": first[2]} if first else None
+    now = phase or {"longest": config.max_len, "slots": {}, "stop": config.stop_at}
 
     def loss(model: nn.Module, batch) -> torch.Tensor:
         inputs, targets = batch
-        logits = model(inputs)[0][:, targets.shape[1] + 1 :]
+        logits = model(inputs, **now["slots"])[0][:, targets.shape[1] + 1 :]
         return F.binary_cross_entropy_with_logits(logits, targets)
 
+    def done(errors: float) -> bool:
+        if errors < now["stop"] and now["longest"] < config.max_len:
+            now.update(longest=config.max_len, slots={}, stop=config.stop_at)
+            return False
+        return errors < now["stop"]
+
+    def validate(model: nn.Module) -> float:
+        lengths = range(1, now["longest"] + 1)
+        return evaluate.bit_errors(model, 200, lengths, VALIDATION_SEED + config.seed, **now["slots"])
+
     return Recipe(
-        next_batch=lambda: copy_batch(config.batch_size, 1, config.max_len, NTMConfig.bits, generator),
+        next_batch=lambda: copy_batch(config.batch_size, 1, now["longest"], NTMConfig.bits, generator),
         loss=loss,
-        validate=lambda model: evaluate.bit_errors(model, 200, lengths, VALIDATION_SEED + config.seed),
-        done=lambda errors: errors < config.stop_at,
+        validate=validate,
+        done=done,
         metric="bits",
     )
 
@@ -183,4 +205,5 @@ RECIPES: dict[str, Callable[[str, TrainConfig], Recipe]] = {
     "han": documents,
     "sat": captions,
     "vit": objects,
+    "lstm": copy,
 }

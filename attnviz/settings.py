@@ -53,12 +53,13 @@ class Limits:
     allowed_models: tuple[str, ...] | None  # None: any Hub id or local folder
     max_task_chars: int = 200  # built-in task input (the tasks' sentences are short)
     max_document_chars: int = 2_000  # the hierarchical page's document
-    max_copy_length: int = 20  # the NTM page's pattern (trained lengths and beyond)
+    max_copy_length: int = 40  # the NTM page's pattern (trained lengths 1-20 and twice that)
     max_attention_mb: int = 2_048  # attention maps of one input, estimated before the model runs
     max_image_bytes: int = 50_000_000  # an uploaded image, refused by size before it is read
     max_image_pixels: int = 100_000_000  # and by its width x height before it is decoded
     max_experiment_examples: int = 100  # 'why attention' reruns: examples per source length
     max_cost_length: int = 512  # 'why attention' reruns: longest sequence timed for self-attention cost
+    max_memory_length: int = 60  # 'why attention' reruns: longest sequence the NTM and the LSTM copy (64 slots)
 
 
 def mode() -> Mode:
@@ -127,6 +128,7 @@ def limits() -> Limits:
         max_image_pixels=25_000_000,
         max_experiment_examples=50,
         max_cost_length=256,
+        max_memory_length=40,
     )
 
 

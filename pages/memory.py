@@ -13,9 +13,9 @@ view = ui.ViewState("ntm_", length=ui.Field(6, int), pattern=ui.Field(None, shar
 
 st.title("Attention over memory: a Neural Turing Machine")
 st.caption(
-    "An LSTM controller with a 32-slot memory (Graves et al. 2014). Its heads address memory with "
+    "An LSTM controller with a 64-slot memory (Graves et al. 2014). Its heads address memory with "
     "attention: content (cosine similarity to a key), interpolation with the last weighting, a shift by "
-    "one slot, and sharpening. Trained to copy patterns of 1-10 steps: it writes each step to a slot, then "
+    "one slot, and sharpening. Trained to copy patterns of 1-20 steps: it writes each step to a slot, then "
     "reads them back in order. Draw a pattern (tick the bits) or take a random one."
 )
 
@@ -27,7 +27,7 @@ def random_pattern() -> None:
 
 view.clamp("length", MAX_LENGTH, lower=1)
 left, right = st.columns([3, 1])
-left.slider("Length (trained on 1-10; longer tests generalisation)", 1, MAX_LENGTH, key=view.key("length"))
+left.slider("Length (trained on 1-20; longer tests generalisation)", 1, MAX_LENGTH, key=view.key("length"))
 right.button("Random pattern", icon=":material/casino:", on_click=random_pattern)
 length = view["length"]
 if view["pattern"] is None or len(view["pattern"]) != length:
@@ -59,4 +59,4 @@ with memory_tab:
         "memory", lambda: figures.memory(run.memory[step], title=f"memory after {steps[step]}"), key=view.key("memory")
     )
 ui.downloads({"write": run.write, "read": run.read}, "attnviz-ntm")
-ui.why_link("Why attention, measured: the lecture's arguments as experiments")
+ui.why_link("Why attention, measured: wrong bits by length for this NTM and an LSTM without memory")

@@ -182,7 +182,46 @@ def attention_cost() -> None:
     rerun_button("attention-cost", f"Rerun up to T = {max(chosen)}", lengths=tuple(chosen))
 
 
+def memory() -> None:
+    st.header("6. Memory: an LSTM against a Neural Turing Machine")
+    st.markdown(
+        "Copy a sequence of 8-bit vectors after seeing it once. An LSTM must hold the whole sequence in its "
+        "hidden state; the NTM writes each vector to a memory slot and reads the slots back in order, "
+        "addressing memory with attention. Both were trained on lengths 1-20 with the same data and budget. "
+        "Below: wrong bits per sequence by length, on the same fresh sequences for both (Graves et al. 2014, "
+        "Fig. 3-4)."
+    )
+    result = results("memory")
+    if result is None:
+        return missing("memory")
+    curves = {model_title(m): rows for m, rows in result["models"].items()}
+    longest = result["trained_lengths"][1]
+    ui.chart("memory", lambda: figures.wrong_bits_by_length(curves, longest), key=view.key("memory"))
+    st.markdown(memory_sentence(result["models"], longest, result["parameters"]))
+    seen = sum(r["seen_in_training"] for r in result["models"]["ntm"])
+    provenance("memory", f"{result['per_length']} sequences per length, drawn from an evaluation seed; {seen} of "
+               "them (all of length 1 or 2, where there are few patterns) also occurred in training.")  # fmt: skip
+    cap, longest_rerun = LIMITS.max_experiment_examples, LIMITS.max_memory_length
+    rerun_button("memory", f"Rerun with {cap} sequences of each length 1-{longest_rerun}", per_length=cap,
+                 lengths=tuple(range(1, longest_rerun + 1)), seed=1)  # fmt: skip
+
+
+def memory_sentence(models: dict[str, list[dict]], longest: int, parameters: dict[str, int]) -> str:
+    def at(name: str, length: int) -> str:
+        rows = [r for r in models[name] if r["length"] == length]
+        return f"**{rows[0]['wrong_bits']:.2f}**" if rows else "not measured"
+
+    trained = {name: sum(r["wrong_bits"] for r in rows if r["length"] <= longest)
+               / max(1, sum(r["length"] <= longest for r in rows)) for name, rows in models.items()}  # fmt: skip
+    return (
+        f"Mean wrong bits per sequence on the trained lengths 1-{longest}: NTM **{trained['ntm']:.3f}**, LSTM "
+        f"**{trained['lstm']:.3f}**. At length {2 * longest}: NTM {at('ntm', 2 * longest)}, LSTM "
+        f"{at('lstm', 2 * longest)}. Parameters: NTM {parameters['ntm']:,}, LSTM {parameters['lstm']:,}."
+    )
+
+
 for title, section in (("bottleneck", bottleneck), ("accumulation", accumulation),
                        ("softmax scale", softmax_scale), ("attention cost", attention_cost)):  # fmt: skip
     ui.guarded(title, section)
 ui.guarded("multi-head", lambda: multi_head(view))
+ui.guarded("memory", memory)

@@ -56,6 +56,7 @@ RETRAINED = [
     ("dates", "rnn", "additive"),
     ("documents", "han", None),
     pytest.param("copy", "ntm", None, marks=pytest.mark.slow),
+    pytest.param("copy", "lstm", None, marks=pytest.mark.slow),
 ]
 
 

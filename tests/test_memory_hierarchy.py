@@ -11,7 +11,7 @@ import torch
 from test_pages import open_page
 
 from attnviz.checkpoints import load_shipped
-from attnviz.evaluate import evaluate_han, evaluate_ntm
+from attnviz.evaluate import evaluate_copy, evaluate_han
 from attnviz.models.han import classify, weights_of
 from attnviz.models.ntm import address, content_weights, run_copy, sharpen, shift
 from attnviz.tasks import documents as docs
@@ -61,7 +61,7 @@ def test_copy_run_weightings_are_attention_maps_that_sum_to_one(ntm):
     pattern = np.random.default_rng(0).integers(0, 2, (7, 8))
     run = run_copy(ntm, pattern)
     assert run.write.kind == "memory-write" and run.read.kind == "memory-read"
-    assert run.write.weights.shape == (1, 1, 15, 32) and run.memory.shape == (15, 32, 16)
+    assert run.write.weights.shape == (1, 1, 15, 64) and run.memory.shape == (15, 64, 16)
     np.testing.assert_allclose(run.read.weights.sum(-1), 1.0, atol=1e-5)
     assert ((run.output > 0.5) == pattern).all()  # the shipped NTM copies it
     written = run.write.head(0, 0)[1:8].argmax(-1)  # input t is written one step later, at step t + 1
@@ -70,7 +70,7 @@ def test_copy_run_weightings_are_attention_maps_that_sum_to_one(ntm):
 
 
 def test_shipped_ntm_makes_under_one_wrong_bit_per_sequence(ntm):
-    result = evaluate_ntm(ntm, n=1000, seed=EVAL_SEED)
+    result = evaluate_copy(ntm, "ntm", n=1000, seed=EVAL_SEED)
     assert result["bit_errors_per_sequence"] < 1.0, result
 
 
@@ -114,8 +114,9 @@ def test_memory_page_shows_the_ntm_run():
     run = run_copy(load_shipped("copy", "ntm"), pattern)
     np.testing.assert_array_equal(heatmap_z(charts(at)["ntm_write"]), run.write.head(0, 0))
     np.testing.assert_allclose(heatmap_z(charts(at)["ntm_bits"]), pattern)
+    assert "**0 of 48 bits copied wrong.**" in [m.value for m in at.markdown]  # the default example: every bit
     at.slider(key="ntm_length").set_value(12).run()
-    assert heatmap_z(charts(at)["ntm_read"]).shape == (25, 32)
+    assert heatmap_z(charts(at)["ntm_read"]).shape == (25, 64)
 
 
 def test_hierarchical_page_classifies_and_explains():

@@ -73,12 +73,18 @@ def test_readme_accuracy_claims_are_the_tables():
 
 @pytest.mark.slow
 def test_the_ntm_figures_are_what_evaluate_measures():
-    result = evaluate("copy", "ntm", n=1000, seed=0)
-    rows = {r["lengths"].split(" ")[0]: r for r in table(MODELS_DOC, "| lengths | wrong bits per sequence")}
-    assert abs(float(rows["1-10"]["wrong bits per sequence"]) - result["bit_errors_per_sequence"]) <= 0.001
-    assert abs(percent(rows["1-10"]["sequences copied perfectly"]) - 100 * result["sequences_fully_correct"]) <= PERCENT
-    for length in ("12", "15", "20"):
-        assert abs(float(rows[length]["wrong bits per sequence"]) - result["longer"][length]) <= 0.005 + 0.005
+    results = {model: evaluate("copy", model, n=1000, seed=0) for model in ("ntm", "lstm")}
+    rows = {r["lengths"].split(" ")[0]: r for r in table(MODELS_DOC, "| lengths | sequences | ntm wrong bits")}
+    for model, result in results.items():
+        stated = {length: float(row[f"{model} wrong bits per sequence"]) for length, row in rows.items()}
+        assert abs(stated["1-20"] - result["bit_errors_per_sequence"]) <= 0.0005 + 0.0005, (model, result)
+        for length in ("30", "40"):
+            assert abs(stated[length] - result["longer"][length]) <= 0.0005 + 0.0005, (model, length, result)
+    perfect = re.search(r"copied perfectly on lengths 1-20: NTM \*\*([\d.]+)%\*\*, LSTM \*\*([\d.]+)%\*\*", MODELS_DOC)
+    for text, model in zip(perfect.groups(), ("ntm", "lstm"), strict=True):
+        assert abs(float(text) - 100 * results[model]["sequences_fully_correct"]) <= PERCENT
+    seen = results["ntm"]["seen_in_training"]
+    assert f"**{seen}** of the 1,000 evaluation sequences" in MODELS_DOC
     record = torch.load(checkpoint_path("copy", "ntm"), weights_only=True)["train"]
     assert f"{record['steps']:,} steps, {record['seconds']:.0f} s here" in MODELS_DOC
 
@@ -300,3 +306,29 @@ def test_the_heads_experiment_reproduces_its_results_file():
     from attnviz import experiments
 
     assert _same(json.loads(json.dumps(experiments.runner("heads")())), _results("heads"))
+
+
+def test_the_memory_figures_are_the_results_file():
+    result = _results("memory")
+    rows = table(MODELS_DOC, "| length | n | seen in training | ntm wrong bits")
+    assert len(rows) >= 10
+    for row in rows:
+        ntm, lstm = (next(r for r in result["models"][m] if r["length"] == int(row["length"])) for m in ("ntm", "lstm"))
+        assert int(row["n"]) == ntm["n"] and int(row["seen in training"]) == ntm["seen_in_training"]
+        for model, measured in (("ntm", ntm), ("lstm", lstm)):
+            assert abs(float(row[f"{model} wrong bits"]) - measured["wrong_bits"]) <= 0.005, (row, measured)
+            assert abs(percent(row[f"{model} copied perfectly"]) - 100 * measured["perfect"]) <= 0.5, (row, measured)
+    parameters = result["parameters"]
+    assert f"NTM {parameters['ntm']:,} parameters, LSTM {parameters['lstm']:,}" in MODELS_DOC
+    worst = max(r["wrong_bits"] for r in result["models"]["ntm"])
+    assert f"at most {worst:.2f} wrong bits per" in MODELS_DOC
+    trained = {m: np.mean([r["wrong_bits"] for r in rows if r["length"] <= 20]) for m, rows in result["models"].items()}
+    assert f"NTM {trained['ntm']:.3f} wrong bits per sequence,\nLSTM {trained['lstm']:.2f}." in MODELS_DOC
+
+
+@pytest.mark.slow
+def test_the_memory_experiment_reproduces_its_results_file():
+    from attnviz import experiments
+
+    again = json.loads(json.dumps(experiments.runner("memory")()))
+    assert _same(again, _results("memory"))

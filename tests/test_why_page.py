@@ -35,9 +35,10 @@ def page() -> AppTest:
 def test_the_page_runs_and_draws_every_section(page):
     assert not page.exception, page.exception
     assert not page.error, [e.value for e in page.error]
-    assert [h.value.split(".")[0] for h in page.header] == ["1", "2", "3", "4", "5"]
+    assert [h.value.split(".")[0] for h in page.header][:6] == ["1", "2", "3", "4", "5", "6"]
     drawn = set(charts(page))
     assert {"why_bottleneck", "why_accumulation", "why_entropy", "why_gradient", "why_cost_seconds"} <= drawn
+    assert "why_memory" in drawn
     commands = " ".join(c.value for c in page.caption)
     assert all(experiments.COMMANDS[name] in commands for name in experiments.EXPERIMENT_NAMES)
 
@@ -104,3 +105,24 @@ def test_in_a_browser_the_bottleneck_draws_one_line_per_model():
         first = page.locator(".js-plotly-plot").first
         assert first.locator(".scatterlayer .trace").count() == len(experiments.load("bottleneck")["tasks"]["reverse"])
         page.screenshot(path=str(shots / "why-bottleneck.png"))
+
+
+def test_the_memory_chart_is_the_shipped_results_file(page):
+    shipped = experiments.load("memory")
+    drawn = series(charts(page)["why_memory"])
+    for model, rows in shipped["models"].items():
+        x, y = drawn[MODELS[model].title]
+        np.testing.assert_array_equal(x, [r["length"] for r in rows])
+        np.testing.assert_array_equal(y, [r["wrong_bits"] for r in rows])
+    text = " ".join(m.value for m in page.markdown)
+    trained = np.mean([r["wrong_bits"] for r in shipped["models"]["ntm"] if r["length"] <= 20])
+    assert f"NTM **{trained:.3f}**" in text and f"LSTM {shipped['parameters']['lstm']:,}" in text
+
+
+def test_a_hosted_rerun_of_the_memory_experiment_is_capped(monkeypatch):
+    monkeypatch.setenv("ATTNVIZ_HOSTED", "1")
+    at = open_page()
+    at.button(key="why_button_memory").click().run()
+    assert not at.exception, at.exception
+    lengths = series(charts(at)["why_memory"])["Neural Turing Machine"][0]
+    assert lengths.max() == 40 and "50 sequences per length" in " ".join(c.value for c in at.caption)

@@ -7,7 +7,7 @@ from attnviz.figures.corpus import distributions, head_labels, statistic_grid
 from attnviz.figures.documents import document
 from attnviz.figures.groups import head_bars
 from attnviz.figures.heads import head_view, heatmap, step_bars
-from attnviz.figures.memory import bits, memory
+from attnviz.figures.memory import bits, memory, wrong_bits_by_length
 from attnviz.figures.overview import downsample, overview, overview_grid, thumbnail_side, tile_at
 from attnviz.figures.spatial import heads_over_image, image_attention
 from attnviz.figures.why import lines, shade
@@ -16,4 +16,5 @@ __all__ = [
     "COLORSCALE", "bits", "comparison", "difference", "distributions", "document", "downsample", "escape", "head_grid",
     "head_bars", "head_labels", "head_view", "heads_over_image", "heatmap", "image_attention", "lines", "memory",
     "overview", "overview_grid", "shade", "similarity", "statistic_grid", "step_bars", "thumbnail_side", "tile_at",
+    "wrong_bits_by_length",
 ]  # fmt: skip

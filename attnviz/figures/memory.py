@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from attnviz.figures.common import escape
+from attnviz.figures.why import lines, shade
 
 
 def bits(sequence: np.ndarray, output: np.ndarray) -> go.Figure:
@@ -36,4 +37,15 @@ def memory(contents: np.ndarray, title: str = "") -> go.Figure:
         title=dict(text=escape(title)) if title else None, xaxis=dict(title=dict(text="memory slot"), dtick=2),
         yaxis=dict(title=dict(text="element")), height=300, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
     )  # fmt: skip
+    return fig
+
+
+def wrong_bits_by_length(curves: dict[str, list[dict]], longest_trained: int) -> go.Figure:
+    """Wrong bits per copied sequence against length, one line per model (name -> rows with length and
+    wrong_bits), the lengths beyond training shaded (Graves et al. 2014, Fig. 3-4, as one curve per model)."""
+    series = {name: ([r["length"] for r in rows], [r["wrong_bits"] for r in rows]) for name, rows in curves.items()}
+    fig = lines(series, "sequence length (8-bit vectors)", "wrong bits per sequence")
+    longest = max(r["length"] for rows in curves.values() for r in rows)
+    if longest > longest_trained:
+        shade(fig, longest_trained + 0.5, longest + 0.5, "beyond training")
     return fig

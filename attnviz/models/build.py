@@ -5,6 +5,7 @@ from __future__ import annotations
 from torch import nn
 
 from attnviz.models.han import HAN, HANConfig
+from attnviz.models.lstm import CopyLSTM, CopyLSTMConfig
 from attnviz.models.ntm import NTM, NTMConfig
 from attnviz.models.registry import ModelName, check_pair, spec
 from attnviz.models.rnn import RNNConfig, RNNSeq2Seq
@@ -22,7 +23,7 @@ def build_model(task_name: str, name: ModelName) -> nn.Module:
         return NTM(NTMConfig())
     if model.architecture == "han":
         return HAN(HANConfig())
-    if model.architecture in ("sat", "vit"):
+    if model.architecture in ("sat", "vit", "lstm"):
         model_class, config_class = CONFIGS[model.architecture]
         return model_class(config_class())
     task = get_task(task_name)
@@ -35,7 +36,8 @@ def build_model(task_name: str, name: ModelName) -> nn.Module:
 
 CONFIGS = {"rnn": (RNNSeq2Seq, RNNConfig), "transformer": (TransformerSeq2Seq, TransformerConfig),
            "ntm": (NTM, NTMConfig), "han": (HAN, HANConfig),
-           "sat": (SAT, SATConfig), "vit": (ViT, ViTConfig)}  # fmt: skip
+           "sat": (SAT, SATConfig), "vit": (ViT, ViTConfig),
+           "lstm": (CopyLSTM, CopyLSTMConfig)}  # fmt: skip
 
 
 def rebuild(name: ModelName, config: dict) -> nn.Module:

@@ -21,7 +21,7 @@ from attnviz.models.registry import MAP_KINDS
 @dataclass
 class NTMConfig:
     bits: int = 8  # width of the copied vectors; inputs add a delimiter channel
-    slots: int = 32  # N memory locations
+    slots: int = 64  # N memory locations: room for a copy of 40+ steps
     slot_width: int = 16  # M numbers per location
     controller: int = 100  # LSTM units
 
@@ -85,17 +85,20 @@ class NTM(nn.Module):
         self.write_head = Head(c.controller, c.slot_width, write=True)
         self.out = nn.Linear(c.controller + c.slot_width, c.bits)
 
-    def initial(self, batch: int):
+    def initial(self, batch: int, slots: int):
         c = self.config
-        memory = torch.full((batch, c.slots, c.slot_width), 1e-6)
-        start = torch.zeros(batch, c.slots)
+        memory = torch.full((batch, slots, c.slot_width), 1e-6)
+        start = torch.zeros(batch, slots)
         start[:, 0] = 1.0  # both heads start at slot 0
         zeros = torch.zeros(batch, c.controller)
         return memory, start, start.clone(), torch.zeros(batch, c.slot_width), (zeros, zeros.clone())
 
-    def forward(self, inputs: torch.Tensor):
-        """inputs (B, T, bits+1) -> logits (B, T, bits), {"read", "write": (B, 1, 1, T, N)}, memory (B, T, N, M)."""
-        memory, read_w, write_w, read, state = self.initial(inputs.shape[0])
+    def forward(self, inputs: torch.Tensor, slots: int | None = None):
+        """inputs (B, T, bits+1) -> logits (B, T, bits), {"read", "write": (B, 1, 1, T, N)}, memory (B, T, N, M).
+
+        ``slots`` overrides the number of memory slots N (training starts with a smaller memory; no weight
+        depends on N)."""
+        memory, read_w, write_w, read, state = self.initial(inputs.shape[0], slots or self.config.slots)
         logits, reads, writes, memories = [], [], [], []
         for t in range(inputs.shape[1]):
             state = self.cell(torch.cat([inputs[:, t], read], -1), state)

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 Score = Literal["additive", "dot", "scaled"]
-Architecture = Literal["rnn", "transformer", "ntm", "han", "sat", "vit"]
+Architecture = Literal["rnn", "transformer", "ntm", "han", "sat", "vit", "lstm"]
 ModelName = Literal[
-    "rnn-additive", "rnn-dot", "rnn-scaled", "transformer", "ntm", "han", "rnn-none", "sat", "vit", "transformer-1head"
+    "rnn-additive", "rnn-dot", "rnn-scaled", "transformer", "ntm", "han", "rnn-none", "sat", "vit", "transformer-1head",
+    "lstm",
 ]  # fmt: skip
 TaskName = Literal["reverse", "translate", "dates", "copy", "documents", "scenes"]
 MapName = Literal["temporal", "encoder", "decoder", "cross", "read", "write", "words", "sentences", "spatial"]
@@ -75,12 +76,17 @@ MODELS: dict[ModelName, ModelSpec] = {
     "transformer-1head": ModelSpec(
         "transformer-1head", "transformer", "tiny Transformer, 1 head", ("reverse",), _TRANSFORMER_MAPS, heads=1
     ),
+    # The memory baseline: an LSTM on the copy task with no external memory and no attention (vs the NTM).
+    "lstm": ModelSpec("lstm", "lstm", "LSTM without external memory", ("copy",), ()),
 }
 # The seq2seq models with attention (the baselines without it return no maps and are listed apart).
 SEQ2SEQ_MODELS: tuple[ModelName, ...] = tuple(
     n for n in MODEL_NAMES if MODELS[n].tasks == SEQ2SEQ_TASKS and MODELS[n].maps
 )
-NO_ATTENTION_MODELS: tuple[ModelName, ...] = tuple(n for n in MODEL_NAMES if not MODELS[n].maps)
+# The seq2seq baselines without attention (the copy task's LSTM is the memory baseline, not one of them).
+NO_ATTENTION_MODELS: tuple[ModelName, ...] = tuple(
+    n for n in MODEL_NAMES if not MODELS[n].maps and set(MODELS[n].tasks) <= set(SEQ2SEQ_TASKS)
+)
 MAP_KINDS: dict[MapName, Kind] = {name: kind for model in MODELS.values() for name, kind in model.maps}
 
 

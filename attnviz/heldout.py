@@ -16,6 +16,7 @@ import torch
 from attnviz.checkpoints import checkpoint_path
 from attnviz.models.registry import shipped
 from attnviz.tasks import Example, get_task
+from attnviz.tasks import documents as docs
 
 
 def training_rng(task_name: str, seed: int) -> random.Random:
@@ -64,3 +65,26 @@ def fresh_examples(task_name: str, n: int, seed: int) -> tuple[list[Example], in
             continue
         examples.append(example)
     return examples, rejected
+
+
+@lru_cache(maxsize=1)
+def training_documents() -> frozenset[tuple[tuple[str, ...], ...]]:
+    """Every document a shipped documents checkpoint was trained on (regenerated from the seeded stream)."""
+    seen: set[tuple[tuple[str, ...], ...]] = set()
+    for seed, count in drawn("documents").items():
+        rng = training_rng("documents", seed)
+        seen.update(docs.sample(rng).sentences for _ in range(count))
+    return frozenset(seen)
+
+
+def fresh_documents(n: int, seed: int, n_sentences: int | None = None) -> tuple[list[docs.Document], int]:
+    """(``n`` documents of stream ``seed`` that no shipped model trained on, how many training ones were skipped)."""
+    seen, rng = training_documents(), random.Random(f"documents:{seed}" + (f":{n_sentences}" if n_sentences else ""))
+    held_out, skipped = [], 0
+    while len(held_out) < n:
+        document = docs.sample(rng, n_sentences)
+        if document.sentences in seen:
+            skipped += 1
+            continue
+        held_out.append(document)
+    return held_out, skipped

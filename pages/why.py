@@ -7,6 +7,7 @@ import streamlit as st
 from attnviz import cache, figures, ui
 from attnviz.attention import AttentionMap
 from attnviz.experiments import COMMANDS
+from attnviz.figures.hierarchy import score_bars
 from attnviz.models.registry import MODELS
 from attnviz.settings import limits
 
@@ -181,6 +182,48 @@ def attention_cost() -> None:
     rerun_button("attention-cost", f"Rerun up to T = {max(chosen)}", lengths=tuple(chosen))
 
 
+def hierarchy() -> None:
+    st.header("7. A hierarchical task where attention must pick the evidence")
+    st.markdown(
+        "Documents of 4-16 sentences where topic words turn up in several sentences, but only one mention "
+        "counts: the others are negated (*not*), hedged (*maybe*) or contrasted away (*..., but ...*). "
+        "**han** attends over words and sentences; **han-mean** is the same network with both attentions "
+        "replaced by the plain mean (same encoders, recipe and budget)."
+    )
+    result = results("hierarchy")
+    if result is None:
+        return missing("hierarchy")
+    titles = {name: model_title(name) for name in result["models"]}
+    measures = {"accuracy": "topic accuracy", "top_sentence_is_evidence": "top sentence = evidence"}
+    scores = {titles[name]: values for name, values in result["models"].items()}
+    ui.chart("hierarchy", lambda: score_bars(scores, measures), key=view.key("hierarchy"))
+    st.markdown(hierarchy_sentence(result))
+    names = {"by_length": "document length", "by_distractors": "distractors"}
+    group = st.radio("Accuracy by", list(names), horizontal=True, key=view.key("han_group"), format_func=names.get)
+    x_key = "sentences" if group == "by_length" else "distractors"
+    series = {titles[m]: ([r[x_key] for r in rows], [r["accuracy"] for r in rows]) for m, rows in result[group].items()}
+    x_title = "sentences in the document" if group == "by_length" else "distractor mentions cancelled by the rules"
+    fig = figures.lines(series, x_title, "topic accuracy", percent=True)
+    longest = result["trained_sentences"][1]
+    if group == "by_length" and max(series[titles["han"]][0]) > longest:
+        figures.shade(fig, longest + 0.5, max(series[titles["han"]][0]) + 0.5, "beyond training")
+    ui.chart("hierarchy groups", lambda: fig, key=view.key("hierarchy_groups"))
+    provenance("hierarchy", f"{result['n']} fresh documents, and {result['per_length']} of each length; "
+               f"{result['training_documents_skipped']} drawn documents were training ones and skipped.")  # fmt: skip
+    cap = LIMITS.max_experiment_examples
+    rerun_button("hierarchy", f"Rerun with {4 * cap} documents and {cap} of each length", n=4 * cap,
+                 per_length=cap, seed=1)  # fmt: skip
+
+
+def hierarchy_sentence(result: dict) -> str:
+    han, mean = result["models"]["han"], result["models"]["han-mean"]
+    gap = han["accuracy"] - mean["accuracy"]
+    return (f"With attention **{han['accuracy']:.1%}** of topics right (its most attended sentence is the evidence "
+            f"in **{han['top_sentence_is_evidence']:.1%}**); with the mean **{mean['accuracy']:.1%}**: "
+            f"the baseline is **{100 * gap:.1f} points** worse.")  # fmt: skip
+
+
 for title, section in (("bottleneck", bottleneck), ("accumulation", accumulation),
                        ("softmax scale", softmax_scale), ("attention cost", attention_cost)):  # fmt: skip
     ui.guarded(title, section)
+ui.guarded("hierarchy", hierarchy)

@@ -15,7 +15,7 @@ from typing import Literal, get_args
 
 from attnviz.threads import one_thread
 
-ExperimentName = Literal["softmax-scale", "attention-cost", "bottleneck", "accumulation"]
+ExperimentName = Literal["softmax-scale", "attention-cost", "bottleneck", "accumulation", "hierarchy"]
 EXPERIMENT_NAMES: tuple[ExperimentName, ...] = get_args(ExperimentName)
 RESULTS_DIR = Path(__file__).resolve().parents[1] / "results"
 _MODULES: dict[ExperimentName, str] = {
@@ -23,6 +23,7 @@ _MODULES: dict[ExperimentName, str] = {
     "attention-cost": "attention_cost",
     "bottleneck": "bottleneck",
     "accumulation": "accumulation",
+    "hierarchy": "hierarchy",
 }
 COMMANDS: dict[ExperimentName, str] = {name: f"python -m attnviz experiment {name}" for name in EXPERIMENT_NAMES}
 

@@ -12,7 +12,9 @@ from typing import Literal, get_args
 
 Score = Literal["additive", "dot", "scaled"]
 Architecture = Literal["rnn", "transformer", "ntm", "han", "sat", "vit"]
-ModelName = Literal["rnn-additive", "rnn-dot", "rnn-scaled", "transformer", "ntm", "han", "rnn-none", "sat", "vit"]
+ModelName = Literal[
+    "rnn-additive", "rnn-dot", "rnn-scaled", "transformer", "ntm", "han", "rnn-none", "sat", "vit", "han-mean"
+]
 TaskName = Literal["reverse", "translate", "dates", "copy", "documents", "scenes"]
 MapName = Literal["temporal", "encoder", "decoder", "cross", "read", "write", "words", "sentences", "spatial"]
 Kind = Literal["self", "causal", "cross", "temporal", "memory-read", "memory-write", "word", "sentence", "spatial"]
@@ -68,6 +70,8 @@ MODELS: dict[ModelName, ModelSpec] = {
     "rnn-none": ModelSpec("rnn-none", "rnn", "RNN without attention", ("reverse", "translate"), ()),
     "sat": ModelSpec("sat", "sat", "Show, Attend and Tell captioner", ("scenes",), (("spatial", "spatial"),)),
     "vit": ModelSpec("vit", "vit", "tiny Vision Transformer", ("scenes",), (("encoder", "self"),)),
+    # The HAN's baseline without attention: the same encoders, the mean over words and over sentences.
+    "han-mean": ModelSpec("han-mean", "han", "HAN without attention (mean pooling)", ("documents",), ()),
 }
 # The seq2seq models with attention (the baselines without it return no maps and are listed apart).
 SEQ2SEQ_MODELS: tuple[ModelName, ...] = tuple(

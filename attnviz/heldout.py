@@ -77,12 +77,14 @@ def training_documents() -> frozenset[tuple[tuple[str, ...], ...]]:
     return frozenset(seen)
 
 
-def fresh_documents(n: int, seed: int, n_sentences: int | None = None) -> tuple[list[docs.Document], int]:
+def fresh_documents(
+    n: int, seed: int, n_sentences: int | None = None, n_mentions: int | None = None
+) -> tuple[list[docs.Document], int]:
     """(``n`` documents of stream ``seed`` that no shipped model trained on, how many training ones were skipped)."""
-    seen, rng = training_documents(), random.Random(f"documents:{seed}" + (f":{n_sentences}" if n_sentences else ""))
+    seen, rng = training_documents(), docs.stream(seed, n_sentences, n_mentions)
     held_out, skipped = [], 0
     while len(held_out) < n:
-        document = docs.sample(rng, n_sentences)
+        document = docs.sample(rng, n_sentences, n_mentions)
         if document.sentences in seen:
             skipped += 1
             continue

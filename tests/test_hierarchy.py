@@ -51,6 +51,8 @@ def test_generated_documents_have_one_mention_that_counts_and_it_decides():
     stressed = [d for d in drawn if docs.level(d.sentences[d.evidence], d.evidence_word) == 2]
     assert 0.4 < len(stressed) / len(drawn) < 0.6
     assert {len(d.sentences) for d in docs.documents(5, seed=1, n_sentences=30)} == {30}
+    many = docs.documents(20, seed=1, n_sentences=40, n_mentions=30)
+    assert all(docs.reference(d.sentences) == d and docs.distractors(d.sentences) >= 30 for d in many)
 
 
 def test_parse_names_unknown_words_and_caps_the_size():
@@ -84,17 +86,19 @@ def test_the_mean_baseline_is_the_plain_mean_of_the_same_encoders():
 
 
 def test_the_experiment_on_small_sizes_matches_one_document_at_a_time():
-    result = hierarchy.run(n=40, per_length=8, seed=3, lengths=(4, 20))
+    result = hierarchy.run(n=40, per_length=8, seed=3, lengths=(4, 20), mentions=(2, 30))
     han = load_shipped("documents", "han")
     held_out, _ = fresh_documents(40, seed=3)
     right = [max((c := classify(han, d.sentences)).probabilities, key=c.probabilities.get) == d.label for d in held_out]
     on_evidence = [int(np.argmax(classify(han, d.sentences).sentences.weights)) == d.evidence for d in held_out]
     assert result["models"]["han"]["accuracy"] == pytest.approx(np.mean(right))
     assert result["models"]["han"]["top_sentence_is_evidence"] == pytest.approx(np.mean(on_evidence))
+    assert result["training_steps"] == {"han": 250, "han-mean": 500}
     assert "top_sentence_is_evidence" not in result["models"]["han-mean"]
     for name in hierarchy.MODELS:
         assert sum(r["n"] for r in result["by_distractors"][name]) == 40
         assert [(r["sentences"], r["n"]) for r in result["by_length"][name]] == [(4, 8), (20, 8)]
+        assert [(r["mentions"], r["n"]) for r in result["by_mentions"][name]] == [(2, 8), (30, 8)]
     grouped = {r["distractors"]: r for r in result["by_distractors"]["han"]}
     for k, row in grouped.items():
         group = [r for r, d in zip(right, held_out, strict=True) if docs.distractors(d.sentences) == k]

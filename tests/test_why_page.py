@@ -35,7 +35,7 @@ def page() -> AppTest:
 def test_the_page_runs_and_draws_every_section(page):
     assert not page.exception, page.exception
     assert not page.error, [e.value for e in page.error]
-    assert [h.value.split(".")[0] for h in page.header] == ["1", "2", "3", "4"]
+    assert [h.value.split(".")[0] for h in page.header][:4] == ["1", "2", "3", "4"]
     drawn = set(charts(page))
     assert {"why_bottleneck", "why_accumulation", "why_entropy", "why_gradient", "why_cost_seconds"} <= drawn
     commands = " ".join(c.value for c in page.caption)
@@ -104,3 +104,32 @@ def test_in_a_browser_the_bottleneck_draws_one_line_per_model():
         first = page.locator(".js-plotly-plot").first
         assert first.locator(".scatterlayer .trace").count() == len(experiments.load("bottleneck")["tasks"]["reverse"])
         page.screenshot(path=str(shots / "why-bottleneck.png"))
+
+
+def test_the_hierarchy_section_draws_the_shipped_results_file(page):
+    shipped = experiments.load("hierarchy")
+    bars = {trace["name"]: decode(trace["y"]) for trace in charts(page)["why_hierarchy"]["data"]}
+    han, mean = shipped["models"]["han"], shipped["models"]["han-mean"]
+    np.testing.assert_array_equal(bars[MODELS["han"].title], [han["accuracy"], han["top_sentence_is_evidence"]])
+    np.testing.assert_array_equal(bars[MODELS["han-mean"].title], [mean["accuracy"]])
+    gap = 100 * (han["accuracy"] - mean["accuracy"])
+    side = "worse" if gap > 0 else "better"
+    assert any(f"**{abs(gap):.1f} points** {side}" in m.value for m in page.markdown)
+    drawn = series(charts(page)["why_hierarchy_groups"])
+    for model, rows in shipped["by_length"].items():
+        np.testing.assert_array_equal(drawn[MODELS[model].title][0], [r["sentences"] for r in rows])
+        np.testing.assert_array_equal(drawn[MODELS[model].title][1], [r["accuracy"] for r in rows])
+    for group in ("by_distractors", "by_mentions"):
+        page.radio(key="why_han_group").set_value(group).run()
+        drawn = series(charts(page)["why_hierarchy_groups"])
+        for model, rows in shipped[group].items():
+            np.testing.assert_array_equal(drawn[MODELS[model].title][1], [r["accuracy"] for r in rows])
+
+
+def test_a_hosted_rerun_of_the_hierarchy_is_capped(monkeypatch):
+    monkeypatch.setenv("ATTNVIZ_HOSTED", "1")
+    at = open_page()
+    at.button(key="why_button_hierarchy").click().run()
+    assert not at.exception, at.exception
+    assert "200 fresh documents, and 50 per length or count" in " ".join(c.value for c in at.caption)
+    assert all(r["n"] == 50 for r in at.session_state["why_rerun_hierarchy"]["by_length"]["han"])

@@ -36,6 +36,7 @@ CONTRAST = "but"
 LABELS = tuple(TOPICS)
 TOPIC_OF = {w: t for t, ws in TOPICS.items() for w in ws}
 MIN_SENTENCES, TRAINED_SENTENCES = 4, 16  # documents of the task; longer ones are drawn only to test
+MAX_MENTIONS = 6  # distractor sentences in a training document: 1 to this
 MAX_SENTENCES, MAX_WORDS = 40, 16  # what a user's document may hold
 DISTRACTOR_KINDS = ("negated", "hedged", "contrasted")  # the cancelled kinds
 
@@ -89,8 +90,9 @@ def _evidence(rng: random.Random, word: str, decoy: str, emphatic: bool) -> tupl
     return head + clause, len(head) + at
 
 
-def sample(rng: random.Random, n_sentences: int | None = None) -> Document:
-    """One document (``n_sentences`` long, else 4-16 sentences) with 1-6 distractor mentions.
+def sample(rng: random.Random, n_sentences: int | None = None, n_mentions: int | None = None) -> Document:
+    """One document (``n_sentences`` long, else 4-16 sentences) with ``n_mentions`` distractor sentences
+    (else 1-6; more only to test).
 
     Half the documents stress their evidence ("really"); their distractors may then be plain mentions, most
     of them of one decoy topic, which the stressed mention outranks however many there are.
@@ -101,7 +103,8 @@ def sample(rng: random.Random, n_sentences: int | None = None) -> Document:
     decoy, emphatic = rng.choice(others_topics), rng.random() < 0.5
     evidence = rng.randrange(n)
     others = [i for i in range(n) if i != evidence]
-    mentions = set(rng.sample(others, rng.randint(1, min(6, len(others)))))
+    count = n_mentions if n_mentions is not None else rng.randint(1, min(MAX_MENTIONS, len(others)))
+    mentions = set(rng.sample(others, min(count, len(others))))
     sentences, word = [], 0
     for i in range(n):
         if i == evidence:
@@ -117,9 +120,14 @@ def sample(rng: random.Random, n_sentences: int | None = None) -> Document:
     return Document(tuple(sentences), label, evidence, word)
 
 
-def documents(n: int, seed: int, n_sentences: int | None = None) -> list[Document]:
-    rng = random.Random(f"documents:{seed}" if n_sentences is None else f"documents:{seed}:{n_sentences}")
-    return [sample(rng, n_sentences) for _ in range(n)]
+def stream(seed: int, n_sentences: int | None = None, n_mentions: int | None = None) -> random.Random:
+    """The seeded stream of held-out documents (one per length and distractor count asked for)."""
+    return random.Random(":".join(str(p) for p in ("documents", seed, n_sentences, n_mentions) if p is not None))
+
+
+def documents(n: int, seed: int, n_sentences: int | None = None, n_mentions: int | None = None) -> list[Document]:
+    rng = stream(seed, n_sentences, n_mentions)
+    return [sample(rng, n_sentences, n_mentions) for _ in range(n)]
 
 
 def level(words: tuple[str, ...], j: int) -> int:

@@ -77,7 +77,9 @@ MODELS: dict[ModelName, ModelSpec] = {
 SEQ2SEQ_MODELS: tuple[ModelName, ...] = tuple(
     n for n in MODEL_NAMES if MODELS[n].tasks == SEQ2SEQ_TASKS and MODELS[n].maps
 )
-NO_ATTENTION_MODELS: tuple[ModelName, ...] = tuple(n for n in MODEL_NAMES if not MODELS[n].maps)
+NO_ATTENTION_MODELS: tuple[ModelName, ...] = tuple(
+    n for n in MODEL_NAMES if not MODELS[n].maps and set(MODELS[n].tasks) <= set(SEQ2SEQ_TASKS)
+)  # the seq2seq baselines (han-mean, the HAN's, is the hierarchy experiment's)
 MAP_KINDS: dict[MapName, Kind] = {name: kind for model in MODELS.values() for name, kind in model.maps}
 
 

@@ -224,7 +224,7 @@ def test_the_accumulation_figures_are_the_results_file():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["softmax-scale", "accumulation", "bottleneck"])
+@pytest.mark.parametrize("name", ["softmax-scale", "accumulation", "bottleneck", "hierarchy"])
 def test_the_deterministic_experiments_reproduce_their_results_files(name):
     from attnviz import experiments
 

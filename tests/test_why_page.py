@@ -133,3 +133,22 @@ def test_a_hosted_rerun_of_the_hierarchy_is_capped(monkeypatch):
     assert not at.exception, at.exception
     assert "200 fresh documents, and 50 per length or count" in " ".join(c.value for c in at.caption)
     assert all(r["n"] == 50 for r in at.session_state["why_rerun_hierarchy"]["by_length"]["han"])
+
+
+@pytest.mark.browser
+def test_in_a_browser_the_hierarchy_section_draws_both_models():
+    from benchmarks.browser_support import browser_page, streamlit_server, wait_for_app
+
+    need_chromium()
+    shots = Path(os.environ.get("ATTNVIZ_SCREENSHOTS", "/tmp/attnviz-screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    with streamlit_server() as url, browser_page(height=1400) as page:
+        page.goto(f"{url}/why")
+        wait_for_app(page)
+        header = page.get_by_text("7. A hierarchical task where attention must pick the evidence")
+        header.scroll_into_view_if_needed()
+        assert page.locator("[data-testid=stException]").count() == 0
+        bars = page.locator(".js-plotly-plot").filter(has=page.locator(".barlayer"))
+        assert bars.first.locator(".barlayer .trace").count() == 2  # han and han-mean
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(shots / "why-hierarchy.png"))

@@ -18,6 +18,7 @@ from attnviz.checkpoints import checkpoint_path
 from attnviz.models.ntm import copy_batch
 from attnviz.models.registry import shipped
 from attnviz.tasks import Example, get_task
+from attnviz.tasks import documents as docs
 
 
 def training_rng(task_name: str, seed: int) -> random.Random:
@@ -91,3 +92,28 @@ def seen_in_copy_training(sequences: np.ndarray, model_names=("ntm", "lstm")) ->
     """How many of ``sequences`` (B, T, bits) some shipped copy model trained on."""
     seen = frozenset().union(*(copy_training_patterns(m) for m in model_names if checkpoint_path("copy", m).exists()))
     return sum(pattern_key(s) in seen for s in sequences)
+
+
+@lru_cache(maxsize=1)
+def training_documents() -> frozenset[tuple[tuple[str, ...], ...]]:
+    """Every document a shipped documents checkpoint was trained on (regenerated from the seeded stream)."""
+    seen: set[tuple[tuple[str, ...], ...]] = set()
+    for seed, count in drawn("documents").items():
+        rng = training_rng("documents", seed)
+        seen.update(docs.sample(rng).sentences for _ in range(count))
+    return frozenset(seen)
+
+
+def fresh_documents(
+    n: int, seed: int, n_sentences: int | None = None, n_mentions: int | None = None
+) -> tuple[list[docs.Document], int]:
+    """(``n`` documents of stream ``seed`` that no shipped model trained on, how many training ones were skipped)."""
+    seen, rng = training_documents(), docs.stream(seed, n_sentences, n_mentions)
+    held_out, skipped = [], 0
+    while len(held_out) < n:
+        document = docs.sample(rng, n_sentences, n_mentions)
+        if document.sentences in seen:
+            skipped += 1
+            continue
+        held_out.append(document)
+    return held_out, skipped

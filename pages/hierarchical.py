@@ -8,15 +8,20 @@ from attnviz.settings import limits
 from attnviz.tasks import documents as docs
 
 ui.enter_through_app()
-EXAMPLE = "we talked about many things.\nit was not about pizza.\nthen everyone went home and talked about the match."
+EXAMPLE = (
+    "we talked about the band.\nit was not about pizza.\nmaybe the storm was today.\n"
+    "then everyone went home and really talked about the match."
+)
 view = ui.ViewState("han_", text=ui.Field(EXAMPLE))
 
 st.title("Hierarchical attention")
 st.caption(
     "A hierarchical attention network (Yang et al. 2016) reads each sentence with a GRU and attends over "
     "its words to make a sentence vector, then reads the sentences and attends over them to make the "
-    "document vector it classifies. The task: one sentence names the topic (sports, music, food, "
-    'weather); the others are filler or negated mentions of other topics ("it was not about music").'
+    "document vector it classifies. The task: topic words (sports, music, food, weather) turn up in several "
+    "sentences, but one mention decides. A mention is cancelled by a negation or a hedge before it in its "
+    'clause ("maybe it was about the concert") or a "but" after it; a stressed mention ("they really talked '
+    'about rain") outranks plain ones.'
 )
 
 
@@ -55,4 +60,4 @@ ui.downloads(
     {"sentences": result.sentences, **{f"words_{i + 1}": m for i, m in enumerate(result.words)}}, "attnviz-han"
 )
 view.share()
-ui.why_link("Why attention, measured: the lecture's arguments as experiments")
+ui.why_link("Why attention, measured: this HAN against the same network with mean pooling (section 7)")

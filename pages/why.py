@@ -7,6 +7,7 @@ import streamlit as st
 from attnviz import cache, figures, ui
 from attnviz.attention import AttentionMap
 from attnviz.experiments import COMMANDS
+from attnviz.figures.hierarchy import score_bars
 from attnviz.models.registry import MODELS
 from attnviz.settings import limits
 from attnviz.ui.why_heads import multi_head
@@ -220,8 +221,69 @@ def memory_sentence(models: dict[str, list[dict]], longest: int, parameters: dic
     )
 
 
+def hierarchy() -> None:
+    st.header("7. A hierarchical task where attention must pick the evidence")
+    st.markdown(
+        "Documents of 4-16 sentences where topic words turn up in several sentences, but one mention decides: "
+        "the others are negated (*not*), hedged (*maybe*), contrasted away (*..., but ...*) or outranked by a "
+        "stressed mention (*really*). **han** attends over words and sentences; **han-mean** is the same "
+        "network with both attentions replaced by the plain mean (same encoders, recipe and budget)."
+    )
+    result = results("hierarchy")
+    if result is None:
+        return missing("hierarchy")
+    titles = {name: model_title(name) for name in result["models"]}
+    measures = {"accuracy": "topic accuracy", "top_sentence_is_evidence": "top sentence = evidence"}
+    scores = {titles[name]: values for name, values in result["models"].items()}
+    ui.chart("hierarchy", lambda: score_bars(scores, measures), key=view.key("hierarchy"))
+    st.markdown(hierarchy_sentence(result))
+    hierarchy_groups(result, titles)
+    provenance("hierarchy", f"{result['n']} fresh documents, and {result['per_length']} per length or count; "
+               f"{result['training_documents_skipped']} drawn documents were training ones and skipped.")  # fmt: skip
+    cap = LIMITS.max_experiment_examples
+    rerun_button("hierarchy", f"Rerun with {4 * cap} documents and {cap} per length or count", n=4 * cap,
+                 per_length=cap, seed=1)  # fmt: skip
+
+
+HAN_GROUPS = {  # results key -> (radio label, x key, x title, the last trained x)
+    "by_length": ("document length", "sentences", "sentences in the document", "trained_sentences"),
+    "by_distractors": ("distractors", "distractors", "topic mentions that do not decide", None),
+    "by_mentions": ("many distractors (40 sentences)", "mentions", "distractor sentences of 40", "trained_mentions"),
+}
+
+
+def hierarchy_groups(result: dict, titles: dict[str, str]) -> None:
+    group = st.radio("Accuracy by", list(HAN_GROUPS), horizontal=True, key=view.key("han_group"),
+                     format_func=lambda g: HAN_GROUPS[g][0])  # fmt: skip
+    _, x_key, x_title, trained = HAN_GROUPS[group]
+    series = {titles[m]: ([r[x_key] for r in rows], [r["accuracy"] for r in rows]) for m, rows in result[group].items()}
+    fig = figures.lines(series, x_title, "topic accuracy", percent=True)
+    longest = result[trained][1] if trained else None
+    xs = next(iter(series.values()))[0]
+    if longest and max(xs) > longest:
+        figures.shade(fig, longest + 0.5, max(xs) + 0.5, "beyond training")
+    ui.chart("hierarchy groups", lambda: fig, key=view.key("hierarchy_groups"))
+
+
+def hierarchy_sentence(result: dict) -> str:
+    han, mean = result["models"]["han"], result["models"]["han-mean"]
+    gap, steps = 100 * (han["accuracy"] - mean["accuracy"]), result["training_steps"]
+    worst = {m: min(rows, key=lambda r: r["accuracy"]) for m, rows in result["by_mentions"].items()}
+    side = "worse" if gap > 0 else "better"
+    text = (f"On fresh documents like the training ones, attention gets **{han['accuracy']:.1%}** of topics right "
+            f"(its most attended sentence is the evidence in **{han['top_sentence_is_evidence']:.1%}**), the mean "
+            f"**{mean['accuracy']:.1%}**: the baseline is **{abs(gap):.1f} points** {side}. ")  # fmt: skip
+    return text + (
+        f"It needed {steps['han-mean']} training steps to the stopping score, attention {steps['han']}. With far "
+        f"more distractor sentences than trained, the mean falls to **{worst['han-mean']['accuracy']:.1%}** "
+        f"({worst['han-mean']['mentions']} of 40 sentences), attention to **{worst['han']['accuracy']:.1%}** "
+        f"({worst['han']['mentions']})."
+    )
+
+
 for title, section in (("bottleneck", bottleneck), ("accumulation", accumulation),
                        ("softmax scale", softmax_scale), ("attention cost", attention_cost)):  # fmt: skip
     ui.guarded(title, section)
 ui.guarded("multi-head", lambda: multi_head(view))
 ui.guarded("memory", memory)
+ui.guarded("hierarchy", hierarchy)

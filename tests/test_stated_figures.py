@@ -230,7 +230,7 @@ def test_the_accumulation_figures_are_the_results_file():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["softmax-scale", "accumulation", "bottleneck"])
+@pytest.mark.parametrize("name", ["softmax-scale", "accumulation", "bottleneck", "hierarchy"])
 def test_the_deterministic_experiments_reproduce_their_results_files(name):
     from attnviz import experiments
 
@@ -332,3 +332,37 @@ def test_the_memory_experiment_reproduces_its_results_file():
 
     again = json.loads(json.dumps(experiments.runner("memory")()))
     assert _same(again, _results("memory"))
+
+
+def test_the_hierarchy_figures_are_the_results_file():
+    shipped = _results("hierarchy")
+    rows = {r["model"]: r for r in table(MODELS_DOC, "| model | accuracy | top sentence = evidence")}
+    for model, scores in shipped["models"].items():
+        assert abs(percent(rows[model]["accuracy"]) - 100 * scores["accuracy"]) <= 0.05 + 1e-9, model
+        if "top_sentence_is_evidence" in scores:
+            stated = percent(rows[model]["top sentence = evidence"])
+            assert abs(stated - 100 * scores["top_sentence_is_evidence"]) <= 0.05 + 1e-9
+    lengths = table(MODELS_DOC, "| sentences | han | han-mean |")
+    for model in shipped["by_length"]:
+        stated = [percent(r[model]) for r in lengths]
+        assert np.allclose(stated, [100 * r["accuracy"] for r in shipped["by_length"][model]], atol=0.05 + 1e-9)
+    distractors = table(MODELS_DOC, "| distractor mentions | n | han | han-mean |")
+    for model in shipped["by_distractors"]:
+        stated = [percent(r[model]) for r in distractors]
+        assert np.allclose(stated, [100 * r["accuracy"] for r in shipped["by_distractors"][model]], atol=0.05 + 1e-9)
+    assert [int(r["n"]) for r in distractors] == [r["n"] for r in shipped["by_distractors"]["han"]]
+    many = table(MODELS_DOC, "| distractor sentences of 40 | han | han-mean |")
+    for model in shipped["by_mentions"]:
+        stated = [percent(r[model]) for r in many]
+        assert np.allclose(stated, [100 * r["accuracy"] for r in shipped["by_mentions"][model]], atol=0.05 + 1e-9)
+    hits = [percent(r["han: top sentence = evidence"]) for r in many]
+    assert np.allclose(
+        hits, [100 * r["top_sentence_is_evidence"] for r in shipped["by_mentions"]["han"]], atol=0.05 + 1e-9
+    )
+    gap = 100 * (shipped["models"]["han"]["accuracy"] - shipped["models"]["han-mean"]["accuracy"])
+    assert f"{abs(gap):.1f} points {'worse' if gap > 0 else 'better'}" in MODELS_DOC
+    assert f"skipped **{shipped['training_documents_skipped']}**" in MODELS_DOC
+    for model in shipped["models"]:
+        record = torch.load(checkpoint_path("documents", model), weights_only=True)["train"]
+        assert f"`{model}`: {record['steps']} steps, {record['seconds']:.0f} s" in MODELS_DOC
+    assert f"{(ROOT / 'attnviz/weights/documents-han-mean.pt').stat().st_size / 1e3:.1f} kB" in MODELS_DOC

@@ -35,7 +35,7 @@ def page() -> AppTest:
 def test_the_page_runs_and_draws_every_section(page):
     assert not page.exception, page.exception
     assert not page.error, [e.value for e in page.error]
-    assert [h.value.split(".")[0] for h in page.header][:6] == ["1", "2", "3", "4", "5", "6"]
+    assert [h.value.split(".")[0] for h in page.header][:7] == ["1", "2", "3", "4", "5", "6", "7"]
     drawn = set(charts(page))
     assert {"why_bottleneck", "why_accumulation", "why_entropy", "why_gradient", "why_cost_seconds"} <= drawn
     assert "why_memory" in drawn
@@ -126,3 +126,51 @@ def test_a_hosted_rerun_of_the_memory_experiment_is_capped(monkeypatch):
     assert not at.exception, at.exception
     lengths = series(charts(at)["why_memory"])["Neural Turing Machine"][0]
     assert lengths.max() == 40 and "50 sequences per length" in " ".join(c.value for c in at.caption)
+
+
+def test_the_hierarchy_section_draws_the_shipped_results_file(page):
+    shipped = experiments.load("hierarchy")
+    bars = {trace["name"]: decode(trace["y"]) for trace in charts(page)["why_hierarchy"]["data"]}
+    han, mean = shipped["models"]["han"], shipped["models"]["han-mean"]
+    np.testing.assert_array_equal(bars[MODELS["han"].title], [han["accuracy"], han["top_sentence_is_evidence"]])
+    np.testing.assert_array_equal(bars[MODELS["han-mean"].title], [mean["accuracy"]])
+    gap = 100 * (han["accuracy"] - mean["accuracy"])
+    side = "worse" if gap > 0 else "better"
+    assert any(f"**{abs(gap):.1f} points** {side}" in m.value for m in page.markdown)
+    drawn = series(charts(page)["why_hierarchy_groups"])
+    for model, rows in shipped["by_length"].items():
+        np.testing.assert_array_equal(drawn[MODELS[model].title][0], [r["sentences"] for r in rows])
+        np.testing.assert_array_equal(drawn[MODELS[model].title][1], [r["accuracy"] for r in rows])
+    for group in ("by_distractors", "by_mentions"):
+        page.radio(key="why_han_group").set_value(group).run()
+        drawn = series(charts(page)["why_hierarchy_groups"])
+        for model, rows in shipped[group].items():
+            np.testing.assert_array_equal(drawn[MODELS[model].title][1], [r["accuracy"] for r in rows])
+
+
+def test_a_hosted_rerun_of_the_hierarchy_is_capped(monkeypatch):
+    monkeypatch.setenv("ATTNVIZ_HOSTED", "1")
+    at = open_page()
+    at.button(key="why_button_hierarchy").click().run()
+    assert not at.exception, at.exception
+    assert "200 fresh documents, and 50 per length or count" in " ".join(c.value for c in at.caption)
+    assert all(r["n"] == 50 for r in at.session_state["why_rerun_hierarchy"]["by_length"]["han"])
+
+
+@pytest.mark.browser
+def test_in_a_browser_the_hierarchy_section_draws_both_models():
+    from benchmarks.browser_support import browser_page, streamlit_server, wait_for_app
+
+    need_chromium()
+    shots = Path(os.environ.get("ATTNVIZ_SCREENSHOTS", "/tmp/attnviz-screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    with streamlit_server() as url, browser_page(height=1400) as page:
+        page.goto(f"{url}/why")
+        wait_for_app(page)
+        header = page.get_by_text("7. A hierarchical task where attention must pick the evidence")
+        header.scroll_into_view_if_needed()
+        assert page.locator("[data-testid=stException]").count() == 0
+        bars = page.locator(".js-plotly-plot").filter(has=page.locator(".barlayer"))
+        assert bars.first.locator(".barlayer .trace").count() == 2  # han and han-mean
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(shots / "why-hierarchy.png"))

@@ -15,7 +15,9 @@ from typing import Literal, get_args
 
 from attnviz.threads import one_thread
 
-ExperimentName = Literal["softmax-scale", "attention-cost", "bottleneck", "accumulation", "heads", "memory"]
+ExperimentName = Literal[
+    "softmax-scale", "attention-cost", "bottleneck", "accumulation", "heads", "memory", "hierarchy"
+]
 EXPERIMENT_NAMES: tuple[ExperimentName, ...] = get_args(ExperimentName)
 RESULTS_DIR = Path(__file__).resolve().parents[1] / "results"
 _MODULES: dict[ExperimentName, str] = {
@@ -25,6 +27,7 @@ _MODULES: dict[ExperimentName, str] = {
     "accumulation": "accumulation",
     "heads": "heads",
     "memory": "memory",
+    "hierarchy": "hierarchy",
 }
 COMMANDS: dict[ExperimentName, str] = {name: f"python -m attnviz experiment {name}" for name in EXPERIMENT_NAMES}
 

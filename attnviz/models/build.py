@@ -22,7 +22,7 @@ def build_model(task_name: str, name: ModelName) -> nn.Module:
     if model.architecture == "ntm":
         return NTM(NTMConfig())
     if model.architecture == "han":
-        return HAN(HANConfig())
+        return HAN(HANConfig(pooling="mean" if name == "han-mean" else "attention"))
     if model.architecture in ("sat", "vit", "lstm"):
         model_class, config_class = CONFIGS[model.architecture]
         return model_class(config_class())

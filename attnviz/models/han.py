@@ -3,11 +3,15 @@
 Words -> bidirectional GRU -> attention against a learned word context vector -> one vector per sentence;
 sentences -> bidirectional GRU -> attention against a sentence context vector -> the document vector ->
 a classifier. Both levels of attention weights are returned.
+
+``pooling="mean"`` is the baseline without attention: the same encoders, each attention replaced by the plain
+mean over the (unpadded) words of a sentence and over the sentences of a document; it returns no maps.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
@@ -26,6 +30,7 @@ class HANConfig:
     classes: int = len(docs.LABELS)
     embed_dim: int = 32
     hidden: int = 32  # per direction, at both levels
+    pooling: Literal["attention", "mean"] = "attention"
 
 
 class Attention(nn.Module):
@@ -42,31 +47,43 @@ class Attention(nn.Module):
         return torch.einsum("bt,btd->bd", weights, states), weights
 
 
+class Mean(nn.Module):
+    """The baseline's pooling: the mean of the unmasked states (uniform weights, nothing learned)."""
+
+    def forward(self, states: torch.Tensor, mask: torch.Tensor):
+        weights = mask.float() / mask.sum(-1, keepdim=True)  # (B, T)
+        return torch.einsum("bt,btd->bd", weights, states), weights
+
+
 class HAN(nn.Module):
     def __init__(self, config: HANConfig):
         super().__init__()
         self.config = c = config
         self.embed = nn.Embedding(c.vocab_size, c.embed_dim, padding_idx=0)
         self.word_rnn = nn.GRU(c.embed_dim, c.hidden, batch_first=True, bidirectional=True)
-        self.word_attention = Attention(2 * c.hidden)
+        pool = Attention if c.pooling == "attention" else lambda dim: Mean()
+        self.word_attention = pool(2 * c.hidden)
         self.sentence_rnn = nn.GRU(2 * c.hidden, c.hidden, batch_first=True, bidirectional=True)
-        self.sentence_attention = Attention(2 * c.hidden)
+        self.sentence_attention = pool(2 * c.hidden)
         self.classify = nn.Linear(2 * c.hidden, c.classes)
 
     def forward(self, words: torch.Tensor):
         """words (B, S, W) ids, 0 = padding -> logits (B, classes) and attention
-        {"words": (B, 1, 1, S, W) (one row per sentence), "sentences": (B, 1, 1, 1, S)}."""
+        {"words": (B, 1, 1, S, W) (one row per sentence), "sentences": (B, 1, 1, 1, S)}; no maps when pooling
+        is the mean."""
         B, S, W = words.shape
         word_mask = words != 0
         sentence_mask = word_mask.any(-1)
-        flat = words.view(B * S, W)
-        flat_mask = word_mask.view(B * S, W).clone()
-        flat_mask[~flat_mask.any(-1), 0] = True  # empty (padding) sentences attend to a pad: masked out later
-        states, _ = self.word_rnn(self.embed(flat))
-        sentences, word_weights = self.word_attention(states, flat_mask)
+        real = sentence_mask.view(B * S)  # only sentences that hold words go through the word GRU
+        states, _ = self.word_rnn(self.embed(words.view(B * S, W)[real]))
+        pooled, weights = self.word_attention(states, word_mask.view(B * S, W)[real])
+        sentences = pooled.new_zeros(B * S, pooled.shape[-1]).index_put((real,), pooled)
+        word_weights = weights.new_zeros(B * S, W).index_put((real,), weights)
         states, _ = self.sentence_rnn(sentences.view(B, S, -1))
         document, sentence_weights = self.sentence_attention(states, sentence_mask)
         attention = {"words": word_weights.view(B, 1, 1, S, W), "sentences": sentence_weights.view(B, 1, 1, 1, S)}
+        if self.config.pooling == "mean":
+            attention = {}
         return self.classify(document), attention
 
 

@@ -14,7 +14,7 @@ Score = Literal["additive", "dot", "scaled"]
 Architecture = Literal["rnn", "transformer", "ntm", "han", "sat", "vit", "lstm"]
 ModelName = Literal[
     "rnn-additive", "rnn-dot", "rnn-scaled", "transformer", "ntm", "han", "rnn-none", "sat", "vit", "transformer-1head",
-    "lstm",
+    "lstm", "han-mean",
 ]  # fmt: skip
 TaskName = Literal["reverse", "translate", "dates", "copy", "documents", "scenes"]
 MapName = Literal["temporal", "encoder", "decoder", "cross", "read", "write", "words", "sentences", "spatial"]
@@ -78,12 +78,15 @@ MODELS: dict[ModelName, ModelSpec] = {
     ),
     # The memory baseline: an LSTM on the copy task with no external memory and no attention (vs the NTM).
     "lstm": ModelSpec("lstm", "lstm", "LSTM without external memory", ("copy",), ()),
+    # The HAN's baseline without attention: the same encoders, the mean over words and over sentences.
+    "han-mean": ModelSpec("han-mean", "han", "HAN without attention (mean pooling)", ("documents",), ()),
 }
 # The seq2seq models with attention (the baselines without it return no maps and are listed apart).
 SEQ2SEQ_MODELS: tuple[ModelName, ...] = tuple(
     n for n in MODEL_NAMES if MODELS[n].tasks == SEQ2SEQ_TASKS and MODELS[n].maps
 )
-# The seq2seq baselines without attention (the copy task's LSTM is the memory baseline, not one of them).
+# The seq2seq baselines without attention (the copy task's LSTM and the HAN's han-mean are the memory and hierarchy
+# experiments' baselines, not among them).
 NO_ATTENTION_MODELS: tuple[ModelName, ...] = tuple(
     n for n in MODEL_NAMES if not MODELS[n].maps and set(MODELS[n].tasks) <= set(SEQ2SEQ_TASKS)
 )

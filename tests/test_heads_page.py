@@ -90,6 +90,7 @@ def test_in_a_browser_the_section_draws_its_maps_and_bars():
         header.evaluate("element => element.scrollIntoView({block: 'start'})")
         wait_for_app(page)
         assert page.locator("[data-testid=stException]").count() == 0
-        assert page.locator(".js-plotly-plot .barlayer .trace").count() == 4  # 2 charts x 2 models
+        heads = page.locator(".js-plotly-plot").filter(has_text="cross-attention head (layer, head)")
+        assert heads.locator(".barlayer .trace").count() == 4  # 2 charts x 2 models (other sections draw bars too)
         assert page.locator(".js-plotly-plot .heatmaplayer").count() >= 5  # 4 heads and 1 head, one input
         page.screenshot(path=str(shots / "why-heads.png"))

@@ -174,3 +174,22 @@ def test_in_a_browser_the_hierarchy_section_draws_both_models():
         assert bars.first.locator(".barlayer .trace").count() == 2  # han and han-mean
         page.wait_for_timeout(500)
         page.screenshot(path=str(shots / "why-hierarchy.png"))
+
+
+@pytest.mark.browser
+def test_in_a_browser_the_memory_section_draws_both_models():
+    from benchmarks.browser_support import browser_page, streamlit_server, wait_for_app
+
+    need_chromium()
+    shots = Path(os.environ.get("ATTNVIZ_SCREENSHOTS", "/tmp/attnviz-screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    with streamlit_server() as url, browser_page(height=1400) as page:
+        page.goto(f"{url}/why")
+        wait_for_app(page)
+        page.get_by_text("6. Memory: an LSTM against a Neural Turing Machine").scroll_into_view_if_needed()
+        assert page.locator("[data-testid=stException]").count() == 0
+        plot = page.locator(".js-plotly-plot").filter(has_text="wrong bits").first
+        names = plot.locator(".legend .legendtext").all_text_contents()  # SVG text: no innerText
+        assert sorted(names) == sorted(MODELS[m].title for m in ("ntm", "lstm")), names
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(shots / "why-memory.png"))

@@ -1,6 +1,8 @@
 """The one check every browser test makes before it starts chromium."""
 
+import contextlib
 import os
+from pathlib import Path
 
 import pytest
 
@@ -15,3 +17,18 @@ def need_chromium() -> None:
         if os.environ.get("ATTNVIZ_REQUIRE_BROWSER"):
             pytest.fail(MISSING)
         pytest.skip(MISSING)
+
+
+@contextlib.contextmanager
+def app_in_browser(path: str, height: int = 1400):
+    """A fresh `streamlit run` and headless chromium on the page ``path``, drawn; yields (page, the folder
+    screenshots go to: $ATTNVIZ_SCREENSHOTS, else /tmp/attnviz-screenshots)."""
+    from benchmarks.browser_support import browser_page, streamlit_server, wait_for_app
+
+    need_chromium()
+    shots = Path(os.environ.get("ATTNVIZ_SCREENSHOTS", "/tmp/attnviz-screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    with streamlit_server() as url, browser_page(height=height) as page:
+        page.goto(f"{url}/{path}")
+        wait_for_app(page)
+        yield page, shots

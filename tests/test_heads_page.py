@@ -74,18 +74,11 @@ def test_the_self_attention_page_offers_the_one_head_model_on_reverse_only():
 
 @pytest.mark.browser
 def test_in_a_browser_the_section_draws_its_maps_and_bars():
-    import os
+    from browser_check import app_in_browser
 
-    from browser_check import need_chromium
+    from benchmarks.browser_support import wait_for_app
 
-    from benchmarks.browser_support import browser_page, streamlit_server, wait_for_app
-
-    need_chromium()
-    shots = Path(os.environ.get("ATTNVIZ_SCREENSHOTS", "/tmp/attnviz-screenshots"))
-    shots.mkdir(parents=True, exist_ok=True)
-    with streamlit_server() as url, browser_page(height=1400) as page:
-        page.goto(f"{url}/why")
-        wait_for_app(page)
+    with app_in_browser("why") as (page, shots):
         header = page.get_by_role("heading", name="5. Multi-head attention as groups")
         header.evaluate("element => element.scrollIntoView({block: 'start'})")
         wait_for_app(page)

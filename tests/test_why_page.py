@@ -1,11 +1,10 @@
 """The 'Why attention, measured' page: shipped results drawn as they are, live and capped reruns."""
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
-from browser_check import need_chromium
+from browser_check import app_in_browser
 from streamlit.testing.v1 import AppTest
 
 from attnviz import experiments
@@ -92,14 +91,7 @@ def test_the_pages_an_experiment_belongs_to_link_to_it(page_file):
 
 @pytest.mark.browser
 def test_in_a_browser_the_bottleneck_draws_one_line_per_model():
-    from benchmarks.browser_support import browser_page, streamlit_server, wait_for_app
-
-    need_chromium()
-    shots = Path(os.environ.get("ATTNVIZ_SCREENSHOTS", "/tmp/attnviz-screenshots"))
-    shots.mkdir(parents=True, exist_ok=True)
-    with streamlit_server() as url, browser_page(height=1400) as page:
-        page.goto(f"{url}/why")
-        wait_for_app(page)
+    with app_in_browser("why") as (page, shots):
         assert page.locator("h1").first.inner_text() == "Why attention, measured"
         assert page.locator("[data-testid=stException]").count() == 0
         first = page.locator(".js-plotly-plot").first
@@ -159,14 +151,7 @@ def test_a_hosted_rerun_of_the_hierarchy_is_capped(monkeypatch):
 
 @pytest.mark.browser
 def test_in_a_browser_the_hierarchy_section_draws_both_models():
-    from benchmarks.browser_support import browser_page, streamlit_server, wait_for_app
-
-    need_chromium()
-    shots = Path(os.environ.get("ATTNVIZ_SCREENSHOTS", "/tmp/attnviz-screenshots"))
-    shots.mkdir(parents=True, exist_ok=True)
-    with streamlit_server() as url, browser_page(height=1400) as page:
-        page.goto(f"{url}/why")
-        wait_for_app(page)
+    with app_in_browser("why") as (page, shots):
         header = page.get_by_text("7. A hierarchical task where attention must pick the evidence")
         header.scroll_into_view_if_needed()
         assert page.locator("[data-testid=stException]").count() == 0
@@ -178,14 +163,7 @@ def test_in_a_browser_the_hierarchy_section_draws_both_models():
 
 @pytest.mark.browser
 def test_in_a_browser_the_memory_section_draws_both_models():
-    from benchmarks.browser_support import browser_page, streamlit_server, wait_for_app
-
-    need_chromium()
-    shots = Path(os.environ.get("ATTNVIZ_SCREENSHOTS", "/tmp/attnviz-screenshots"))
-    shots.mkdir(parents=True, exist_ok=True)
-    with streamlit_server() as url, browser_page(height=1400) as page:
-        page.goto(f"{url}/why")
-        wait_for_app(page)
+    with app_in_browser("why") as (page, shots):
         page.get_by_text("6. Memory: an LSTM against a Neural Turing Machine").scroll_into_view_if_needed()
         assert page.locator("[data-testid=stException]").count() == 0
         plot = page.locator(".js-plotly-plot").filter(has_text="wrong bits").first

@@ -30,6 +30,10 @@ FIRST_TICK = """w => {
 # The detectors run every POLL_MS, not on every animation frame (Playwright's default): at 60 checks a second
 # in each of 16 pages, each forcing a layout, the benchmark's own checks took CPU from the app it measured.
 POLL_MS = 50
+# Each visitor types its sentence key by key, TYPING_MS apart (100 ms: 120 words a minute, a fast typist; a
+# keystroke costs the browser a re-render but the server nothing until the submission). typing_ms=0 pastes the
+# whole sentence at once: 16 visitors submitting back to back with no pause, a stress test beyond real use.
+TYPING_MS = 100
 TICKS = """() => {
     const plot = [...document.querySelectorAll('.js-plotly-plot')].find(p => p.offsetParent !== null);
     return [...plot.querySelectorAll('g.xtick text')].map(t => t.textContent);
@@ -58,10 +62,19 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def _submit(page, text: str, expected, load: Load, pid: int, samples: tuple[int, ...]) -> None:
+async def _type(box, text: str, typing_ms: int) -> None:
+    """Put ``text`` in the box: key by key ``typing_ms`` apart, or pasted at once when ``typing_ms`` is 0."""
+    if not typing_ms:
+        await box.fill(text)
+        return
+    await box.fill("")
+    await box.press_sequentially(text, delay=typing_ms)
+
+
+async def _submit(page, text: str, expected, load: Load, pid: int, samples: tuple[int, ...], typing_ms: int) -> None:
     await page.wait_for_function(IDLE_JS, polling=POLL_MS, timeout=120_000)  # type when the page has finished
     box = page.locator("textarea").first
-    await box.fill(text)
+    await _type(box, text, typing_ms)
     start = time.perf_counter()
     await box.press("Control+Enter")
     try:
@@ -79,7 +92,9 @@ async def _submit(page, text: str, expected, load: Load, pid: int, samples: tupl
         load.wrong.append(text)
 
 
-async def _session(browser, url: str, number: int, per_session: int, texts: dict, load: Load, pid: int, samples):
+async def _session(
+    browser, url: str, number: int, per_session: int, texts: dict, load: Load, pid: int, samples, typing_ms: int
+):
     """One visitor: open the pretrained page, then type ``per_session`` sentences one after the other."""
     context = await browser.new_context(viewport={"width": 1200, "height": 900})
     page = await context.new_page()
@@ -87,24 +102,26 @@ async def _session(browser, url: str, number: int, per_session: int, texts: dict
     await page.wait_for_selector("textarea", timeout=120_000)
     for index in range(per_session):
         text = sentence(number, index)
-        await _submit(page, text, texts[text], load, pid, samples)
+        await _submit(page, text, texts[text], load, pid, samples, typing_ms)
     await context.close()
 
 
-async def _drive(url: str, pid: int, texts: dict, sessions: int, per_session: int, samples: tuple[int, ...]) -> Load:
+async def _drive(
+    url: str, pid: int, texts: dict, sessions: int, per_session: int, samples: tuple[int, ...], typing_ms: int
+) -> Load:
     from playwright.async_api import async_playwright
 
     load = Load()
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         await asyncio.gather(
-            *(_session(browser, url, s, per_session, texts, load, pid, samples) for s in range(sessions))
+            *(_session(browser, url, s, per_session, texts, load, pid, samples, typing_ms) for s in range(sessions))
         )
         await browser.close()
     return load
 
 
-def run_load(sessions: int = 16, per_session: int = 10) -> dict:
+def run_load(sessions: int = 16, per_session: int = 10, typing_ms: int = TYPING_MS) -> dict:
     """Run the load against a fresh hosted server; the figures of docs/reliability.md."""
     from attnviz import hf
     from attnviz.extract import extract
@@ -116,11 +133,11 @@ def run_load(sessions: int = 16, per_session: int = 10) -> dict:
     samples = (min(50, total), total)
     with streamlit_server(env={"ATTNVIZ_HOSTED": "1"}) as url:
         started = time.perf_counter()
-        load = asyncio.run(_drive(url, url.pid, texts, sessions, per_session, samples))
+        load = asyncio.run(_drive(url, url.pid, texts, sessions, per_session, samples, typing_ms))
         seconds = time.perf_counter() - started
     times = sorted(load.times)
     return {
-        "sessions": sessions, "submissions": total, "drawn": len(times), "lost": len(load.lost),
+        "sessions": sessions, "submissions": total, "typing_ms": typing_ms, "drawn": len(times), "lost": len(load.lost),
         "wrong": len(load.wrong), "seconds": seconds,
         "median_s": statistics.median(times) if times else float("nan"),
         "p95_s": times[min(len(times) - 1, int(0.95 * len(times)))] if times else float("nan"),
@@ -133,7 +150,9 @@ def report(result: dict) -> str:
     growth = result["memory_mb"][last] - result["memory_mb"][first]
     return "\n".join([
         f"- {result['sessions']} browser sessions at once on one hosted `streamlit run` (ATTNVIZ_HOSTED=1), "
-        f"{result['submissions']} submissions in {result['seconds']:.0f} s",
+        f"{result['submissions']} submissions in {result['seconds']:.0f} s, "
+        + (f"each sentence typed key by key {result['typing_ms']} ms apart" if result["typing_ms"]
+           else "each sentence pasted at once and submitted as soon as the last one was drawn (no pause)"),
         f"- drawn {result['drawn']}, lost {result['lost']}, showing another session's attention {result['wrong']}",
         *(f"  - lost: {detail}" for detail in result["lost_details"]),
         f"- submit -> drawn: median {result['median_s']:.2f} s, p95 {result['p95_s']:.2f} s (budget p95 <= 5 s)",
@@ -146,8 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.load", description=__doc__)
     parser.add_argument("--sessions", type=int, default=16)
     parser.add_argument("--sentences", type=int, default=10, help="per session")
+    parser.add_argument("--typing-ms", type=int, default=TYPING_MS, help="between keys; 0 pastes (no pause)")
     args = parser.parse_args(argv)
-    print(report(run_load(args.sessions, args.sentences)))
+    print(report(run_load(args.sessions, args.sentences, args.typing_ms)))
     return 0
 
 

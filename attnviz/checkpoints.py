@@ -31,6 +31,8 @@ def save_checkpoint(model: nn.Module, task_name: str, model_name: str, report: d
     train = {k: report[k] for k in ("steps", "seconds", "config", "kernels") if k in report}
     if report.get("losses"):
         train["final_loss"] = report["losses"][-1]
+    if report.get("validation"):  # the learning curve: [step, validation score] at every check
+        train["validation"] = [[int(step), float(score)] for step, score in report["validation"]]
     payload = {"task": task_name, "model": model_name, "config": asdict(model.config), "train": train}
     torch.save({**payload, "state": state}, path)
     return path

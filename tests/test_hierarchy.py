@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from attnviz.checkpoints import load_shipped
+from attnviz import experiments
+from attnviz.checkpoints import checkpoint_path, load_checkpoint, load_shipped
 from attnviz.experiments import hierarchy
 from attnviz.heldout import fresh_documents, training_documents, training_rng
 from attnviz.models.build import build_model
@@ -93,7 +94,8 @@ def test_the_experiment_on_small_sizes_matches_one_document_at_a_time():
     on_evidence = [int(np.argmax(classify(han, d.sentences).sentences.weights)) == d.evidence for d in held_out]
     assert result["models"]["han"]["accuracy"] == pytest.approx(np.mean(right))
     assert result["models"]["han"]["top_sentence_is_evidence"] == pytest.approx(np.mean(on_evidence))
-    assert result["training_steps"] == {"han": 250, "han-mean": 500}
+    steps = result["training_steps"]
+    assert steps["han"] < steps["han-mean"] and result["learning"]["budget"] == steps["han"]
     assert "top_sentence_is_evidence" not in result["models"]["han-mean"]
     for name in hierarchy.MODELS:
         assert sum(r["n"] for r in result["by_distractors"][name]) == 40
@@ -108,3 +110,16 @@ def test_the_experiment_on_small_sizes_matches_one_document_at_a_time():
 def test_sampling_a_given_length_uses_its_own_stream():
     one = docs.sample(random.Random("x"), 12)
     assert len(one.sentences) == 12 and docs.reference(one.sentences) == one
+
+
+def test_the_learning_curves_are_the_checkpoints_and_the_budget_is_the_hans():
+    records = {"han": {"steps": 150, "validation": [[50, 0.4], [100, 0.9], [150, 0.996]]},
+               "han-mean": {"steps": 300, "validation": [[50, 0.3], [100, 0.35], [150, 0.5], [200, 0.99]]}}  # fmt: skip
+    learned = hierarchy.learning(records)
+    assert learned["budget"] == 150 and learned["at_budget"] == {"han": 0.996, "han-mean": 0.5}
+    assert learned["curves"]["han-mean"] == records["han-mean"]["validation"]
+    records["han"]["steps"] = 120  # between two checks: the last check at or before it
+    assert hierarchy.learning(records)["at_budget"]["han-mean"] == 0.35
+    shipped = {name: load_checkpoint(checkpoint_path("documents", name))[1]["train"] for name in hierarchy.MODELS}
+    assert experiments.load("hierarchy")["learning"] == hierarchy.learning(shipped)
+    assert [step for step, _ in shipped["han"]["validation"]] == list(range(50, shipped["han"]["steps"] + 1, 50))

@@ -366,3 +366,12 @@ def test_the_hierarchy_figures_are_the_results_file():
         record = torch.load(checkpoint_path("documents", model), weights_only=True)["train"]
         assert f"`{model}`: {record['steps']} steps, {record['seconds']:.0f} s" in MODELS_DOC
     assert f"{(ROOT / 'attnviz/weights/documents-han-mean.pt').stat().st_size / 1e3:.1f} kB" in MODELS_DOC
+    curves = {r["training step"]: r for r in table(MODELS_DOC, "| training step | 50 | 100 |")}
+    for model, curve in shipped["learning"]["curves"].items():
+        cells = {int(step): value for step, value in curves[model].items() if step != "training step"}
+        stated = {step: percent(value) for step, value in cells.items() if value != "(stopped)"}
+        assert stated == pytest.approx({step: 100 * score for step, score in curve}, abs=0.05 + 1e-9), model
+    at, budget = shipped["learning"]["at_budget"], shipped["learning"]["budget"]
+    assert f"At {budget} steps, where the HAN reached its stopping score, the mean was at " in MODELS_DOC
+    assert f"the mean was at **{100 * at['han-mean']:.1f}%** against the HAN's **{100 * at['han']:.1f}%**" in MODELS_DOC
+    assert f"**{100 * (at['han'] - at['han-mean']):.1f} points** behind" in MODELS_DOC

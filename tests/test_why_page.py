@@ -138,6 +138,15 @@ def test_the_hierarchy_section_draws_the_shipped_results_file(page):
         drawn = series(charts(page)["why_hierarchy_groups"])
         for model, rows in shipped[group].items():
             np.testing.assert_array_equal(drawn[MODELS[model].title][1], [r["accuracy"] for r in rows])
+    learned = shipped["learning"]
+    behind = 100 * (learned["at_budget"]["han"] - learned["at_budget"]["han-mean"])
+    assert any(f"({learned['budget']} steps," in m.value and f"**{behind:.1f} points** behind" in m.value
+               for m in page.markdown)  # fmt: skip
+    page.radio(key="why_han_group").set_value("learning").run()
+    drawn = series(charts(page)["why_hierarchy_learning"])
+    for model, curve in learned["curves"].items():
+        np.testing.assert_array_equal(drawn[MODELS[model].title][0], [step for step, _ in curve])
+        np.testing.assert_array_equal(drawn[MODELS[model].title][1], [score for _, score in curve])
 
 
 def test_a_hosted_rerun_of_the_hierarchy_is_capped(monkeypatch):

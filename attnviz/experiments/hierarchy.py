@@ -38,6 +38,16 @@ def by_group(model: nn.Module, groups: dict[int, list[docs.Document]], key: str)
     return [{key: value, "n": len(group), **document_scores(model, group)} for value, group in groups.items()]
 
 
+def learning(records: dict[str, dict]) -> dict:
+    """Each model's learning curve ([step, validation score] from its checkpoint) and the score of the mean
+    baseline at the HAN's budget: the last check at or before the step the HAN stopped at."""
+    curves = {name: record.get("validation", []) for name, record in records.items()}
+    budget = records["han"]["steps"]
+    at_budget = {name: next((score for step, score in reversed(curve) if step <= budget), None)
+                 for name, curve in curves.items()}  # fmt: skip
+    return {"curves": curves, "budget": budget, "at_budget": at_budget}
+
+
 def run(n: int = 1000, per_length: int = 200, seed: int = 0, lengths=LENGTHS, mentions=MENTIONS) -> dict:
     """The experiment's JSON: each model's scores overall, by distractors, by length and by many distractor
     sentences, on fresh documents; and the steps each took to reach the recipe's stopping score."""
@@ -63,6 +73,7 @@ def run(n: int = 1000, per_length: int = 200, seed: int = 0, lengths=LENGTHS, me
         "trained_mentions": [1, docs.MAX_MENTIONS],
         "long_sentences": LONG,
         "training_steps": {name: payload["train"]["steps"] for name, (_, payload) in loaded.items()},
+        "learning": learning({name: payload["train"] for name, (_, payload) in loaded.items()}),
         "models": {name: document_scores(model, held_out) for name, model in models.items()},
         "by_distractors": {name: by_distractors(model, held_out) for name, model in models.items()},
         "by_length": {name: by_group(model, by_length, "sentences") for name, model in models.items()},

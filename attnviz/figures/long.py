@@ -1,0 +1,96 @@
+"""Figures of the long-input page: every head's thumbnail tiled, one head reduced to a screen, a zoom window.
+
+Plotly only (no streamlit). The head view's axes are token positions (each cell sits at the centre of the
+tokens it covers), so a box selection on it reads directly as a window of tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from attnviz.figures.common import COLORSCALE, escape, token_hover, token_ticks
+
+
+def tiled(thumbnails: np.ndarray) -> np.ndarray:
+    """``[layer, head, rows, cols]`` -> one grid ``[layer * rows, head * cols]`` (heads left to right)."""
+    layers, heads, rows, cols = thumbnails.shape
+    return thumbnails.transpose(0, 2, 1, 3).reshape(layers * rows, heads * cols)
+
+
+def overview(thumbnails: np.ndarray) -> go.Figure:
+    """Every layer x head's block-mean thumbnail in one heatmap trace, white lines between heads and layers.
+
+    Colours stretch to the largest block mean (long inputs spread each row over many keys, so block means are
+    small); the colour bar says the scale."""
+    layers, heads, rows, cols = thumbnails.shape
+    grid = tiled(np.asarray(thumbnails, dtype=np.float32))
+    top = float(grid.max()) if grid.size and grid.max() > 0 else 1.0
+    trace = go.Heatmap(
+        z=grid, zmin=0.0, zmax=top, colorscale=COLORSCALE, hoverinfo="skip",
+        colorbar=dict(title=dict(text="block mean")),
+    )  # fmt: skip
+    line = dict(color="white", width=2)
+    shapes = [dict(type="line", xref="x", yref="paper", x0=h * cols - 0.5, x1=h * cols - 0.5, y0=0, y1=1, line=line)
+              for h in range(1, heads)]  # fmt: skip
+    shapes += [dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=i * rows - 0.5, y1=i * rows - 0.5, line=line)
+               for i in range(1, layers)]  # fmt: skip
+    fig = go.Figure(trace)
+    fig.update_layout(
+        shapes=shapes,
+        xaxis=dict(title=dict(text="head"), side="top", **_tile_axis(heads, cols)),
+        yaxis=dict(title=dict(text="layer"), autorange="reversed", **_tile_axis(layers, rows)),
+        margin=dict(l=10, r=10, t=30, b=10),
+        height=int(min(900, max(280, 70 * layers + 80))),
+    )
+    return fig
+
+
+def _tile_axis(count: int, side: int) -> dict:
+    return dict(
+        tickmode="array", tickvals=[(i + 0.5) * side - 0.5 for i in range(count)],
+        ticktext=[str(i) for i in range(count)], showgrid=False, zeroline=False,
+    )  # fmt: skip
+
+
+def head(cells: np.ndarray, factors: tuple[int, int], title: str, key_offset: int = 0) -> go.Figure:
+    """One head reduced to ``cells`` ``[rows, cols]`` of ``factors`` tokens each, on token-position axes (keys
+    start at ``key_offset``: 1 when the first token is set aside). Box-select a region to zoom into it."""
+    fq, fk = factors
+    cells = np.asarray(cells, dtype=np.float32)
+    trace = go.Heatmap(
+        z=cells, x0=key_offset + (fk - 1) / 2, dx=fk, y0=(fq - 1) / 2, dy=fq, zmin=0.0,
+        zmax=float(cells.max()) if cells.size and cells.max() > 0 else 1.0, colorscale=COLORSCALE,
+        hovertemplate="queries from #%{y} · keys from #%{x}: %{z:.3f}<extra></extra>",
+        colorbar=dict(title=dict(text="weight")),
+    )  # fmt: skip
+    fig = go.Figure(trace)
+    fig.update_layout(
+        title=dict(text=escape(title)),
+        xaxis=dict(title=dict(text="key position"), side="bottom"),
+        yaxis=dict(title=dict(text="query position"), autorange="reversed"),
+        dragmode="select",
+        margin=dict(l=10, r=10, t=40, b=10),
+        height=640,
+    )
+    return fig
+
+
+def zoom(weights: np.ndarray, query_tokens: Sequence[str], key_tokens: Sequence[str], title: str) -> go.Figure:
+    """A window of one head at full resolution, token labels on both axes, hover 'query → key: weight'."""
+    weights = np.asarray(weights, dtype=np.float32)
+    trace = go.Heatmap(
+        z=weights, x=np.arange(len(key_tokens)), y=np.arange(len(query_tokens)), zmin=0.0, zmax=1.0,
+        colorscale=COLORSCALE, colorbar=dict(title=dict(text="weight")), **token_hover(query_tokens, key_tokens),
+    )  # fmt: skip
+    fig = go.Figure(trace)
+    fig.update_layout(
+        title=dict(text=escape(title)),
+        xaxis=dict(title=dict(text="key"), tickangle=-60, **token_ticks(key_tokens, max_ticks=128)),
+        yaxis=dict(title=dict(text="query"), autorange="reversed", **token_ticks(query_tokens, max_ticks=128)),
+        margin=dict(l=10, r=10, t=40, b=10),
+        height=int(min(900, max(360, 140 + 10 * len(query_tokens)))),
+    )
+    return fig

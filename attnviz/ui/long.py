@@ -1,0 +1,154 @@
+"""The long-input page's widgets and flow: text or .txt in, one streamed run per input, then the views.
+
+A run is stored once per process (:func:`attnviz.cache.long_store`, bounded by bytes); every rerun after it
+(a slider, a toggle, a zoom) reads the stored result and never runs the model again.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from attnviz import cache, figures, long_input
+from attnviz.figures import long as long_figures
+from attnviz.hf import DEFAULT_MODEL, LoadedModel
+from attnviz.settings import Limits
+from attnviz.stream_reduce import block_factors
+from attnviz.ui.messages import chart, error, plain, warning
+from attnviz.ui.state import Field, ViewState, flag
+
+SAMPLE = (
+    "Attention lets every token of a sequence look at every other token. For a short sentence the whole map "
+    "fits on a screen, but a long document of thousands of tokens has millions of weights per head, so this "
+    "page shows each head as a small thumbnail first, then any single head reduced block by block, and a "
+    "window of it at full resolution with the tokens on the axes. Many heads of a decoder put most of their "
+    "weight on the very first token, an attention sink; set it aside to see what else they look at."
+)
+REDUCTIONS = {"max": "Block max (peaks stay visible)", "mean": "Block mean (mass per block)"}
+LONG = ViewState(
+    "long_", model=Field(""), text=Field(SAMPLE, shared=False), layer=Field(0, int), head=Field(0, int),
+    how=Field("max"), aside=Field(False, flag), zq=Field(0, int), zk=Field(0, int),
+)  # fmt: skip
+
+
+def text_input(view: ViewState, caps: Limits) -> str:
+    """A text box and a .txt upload (the upload, when given, is what runs); a bad file stops the page."""
+    view.cap("text", caps.max_long_chars)
+    st.text_area("Text", key=view.key("text"), max_chars=caps.max_long_chars, height=140)
+    label = f"... or a .txt file (UTF-8, up to {caps.max_long_upload_bytes:,} bytes); it replaces the text box"
+    upload = st.file_uploader(label, type=["txt"], key=view.key("upload"))
+    if upload is None:
+        return view["text"]
+    try:
+        text = long_input.read_upload(upload.getvalue(), caps.max_long_upload_bytes)
+    except ValueError as problem:
+        error(problem)
+        st.stop()
+    if len(text) > caps.max_long_chars:
+        warning(f"The file holds {len(text):,} characters; the first {caps.max_long_chars:,} are read.")
+        text = text[: caps.max_long_chars]
+    st.caption(f"Reading {plain(upload.name)} ({len(text):,} characters).")
+    return text
+
+
+def run(model_id: str, loaded: LoadedModel, text: str, max_tokens: int) -> long_input.LongRun:
+    """The stored result for this input, or one streamed run with a progress bar; bad input stops the page."""
+    store = cache.long_store()
+    key = long_input.text_key(model_id or DEFAULT_MODEL, text, max_tokens)
+    found = store.get(key)
+    if found is None:
+        try:
+            tokenised = long_input.tokenise(loaded, text, max_tokens)
+        except ValueError as problem:
+            error(problem)
+            st.stop()
+        bar = st.progress(0.0, text=f"Running {plain(loaded.name)} on {len(tokenised.tokens):,} tokens ...")
+        report = lambda done, total: bar.progress(  # noqa: E731
+            min(1.0, done / max(total, 1)), text=f"Layer {done} of {total} done ({len(tokenised.tokens):,} tokens)"
+        )
+        found = long_input.LongRun(long_input.run(loaded, tokenised, report), tokenised.full_length)
+        bar.empty()
+        store.put(key, found)
+    n = len(found.streamed.tokens)
+    if found.full_length > n:
+        warning(f"The text is {found.full_length:,} tokens long; {loaded.name} reads the first {n:,} here.")
+    return found
+
+
+def overview(streamed) -> None:
+    """Every head's block-mean thumbnail as one tiled heatmap."""
+    n, (rows, cols) = len(streamed.tokens), streamed.thumbnails.shape[-2:]
+    fq, fk = block_factors(n, n, long_input.OVERVIEW_SIDE)
+    st.caption(
+        f"Every layer x head of {n:,} tokens, each head as {rows} x {cols} block means over {fq} x {fk} tokens "
+        "(every key, first token included); colours stretch to the largest block."
+    )
+    chart("overview", lambda: long_figures.overview(streamed.thumbnails), key=LONG.key("overview"))
+
+
+def statistics(streamed) -> None:
+    """Sink mass and window-aware entropy of every head, as layer x head grids."""
+    left, right = st.columns(2)
+    with left:
+        st.caption("Sink mass: the weight each head puts on the first token, averaged over the queries.")
+        sink = streamed.statistics["sink"]
+        chart("sink mass", lambda: figures.head_grid(sink, "sink mass"), key=LONG.key("sink"))
+    with right:
+        st.caption("Entropy over the keys each query may see (causal and window-aware): 1 = uniform over them.")
+        entropy = streamed.statistics["window_entropy"]
+        chart("entropy", lambda: figures.head_grid(entropy, "entropy"), key=LONG.key("entropy"))
+
+
+def one_head(view: ViewState, streamed) -> None:
+    """Layer and head pickers, the head reduced to a screen (box-select zooms), and the zoom window."""
+    layer, head = view.layer_head(streamed)
+    left, right = st.columns(2)
+    view.choose("how", list(REDUCTIONS))
+    how = left.radio("Reduce blocks by", list(REDUCTIONS), key=view.key("how"), format_func=REDUCTIONS.get)
+    view.restore("aside")
+    aside = right.toggle("Set the first token aside (rows renormalised)", key=view.key("aside"))
+    shown = long_input.head_view(streamed, layer, head, how, aside)
+    if aside:
+        st.info("The first token is set aside: its column is removed and each row renormalised over the rest.")
+    title = f"layer {layer}, head {head}: {shown.title}"
+    build = lambda: long_figures.head(shown.cells, shown.factors, title, key_offset=int(aside))  # noqa: E731
+    chart("head", build, key=view.key("head_chart"), on_select="rerun", selection_mode="box")
+    _zoom(view, streamed, layer, head, aside)
+
+
+def _zoom(view: ViewState, streamed, layer: int, head: int, aside: bool) -> None:
+    n_queries = len(streamed.tokens)
+    n_keys = n_queries - int(aside)
+    _take_box(view, n_queries, n_keys, aside)
+    side = long_input.ZOOM_SIDE
+    top, left = view.clamp("zq", max(0, n_queries - 1)), view.clamp("zk", max(0, n_keys - 1))
+    first, second = st.columns(2)
+    top = first.number_input("Zoom: first query", 0, max(0, n_queries - 1), key=view.key("zq"))
+    left = second.number_input("Zoom: first key", 0, max(0, n_keys - 1), key=view.key("zk"))
+    queries, keys = slice(top, min(n_queries, top + side)), slice(left, min(n_keys, left + side))
+    weights = long_input.zoom(streamed, layer, head, queries, keys, aside)
+    offset = int(aside)
+    key_tokens = streamed.tokens[keys.start + offset : keys.stop + offset]
+    st.caption(
+        f"Zoom at full resolution: queries {queries.start}-{queries.stop - 1}, keys {keys.start + offset}-"
+        f"{keys.stop - 1 + offset} (at most {side} x {side} tokens). Box-select on the head above to move it."
+    )
+    title = f"layer {layer}, head {head}, every token" + ("; first token set aside" if aside else "")
+    build = lambda: long_figures.zoom(weights, streamed.tokens[queries], key_tokens, title)  # noqa: E731
+    chart("zoom", build, key=view.key("zoom_chart"))
+
+
+def _take_box(view: ViewState, n_queries: int, n_keys: int, aside: bool) -> None:
+    """Move the zoom window to a new box selection on the head view (once per box, then the inputs rule)."""
+    event = st.session_state.get(view.key("head_chart"))
+    boxes = event.get("selection", {}).get("box", []) if event else []
+    if not boxes:
+        return
+    box = dict(boxes[0])
+    box["x"] = [x - int(aside) for x in box.get("x") or []]  # head-view keys are token positions
+    seen = view.key("seen_box")
+    if st.session_state.get(seen) == str(box):
+        return
+    st.session_state[seen] = str(box)
+    window = long_input.window_from_box(box, n_queries, n_keys)
+    if window is not None:
+        view["zq"], view["zk"] = window

@@ -79,10 +79,12 @@ def head(cells: np.ndarray, factors: tuple[int, int], title: str, key_offset: in
 
 
 def zoom(weights: np.ndarray, query_tokens: Sequence[str], key_tokens: Sequence[str], title: str) -> go.Figure:
-    """A window of one head at full resolution, token labels on both axes, hover 'query → key: weight'."""
+    """A window of one head at full resolution, token labels on both axes, hover 'query → key: weight'; colours
+    stretch to the window's largest weight (the colour bar says the scale)."""
     weights = np.asarray(weights, dtype=np.float32)
+    top = float(weights.max()) if weights.size and weights.max() > 0 else 1.0
     trace = go.Heatmap(
-        z=weights, x=np.arange(len(key_tokens)), y=np.arange(len(query_tokens)), zmin=0.0, zmax=1.0,
+        z=weights, x=np.arange(len(key_tokens)), y=np.arange(len(query_tokens)), zmin=0.0, zmax=top,
         colorscale=COLORSCALE, colorbar=dict(title=dict(text="weight")), **token_hover(query_tokens, key_tokens),
     )  # fmt: skip
     fig = go.Figure(trace)

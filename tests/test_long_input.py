@@ -85,3 +85,21 @@ def test_uploads_are_read_as_utf8_text_or_refused_in_one_sentence(data, sentence
         return
     with pytest.raises(ValueError, match=sentence):
         long_input.read_upload(data, 10)
+
+
+def test_the_readme_states_the_long_input_limits_settings_hold(monkeypatch):
+    from pathlib import Path
+
+    from attnviz import settings
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip(): line for line in readme.splitlines() if line.startswith("| long-input page")}
+    local = settings.limits()
+    monkeypatch.setenv("ATTNVIZ_HOSTED", "1")
+    hosted = settings.limits()
+    text = rows["long-input page: text (box or .txt upload)"]
+    assert f"{hosted.max_long_chars:,} characters, a {hosted.max_long_upload_bytes:,}-byte file" in text
+    assert f"{local.max_long_chars:,} characters, a {local.max_long_upload_bytes:,}-byte file" in text
+    tokens = rows["long-input page: tokens a model reads"]
+    assert f"| {hosted.max_long_tokens:,}, and" in tokens and f"| {local.max_long_tokens:,}, and" in tokens
+    assert f"{settings.LONG_STORE_MB:,} MB" in rows["long-input page: streamed results kept per process"]

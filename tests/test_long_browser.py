@@ -31,6 +31,12 @@ def test_in_a_browser_the_page_draws_every_head_one_head_and_a_box_zooms():
         assert "block" not in head.locator(".gtitle").text_content()  # under 512 tokens: every token shown
         assert "queries 0-255, keys 0-255" in zoom_caption(page)
         page.screenshot(path=str(shots / "long.png"))
+        tiles = overview.locator(".nsewdrag").first.bounding_box()  # 6 layers x 12 heads of MiniLM
+        page.mouse.click(tiles["x"] + tiles["width"] * 3.5 / 12, tiles["y"] + tiles["height"] * 2.5 / 6)
+        page.wait_for_function("() => document.body.innerText.includes('layer 2, head 3')", timeout=30_000)
+        wait_for_app(page)
+        head = page.locator(".js-plotly-plot").nth(3)
+        assert head.locator(".gtitle").text_content().startswith("layer 2, head 3")
         area = head.locator(".nsewdrag").first.bounding_box()  # drag a box in the lower right quarter
         page.mouse.move(area["x"] + area["width"] * 0.6, area["y"] + area["height"] * 0.7)
         page.mouse.down()

@@ -103,3 +103,19 @@ def test_the_readme_states_the_long_input_limits_settings_hold(monkeypatch):
     tokens = rows["long-input page: tokens a model reads"]
     assert f"| {hosted.max_long_tokens:,}, and" in tokens and f"| {local.max_long_tokens:,}, and" in tokens
     assert f"{settings.LONG_STORE_MB:,} MB" in rows["long-input page: streamed results kept per process"]
+
+
+def test_a_run_reports_progress_layer_by_layer_and_an_encoder_decoder_is_refused(tmp_path):
+    from attnviz import hf
+
+    from hf_models import save_tiny
+
+    loaded = hf.load(str(save_tiny("llama", tmp_path / "llama")))
+    tokenised = long_input.tokenise(loaded, "one two three four five six", max_tokens=5)
+    assert len(tokenised.tokens) == 5 and tokenised.full_length == 8  # [CLS] six words [SEP], cut to five
+    told = []
+    result = long_input.run(loaded, tokenised, progress=lambda done, total: told.append((done, total)))
+    assert told == [(1, 2), (2, 2)] and result.kind == "causal"
+    seq2seq = hf.load(str(save_tiny("t5", tmp_path / "t5")))
+    with pytest.raises(ValueError, match="is an encoder-decoder model; this page reads encoders and decoders"):
+        long_input.tokenise(seq2seq, "some text", max_tokens=64)

@@ -37,15 +37,33 @@ def overview(thumbnails: np.ndarray) -> go.Figure:
               for h in range(1, heads)]  # fmt: skip
     shapes += [dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=i * rows - 0.5, y1=i * rows - 0.5, line=line)
                for i in range(1, layers)]  # fmt: skip
-    fig = go.Figure(trace)
+    fig = go.Figure([trace, _tile_centres(layers, heads, rows, cols)])
     fig.update_layout(
         shapes=shapes,
+        hovermode="closest",
+        hoverdistance=-1,
         xaxis=dict(title=dict(text="head"), side="top", **_tile_axis(heads, cols)),
         yaxis=dict(title=dict(text="layer"), autorange="reversed", **_tile_axis(layers, rows)),
         margin=dict(l=10, r=10, t=30, b=10),
         height=int(min(900, max(280, 70 * layers + 80))),
     )
     return fig
+
+
+def _tile_centres(layers: int, heads: int, rows: int, cols: int) -> go.Scatter:
+    """One invisible point per tile: hover names the head, a click opens it."""
+    layer, head = np.meshgrid(np.arange(layers), np.arange(heads), indexing="ij")
+    return go.Scatter(
+        x=(head.ravel() + 0.5) * cols - 0.5, y=(layer.ravel() + 0.5) * rows - 0.5, mode="markers",
+        marker=dict(size=max(4, min(40, 600 // max(heads, 1))), opacity=0),
+        customdata=np.stack([layer.ravel(), head.ravel()], -1).astype(np.int16),
+        hovertemplate="layer %{customdata[0]} head %{customdata[1]}: click to open<extra></extra>", showlegend=False,
+    )  # fmt: skip
+
+
+def tile_at(x: float, y: float, rows: int, cols: int) -> tuple[int, int]:
+    """(layer, head) of the overview tile under grid position (x, y), for tiles of ``rows`` x ``cols`` cells."""
+    return int((y + 0.5) // rows), int((x + 0.5) // cols)
 
 
 def _tile_axis(count: int, side: int) -> dict:
@@ -78,21 +96,29 @@ def head(cells: np.ndarray, factors: tuple[int, int], title: str, key_offset: in
     return fig
 
 
-def zoom(weights: np.ndarray, query_tokens: Sequence[str], key_tokens: Sequence[str], title: str) -> go.Figure:
-    """A window of one head at full resolution, token labels on both axes, hover 'query → key: weight'; colours
-    stretch to the window's largest weight (the colour bar says the scale)."""
+def zoom(
+    weights: np.ndarray, query_tokens: Sequence[str], key_tokens: Sequence[str], start: tuple[int, int], title: str
+) -> go.Figure:
+    """A window of one head at full resolution, token labels on both axes, positions from ``start`` (first
+    query, first key) in the hover; colours stretch to the window's largest weight (the colour bar says so)."""
     weights = np.asarray(weights, dtype=np.float32)
     top = float(weights.max()) if weights.size and weights.max() > 0 else 1.0
     trace = go.Heatmap(
-        z=weights, x=np.arange(len(key_tokens)), y=np.arange(len(query_tokens)), zmin=0.0, zmax=top,
-        colorscale=COLORSCALE, colorbar=dict(title=dict(text="weight")), **token_hover(query_tokens, key_tokens),
+        z=weights, x0=start[1], dx=1, y0=start[0], dy=1, zmin=0.0, zmax=top, colorscale=COLORSCALE,
+        colorbar=dict(title=dict(text="weight")), **token_hover(query_tokens, key_tokens),
     )  # fmt: skip
     fig = go.Figure(trace)
     fig.update_layout(
         title=dict(text=escape(title)),
-        xaxis=dict(title=dict(text="key"), tickangle=-60, **token_ticks(key_tokens, max_ticks=128)),
-        yaxis=dict(title=dict(text="query"), autorange="reversed", **token_ticks(query_tokens, max_ticks=128)),
+        xaxis=dict(title=dict(text="key"), tickangle=-60, **_shifted_ticks(key_tokens, start[1])),
+        yaxis=dict(title=dict(text="query"), autorange="reversed", **_shifted_ticks(query_tokens, start[0])),
         margin=dict(l=10, r=10, t=40, b=10),
         height=int(min(900, max(360, 140 + 10 * len(query_tokens)))),
     )
     return fig
+
+
+def _shifted_ticks(tokens: Sequence[str], start: int) -> dict:
+    """Token labels (at most 128) at positions ``start, start + 1, ...``."""
+    ticks = token_ticks(tokens, max_ticks=128)
+    return ticks | dict(tickvals=[start + position for position in ticks["tickvals"]])

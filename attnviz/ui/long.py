@@ -82,7 +82,11 @@ def overview(streamed) -> None:
         f"Every layer x head of {n:,} tokens, each head as {rows} x {cols} block means over {fq} x {fk} tokens "
         "(every key, first token included); colours stretch to the largest block."
     )
-    chart("overview", lambda: long_figures.overview(streamed.thumbnails), key=LONG.key("overview"))
+    st.caption("Click a tile to open that head below.")
+    chart(
+        "overview", lambda: long_figures.overview(streamed.thumbnails), key=LONG.key("overview"), on_select="rerun",
+        selection_mode="points",
+    )  # fmt: skip
 
 
 def statistics(streamed) -> None:
@@ -100,6 +104,7 @@ def statistics(streamed) -> None:
 
 def one_head(view: ViewState, streamed) -> None:
     """Layer and head pickers, the head reduced to a screen (box-select zooms), and the zoom window."""
+    _take_tile(view, streamed)
     layer, head = view.layer_head(streamed)
     left, right = st.columns(2)
     view.choose("how", list(REDUCTIONS))
@@ -133,7 +138,8 @@ def _zoom(view: ViewState, streamed, layer: int, head: int, aside: bool) -> None
         f"{keys.stop - 1 + offset} (at most {side} x {side} tokens). Box-select on the head above to move it."
     )
     title = f"layer {layer}, head {head}, every token" + ("; first token set aside" if aside else "")
-    build = lambda: long_figures.zoom(weights, streamed.tokens[queries], key_tokens, title)  # noqa: E731
+    start = (queries.start, keys.start + offset)
+    build = lambda: long_figures.zoom(weights, streamed.tokens[queries], key_tokens, start, title)  # noqa: E731
     chart("zoom", build, key=view.key("zoom_chart"))
 
 
@@ -152,3 +158,19 @@ def _take_box(view: ViewState, n_queries: int, n_keys: int, aside: bool) -> None
     window = long_input.window_from_box(box, n_queries, n_keys)
     if window is not None:
         view["zq"], view["zk"] = window
+
+
+def _take_tile(view: ViewState, streamed) -> None:
+    """Open the head whose overview tile was clicked (once per click, then the sliders rule)."""
+    event = st.session_state.get(view.key("overview"))
+    points = event.get("selection", {}).get("points", []) if event else []
+    if not points or "x" not in points[0]:
+        return
+    rows, cols = streamed.thumbnails.shape[-2:]
+    layer, head = long_figures.tile_at(points[0]["x"], points[0]["y"], rows, cols)
+    seen = view.key("seen_tile")
+    if st.session_state.get(seen) == (layer, head):
+        return
+    st.session_state[seen] = (layer, head)
+    view["layer"] = min(max(layer, 0), streamed.n_layers - 1)
+    view["head"] = min(max(head, 0), streamed.n_heads - 1)

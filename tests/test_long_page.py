@@ -184,3 +184,12 @@ def test_bad_text_is_one_clear_sentence(text, sentence):
     at = open_long(long_text=text)
     assert not at.exception
     assert [e.value.replace("\\", "") for e in at.error] == [sentence]
+
+
+def test_the_default_page_runs_the_packaged_model_on_its_sample():
+    at = open_long()
+    assert not at.exception and not at.error and not at.warning
+    assert set(charts(at)) == {"long_overview", "long_sink", "long_entropy", "long_head_chart", "long_zoom_chart"}
+    tiles = heatmap_z(charts(at)["long_overview"])
+    assert tiles.shape[0] % 6 == 0 and tiles.shape[1] % 12 == 0  # MiniLM: 6 layers x 12 heads
+    assert "encoder model, reads up to 512 tokens" in at.caption[0].value.replace("\\", "")

@@ -65,8 +65,13 @@ def run(model_id: str, loaded: LoadedModel, text: str, max_tokens: int) -> long_
         report = lambda done, total: bar.progress(  # noqa: E731
             min(1.0, done / max(total, 1)), text=f"Layer {done} of {total} done ({len(tokenised.tokens):,} tokens)"
         )
-        found = long_input.LongRun(long_input.run(loaded, tokenised, report), tokenised.full_length)
-        bar.empty()
+        try:
+            found = long_input.LongRun(long_input.run(loaded, tokenised, report), tokenised.full_length)
+        except ValueError as problem:  # a model whose attention does not go through transformers' interface
+            error(problem)
+            st.stop()
+        finally:
+            bar.empty()
         store.put(key, found)
     n = len(found.streamed.tokens)
     if found.full_length > n:

@@ -119,3 +119,16 @@ def test_a_run_reports_progress_layer_by_layer_and_an_encoder_decoder_is_refused
     seq2seq = hf.load(str(save_tiny("t5", tmp_path / "t5")))
     with pytest.raises(ValueError, match="is an encoder-decoder model; this page reads encoders and decoders"):
         long_input.tokenise(seq2seq, "some text", max_tokens=64)
+
+
+def test_docs_long_states_the_sizes_the_code_uses():
+    from pathlib import Path
+
+    from attnviz import settings
+
+    doc = " ".join((Path(__file__).resolve().parents[1] / "docs" / "long.md").read_text(encoding="utf-8").split())
+    side, zoom, thumb = long_input.HEAD_SIDE, long_input.ZOOM_SIDE, long_input.OVERVIEW_SIDE
+    stated = [f"at most {side} x {side} cells", f"at most {zoom} x {zoom} tokens", f"at most {thumb} x {thumb} cells"]
+    stated += [f"at most {settings.limits().max_long_tokens:,} tokens", f"at most {settings.LONG_STORE_MB:,} MB"]
+    for text in stated:
+        assert text in doc, text

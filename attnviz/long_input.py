@@ -12,7 +12,7 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -173,16 +173,36 @@ def stored_bytes(streamed: Streamed) -> int:
     return total
 
 
+VIEWS_KEPT = 8  # head views (at most HEAD_SIDE^2 float32 each, 1 MB) a stored result keeps for redraws
+
+
 @dataclass(frozen=True)
 class LongRun:
-    """A stored result: the streamed attention and how many tokens the text had before the cut."""
+    """A stored result: the streamed attention, how many tokens the text had before the cut, and the last
+    few head views (a zoom or a toggle redraws a head without recomputing it)."""
 
     streamed: Streamed
     full_length: int
+    views: OrderedDict = field(default_factory=OrderedDict, repr=False, compare=False)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def nbytes(self) -> int:
-        return stored_bytes(self.streamed)
+        return stored_bytes(self.streamed) + VIEWS_KEPT * 4 * HEAD_SIDE**2  # the views at their largest
+
+    def head_view(self, layer: int, head: int, how: Reduction, first_aside: bool) -> HeadView:
+        """:func:`head_view` of this result, kept for the next redraws (the oldest of VIEWS_KEPT goes)."""
+        key = (layer, head, how, first_aside)
+        with self.lock:
+            if key in self.views:
+                self.views.move_to_end(key)
+                return self.views[key]
+        shown = head_view(self.streamed, layer, head, how, first_aside)
+        with self.lock:
+            self.views[key] = shown
+            while len(self.views) > VIEWS_KEPT:
+                self.views.popitem(last=False)
+        return shown
 
 
 class Store:

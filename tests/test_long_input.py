@@ -132,3 +132,15 @@ def test_docs_long_states_the_sizes_the_code_uses():
     stated += [f"at most {settings.limits().max_long_tokens:,} tokens", f"at most {settings.LONG_STORE_MB:,} MB"]
     for text in stated:
         assert text in doc, text
+
+
+def test_a_stored_result_keeps_its_last_head_views_and_they_equal_fresh_ones():
+    result = LongRun(streamed_llama(70), 70)
+    first = result.head_view(1, 2, "max", False)
+    assert result.head_view(1, 2, "max", False) is first  # a redraw reads the kept view
+    np.testing.assert_array_equal(first.cells, long_input.head_view(result.streamed, 1, 2, "max", False).cells)
+    for head in range(HEADS):
+        for how in ("max", "mean"):
+            result.head_view(0, head, how, True)  # eight more views: the first one is dropped
+    assert len(result.views) == long_input.VIEWS_KEPT and (1, 2, "max", False) not in result.views
+    assert result.head_view(1, 2, "max", False) is not first

@@ -107,8 +107,9 @@ def statistics(streamed) -> None:
         chart("entropy", lambda: figures.head_grid(entropy, "entropy"), key=LONG.key("entropy"))
 
 
-def one_head(view: ViewState, streamed) -> None:
+def one_head(view: ViewState, result: long_input.LongRun) -> None:
     """Layer and head pickers, the head reduced to a screen (box-select zooms), and the zoom window."""
+    streamed = result.streamed
     _take_tile(view, streamed)
     layer, head = view.layer_head(streamed)
     left, right = st.columns(2)
@@ -116,7 +117,7 @@ def one_head(view: ViewState, streamed) -> None:
     how = left.radio("Reduce blocks by", list(REDUCTIONS), key=view.key("how"), format_func=REDUCTIONS.get)
     view.restore("aside")
     aside = right.toggle("Set the first token aside (rows renormalised)", key=view.key("aside"))
-    shown = long_input.head_view(streamed, layer, head, how, aside)
+    shown = result.head_view(layer, head, how, aside)
     if aside:
         st.info("The first token is set aside: its column is removed and each row renormalised over the rest.")
     title = f"layer {layer}, head {head}: {shown.title}"

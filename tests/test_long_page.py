@@ -133,6 +133,8 @@ def test_setting_the_first_token_aside_renormalises_every_row_and_says_so(folder
     assert "first token set aside" in charts(at)["long_head_chart"]["layout"]["title"]["text"]
     assert any("first token is set aside" in i.value for i in at.info)
     np.testing.assert_allclose(heatmap_z(charts(at)["long_zoom_chart"]), expected, atol=1e-5)
+    n = full.shape[-1]
+    assert any(f"queries 0-{n - 1}, keys 1-{n - 1} " in c.value for c in at.caption)  # token positions
 
 
 def test_moving_sliders_and_options_never_runs_the_model_again(folder, monkeypatch):

@@ -127,41 +127,38 @@ def one_head(view: ViewState, result: long_input.LongRun) -> None:
 
 
 def _zoom(view: ViewState, streamed, layer: int, head: int, aside: bool) -> None:
-    n_queries = len(streamed.tokens)
-    n_keys = n_queries - int(aside)
-    _take_box(view, n_queries, n_keys, aside)
-    side = long_input.ZOOM_SIDE
-    top, left = view.clamp("zq", max(0, n_queries - 1)), view.clamp("zk", max(0, n_keys - 1))
+    """The zoom window: positions are token positions (the first key is 1 when the first token is set aside)."""
+    n, offset, side = len(streamed.tokens), int(aside), long_input.ZOOM_SIDE
+    _take_box(view, n)
+    view.clamp("zq", max(0, n - 1))
+    view.clamp("zk", max(offset, n - 1), lower=min(offset, n - 1))
     first, second = st.columns(2)
-    top = first.number_input("Zoom: first query", 0, max(0, n_queries - 1), key=view.key("zq"))
-    left = second.number_input("Zoom: first key", 0, max(0, n_keys - 1), key=view.key("zk"))
-    queries, keys = slice(top, min(n_queries, top + side)), slice(left, min(n_keys, left + side))
-    weights = long_input.zoom(streamed, layer, head, queries, keys, aside)
-    offset = int(aside)
-    key_tokens = streamed.tokens[keys.start + offset : keys.stop + offset]
+    top = first.number_input("Zoom: first query", 0, max(0, n - 1), key=view.key("zq"))
+    left = second.number_input("Zoom: first key", min(offset, n - 1), max(offset, n - 1), key=view.key("zk"))
+    queries, keys = slice(top, min(n, top + side)), slice(left, min(n, left + side))
+    weights = long_input.zoom(streamed, layer, head, queries, slice(left - offset, keys.stop - offset), aside)
     st.caption(
-        f"Zoom at full resolution: queries {queries.start}-{queries.stop - 1}, keys {keys.start + offset}-"
-        f"{keys.stop - 1 + offset} (at most {side} x {side} tokens). Box-select on the head above to move it."
+        f"Zoom at full resolution: queries {queries.start}-{queries.stop - 1}, keys {keys.start}-{keys.stop - 1} "
+        f"(at most {side} x {side} tokens). Box-select on the head above to move it."
     )
     title = f"layer {layer}, head {head}, every token" + ("; first token set aside" if aside else "")
-    start = (queries.start, keys.start + offset)
-    build = lambda: long_figures.zoom(weights, streamed.tokens[queries], key_tokens, start, title)  # noqa: E731
+    build = lambda: long_figures.zoom(  # noqa: E731
+        weights, streamed.tokens[queries], streamed.tokens[keys], (top, left), title
+    )
     chart("zoom", build, key=view.key("zoom_chart"))
 
 
-def _take_box(view: ViewState, n_queries: int, n_keys: int, aside: bool) -> None:
+def _take_box(view: ViewState, n: int) -> None:
     """Move the zoom window to a new box selection on the head view (once per box, then the inputs rule)."""
     event = st.session_state.get(view.key("head_chart"))
     boxes = event.get("selection", {}).get("box", []) if event else []
     if not boxes:
         return
-    box = dict(boxes[0])
-    box["x"] = [x - int(aside) for x in box.get("x") or []]  # head-view keys are token positions
     seen = view.key("seen_box")
-    if st.session_state.get(seen) == str(box):
+    if st.session_state.get(seen) == str(boxes[0]):
         return
-    st.session_state[seen] = str(box)
-    window = long_input.window_from_box(box, n_queries, n_keys)
+    st.session_state[seen] = str(boxes[0])
+    window = long_input.window_from_box(dict(boxes[0]), n, n)  # the head view's axes are token positions
     if window is not None:
         view["zq"], view["zk"] = window
 

@@ -32,6 +32,7 @@ PAGES = [
     st.Page("pages/spatial.py", title="Spatial attention", icon=":material/image_search:", url_path="spatial"),
     st.Page("pages/analysis.py", title="Corpus & differences", icon=":material/analytics:", url_path="analysis"),
     st.Page("pages/why.py", title="Why attention, measured", icon=":material/science:", url_path="why"),
+    st.Page("pages/long.py", title="Long inputs", icon=":material/notes:", url_path="long"),
 ]
 
 page = st.navigation(PAGES)

@@ -13,7 +13,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from attnviz import analysis, evaluate, experiments, hf, images, settings, vision
+from attnviz import analysis, evaluate, experiments, hf, images, long_input, settings, vision
 from attnviz import corpus_results as corpus_results_module
 from attnviz.attention import AttentionMap
 from attnviz.checkpoints import load_shipped
@@ -207,3 +207,9 @@ def shipped_results(name: str) -> dict | None:
 def rerun(name: str, **options) -> dict:
     """A 'why attention' experiment run again with ``options`` (the page caps every size)."""
     return experiments.runner(name)(**options)
+
+
+@st.cache_resource(show_spinner=False)
+def long_store() -> long_input.Store:
+    """The long-input page's results, once per process and bounded by bytes (not pickled into every rerun)."""
+    return long_input.Store(settings.LONG_STORE_MB * 2**20)

@@ -40,6 +40,9 @@ HOSTED_MODELS = (
 )
 
 
+LONG_STORE_MB = 2_048  # long-input page: results kept per process (queries, keys, masks, thumbnails), oldest out
+
+
 class SettingError(ValueError):
     """An environment setting holds a value attnviz does not know; the message says which ones it does."""
 
@@ -60,6 +63,9 @@ class Limits:
     max_experiment_examples: int = 100  # 'why attention' reruns: examples per source length
     max_cost_length: int = 512  # 'why attention' reruns: longest sequence timed for self-attention cost
     max_memory_length: int = 60  # 'why attention' reruns: longest sequence the NTM and the LSTM copy (64 slots)
+    max_long_tokens: int = 32_768  # long-input page: tokens read (and at most the model's own maximum)
+    max_long_chars: int = 400_000  # long-input page: characters of pasted or uploaded text
+    max_long_upload_bytes: int = 1_600_000  # long-input page: a .txt upload, refused by size before it is read
 
 
 def mode() -> Mode:
@@ -129,6 +135,9 @@ def limits() -> Limits:
         max_experiment_examples=50,
         max_cost_length=256,
         max_memory_length=40,
+        max_long_tokens=1_024,
+        max_long_chars=8_000,
+        max_long_upload_bytes=32_000,
     )
 
 

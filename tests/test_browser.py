@@ -34,6 +34,7 @@ PAGES = {
     "hierarchical": "Hierarchical attention",
     "spatial": "Spatial attention",
     "why": "Why attention, measured",
+    "long": "Attention on long inputs",
 }
 SHOTS = Path(os.environ.get("ATTNVIZ_SCREENSHOTS", "/tmp/attnviz-screenshots"))
 

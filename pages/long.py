@@ -1,0 +1,28 @@
+"""Long inputs: attention on thousands of tokens, streamed (every head as a thumbnail, any head on demand)."""
+
+import streamlit as st
+
+from attnviz import ui
+from attnviz.settings import limits
+from attnviz.ui import long as long_ui
+
+ui.enter_through_app()
+view = long_ui.LONG
+
+st.title("Attention on long inputs")
+model_id, loaded = ui.model_box(view)
+LIMITS = limits()
+max_tokens = min(loaded.max_tokens, LIMITS.max_long_tokens)
+st.caption(
+    f"{ui.plain(loaded.name)}: {loaded.family} model, reads up to {max_tokens:,} tokens here. The model runs once "
+    "per input; its attention is reduced layer by layer while it runs, and any head is recomputed exactly on demand."
+)
+text = long_ui.text_input(view, LIMITS)
+result = long_ui.run(model_id, loaded, text, max_tokens)
+
+st.subheader("Every head")
+long_ui.overview(result.streamed)
+long_ui.statistics(result.streamed)
+st.subheader("One head")
+long_ui.one_head(view, result)
+view.share()

@@ -289,7 +289,7 @@ def hierarchy_sentence(result: dict) -> str:
 
 
 def budget_sentence(result: dict) -> str:
-    """How far behind the mean is at the HAN's budget (validation, from the learning curves)."""
+    # how far behind the mean is at the HAN's budget (validation, from the learning curves)
     learned = result.get("learning", {})
     at, budget = learned.get("at_budget", {}), learned.get("budget")
     if at.get("han-mean") is None or at.get("han") is None:

@@ -15,6 +15,8 @@ from typing import Literal, get_args
 
 import plotly.graph_objects as go
 
+from attnviz.settings import limits
+
 Format = Literal["svg", "pdf", "png"]
 Unit = Literal["in", "px"]
 FORMATS: tuple[Format, ...] = get_args(Format)
@@ -26,9 +28,7 @@ FONTS = ("Arial", "Helvetica", "Times New Roman", "DejaVu Sans", "DejaVu Serif",
 CSS_DPI = 96  # layout pixels per inch
 POINT = 96 / 72  # layout pixels per typographic point
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
-# Caps on one export (the same for every visitor: a render is one browser page, bounded by these).
-MAX_SIDE_PX = 4_000  # layout pixels, each side
-MAX_PNG_PIXELS = 40_000_000  # physical pixels of one PNG (about 7,000 x 5,700)
+MIN_SIDE_PX = 100  # the caps on size are settings (max_figure_side_px, max_figure_pixels)
 DPI_RANGE = (72, 1_200)
 FONT_SIZE_RANGE = (4, 48)  # points
 
@@ -78,18 +78,20 @@ def check(chosen: FigureOptions) -> None:
         raise ExportError(f"Unknown figure format {chosen.fmt!r}: use one of {', '.join(FORMATS)}.")
     if chosen.unit not in UNITS:
         raise ExportError(f"Unknown size unit {chosen.unit!r}: use in (inches) or px (pixels).")
+    caps = limits()
     width, height = chosen.layout_size()
-    if not (100 <= width <= MAX_SIDE_PX and 100 <= height <= MAX_SIDE_PX):
+    if not (min(width, height) >= MIN_SIDE_PX and max(width, height) <= caps.max_figure_side_px):
         raise ExportError(
-            f"A figure of {chosen.width:g} x {chosen.height:g} {chosen.unit} is {width} x {height} pixels: each "
-            f"side must be 100 to {MAX_SIDE_PX} pixels ({100 / CSS_DPI:.2f} to {MAX_SIDE_PX / CSS_DPI:.1f} inches)."
+            f"A figure of {chosen.width:g} x {chosen.height:g} {chosen.unit} is {width} x {height} pixels: each side "
+            f"must be {MIN_SIDE_PX} to {caps.max_figure_side_px} pixels ({MIN_SIDE_PX / CSS_DPI:.2f} to "
+            f"{caps.max_figure_side_px / CSS_DPI:.1f} inches)."
         )
     if chosen.fmt == "png" and not DPI_RANGE[0] <= chosen.dpi <= DPI_RANGE[1]:
         raise ExportError(f"A PNG's resolution must be {DPI_RANGE[0]} to {DPI_RANGE[1]} dpi, not {chosen.dpi}.")
-    if chosen.fmt == "png" and chosen.pixels()[0] * chosen.pixels()[1] > MAX_PNG_PIXELS:
+    if chosen.fmt == "png" and chosen.pixels()[0] * chosen.pixels()[1] > caps.max_figure_pixels:
         px_w, px_h = chosen.pixels()
         raise ExportError(
-            f"A {px_w} x {px_h} PNG is over the {MAX_PNG_PIXELS:,} pixel cap: make it smaller or lower the dpi."
+            f"A {px_w} x {px_h} PNG is over the {caps.max_figure_pixels:,} pixel cap: make it smaller or lower the dpi."
         )
     if not FONT_SIZE_RANGE[0] <= chosen.font_size <= FONT_SIZE_RANGE[1]:
         raise ExportError(f"The font size must be {FONT_SIZE_RANGE[0]} to {FONT_SIZE_RANGE[1]} pt.")

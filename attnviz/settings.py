@@ -60,6 +60,8 @@ class Limits:
     max_experiment_examples: int = 100  # 'why attention' reruns: examples per source length
     max_cost_length: int = 512  # 'why attention' reruns: longest sequence timed for self-attention cost
     max_memory_length: int = 60  # 'why attention' reruns: longest sequence the NTM and the LSTM copy (64 slots)
+    max_figure_side_px: int = 4_000  # an exported figure (SVG/PDF/PNG): each side, in layout pixels (96 an inch)
+    max_figure_pixels: int = 40_000_000  # and an exported PNG's own pixels (width x height x (dpi / 96)^2)
 
 
 def mode() -> Mode:
@@ -129,6 +131,7 @@ def limits() -> Limits:
         max_experiment_examples=50,
         max_cost_length=256,
         max_memory_length=40,
+        max_figure_pixels=16_000_000,
     )
 
 

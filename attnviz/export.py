@@ -150,12 +150,13 @@ def to_bytes(fig: go.Figure, chosen: FigureOptions) -> bytes:
 
 
 def stable_svg(data: bytes) -> bytes:
-    """The SVG with plotly's random per-render id (clip paths, defs) replaced, so one view gives one file."""
+    """The SVG with plotly's random per-render id replaced in ids and references, so one view gives one file."""
     found = re.search(rb'id="defs-([0-9a-f]+)"', data)
     if not found:
         return data
     uid = found.group(1)
-    return re.sub(rb"(clip|defs-|\bg)" + uid + rb"(?=[-a-z\"\)])", rb"\1attnviz", data)
+    references = rb'id="[^"]*"|url\([\'"]?#[^)]*\)|href="#[^"]*"'  # never inside path data or text
+    return re.sub(references, lambda m: m.group(0).replace(uid, b"attnviz"), data)
 
 
 def file_name(stem: str, chosen: FigureOptions) -> str:

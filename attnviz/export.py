@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
 from dataclasses import dataclass, replace
 from typing import Literal, get_args
 
@@ -31,6 +32,7 @@ BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stab
 MIN_SIDE_PX = 100  # the caps on size are settings (max_figure_side_px, max_figure_pixels)
 DPI_RANGE = (72, 1_200)
 FONT_SIZE_RANGE = (4, 48)  # points
+RENDERS = threading.BoundedSemaphore(2)  # browsers rendering at once in this process; more presses wait
 
 
 class ExportError(ValueError):
@@ -143,7 +145,8 @@ def to_bytes(fig: go.Figure, chosen: FigureOptions) -> bytes:
     os.environ.setdefault("BROWSER_PATH", browser())  # kaleido finds the same one, never a download
     width, height = chosen.layout_size()
     try:
-        data = styled(fig, chosen).to_image(format=chosen.fmt, width=width, height=height, scale=chosen.scale())
+        with RENDERS:
+            data = styled(fig, chosen).to_image(format=chosen.fmt, width=width, height=height, scale=chosen.scale())
     except RuntimeError as error:  # plotly's wording when kaleido finds no browser or the browser fails
         raise ExportError(f"The browser that renders figures failed: {str(error).splitlines()[0]}") from None
     return stable_svg(data) if chosen.fmt == "svg" else data

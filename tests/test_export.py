@@ -5,8 +5,11 @@ Each render launches the installed chromium (a few seconds on a busy machine), s
 
 import io
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 import zlib
+from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
@@ -164,3 +167,8 @@ def test_cli_problems_are_one_line_and_status_2(tmp_path, capsys, monkeypatch, e
     assert main(["figure", "--npz", "maps.npz", *extra]) == 2
     assert capsys.readouterr().err.strip() == message
     assert not list(tmp_path.glob("x.*"))
+
+
+def test_export_and_the_cli_import_without_streamlit():
+    code = "import sys, attnviz.export, attnviz.cli_figure; assert 'streamlit' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], check=True, timeout=120)

@@ -26,6 +26,7 @@ MIME = {"svg": "image/svg+xml", "pdf": "application/pdf", "png": "image/png"}
 # None keeps the view's own colours; Greys runs from white (0) to black (1), for print in black and white.
 COLORSCALES = (None, "Viridis", "Cividis", "Magma", "Plasma", "Greys", "Blues", "YlOrRd")
 FONTS = ("Arial", "Helvetica", "Times New Roman", "DejaVu Sans", "DejaVu Serif", "Courier New")
+TEMPLATE = "plotly_white"
 CSS_DPI = 96  # layout pixels per inch
 POINT = 96 / 72  # layout pixels per typographic point
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
@@ -108,9 +109,12 @@ def styled(fig: go.Figure, chosen: FigureOptions) -> go.Figure:
     """A copy of ``fig`` at the export's size, font and colour scale; titles, axes and colour bar as they were."""
     out = go.Figure(fig)
     width, height = chosen.layout_size()
+    # An explicit template: importing streamlit makes its own plotly template the default, and that one lets
+    # tick labels run off the page (no automargin) in a static export. plotly_white is plotly's, on white paper.
     out.update_layout(
-        width=width, height=height, autosize=False, font=dict(family=chosen.font_family, size=chosen.font_size * POINT)
-    )
+        template=TEMPLATE, width=width, height=height, autosize=False,
+        font=dict(family=chosen.font_family, size=chosen.font_size * POINT),
+    )  # fmt: skip
     for index, trace in enumerate(out.data):
         trace.uid = f"trace{index}"  # plotly.js would draw a random one into the colour bar's gradient id
     if chosen.colorscale:

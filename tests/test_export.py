@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 from PIL import Image
 
@@ -36,26 +37,47 @@ def svg_texts(data: bytes) -> list[str]:
 
 
 def pdf_text(data: bytes) -> str:
-    """The text a PDF draws, run together: hex glyph strings of its content streams through its ToUnicode maps.
+    """The text a PDF draws, run together: each font's hex glyph strings through that font's ToUnicode map.
 
     (Chrome draws a rotated tick label one glyph at a time, so words are found as substrings of the whole.)
     """
-    streams = []
-    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
-        try:
-            streams.append(zlib.decompressobj().decompress(match.group(1)))  # tolerates the stream's line end
-        except zlib.error:
-            continue  # not deflated (images, fonts stored raw)
-    glyphs: dict[str, str] = {}
-    for cmap in (s for s in streams if b"beginbfchar" in s or b"beginbfrange" in s):
-        for code, char in re.findall(rb"<([0-9A-F]{4})>\s*<([0-9A-F]{4})>\s*$", cmap, re.M):
-            glyphs[code.decode()] = chr(int(char, 16))
-        for first, last, start in re.findall(rb"<([0-9A-F]{4})> <([0-9A-F]{4})> <([0-9A-F]{4})>", cmap):
-            for offset in range(int(last, 16) - int(first, 16) + 1):
-                glyphs[f"{int(first, 16) + offset:04X}"] = chr(int(start, 16) + offset)
-    shown = [s for s in streams if b"Tj" in s or b"TJ" in s]
-    hexes = [h.decode().upper() for s in shown for h in re.findall(rb"<([0-9A-Fa-f]+)>", s)]
-    return "".join("".join(glyphs.get(h[i : i + 4], "?") for i in range(0, len(h), 4)) for h in hexes)
+    objects = {int(number): body for number, body in re.findall(rb"(\d+) 0 obj(.*?)endobj", data, re.S)}
+    fonts = {
+        name.decode(): unicode_map(stream(objects[int(re.search(rb"/ToUnicode (\d+) 0 R", objects[int(ref)])[1])]))
+        for name, ref in re.findall(rb"/(F\d+) (\d+) 0 R", data)
+    }
+    text = []
+    for body in objects.values():
+        content = stream(body) if b"stream" in body else b""
+        if b" Tf" not in content or b"begincmap" in content:
+            continue  # not a page's content stream
+        font = {}
+        for token in re.finditer(rb"/(F\d+) [\d.]+ Tf|<([0-9A-Fa-f]+)>", content):
+            if token[1]:
+                font = fonts[token[1].decode()]
+            else:
+                codes = token[2].decode().upper()
+                text += [font.get(codes[i : i + 4], "?") for i in range(0, len(codes), 4)]
+    return "".join(text)
+
+
+def stream(body: bytes) -> bytes:
+    raw = re.search(rb"stream\r?\n(.*)\r?\nendstream", body, re.S)[1]
+    try:
+        return zlib.decompressobj().decompress(raw)  # tolerates the line end before endstream
+    except zlib.error:
+        return b""  # not deflated
+
+
+def unicode_map(cmap: bytes) -> dict[str, str]:
+    glyphs = {
+        code.decode(): chr(int(char, 16))
+        for code, char in re.findall(rb"^<([0-9A-F]{4})> <([0-9A-F]{4})>$", cmap, re.M)
+    }
+    for first, last, start in re.findall(rb"<([0-9A-F]{4})> <([0-9A-F]{4})> <([0-9A-F]{4})>", cmap):
+        for offset in range(int(last, 16) - int(first, 16) + 1):
+            glyphs[f"{int(first, 16) + offset:04X}"] = chr(int(start, 16) + offset)
+    return glyphs
 
 
 def test_the_svg_holds_the_title_every_token_and_the_colour_bar_at_the_size_font_and_scale_asked():
@@ -75,9 +97,13 @@ def test_the_svg_holds_the_title_every_token_and_the_colour_bar_at_the_size_font
     assert fig.data[0].colorscale[0][1] == "#440154"  # the view itself keeps its Viridis
 
 
-def test_the_pdf_is_a_pdf_of_the_page_size_asked_and_draws_the_title():
+def test_the_pdf_is_a_pdf_of_the_page_size_asked_and_draws_the_title(tmp_path, monkeypatch):
+    import streamlit  # noqa: F401  (as in the app: streamlit registers its plotly template...)
+
+    monkeypatch.setattr(pio.templates, "default", "streamlit")  # (...and makes it the default, which clipped ticks)
     fig = figures.heatmap(attention(), 0, 0, title="Attention of the apple")
     data = export.to_bytes(fig, export.options(fmt="pdf", width=6, height=4.5))
+    (tmp_path / "figure.pdf").write_bytes(data)  # kept by pytest, to look at when this fails
     assert data.startswith(b"%PDF")
     assert b"/MediaBox [0 0 432 324]" in data  # 6 x 4.5 in = 432 x 324 pt
     text = pdf_text(data)

@@ -12,6 +12,7 @@ from attnviz import export
 from attnviz.ui.messages import error, log
 
 FIELDS = ("fmt", "unit", "width", "height", "dpi", "font_family", "font_size", "colorscale")
+AS_ON_SCREEN = "as on screen"  # the view's own colours (export.COLORSCALES' None)
 FORMAT_LABELS = {"svg": "SVG (vector)", "pdf": "PDF (vector)", "png": "PNG (print resolution)"}
 
 
@@ -57,13 +58,14 @@ def _choices(key: str) -> None:
     left.number_input("PNG dpi", 1, 10_000, defaults.dpi, step=50, key=field("dpi"))
     middle.selectbox("Font", export.FONTS, key=field("font_family"))
     right.number_input("Font size (pt)", 1.0, 100.0, defaults.font_size, key=field("font_size"))
-    st.selectbox("Colour scale", export.COLORSCALES, key=field("colorscale"),
-                 format_func=lambda name: "as on screen" if name is None else name)  # fmt: skip
+    st.selectbox("Colour scale", [name or AS_ON_SCREEN for name in export.COLORSCALES], key=field("colorscale"))
 
 
 def _chosen(key: str) -> export.FigureOptions:
     """The options the widgets hold, checked (ExportError with one sentence)."""
-    return export.options(**{name: st.session_state[f"{key}-{name}"] for name in FIELDS})
+    chosen = {name: st.session_state[f"{key}-{name}"] for name in FIELDS}
+    chosen["colorscale"] = None if chosen["colorscale"] == AS_ON_SCREEN else chosen["colorscale"]
+    return export.options(**chosen)
 
 
 def _render(build: Callable[[], go.Figure], stem: str, key: str, file_key: str) -> None:

@@ -19,8 +19,8 @@ FORMAT_LABELS = {"svg": "SVG (vector)", "pdf": "PDF (vector)", "png": "PNG (prin
 def paper_figure(build: Callable[[], go.Figure], stem: str, key: str) -> None:
     """Under a chart: pick format, size, font and colour scale, press Render, then download the file.
 
-    ``build`` makes the same figure the chart shows. Rendering (a headless browser, about a second) runs
-    only on the button; the file is kept in the session until the view changes.
+    ``build`` makes the same figure the chart shows. Rendering (a headless browser: seconds) runs only on
+    the button; the file is kept in the session until the view changes; a problem is said once.
     """
     with st.popover("Figure for a paper", icon=":material/download:"):
         _choices(key)
@@ -33,7 +33,7 @@ def paper_figure(build: Callable[[], go.Figure], stem: str, key: str) -> None:
         if stored is None:
             return
         if "problem" in stored:
-            error(stored["problem"])
+            error(st.session_state.pop(file_key)["problem"])
             return
         if stored["view"] != _digest(build()):
             st.session_state.pop(file_key)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m attnviz train | evaluate | extract | corpus | experiment``."""
+"""Command line: ``python -m attnviz train | evaluate | extract | corpus | figure | experiment``."""
 
 from __future__ import annotations
 
@@ -111,6 +111,9 @@ def parser() -> argparse.ArgumentParser:
     from attnviz.cli_corpus import add_parser
 
     add_parser(sub)
+    from attnviz.cli_figure import add_parser as add_figure_parser
+
+    add_figure_parser(sub)
     from attnviz.experiments import EXPERIMENT_NAMES
 
     r = sub.add_parser("experiment", help="run one 'why attention' experiment: JSON, and its results file")

@@ -39,6 +39,8 @@ panels += [(f"Transformer L{names[name][0]} H{names[name][1]}", cross.head(*name
 ui.chart(
     "comparison", lambda: figures.comparison(panels, cross.query_tokens, cross.key_tokens, gold), key=view.key("figure")
 )
+ui.paper_figure(lambda: figures.comparison(panels, cross.query_tokens, cross.key_tokens, gold),
+                f"attnviz-compare-{task.name}", view.key("paper"))  # fmt: skip
 
 maps = [(f"RNN ({s})", "temporal", m.head(0, 0)) for s, m in rnn_maps.items()]
 maps += [("Transformer", f"cross, {n}", cross.head(*names[n])) for n in names]

@@ -56,6 +56,7 @@ else:
 word_weights, sentence_weights = weights_of(result)
 words = [m.key_tokens for m in result.words]
 ui.chart("document", lambda: figures.document(words, word_weights, sentence_weights), key=view.key("document"))
+ui.paper_figure(lambda: figures.document(words, word_weights, sentence_weights), "attnviz-han", view.key("paper"))
 ui.downloads(
     {"sentences": result.sentences, **{f"words_{i + 1}": m for i, m in enumerate(result.words)}}, "attnviz-han"
 )

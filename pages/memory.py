@@ -47,9 +47,11 @@ with write_tab:
         "input one step after seeing it, moving one slot at a time."
     )
     ui.chart("write weightings", lambda: figures.heatmap(run.write, 0, 0, title="write head"), key=view.key("write"))
+    ui.paper_figure(lambda: figures.heatmap(run.write, 0, 0, title="write head"), "attnviz-ntm-write", view.key("pw"))
 with read_tab:
     st.caption("After the delimiter the read head revisits the written slots in the same order: the copy.")
     ui.chart("read weightings", lambda: figures.heatmap(run.read, 0, 0, title="read head"), key=view.key("read"))
+    ui.paper_figure(lambda: figures.heatmap(run.read, 0, 0, title="read head"), "attnviz-ntm-read", view.key("pr"))
 with memory_tab:
     steps = run.write.query_tokens
     step = st.select_slider(

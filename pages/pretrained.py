@@ -81,6 +81,7 @@ if single.open:
         title = f"layer {layer}, head {head}"
         heatmap = lambda: figures.heatmap(attn, layer, head, title=title, stretch=stretch)  # noqa: E731 (lazy)
         ui.chart("single head", heatmap, key=view.key("heatmap"))
+        ui.paper_figure(heatmap, f"attnviz-pretrained-{view['map']}-layer{layer}-head{head}", view.key("paper"))
 if overview.open:
     with overview:
         st.caption("Every layer x head; long inputs are shown as block-averaged thumbnails. Click a tile to open it.")

@@ -49,11 +49,9 @@ layer, head = view.layer_head(attn)
 gold = reference.gold_rows(result.output) if reference is not None and name == "cross" else None
 show_gold = st.checkbox("Overlay the gold alignment", value=True, disabled=gold is None, key=view.key("gold"))
 title = f"{MAPS[name]}, layer {layer}, head {head}"
-ui.chart(
-    "attention",
-    lambda: figures.heatmap(attn, layer, head, gold=gold if show_gold else None, title=title),
-    key=view.key("heatmap"),
-)
+heatmap = lambda: figures.heatmap(attn, layer, head, gold=gold if show_gold else None, title=title)  # noqa: E731
+ui.chart("attention", heatmap, key=view.key("heatmap"))
+ui.paper_figure(heatmap, f"attnviz-{task.name}-{model}-{name}-layer{layer}-head{head}", view.key("paper"))
 ui.downloads({name: attn}, f"attnviz-{task.name}-{model}-{name}")
 view.share()
 ui.why_link("Why attention, measured: why √d_k, and what additive self-attention would cost")

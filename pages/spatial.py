@@ -68,8 +68,9 @@ def captioner_view() -> None:
     gold = _gold_mask(step)
     cells = grids.cell_weights(attn, 0, 0, step)
     title = f"attention before writing '{words[step]}'"
-    ui.chart("caption attention", lambda: figures.image_attention(scene.image, cells, title, gold=gold),
-             key=view.key("caption_chart"))  # fmt: skip
+    picture = lambda: figures.image_attention(scene.image, cells, title, gold=gold)  # noqa: E731 (drawn, exported)
+    ui.chart("caption attention", picture, key=view.key("caption_chart"))
+    ui.paper_figure(picture, f"attnviz-sat-word{step + 1}", view.key("paper"))
     if gold is not None:
         hit = grids.pointing_hit(cells.reshape(-1), grids.cells_of_mask(gold, attn.grid))
         share = grids.mass_on(cells.reshape(-1), grids.cells_of_mask(gold, attn.grid))

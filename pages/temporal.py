@@ -44,7 +44,9 @@ elif reference.target != result.output:
     st.warning(f"The gold answer is `{task.detokenize(reference.target)}`: the model got this one wrong.")
 
 show_gold = st.checkbox("Overlay the gold alignment", value=True, disabled=gold is None, key=view.key("gold"))
-ui.chart("attention", lambda: figures.heatmap(attn, 0, 0, gold=gold if show_gold else None), key=view.key("heatmap"))
+heatmap = lambda: figures.heatmap(attn, 0, 0, gold=gold if show_gold else None)  # noqa: E731 (drawn, and exported)
+ui.chart("attention", heatmap, key=view.key("heatmap"))
+ui.paper_figure(heatmap, f"attnviz-{task.name}-{rnn(score)}", view.key("paper"))
 if gold is not None:
     scores = alignment_scores([(attn.head(0, 0), gold)])
     st.caption(

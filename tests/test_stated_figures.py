@@ -375,3 +375,27 @@ def test_the_hierarchy_figures_are_the_results_file():
     assert f"At {budget} steps, where the HAN reached its stopping score, the mean was at " in MODELS_DOC
     assert f"the mean was at **{100 * at['han-mean']:.1f}%** against the HAN's **{100 * at['han']:.1f}%**" in MODELS_DOC
     assert f"**{100 * (at['han'] - at['han-mean']):.1f} points** behind" in MODELS_DOC
+
+
+def test_the_figure_export_limits_are_the_settings(monkeypatch):
+    from PIL import Image
+
+    from attnviz import export, settings
+
+    doc = (ROOT / "docs" / "figures.md").read_text(encoding="utf-8")
+    monkeypatch.setenv("ATTNVIZ_HOSTED", "0")
+    local = settings.limits()
+    monkeypatch.setenv("ATTNVIZ_HOSTED", "1")
+    hosted = settings.limits()
+    side, dpi, points = local.max_figure_side_px, export.DPI_RANGE, export.FONT_SIZE_RANGE
+    assert (
+        f"Each side is {export.MIN_SIDE_PX} to {side:,} layout pixels ({export.MIN_SIDE_PX / 96:.2f} to "
+        f"{side / 96:.1f} in); PNG resolution {dpi[0]} to {dpi[1]:,} dpi; a PNG is at\n  most "
+        f"{local.max_figure_pixels:,} pixels, {hosted.max_figure_pixels:,} for hosted visitors; font size "
+        f"{points[0]} to {points[1]} pt"
+    ) in doc
+    assert f"PNG at 300 dpi or any of {dpi[0]}-{dpi[1]:,}" in README
+    assert export.options(fmt="png", width=3.5, height=3, dpi=300).pixels() == (1050, 900)
+    assert "3.5 x 3 in at\n  300 dpi is a 1050 x 900 pixel file" in doc
+    assert Image.open(ROOT / "docs" / "screenshots" / "figure-minilm-l0h2.png").size == (1050, 900)
+    assert "a PDF page\n  of 6 x 4.5 in is 432 x 324 pt" in doc and (6 * 72, 4.5 * 72) == (432, 324.0)

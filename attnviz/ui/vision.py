@@ -15,6 +15,7 @@ from attnviz.hf import ModelLoadError
 from attnviz.images import SAMPLE, ImageError, check_size
 from attnviz.settings import limits
 from attnviz.ui.messages import chart, error
+from attnviz.ui.paper import paper_figure
 from attnviz.ui.state import ViewState
 from attnviz.ui.widgets import downloads
 
@@ -34,8 +35,9 @@ def image_views(attn: AttentionMap, image: np.ndarray, view: ViewState, name: st
     marked = None if query < specials else divmod(query - specials, attn.grid[1])
     cells = grids.cell_weights(attn, layer, head, query)
     title = f"layer {layer} head {head}: where {tokens[query]} attends"
-    st.plotly_chart(figures.image_attention(image, cells, title, marked=marked), key=view.key(chart_key),
-                    on_select="rerun", selection_mode="points")  # fmt: skip
+    picture = lambda: figures.image_attention(image, cells, title, marked=marked)  # noqa: E731 (drawn, exported)
+    st.plotly_chart(picture(), key=view.key(chart_key), on_select="rerun", selection_mode="points")
+    paper_figure(picture, f"attnviz-{name}-layer{layer}-head{head}-query{query}", view.key(f"{name}_paper"))
     per_head = np.stack([grids.cell_weights(attn, layer, h, query) for h in range(attn.n_heads)])
     titles = [f"head {h}" for h in range(attn.n_heads)]
     chart("every head", lambda: figures.heads_over_image(image, per_head, titles), key=view.key(f"{name}_heads"))

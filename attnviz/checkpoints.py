@@ -28,7 +28,7 @@ def save_checkpoint(model: nn.Module, task_name: str, model_name: str, report: d
     path = path or checkpoint_path(task_name, model_name)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
-    train = {k: report[k] for k in ("steps", "seconds", "config", "kernels") if k in report}
+    train = {k: report[k] for k in ("steps", "seconds", "config", "kernels", "kept") if k in report}
     if report.get("losses"):
         train["final_loss"] = report["losses"][-1]
     if report.get("validation"):  # the learning curve: [step, validation score] at every check

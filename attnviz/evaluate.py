@@ -154,40 +154,46 @@ def alignment_rows(
     return rows
 
 
-def copy_draws(n: int, lengths, seed: int, bits: int = 8) -> list[tuple[int, torch.Tensor, torch.Tensor]]:
-    """[(length, inputs, targets)]: ``n`` copy sequences drawn with ``seed``, spread evenly over ``lengths``."""
+def copy_draws(
+    n: int, lengths, seed: int, bits: int = 8, held_out: bool = True
+) -> list[tuple[int, torch.Tensor, torch.Tensor]]:
+    """[(length, inputs, targets)]: ``n`` copy sequences drawn with ``seed``, spread evenly over ``lengths``, from
+    the held-out share that training never draws (``held_out=False``: from the training share, for validation)."""
     generator = torch.Generator().manual_seed(seed)
     lengths = list(lengths)
     draws = []
     for length in lengths:
         count = n // len(lengths) + (1 if length in lengths[: n % len(lengths)] else 0)
-        draws.append((length, *copy_batch(count, length, length, bits, generator)))
+        draws.append((length, *copy_batch(count, length, length, bits, generator, held_out)))
     return draws
 
 
 @torch.no_grad()
-def _copy_results(model: nn.Module, n: int, lengths, seed: int, **options) -> tuple[float, float]:
+def _copy_results(
+    model: nn.Module, n: int, lengths, seed: int, held_out: bool = True, **options
+) -> tuple[float, float]:
     """(mean wrong bits per sequence, share of sequences copied with every bit right), ``n`` spread over lengths.
 
     ``options`` go to the model's forward (the NTM's ``slots`` while it trains on a smaller memory)."""
     model.eval()
     wrong, perfect = 0.0, 0
-    for length, inputs, targets in copy_draws(n, lengths, seed, model.config.bits):
+    for length, inputs, targets in copy_draws(n, lengths, seed, model.config.bits, held_out):
         predicted = (model(inputs, **options)[0][:, length + 1 :] > 0).float()
         wrong += (predicted != targets).sum().item()
         perfect += int((predicted == targets).all(-1).all(-1).sum())
     return wrong / n, perfect / n
 
 
-def bit_errors(model: nn.Module, n: int, lengths, seed: int, **options) -> float:
+def bit_errors(model: nn.Module, n: int, lengths, seed: int, held_out: bool = True, **options) -> float:
     """Mean number of wrong bits per sequence over ``n`` copy sequences spread evenly over ``lengths``."""
-    return _copy_results(model, n, lengths, seed, **options)[0]
+    return _copy_results(model, n, lengths, seed, held_out, **options)[0]
 
 
 def evaluate_copy(model: nn.Module, model_name: str = "ntm", n: int = 1000, seed: int = 0) -> dict:
     """Wrong bits per sequence on ``n`` sequences of lengths 1-20 (trained) and ``n`` of each longer length.
 
-    The sequences come from the evaluation generator (``COPY_EVALUATION_SEED + seed``), never a training seed.
+    The sequences come from the evaluation generator (``COPY_EVALUATION_SEED + seed``), never a training seed,
+    and only from the held-out share of sequences that training never draws (:func:`ntm.is_held_out`).
     """
     errors, perfect = _copy_results(model, n, TRAINED_COPY_LENGTHS, COPY_EVALUATION_SEED + seed)
     longer = {
@@ -208,7 +214,7 @@ def evaluate_copy(model: nn.Module, model_name: str = "ntm", n: int = 1000, seed
 
 
 def seen_in_training(n: int, generator_seed: int) -> int:
-    """How many of the ``n`` evaluation sequences (lengths 1-20) a shipped copy model trained on."""
+    """How many of the ``n`` evaluation sequences (lengths 1-20) lie in the share training draws from (0: checked)."""
     return sum(seen_in_copy_training(t.numpy()) for _, _, t in copy_draws(n, TRAINED_COPY_LENGTHS, generator_seed))
 
 

@@ -6,6 +6,7 @@ A model brings its data, its loss and its stopping rule (a :class:`Recipe`, in `
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import asdict, replace
 
@@ -20,13 +21,20 @@ from attnviz.threads import one_thread
 __all__ = ["Recipe", "TrainConfig", "fit", "one_thread", "train"]
 
 
+def _better(score: float, best: tuple | None, lower_is_better: bool) -> bool:
+    if best is None:
+        return True
+    return score < best[1] if lower_is_better else score > best[1]
+
+
 def fit(model: nn.Module, recipe: Recipe, config: TrainConfig, desc: str = "", progress: bool = True) -> dict:
     """Adam on ``recipe.loss`` until ``config.steps`` or ``recipe.done(validation score)``; returns the report."""
     optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     schedule = None
-    if config.warmup:
-        schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: min(1.0, (s + 1) / config.warmup))
-    report = {"losses": [], "validation": []}
+    if config.warmup or config.final_learning_rate:
+        warm = config.warmup or 1
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: min(1.0, (s + 1) / warm) * recipe.rate())
+    report, best = {"losses": [], "validation": []}, None
     start, bar = time.perf_counter(), tqdm(range(config.steps), disable=not progress, desc=desc)
     for step in bar:
         model.train()
@@ -42,9 +50,14 @@ def fit(model: nn.Module, recipe: Recipe, config: TrainConfig, desc: str = "", p
         if (step + 1) % config.eval_every == 0:
             score = recipe.validate(model)
             report["validation"].append((step + 1, score))
+            if config.keep_best and recipe.final() and _better(score, best, recipe.lower_is_better):
+                best = (step + 1, score, copy.deepcopy(model.state_dict()))
             bar.set_postfix({"loss": f"{loss.item():.4f}", recipe.metric: f"{score:.3f}"})
             if recipe.done(score):
                 break
+    if best is not None:  # the weights of the best validation score: [step, score] in the report
+        model.load_state_dict(best[2])
+        report["kept"] = [best[0], best[1]]
     report.update(steps=len(report["losses"]), seconds=time.perf_counter() - start, config=asdict(config))
     report["kernels"] = torch.backends.cpu.get_cpu_capability()  # AVX2 for the shipped checkpoints
     return report

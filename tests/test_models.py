@@ -129,3 +129,25 @@ def test_training_is_reproducible_and_checkpoints_round_trip(tmp_path):
     assert payload["task"] == "reverse" and payload["train"]["steps"] == 15
     for name, value in first.state_dict().items():  # float16 storage: equal to half precision
         torch.testing.assert_close(loaded.state_dict()[name], value.half().float())
+
+
+def test_keep_best_ends_with_the_weights_of_the_best_validation_of_the_final_phase():
+    from attnviz.recipes import Recipe
+    from attnviz.train import fit
+
+    torch.manual_seed(0)
+    model, snapshots = torch.nn.Linear(2, 1), {}
+    scores = iter([0.01, 0.5, 0.1, 0.3])  # the first is a curriculum's earlier phase: never kept
+
+    def validate(m):
+        snapshots[len(snapshots) + 1] = {k: v.clone() for k, v in m.state_dict().items()}
+        return next(scores)
+
+    recipe = Recipe(next_batch=lambda: torch.randn(8, 2), loss=lambda m, x: m(x).pow(2).mean(), validate=validate,
+                    done=lambda s: False, metric="errors", lower_is_better=True,
+                    final=lambda: len(snapshots) > 1)  # fmt: skip
+    report = fit(model, recipe, TrainConfig(steps=8, eval_every=2, keep_best=True), progress=False)
+    assert report["kept"] == [6, 0.1] and report["steps"] == 8
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, snapshots[3][name]), name
+    assert not torch.equal(snapshots[3]["weight"], snapshots[4]["weight"])  # training went on after the best

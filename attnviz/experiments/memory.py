@@ -31,7 +31,7 @@ def copy_errors(model: nn.Module, length: int, n: int, seed: int) -> dict:
     """Mean wrong bits per sequence and the share copied perfectly, on ``n`` fresh sequences of ``length``."""
     model.eval()
     generator = torch.Generator().manual_seed(COPY_EVALUATION_SEED + seed + 100 * length)
-    inputs, targets = copy_batch(n, length, length, 8, generator)
+    inputs, targets = copy_batch(n, length, length, 8, generator, held_out=True)
     errors = wrong_bits(model(inputs)[0][:, length + 1 :], targets)
     return {
         "length": length,

@@ -31,9 +31,9 @@ def fit(model: nn.Module, recipe: Recipe, config: TrainConfig, desc: str = "", p
     """Adam on ``recipe.loss`` until ``config.steps`` or ``recipe.done(validation score)``; returns the report."""
     optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     schedule = None
-    if config.warmup or config.final_learning_rate:
-        warm = config.warmup or 1
-        schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: min(1.0, (s + 1) / warm) * recipe.rate())
+    if config.warmup or config.final_learning_rate:  # a linear warm-up, times the recipe's own factor
+        warmup = config.warmup or 1
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: min(1.0, (s + 1) / warmup) * recipe.rate())
     report, best = {"losses": [], "validation": []}, None
     start, bar = time.perf_counter(), tqdm(range(config.steps), disable=not progress, desc=desc)
     for step in bar:

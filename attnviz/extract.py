@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
+from attnviz import scripts
 from attnviz.analysis import pool
 from attnviz.attention import AttentionMap
 from attnviz.hf import LoadedModel
@@ -134,15 +135,23 @@ def _encode(loaded: LoadedModel, text: str, pair: str | None, warnings: list[str
             f"The text is {full} tokens long; {loaded.name} reads at most {loaded.max_tokens}, "
             f"so it was cut to the first {loaded.max_tokens} tokens."
         )
-    return _side(tokenizer, encoding["input_ids"], _tokenizer_words(encoding))
+    return _side(tokenizer, encoding["input_ids"], _tokenizer_words(encoding, (text, pair or "")))
 
 
-def _tokenizer_words(encoding) -> list[list[int]] | None:
-    """Word groups by the tokenizer's own word boundaries (a fast tokenizer's ``word_ids``); None without them."""
+def _tokenizer_words(encoding, texts: tuple[str, ...] = ()) -> list[list[int]] | None:
+    """Word groups by the tokenizer's own word boundaries (a fast tokenizer's ``word_ids``); None without them.
+
+    CJK characters of ``texts`` (the sequences encoded) are words of their own (attnviz/scripts.py).
+    """
     if not (getattr(encoding, "is_fast", False) or hasattr(encoding, "word_ids")):
         return None
     try:
-        return word_groups(encoding.word_ids(), encoding.sequence_ids())
+        groups = word_groups(encoding.word_ids(), encoding.sequence_ids())
+        if "cjk" not in scripts.scripts(texts):
+            return groups
+        spans = [None if s is None else encoding.token_to_chars(i) for i, s in enumerate(encoding.sequence_ids())]
+        spans = [None if c is None else (s, c.start, c.end) for s, c in zip(encoding.sequence_ids(), spans)]
+        return scripts.character_words(groups, spans, texts)
     except ValueError:
         return None
 
@@ -185,7 +194,7 @@ def _target(loaded: LoadedModel, ids, target: str | None, max_new_tokens: int, w
     start = config.decoder_start_token_id if config.decoder_start_token_id is not None else config.pad_token_id
     if target is not None and target.strip():
         encoding = tokenizer(text_target=target)
-        labels, groups = encoding["input_ids"], _tokenizer_words(encoding)
+        labels, groups = encoding["input_ids"], _tokenizer_words(encoding, (target,))
         if len(labels) > loaded.max_tokens:
             warnings.append(f"The target was cut to the first {loaded.max_tokens} tokens.")
             labels = labels[: loaded.max_tokens]
@@ -197,7 +206,7 @@ def _target(loaded: LoadedModel, ids, target: str | None, max_new_tokens: int, w
         target = tokenizer.decode(labels, skip_special_tokens=True)
         warnings.append(f"No target given: the model's own greedy output was used (“{target}”).")
         encoding = tokenizer(text_target=target)  # the words of what was generated, as the tokenizer splits them
-        groups = _tokenizer_words(encoding) if encoding["input_ids"] == labels else None
+        groups = _tokenizer_words(encoding, (target,)) if encoding["input_ids"] == labels else None
     sequence = [start, *labels]
     decoder_in = _side(tokenizer, sequence[:-1], _shifted(groups, len(sequence) - 1))
     return decoder_in, _side(tokenizer, labels, groups), target

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 
 MARKERS = ("##", "Ġ", "▁", "Ċ", "</w>")
@@ -35,5 +36,8 @@ def word_groups(word_ids: Sequence[int | None], sequence_ids: Sequence[int | Non
 
 
 def group_label(raw_tokens: Sequence[str], group: Sequence[int]) -> str:
-    """The label of a word made of the raw tokens at ``group``: ['un', '##believ', '##ably'] -> 'unbelievably'."""
-    return "".join(clean_token(raw_tokens[i]) for i in group)
+    """The label of a word made of the raw tokens at ``group``: ['un', '##believ', '##ably'] -> 'unbelievably'.
+
+    NFC-composed: Hangul jamo that an accent-stripping tokenizer split apart read as their syllable again.
+    """
+    return unicodedata.normalize("NFC", "".join(clean_token(raw_tokens[i]) for i in group))

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from attnviz.figures.common import COLORSCALE, escape, figure_height, token_hover, token_ticks
+from attnviz.figures.common import COLORSCALE, escape, figure_height, token_axis, token_hover
+from attnviz.scripts import tick_angle
 
 
 def head_grid(values: np.ndarray, title: str, zmax: float | None = 1.0, fmt: str = ".2f") -> go.Figure:
@@ -50,8 +51,8 @@ def difference(
     )  # fmt: skip
     fig.update_layout(
         title=dict(text=escape(title)) if title else None,
-        xaxis=dict(title=dict(text="key"), tickangle=-60, **token_ticks(key_tokens)),
-        yaxis=dict(title=dict(text="query"), autorange="reversed", **token_ticks(query_tokens)),
+        xaxis=dict(tickangle=tick_angle(key_tokens), **token_axis(key_tokens, "key")),
+        yaxis=dict(autorange="reversed", **token_axis(query_tokens, "query")),
         height=figure_height(len(query_tokens)),
         margin=dict(l=10, r=10, t=40 if title else 10, b=10),
     )

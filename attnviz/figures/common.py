@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from attnviz import scripts
+
 COLORSCALE = "Viridis"
 
 
@@ -43,15 +45,21 @@ def escape(label: str) -> str:
 
 
 def token_labels(tokens: Sequence[str]) -> list[str]:
-    """Every token escaped for plotly."""
-    return [escape(t) for t in tokens]
+    """Every token escaped for plotly, right-to-left ones isolated (attnviz/scripts.py)."""
+    return [scripts.readable(escape(t)) for t in tokens]
 
 
 def token_ticks(tokens: Sequence[str], max_ticks: int = 80) -> dict:
-    """Integer tick positions with token labels (repeated tokens stay distinct), thinned to fit."""
-    step = max(1, int(np.ceil(len(tokens) / max_ticks)))
+    """Integer tick positions with token labels (repeated tokens stay distinct): every k-th, k the least that fits."""
+    step = scripts.label_step(len(tokens), max_ticks)
     positions = list(range(0, len(tokens), step))
-    return dict(tickmode="array", tickvals=positions, ticktext=[escape(tokens[i]) for i in positions])
+    return dict(tickmode="array", tickvals=positions, ticktext=[scripts.readable(escape(tokens[i])) for i in positions])
+
+
+def token_axis(tokens: Sequence[str], title: str, max_ticks: int = 80) -> dict:
+    """A token axis: its ticks, and its title saying the thinning rule and right-to-left order where they apply."""
+    note = scripts.axis_note(tokens, scripts.label_step(len(tokens), max_ticks))
+    return dict(title=dict(text=escape(title + note)), **token_ticks(tokens, max_ticks))
 
 
 HOVER_CELLS = 128 * 128  # above this, per-cell token hover would dominate the payload

@@ -15,10 +15,12 @@ from attnviz.figures.common import (
     add_gold_links,
     escape,
     figure_height,
+    token_axis,
     token_hover,
     token_labels,
     token_ticks,
 )
+from attnviz.scripts import tick_angle
 
 
 def heatmap(
@@ -52,8 +54,8 @@ def heatmap(
     y_title, x_title = AXIS_TITLES.get(attn.kind, ("query", "key"))
     fig.update_layout(
         title=dict(text=escape(title)) if title else None,
-        xaxis=dict(title=dict(text=x_title), side="bottom", tickangle=-60, **token_ticks(attn.key_tokens)),
-        yaxis=dict(title=dict(text=y_title), autorange="reversed", **token_ticks(attn.query_tokens)),
+        xaxis=dict(side="bottom", tickangle=tick_angle(attn.key_tokens), **token_axis(attn.key_tokens, x_title)),
+        yaxis=dict(autorange="reversed", **token_axis(attn.query_tokens, y_title)),
         margin=dict(l=10, r=10, t=40 if title else 10, b=10),
         height=figure_height(attn.n_queries),
     )

@@ -92,12 +92,15 @@ with pair_tab:
         st.stop()
     st.markdown("**Jensen-Shannon distance per head** (0: the head attends the same way on both inputs)")
     ui.chart("distances", lambda: figures.head_grid(distances, "JS distance"), key=view.key("distances"))
+    ui.paper_figure(
+        lambda: figures.head_grid(distances, "JS distance"), "attnviz-pair-distances", view.key("paper_distances")
+    )
     layer, head = view.layer_head(a)
     title = f"A - B, layer {layer} head {head} (tokens of A)"
-    ui.chart(
-        "difference",
-        lambda: figures.difference(a.head(layer, head), b.head(layer, head), a.query_tokens, a.key_tokens, title=title),
-        key=view.key("difference"),
-    )
+    changed = lambda: figures.difference(
+        a.head(layer, head), b.head(layer, head), a.query_tokens, a.key_tokens, title=title
+    )  # noqa: E731
+    ui.chart("difference", changed, key=view.key("difference"))
+    ui.paper_figure(changed, f"attnviz-pair-difference-layer{layer}-head{head}", view.key("paper_difference"))
     st.caption("Red: A attends more; blue: B attends more.")
 view.share()

@@ -86,10 +86,14 @@ if overview.open:
     with overview:
         st.caption("Every layer x head; long inputs are shown as block-averaged thumbnails. Click a tile to open it.")
         ui.guarded("overview", lambda: ui.overview(attn, view))
+        stem = f"attnviz-pretrained-{view['map']}-all-heads"
+        ui.paper_figure(lambda: figures.overview(attn), stem, view.key("paper_overview"))
 if lines.open:
     with lines:
         heads = st.multiselect("Heads", list(range(attn.n_heads)), default=[head], key=view.key("lines_heads"))
-        ui.chart("head view", lambda: figures.head_view(attn, layer, heads), key=view.key("head_view"))
+        lines_view = lambda: figures.head_view(attn, layer, heads)  # noqa: E731 (lazy)
+        ui.chart("head view", lines_view, key=view.key("head_view"))
+        ui.paper_figure(lines_view, f"attnviz-pretrained-{view['map']}-layer{layer}-lines", view.key("paper_lines"))
 
 st.subheader("Analysis")
 # None until chosen, then kept for every new text: a submission draws the analysis only for those who asked.

@@ -77,6 +77,7 @@ def bottleneck() -> None:
     if max(lengths) > longest:
         figures.shade(fig, longest + 0.5, max(lengths) + 0.5, "beyond training")
     ui.chart("bottleneck", lambda: fig, key=view.key("bottleneck"))
+    ui.paper_figure(lambda: fig, f"attnviz-why-bottleneck-{task}-{metric}", view.key("paper_bottleneck"))
     if "rnn-none" in curves:
         none, best = curves["rnn-none"], curves.get("rnn-additive", [])
         st.markdown(bottleneck_sentence(task, none, best, longest))
@@ -108,8 +109,9 @@ def accumulation() -> None:
     entry = result["models"][name]
     positions = list(range(1, len(entry["free"]) + 1))
     series = {"free decoding": (positions, entry["free"]), "teacher forcing": (positions, entry["forced"])}
-    ui.chart("accumulation", lambda: figures.lines(series, "target position", "error rate", percent=True),
-             key=view.key("accumulation"))  # fmt: skip
+    accumulated = lambda: figures.lines(series, "target position", "error rate", percent=True)  # noqa: E731
+    ui.chart("accumulation", accumulated, key=view.key("accumulation"))
+    ui.paper_figure(accumulated, f"attnviz-why-accumulation-{name}", view.key("paper_accumulation"))
     provenance("accumulation", f"{result['n']} fresh {result['task']} words of {result['lengths'][0]}-"
                f"{result['lengths'][1]} letters (beyond 12 is beyond training).")  # fmt: skip
     if "failing" in entry:
@@ -129,11 +131,14 @@ def failing_example(failing: dict) -> None:
         weights = np.asarray(failing[f"{kind}_map"], dtype=np.float32)[None, None]
         attn = AttentionMap(weights, tuple(failing[f"{kind}_queries"]), tuple(failing["source"]), "temporal")
         with column:
-            ui.chart(title, lambda a=attn, t=title: figures.heatmap(a, 0, 0, title=t), key=view.key(f"drift_{kind}"))
+            drifted = lambda a=attn, t=title: figures.heatmap(a, 0, 0, title=t)  # noqa: E731
+            ui.chart(title, drifted, key=view.key(f"drift_{kind}"))
+            ui.paper_figure(drifted, f"attnviz-why-failing-{kind}", view.key(f"paper_drift_{kind}"))
     drift = failing["total_variation"]
     steps = list(range(1, len(drift) + 1))
-    ui.chart("drift", lambda: figures.lines({"free vs forced": (steps, drift)}, "decoding step",
-                                            "total variation distance"), key=view.key("drift"))  # fmt: skip
+    drifting = lambda: figures.lines({"free vs forced": (steps, drift)}, "decoding step", "total variation distance")  # noqa: E731
+    ui.chart("drift", drifting, key=view.key("drift"))
+    ui.paper_figure(drifting, "attnviz-why-drift", view.key("paper_drift"))
 
 
 def softmax_scale() -> None:
@@ -150,7 +155,9 @@ def softmax_scale() -> None:
     dims = [r["d_k"] for r in rows]
     for measure, label in (("entropy", "normalised entropy"), ("gradient", "softmax Jacobian norm")):
         series = {f"{scale}": (dims, [r[scale][measure] for r in rows]) for scale in ("unscaled", "scaled")}
-        ui.chart(label, lambda s=series, y=label: figures.lines(s, "d_k", y, log_x=True), key=view.key(measure))
+        scaled = lambda s=series, y=label: figures.lines(s, "d_k", y, log_x=True)  # noqa: E731
+        ui.chart(label, scaled, key=view.key(measure))
+        ui.paper_figure(scaled, f"attnviz-why-softmax-{measure}-{keys}-keys", view.key(f"paper_{measure}"))
     st.markdown("The trained Transformer's encoder heads (translate), as trained and with the scale removed:")
     measures = [(m, s) for s in ("scaled", "unscaled") for m in ("entropy", "max_weight", "gradient")]
     table = pd.DataFrame([{"head": r["head"], "d_k": r["d_k"], **{f"{m} ({s})": r[s][m] for m, s in measures}}
@@ -171,8 +178,9 @@ def attention_cost() -> None:
     lengths = [r["length"] for r in result["rows"]]
     for measure, label in (("seconds", "seconds per call"), ("bytes", "bytes allocated"), ("flops", "FLOPs")):
         series = {kind: (lengths, [r[kind][measure] for r in result["rows"]]) for kind in ("additive", "dot")}
-        ui.chart(label, lambda s=series, y=label: figures.lines(s, "sequence length T", y, log_x=True, log_y=True),
-                 key=view.key(f"cost_{measure}"))  # fmt: skip
+        costs = lambda s=series, y=label: figures.lines(s, "sequence length T", y, log_x=True, log_y=True)  # noqa: E731
+        ui.chart(label, costs, key=view.key(f"cost_{measure}"))
+        ui.paper_figure(costs, f"attnviz-why-cost-{measure}", view.key(f"paper_cost_{measure}"))
     last = result["rows"][-1]
     ratio = {m: last["additive"][m] / last["dot"][m] for m in ("seconds", "bytes", "flops")}
     st.markdown(f"At T = {last['length']}: additive takes **{ratio['seconds']:.0f}×** the time, "
@@ -198,6 +206,9 @@ def memory() -> None:
     curves = {model_title(m): rows for m, rows in result["models"].items()}
     longest = result["trained_lengths"][1]
     ui.chart("memory", lambda: figures.wrong_bits_by_length(curves, longest), key=view.key("memory"))
+    ui.paper_figure(
+        lambda: figures.wrong_bits_by_length(curves, longest), "attnviz-why-memory", view.key("paper_memory")
+    )
     st.markdown(memory_sentence(result["models"], longest, result["parameters"]))
     seen = sum(r["seen_in_training"] for r in result["models"]["ntm"])
     provenance("memory", f"{result['per_length']} sequences per length, drawn from an evaluation seed and only from "
@@ -237,6 +248,7 @@ def hierarchy() -> None:
     measures = {"accuracy": "topic accuracy", "top_sentence_is_evidence": "top sentence = evidence"}
     scores = {titles[name]: values for name, values in result["models"].items()}
     ui.chart("hierarchy", lambda: score_bars(scores, measures), key=view.key("hierarchy"))
+    ui.paper_figure(lambda: score_bars(scores, measures), "attnviz-why-hierarchy", view.key("paper_hierarchy"))
     st.markdown(hierarchy_sentence(result))
     hierarchy_groups(result, titles)
     provenance("hierarchy", f"{result['n']} fresh documents, and {result['per_length']} per length or count; "
@@ -260,6 +272,7 @@ def hierarchy_groups(result: dict, titles: dict[str, str]) -> None:
         curves = {titles[m]: ([p[0] for p in c], [p[1] for p in c]) for m, c in result["learning"]["curves"].items()}
         fig = figures.lines(curves, "training step", "validation score (HAN: the lower of accuracy and evidence hits)",
                             percent=True)  # fmt: skip
+        ui.paper_figure(lambda: fig, "attnviz-why-hierarchy-learning", view.key("paper_hierarchy_learning"))
         return ui.chart("hierarchy learning", lambda: fig, key=view.key("hierarchy_learning"))
     _, x_key, x_title, trained = HAN_GROUPS[group]
     series = {titles[m]: ([r[x_key] for r in rows], [r["accuracy"] for r in rows]) for m, rows in result[group].items()}
@@ -269,6 +282,7 @@ def hierarchy_groups(result: dict, titles: dict[str, str]) -> None:
     if longest and max(xs) > longest:
         figures.shade(fig, longest + 0.5, max(xs) + 0.5, "beyond training")
     ui.chart("hierarchy groups", lambda: fig, key=view.key("hierarchy_groups"))
+    ui.paper_figure(lambda: fig, f"attnviz-why-hierarchy-{group}", view.key("paper_hierarchy_groups"))
 
 
 def hierarchy_sentence(result: dict) -> str:

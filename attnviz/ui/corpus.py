@@ -16,6 +16,7 @@ from attnviz.corpus_job import STATISTICS
 from attnviz.corpus_results import CorpusResults
 from attnviz.hf import DEFAULT_MODEL
 from attnviz.ui.messages import plain, warning
+from attnviz.ui.paper import paper_figure
 from attnviz.ui.state import ViewState
 from attnviz.ui.views import PRETRAINED, PRETRAINED_PAGE
 
@@ -61,10 +62,12 @@ def show(results: CorpusResults, view: ViewState) -> None:
     quantiles = {name: rows[name].to_numpy() for name in ("q05", "q25", "q50", "q75", "q95")}
     figure = figures.distributions(labels, quantiles, rows["mean"].to_numpy(), statistic)
     st.plotly_chart(figure, key=view.key("distributions"))
+    paper_figure(lambda: figure, f"attnviz-corpus-{statistic}-by-head", view.key("paper_distributions"))
     st.markdown("**Every head x every statistic** (mean; each column coloured from its lowest head to its highest)")
     means = results.means(names)
     grid = np.stack([means[name].reshape(-1) for name in names], axis=1)
     st.plotly_chart(figures.statistic_grid(grid, labels, names), key=view.key("head_statistic_grid"))
+    paper_figure(lambda: figures.statistic_grid(grid, labels, names), "attnviz-corpus-heads", view.key("paper_grid"))
     search(results, view)
 
 

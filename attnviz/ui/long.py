@@ -14,6 +14,7 @@ from attnviz.hf import DEFAULT_MODEL, LoadedModel
 from attnviz.settings import Limits
 from attnviz.stream_reduce import block_factors
 from attnviz.ui.messages import chart, error, plain, warning
+from attnviz.ui.paper import paper_figure
 from attnviz.ui.state import Field, ViewState, flag
 
 SAMPLE = (
@@ -92,6 +93,9 @@ def overview(streamed) -> None:
         "overview", lambda: long_figures.overview(streamed.thumbnails), key=LONG.key("overview"), on_select="rerun",
         selection_mode="points",
     )  # fmt: skip
+    paper_figure(
+        lambda: long_figures.overview(streamed.thumbnails), "attnviz-long-all-heads", LONG.key("paper_overview")
+    )
 
 
 def statistics(streamed) -> None:
@@ -101,10 +105,12 @@ def statistics(streamed) -> None:
         st.caption("Sink mass: the weight each head puts on the first token, averaged over the queries.")
         sink = streamed.statistics["sink"]
         chart("sink mass", lambda: figures.head_grid(sink, "sink mass"), key=LONG.key("sink"))
+        paper_figure(lambda: figures.head_grid(sink, "sink mass"), "attnviz-long-sink-mass", LONG.key("paper_sink"))
     with right:
         st.caption("Entropy over the keys each query may see (causal and window-aware): 1 = uniform over them.")
         entropy = streamed.statistics["window_entropy"]
         chart("entropy", lambda: figures.head_grid(entropy, "entropy"), key=LONG.key("entropy"))
+        paper_figure(lambda: figures.head_grid(entropy, "entropy"), "attnviz-long-entropy", LONG.key("paper_entropy"))
 
 
 def one_head(view: ViewState, result: long_input.LongRun) -> None:
@@ -123,6 +129,7 @@ def one_head(view: ViewState, result: long_input.LongRun) -> None:
     title = f"layer {layer}, head {head}: {shown.title}"
     build = lambda: long_figures.head(shown.cells, shown.factors, title, key_offset=int(aside))  # noqa: E731
     chart("head", build, key=view.key("head_chart"), on_select="rerun", selection_mode="box")
+    paper_figure(build, f"attnviz-long-layer{layer}-head{head}-{how}", view.key("paper_head"))
     _zoom(view, streamed, layer, head, aside)
 
 
@@ -146,6 +153,8 @@ def _zoom(view: ViewState, streamed, layer: int, head: int, aside: bool) -> None
         weights, streamed.tokens[queries], streamed.tokens[keys], (top, left), title
     )
     chart("zoom", build, key=view.key("zoom_chart"))
+    stem = f"attnviz-long-layer{layer}-head{head}-zoom-q{queries.start}-k{keys.start}"
+    paper_figure(build, stem, view.key("paper_zoom"))
 
 
 def _take_box(view: ViewState, n: int) -> None:

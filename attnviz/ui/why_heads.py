@@ -11,6 +11,7 @@ from attnviz.experiments import COMMANDS
 from attnviz.models.registry import MODELS
 from attnviz.settings import limits
 from attnviz.ui.messages import chart
+from attnviz.ui.paper import paper_figure
 from attnviz.ui.state import ViewState
 
 NAME = "heads"
@@ -39,7 +40,9 @@ def multi_head(view: ViewState) -> None:
     for key, label, percent in measures:
         series = {SHORT.get(m, m): ([f"L{h['layer']} H{h['head']}" for h in r["per_head"]],
                                     [h[key] for h in r["per_head"]]) for m, r in models.items()}  # fmt: skip
-        chart(label, lambda s=series, y=label, p=percent: figures.head_bars(s, y, percent=p), key=view.key(key))
+        bars = lambda s=series, y=label, p=percent: figures.head_bars(s, y, percent=p)  # noqa: E731
+        chart(label, bars, key=view.key(key))
+        paper_figure(bars, f"attnviz-why-heads-{key}", view.key(f"paper_{key}"))
     source = "your rerun on this page" if rerun else "the shipped results file"
     st.caption(
         f"{result['n']} fresh reverse words (none a training source), seed {result['seed']}; alignment read with "
@@ -99,5 +102,6 @@ def example_maps(view: ViewState, example: dict) -> None:
     panels += [(f"4 heads: layer {layer} head {h}", np.asarray(four[h])) for h in range(len(four))]
     gold = [frozenset(links) for links in example["gold"]]
     st.caption(f"Cross-attention on the fresh word `{''.join(example['source'])}` (gold target fed in; red: gold).")
-    chart("head maps", lambda: figures.comparison(panels, example["target"], example["source"], gold, columns=5),
-          key=view.key("heads_maps"))  # fmt: skip
+    maps = lambda: figures.comparison(panels, example["target"], example["source"], gold, columns=5)  # noqa: E731
+    chart("head maps", maps, key=view.key("heads_maps"))
+    paper_figure(maps, f"attnviz-why-heads-layer{layer}", view.key("paper_heads_maps"))

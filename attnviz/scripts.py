@@ -84,9 +84,18 @@ def axis_note(tokens: Sequence[str], step: int = 1) -> str:
     return f" ({'; '.join(notes)})" if notes else ""
 
 
-def tick_angle(labels: Sequence[str]) -> int:
-    """-60 degrees for labels of Latin words; 0 (upright) when every label is at most two characters (CJK)."""
-    return 0 if all(len(label) <= 2 for label in labels) else -60
+UPRIGHT_MAX = 40  # upright labels beyond this many would touch on a page-wide axis
+
+
+def tick_angle(tokens: Sequence[str], max_labels: int = 80) -> int:
+    """0 (upright) for up to UPRIGHT_MAX labels of one or two characters each (CJK, special tokens aside), else -60.
+
+    The labels judged are those drawn: every k-th of ``tokens`` (:func:`label_step`).
+    """
+    labels = tokens[:: label_step(len(tokens), max_labels)]
+    special = lambda label: label[:1] in "[<" and label[-1:] in "]>"  # noqa: E731
+    short = all(len(label) <= 2 for label in labels if not special(label))
+    return 0 if short and len(labels) <= UPRIGHT_MAX else -60
 
 
 def character_words(
@@ -113,11 +122,20 @@ def character_words(
     return words
 
 
-def _units(span: tuple[int, int, int], texts: Sequence[str]) -> tuple[tuple, tuple]:
-    """(first, last) writing unit a span touches: a CJK character is a unit; a run of other characters is one."""
+def _units(span: tuple[int, int, int], texts: Sequence[str]) -> tuple[tuple, tuple] | None:
+    """(first, last) writing unit a span touches: a CJK character is a unit; a run of other characters is one.
+
+    Spaces belong to no unit (None for a token of spaces only: it stays with the word it is in).
+    """
     sequence, start, end = span
     text = texts[sequence]
     end = max(start + 1, end)
+    while start < end and start < len(text) and text[start].isspace():
+        start += 1
+    while end > start and end - 1 < len(text) and text[end - 1].isspace():
+        end -= 1
+    if start >= end:
+        return None
 
     def unit(index: int) -> tuple:
         if index >= len(text) or is_cjk(text[index]):
@@ -127,3 +145,41 @@ def _units(span: tuple[int, int, int], texts: Sequence[str]) -> tuple[tuple, tup
         return (sequence, index)
 
     return unit(start), unit(end - 1)
+
+
+def altered(text: str, normalized: str) -> list[tuple[str, str]]:
+    """Characters a tokenizer's normaliser changed (besides case): [('が', 'か')] when it strips accents.
+
+    Both strings are compared NFC-composed without spaces (BERT's puts spaces around ideographs), position by
+    position; normalisers that change the length otherwise are not compared.
+    """
+    typed, read = ("".join(unicodedata.normalize("NFC", s.lower()).split()) for s in (text, normalized))
+    if len(typed) != len(read):
+        return []
+    return list(dict.fromkeys((a, b) for a, b in zip(typed, read) if a != b))
+
+
+def notes(text: str, tokens: Sequence[str], unknown: str | None, normalized: str | None = None) -> list[str]:
+    """What a reader of CJK or right-to-left text must know about the view of ``tokens`` (one sentence each)."""
+    found, said = scripts([text]), []
+    if "cjk" in found:
+        said.append(
+            "Chinese, Japanese or Korean text: the ticks show each token (a character, for tokenizers that split "
+            "characters apart); at word level every CJK character is a word of its own, as there are no spaces."
+        )
+        unknowns = sum(token == unknown for token in tokens) if unknown else 0
+        if unknowns:
+            said.append(
+                f"{unknowns} token{'s are' if unknowns > 1 else ' is'} {unknown}: characters missing from this "
+                f"model's vocabulary; the model reads each as the same unknown token, so their attention says "
+                "nothing about which character it was."
+            )
+    if normalized is not None and (changes := altered(text, normalized)):
+        shown = ", ".join(f"{a} → {b}" for a, b in changes[:5])
+        said.append(f"This tokenizer changes characters before the model reads them ({shown}): it strips accents.")
+    if "rtl" in found:
+        said.append(
+            "Right-to-left text: tokens are in the order they were typed, first token at the left of the x axis "
+            "and at the top of the y axis (reading order, not display order); each label reads right to left."
+        )
+    return said

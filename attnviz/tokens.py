@@ -8,13 +8,33 @@ from collections.abc import Sequence
 MARKERS = ("##", "Ġ", "▁", "Ċ", "</w>")
 
 
+def _byte_alphabet() -> dict[str, int]:
+    """GPT-2's byte-level alphabet: the printable character that stands for each of the 256 bytes."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    others = [b for b in range(256) if b not in printable]
+    return {chr(b): b for b in printable} | {chr(256 + i): b for i, b in enumerate(others)}
+
+
+BYTE_ALPHABET = _byte_alphabet()
+
+
+def from_byte_level(label: str) -> str:
+    """A byte-level BPE label as text ('æĪĳ' -> '我'); unchanged when it is not whole UTF-8 in that alphabet."""
+    if label.isascii() or any(c not in BYTE_ALPHABET for c in label):
+        return label
+    try:
+        return bytes(BYTE_ALPHABET[c] for c in label).decode("utf-8")
+    except UnicodeDecodeError:  # part of a character (a byte-level token may hold half of one), or not byte-level
+        return label
+
+
 def clean_token(token: str) -> str:
-    """A sub-word token as a reader would write it: 'Ġcat' -> 'cat', '##ing' -> 'ing', '▁le' -> 'le'."""
+    """A sub-word token as a reader would write it: 'Ġcat' -> 'cat', '##ing' -> 'ing', '▁le' -> 'le', 'æĪĳ' -> '我'."""
     label = token
     if label.startswith("##"):
         label = label[2:]
     label = label.replace("Ġ", "").replace("▁", "").replace("Ċ", "\\n").replace("</w>", "")
-    return label if label else token
+    return from_byte_level(label) if label else token
 
 
 def word_groups(word_ids: Sequence[int | None], sequence_ids: Sequence[int | None]) -> list[list[int]]:
@@ -40,4 +60,6 @@ def group_label(raw_tokens: Sequence[str], group: Sequence[int]) -> str:
 
     NFC-composed: Hangul jamo that an accent-stripping tokenizer split apart read as their syllable again.
     """
-    return unicodedata.normalize("NFC", "".join(clean_token(raw_tokens[i]) for i in group))
+    joined = "".join(clean_token(raw_tokens[i]) for i in group)
+    label = unicodedata.normalize("NFC", from_byte_level(joined))
+    return label.strip() or label  # a byte-level space token ('Ġ') joined to the word it leads

@@ -4,6 +4,7 @@ import streamlit as st
 
 from attnviz import cache, figures, panels, ui
 from attnviz.settings import limits
+from attnviz.ui import layouts
 
 ui.enter_through_app()
 VIEWS = ui.PRETRAINED_VIEWS
@@ -68,6 +69,7 @@ if hide_special:
     except ValueError as error:
         ui.warning(error)
 attn = maps[view["map"]]
+layouts.script_notes(view["text"], attn, loaded.tokenizer)
 
 view.choose("tab", VIEWS)
 clicked = [view.pick_tile(attn, "overview"), view.pick_cell("stats_grid")]

@@ -1,0 +1,77 @@
+"""'Figure for a paper' under the views that lacked it: all heads and head view (pretrained), the analysis
+page's pair views, the Why page and the long-inputs page. A press renders exactly the figure on screen.
+"""
+
+import xml.etree.ElementTree as ET
+
+from test_export_page import downloads
+from test_pages import open_page
+
+from attnviz import analysis, export, figures, hf
+from attnviz.extract import extract
+
+SVG = "{http://www.w3.org/2000/svg}text"
+TEXT = "The cat sat on the mat because it was tired."
+
+
+def svg_texts(data: bytes) -> set[str]:
+    return {"".join(t.itertext()) for t in ET.fromstring(data).iter(SVG)}
+
+
+def render(at, key: str):
+    assert at.button(key=f"{key}-render") is not None  # the popover's button is there before any press
+    at.button(key=f"{key}-render").click().run()
+    assert not at.exception, at.exception
+    return at.session_state[f"{key}-file"]
+
+
+def test_the_all_heads_tab_exports_the_tiled_overview_with_its_colour_bar():
+    at = open_page("pages/pretrained.py", hf_text=TEXT, hf_tab="All heads")
+    stored = render(at, "hf_paper_overview")
+    assert downloads(at)["hf_paper_overview-download"] == "Download attnviz-pretrained-self-all-heads.svg"
+    attn = extract(hf.load(), TEXT).maps["self"]
+    assert stored["data"] == export.to_bytes(figures.overview(attn), export.options())
+    texts = svg_texts(stored["data"])
+    assert {"weight", "0", "0.25", "0.5", "0.75", "1", "head", "layer"} <= texts  # colour bar and axis titles
+
+
+def test_the_head_view_tab_exports_its_lines_and_tokens():
+    at = open_page("pages/pretrained.py", hf_text=TEXT, hf_tab="Head view", hf_layer="2", hf_head="3")
+    stored = render(at, "hf_paper_lines")
+    assert downloads(at)["hf_paper_lines-download"] == "Download attnviz-pretrained-self-layer2-lines.svg"
+    attn = extract(hf.load(), TEXT).maps["self"]
+    assert stored["data"] == export.to_bytes(figures.head_view(attn, 2, [3]), export.options())
+    assert set(attn.key_tokens) <= svg_texts(stored["data"])
+
+
+def test_the_analysis_pages_pair_views_export():
+    a_text, b_text = "The cat sat on the mat.", "The dog lay on the rug."
+    at = open_page("pages/analysis.py", an_a=a_text, an_b=b_text)
+    a, b = (extract(hf.load(), t).maps["self"] for t in (a_text, b_text))
+    stored = render(at, "an_paper_distances")
+    grid = figures.head_grid(analysis.head_distances(a, b), "JS distance")
+    assert stored["data"] == export.to_bytes(grid, export.options())
+    stored = render(at, "an_paper_difference")
+    assert downloads(at)["an_paper_difference-download"] == "Download attnviz-pair-difference-layer0-head0.svg"
+    title = "A - B, layer 0 head 0 (tokens of A)"
+    difference = figures.difference(a.head(0, 0), b.head(0, 0), a.query_tokens, a.key_tokens, title=title)
+    assert stored["data"] == export.to_bytes(difference, export.options())
+
+
+def test_the_why_page_exports_its_charts():
+    at = open_page("pages/why.py")
+    stored = render(at, "why_paper_bottleneck")
+    assert downloads(at)["why_paper_bottleneck-download"] == "Download attnviz-why-bottleneck-reverse-exact_match.svg"
+    assert {"source length (tokens)", "beyond training"} <= svg_texts(stored["data"])
+    stored = render(at, "why_paper_memory")
+    assert "Download attnviz-why-memory.svg" in downloads(at).values()
+
+
+def test_the_long_page_exports_the_overview_and_the_head():
+    at = open_page("pages/long.py")
+    stored = render(at, "long_paper_overview")
+    assert downloads(at)["long_paper_overview-download"] == "Download attnviz-long-all-heads.svg"
+    assert {"head", "layer"} <= svg_texts(stored["data"])
+    stored = render(at, "long_paper_head")
+    assert downloads(at)["long_paper_head-download"] == "Download attnviz-long-layer0-head0-max.svg"
+    assert any(t.startswith("layer 0, head 0") for t in svg_texts(stored["data"]))

@@ -80,7 +80,7 @@ def axis_note(tokens: Sequence[str], step: int = 1) -> str:
     if step > 1:
         notes.append(f"every {ordinal(step)} token labelled")
     if "rtl" in scripts(tokens):
-        notes.append("right-to-left text in typed order, first token first")
+        notes.append("right-to-left text in typed order")
     return f" ({'; '.join(notes)})" if notes else ""
 
 

@@ -404,3 +404,14 @@ def test_the_figure_export_limits_are_the_settings(monkeypatch):
     assert "3.5 x 3 in at\n  300 dpi is a 1050 x 900 pixel file" in doc
     assert Image.open(ROOT / "docs" / "screenshots" / "figure-minilm-l0h2.png").size == (1050, 900)
     assert "a PDF page\n  of 6 x 4.5 in is 432 x 324 pt" in doc and (6 * 72, 4.5 * 72) == (432, 324.0)
+
+
+def test_the_layout_caps_docs_layouts_states_are_the_code():
+    from attnviz import scripts
+    from attnviz.figures.common import token_ticks
+
+    layouts = (ROOT / "docs" / "layouts.md").read_text(encoding="utf-8")
+    assert "Up to 40 drawn labels" in layouts and scripts.UPRIGHT_MAX == 40
+    assert "at most 80 labels" in layouts and len(token_ticks(["t"] * 1000)["ticktext"]) == 77  # every 13th
+    assert token_ticks.__defaults__ == (80,) and scripts.label_step(100, 80) == 2  # "100 tokens: every 2nd"
+    assert "(128 on the long-input zoom)" in layouts and len(token_ticks(["t"] * 256, 128)["ticktext"]) == 128

@@ -19,7 +19,7 @@ import transformers as tf
 from attnviz import analysis
 from attnviz.attention import AttentionMap
 from attnviz.figures.overview import downsample
-from attnviz.stream import stream
+from attnviz.stream import _band, stream, visible_spans
 
 SMALL = dict(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=3, num_attention_heads=4,
              initializer_range=0.5)  # fmt: skip
@@ -112,7 +112,7 @@ def test_an_encoder_streams_too():
 
 MEMORY_PROBE = """
 import json, resource, sys, torch, transformers as tf
-from attnviz.stream import stream
+from attnviz.stream import _band, stream, visible_spans
 n = int(sys.argv[1])
 config = tf.LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=n)
@@ -138,3 +138,18 @@ def test_memory_stays_far_below_the_full_map_at_thousands_of_tokens():
     assert abs(found["rows"] - 1.0) < 1e-5  # the last query's row, recomputed on demand, is a distribution
     # the additive eager mask (95 MB at 5,000 tokens) and one chunk's temporaries, not the maps (measured: ~150 MB)
     assert found["grew_mb"] < full_map_mb / 3, found
+
+
+def test_each_query_keeps_only_the_keys_its_mask_lets_it_see():
+    """A causal mask with a window of 3 over 6 tokens, built by hand: row r sees keys max(0, r - 2) .. r."""
+    low = torch.finfo(torch.float32).min
+    mask = torch.full((1, 1, 6, 6), low)
+    for row in range(6):
+        mask[0, 0, row, max(0, row - 2) : row + 1] = 0.0
+    first, last = visible_spans(mask, 6)
+    assert first.tolist() == [0, 0, 0, 1, 2, 3] and last.tolist() == [0, 1, 2, 3, 4, 5]
+    assert _band((first, last), 3, 5, 6) == (1, 5)  # rows 3-4 need keys 1-4 only
+    mask[0, 0, 4] = low  # a row that sees nothing keeps every key (its weights are the model's to decide)
+    assert visible_spans(mask, 6)[0][4] == 0 and visible_spans(mask, 6)[1][4] == 5
+    assert visible_spans(torch.zeros(1, 1, 1, 6), 6) is None  # a mask broadcast over queries: every key stays
+    assert visible_spans(None, 6) is None

@@ -61,6 +61,7 @@ class Streamed:
     statistics: dict[str, np.ndarray]  # name -> [layer, head]
     windows: tuple[int | None, ...]  # each layer's sliding window (None: the layer sees every earlier key)
     layers: list[_Layer] = field(repr=False)
+    thumbnails_aside: np.ndarray | None = None  # the thumbnails with the first token set aside, rows renormalised
 
     @property
     def n_layers(self) -> int:
@@ -229,5 +230,5 @@ def stream(
         tokens=tuple(tokens), special=tuple(special), kind=kind,
         thumbnails=np.stack([r[0] for r in results]),
         statistics={name: np.stack([r[1][name] for r in results]) for name in results[0][1]},
-        windows=tuple(run.windows), layers=run.layers,
+        windows=tuple(run.windows), layers=run.layers, thumbnails_aside=np.stack([r[2] for r in results]),
     )  # fmt: skip

@@ -83,6 +83,48 @@ def test_streamed_attention_is_the_models_own_eager_attention(family):
         np.testing.assert_allclose(
             streamed.statistics["window_entropy"][layer], analysis.window_entropy(one, window)[0], atol=1e-6
         )
+    # with the first token set aside (rows renormalised): entropies and thumbnails
+    for name, windows in (("entropy_aside", [None] * 3), ("window_entropy_aside", streamed.windows)):
+        np.testing.assert_allclose(streamed.statistics[name], entropy_aside(full, windows), atol=2e-5, err_msg=name)
+    np.testing.assert_allclose(streamed.thumbnails_aside, thumbnails_aside(full, 8), atol=1e-6)
+
+
+def renormalised_without_first(full: np.ndarray) -> np.ndarray:
+    """``[..., query, key]`` with key 0's weight set to 0 and every row renormalised (an emptied row stays 0)."""
+    rest = np.asarray(full, np.float64).copy()
+    rest[..., 0] = 0.0
+    total = rest.sum(-1, keepdims=True)
+    return np.divide(rest, total, out=np.zeros_like(rest), where=total > 0)
+
+
+def entropy_aside(full: np.ndarray, windows) -> np.ndarray:
+    """Mean over query rows of the renormalised rows' entropy over the keys each row may see except key 0
+    (causal, sliding window), divided by the log of their count; rows that may see one key or none skipped."""
+    p = renormalised_without_first(full)
+    out = np.zeros(full.shape[:2])
+    for layer, window in enumerate(windows):
+        for head in range(full.shape[1]):
+            values = []
+            for row in range(full.shape[2]):
+                low = 0 if window is None else max(0, row - window + 1)
+                seen = len([key for key in range(low, row + 1) if key != 0])
+                if seen > 1:
+                    q = p[layer, head, row][p[layer, head, row] > 0]
+                    values.append(-(q * np.log(q)).sum() / np.log(seen))
+            out[layer, head] = np.mean(values)
+    return out
+
+
+def thumbnails_aside(full: np.ndarray, side: int) -> np.ndarray:
+    """Block means of the renormalised maps, key 0 not counted as a cell of the first column of blocks."""
+    p = renormalised_without_first(full)
+    n = full.shape[-1]
+    f = -(-n // side)
+    cells = np.ones((n, n))
+    cells[:, 0] = 0.0
+    count = np.add.reduceat(np.add.reduceat(cells, np.arange(0, n, f), 0), np.arange(0, n, f), 1)
+    total = np.add.reduceat(np.add.reduceat(p, np.arange(0, n, f), -2), np.arange(0, n, f), -1)
+    return np.divide(total, count, out=np.zeros_like(total), where=count > 0)
 
 
 def test_the_model_computes_the_same_output_while_streamed():

@@ -220,3 +220,8 @@ def correlations(by_name: dict[str, np.ndarray]) -> np.ndarray:
     """Spearman's rank correlation of the magnitudes |score| of every pair: float64 [n, n] in the dict's order."""
     values = [np.abs(v) for v in by_name.values()]
     return np.array([[spearman(a, b) for b in values] for a in values])
+
+
+def token_labels(loaded: LoadedModel, text: str) -> tuple[str, ...]:
+    """The tokens of ``text`` as :func:`attribute` reads them (before a decoder's cut), for picking one."""
+    return tuple(clean_token(t) for t in loaded.tokenizer.convert_ids_to_tokens(loaded.tokenizer(text)["input_ids"]))

@@ -124,7 +124,8 @@ def test_scores_are_the_tokens_rows_of_rollout_and_attention_and_correlate_by_ma
         by_name = attribution.scores(result, layer, head)
         assert list(by_name) == list(SCORES)
         np.testing.assert_array_equal(by_name["raw attention"], raw[2])
-        np.testing.assert_array_equal(by_name["attention rollout"], analysis.rollout(result.attention).weights[-1, 0, 2])
+        rolled = analysis.rollout(result.attention).weights[-1, 0, 2]
+        np.testing.assert_array_equal(by_name["attention rollout"], rolled)
         np.testing.assert_array_equal(by_name["integrated gradients"], result.integrated_gradients)
     matrix = attribution.correlations(by_name)
     np.testing.assert_array_equal(np.diag(matrix), 1.0)

@@ -30,7 +30,8 @@ Baseline = Literal["zero", "pad"]
 Target = Literal["predicted", "following"]
 SCORES = ("gradient x input", "integrated gradients", "attention rollout", "raw attention")
 MEAN_OF_LAST = -1  # the ``head`` that means: mean over the heads of the last layer
-IG_BATCH = 16  # interpolation steps run through the model at once
+IG_BATCH = 16  # interpolation steps run through the model at once, at most
+IG_CELLS = IG_BATCH * 128**2  # and at most this many (steps x tokens²): long texts go fewer steps at a time
 Scalar = Callable[[torch.Tensor], torch.Tensor]  # embeddings [B, T, C] -> one number per row [B]
 
 
@@ -62,16 +63,25 @@ def gradient_x_input(f: Scalar, embeddings: torch.Tensor) -> np.ndarray:
     return (grad[0] * point[0].detach()).sum(-1).double().cpu().numpy()
 
 
-def integrated_gradients(f: Scalar, embeddings: torch.Tensor, baseline: torch.Tensor, steps: int) -> np.ndarray:
-    """(x - b) · mean of grad f at b + a (x - b), a = (k + 1/2) / steps (the midpoint rule), summed over C: [T]."""
+def integrated_gradients(
+    f: Scalar, embeddings: torch.Tensor, baseline: torch.Tensor, steps: int, batch: int = IG_BATCH
+) -> np.ndarray:
+    """(x - b) · mean of grad f at b + a (x - b), a = (k + 1/2) / steps (the midpoint rule), summed over C: [T].
+
+    ``batch`` interpolation points go through ``f`` at once."""
     x, b = embeddings.detach(), baseline.detach()
     total = torch.zeros_like(x, dtype=torch.float64)
     alphas = (torch.arange(steps, dtype=torch.float64) + 0.5) / steps
-    for chunk in alphas.split(IG_BATCH):
-        points = (b + chunk[:, None, None].to(x.dtype) * (x - b)).requires_grad_(True)  # [k, T, C]
+    for chunk in alphas.split(batch):
+        points = (b + chunk[:, None, None].to(x) * (x - b)).requires_grad_(True)  # [k, T, C]
         (grad,) = torch.autograd.grad(f(points).sum(), points)
         total += grad.double().sum(0)
     return ((x - b).double() * total / steps).sum(-1).cpu().numpy()
+
+
+def batch_for(tokens: int) -> int:
+    """Interpolation points per pass for ``tokens`` tokens: IG_BATCH, fewer when each point's attention is large."""
+    return max(1, min(IG_BATCH, IG_CELLS // tokens**2))
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
@@ -128,7 +138,7 @@ def attribute(
         position=len(ids) - 1 if loaded.family == "decoder" else position,
         scalar=scalar,
         gradient_x_input=gradient_x_input(f, embeddings),
-        integrated_gradients=integrated_gradients(f, embeddings, start, steps),
+        integrated_gradients=integrated_gradients(f, embeddings, start, steps, batch_for(len(ids))),
         output=output,
         baseline_output=baseline_output,
         steps=steps,

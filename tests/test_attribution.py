@@ -159,3 +159,15 @@ def test_the_following_token_is_the_texts_next_token(tiny):
     expected = torch.log_softmax(gpt2.model(torch.tensor([ids[:4]])).logits[0, -1], -1)[ids[4]]
     assert result.output == pytest.approx(float(expected), abs=1e-5)
     assert f"“{gpt2.tokenizer.convert_ids_to_tokens(ids[4])}” as the next token" in result.scalar
+
+
+def test_integrated_gradients_do_not_depend_on_how_many_steps_run_at_once(tiny):
+    loaded = tiny["bert"]
+    model = loaded.model
+    ids = torch.tensor(loaded.tokenizer(TEXT)["input_ids"])
+    x = model.get_input_embeddings()(ids).detach()
+    f = lambda e: model(inputs_embeds=e).last_hidden_state[:, 2].norm(dim=-1)  # noqa: E731
+    one_by_one = attribution.integrated_gradients(f, x, torch.zeros_like(x), 7, batch=1)
+    np.testing.assert_allclose(attribution.integrated_gradients(f, x, torch.zeros_like(x), 7, batch=3), one_by_one,
+                               rtol=1e-5, atol=1e-8)  # fmt: skip
+    assert [attribution.batch_for(t) for t in (13, 128, 129, 512)] == [16, 16, 15, 1]

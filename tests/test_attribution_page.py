@@ -92,3 +92,11 @@ def test_caps_are_one_sentence(monkeypatch, hosted, params, sentence):
     assert not at.exception
     assert [e.value.replace("\\", "") for e in at.error] == [sentence]
     assert not charts(at).get("attr_bars")
+
+
+def test_hostile_text_stays_text_in_the_ticks_and_the_caption():
+    at = open_page(attr_text="<b>bold</b> [a](http://x) $x$", attr_position="1")
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    ticks = charts(at)["attr_bars"]["layout"]["xaxis"]["ticktext"]
+    assert "&lt;" in ticks and "<" not in "".join(ticks)  # plotly would draw a raw <b> as markup
+    assert "\\<" in at.caption[1].value  # the caption quotes the token with markdown escaped

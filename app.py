@@ -33,6 +33,12 @@ PAGES = [
     st.Page("pages/analysis.py", title="Corpus & differences", icon=":material/analytics:", url_path="analysis"),
     st.Page("pages/why.py", title="Why attention, measured", icon=":material/science:", url_path="why"),
     st.Page("pages/long.py", title="Long inputs", icon=":material/notes:", url_path="long"),
+    st.Page(
+        "pages/attribution.py",
+        title="Attention vs attribution",
+        icon=":material/compare_arrows:",
+        url_path="attribution",
+    ),
 ]
 
 page = st.navigation(PAGES)

@@ -213,3 +213,19 @@ def rerun(name: str, **options) -> dict:
 def long_store() -> long_input.Store:
     """The long-input page's results, once per process and bounded by bytes (not pickled into every rerun)."""
     return long_input.Store(settings.LONG_STORE_MB * 2**20)
+
+
+def attribute(model_id: str, text: str, position: int, target: str, baseline: str, steps: int):
+    """Attribution for one token of a pretrained model (attnviz.attribution), within this visitor's caps;
+    ValueError with one sentence for input that can't be attributed."""
+    settings.check_model(model_id)
+    caps = settings.limits()
+    return _attribute(model_id, text, position, target, baseline, steps, caps.max_attribution_tokens, caps.max_ig_steps)
+
+
+@st.cache_data(show_spinner="Computing gradients ...", max_entries=MAX_RESULTS, max_size="256MB")
+def _attribute(model_id, text, position, target, baseline, steps, max_tokens, max_steps):
+    from attnviz import attribution  # here, so this addition stays one block at the end of the file
+
+    loaded = pretrained_model(model_id)
+    return attribution.attribute(loaded, text, position, target, baseline, steps, max_tokens, max_steps)

@@ -164,6 +164,7 @@ def text_key(model_id: str, text: str, max_tokens: int) -> tuple[str, str, int]:
 def stored_bytes(streamed: Streamed) -> int:
     """Bytes a result holds: thumbnails, statistics, and every layer's queries, keys and mask (shared once)."""
     total = streamed.thumbnails.nbytes + sum(v.nbytes for v in streamed.statistics.values())
+    total += streamed.thumbnails_aside.nbytes if streamed.thumbnails_aside is not None else 0
     seen: set[int] = set()
     for layer in streamed.layers:
         for tensor in (layer.query, layer.key, layer.mask):

@@ -47,6 +47,7 @@ class _Layer:
     key: torch.Tensor  # [1, kv_heads, tokens, head_dim], post-RoPE, not repeated
     mask: torch.Tensor | None  # [1, 1, tokens, tokens] additive (shared by the layers of a kind)
     kwargs: dict
+    spans: Spans | None = None  # each query's visible keys (from the mask)
 
 
 @dataclass
@@ -60,6 +61,7 @@ class Streamed:
     statistics: dict[str, np.ndarray]  # name -> [layer, head]
     windows: tuple[int | None, ...]  # each layer's sliding window (None: the layer sees every earlier key)
     layers: list[_Layer] = field(repr=False)
+    thumbnails_aside: np.ndarray | None = None  # the thumbnails with the first token set aside, rows renormalised
 
     @property
     def n_layers(self) -> int:
@@ -79,11 +81,16 @@ class Streamed:
         query = kept.query[:, group * groups : (group + 1) * groups]  # the heads that share this key head
         key = kept.key[:, group : group + 1]
         start, stop, _ = rows.indices(query.shape[2])
+        n = query.shape[2]
         parts = []
         for q0 in range(start, stop, chunk):
             q1 = min(stop, q0 + chunk)
-            _, weights = kept.eager(kept.module, query[:, :, q0:q1], key, key, _rows(kept.mask, q0, q1), **kept.kwargs)
-            parts.append(weights[0, head - group * groups].float().numpy())
+            k0, k1 = _band(kept.spans, q0, q1, n)
+            _, weights = kept.eager(kept.module, query[:, :, q0:q1], key[:, :, k0:k1], key[:, :, k0:k1],
+                                    _block(kept.mask, q0, q1, k0, k1), **kept.kwargs)  # fmt: skip
+            band = np.zeros((q1 - q0, n), np.float32)
+            band[:, k0:k1] = weights[0, head - group * groups].float().numpy()
+            parts.append(band)
         return np.concatenate(parts) if parts else np.zeros((0, query.shape[2]), np.float32)
 
 
@@ -99,6 +106,14 @@ class _Run:
         self.reducers: list[Reducer] = []
         self.windows: list[int | None] = []
         self.total_layers = 0
+        self._spans: dict[int, tuple[torch.Tensor, Spans | None]] = {}  # by mask: the layers of a kind share one
+
+    def spans(self, mask: torch.Tensor | None, n: int) -> Spans | None:
+        if mask is None:
+            return None
+        if id(mask) not in self._spans:
+            self._spans[id(mask)] = (mask, visible_spans(mask, n))  # the mask is held, so its id stays its own
+        return self._spans[id(mask)][1]
 
     def run_layer(self, module, eager, query, key, value, mask, kwargs) -> torch.Tensor:
         window = kwargs.get("sliding_window")
@@ -106,15 +121,18 @@ class _Run:
         reducer = Reducer(
             query.shape[1], self.n_tokens, self.special, self.punctuation, self.factors, self.kind, window
         )
-        outputs = []
+        outputs, n = [], query.shape[2]
+        spans = self.spans(mask, n)
         step = self.factors[0] * max(1, self.chunk // self.factors[0])  # chunks hold whole thumbnail rows
-        for q0 in range(0, query.shape[2], step):
-            q1 = min(query.shape[2], q0 + step)
-            output, weights = eager(module, query[:, :, q0:q1], key, value, _rows(mask, q0, q1), **kwargs)
-            reducer.add(weights[0].detach().double().numpy(), q0)
+        for q0 in range(0, n, step):
+            q1 = min(n, q0 + step)
+            k0, k1 = _band(spans, q0, q1, n)
+            output, weights = eager(module, query[:, :, q0:q1], key[:, :, k0:k1], value[:, :, k0:k1],
+                                    _block(mask, q0, q1, k0, k1), **kwargs)  # fmt: skip
+            reducer.add(weights[0].detach().float(), q0, k0)
             outputs.append(output)
             del weights
-        self.layers.append(_Layer(module, eager, query.detach(), key.detach(), mask, dict(kwargs)))
+        self.layers.append(_Layer(module, eager, query.detach(), key.detach(), mask, dict(kwargs), spans))
         self.reducers.append(reducer)
         self.windows.append(reducer.window)
         if self.progress is not None:
@@ -122,11 +140,37 @@ class _Run:
         return torch.cat(outputs, dim=1)
 
 
-def _rows(mask: torch.Tensor | None, q0: int, q1: int) -> torch.Tensor | None:
-    """The mask rows of queries q0..q1 (a mask broadcast over queries stays as it is)."""
-    if mask is None or mask.shape[-2] == 1:
-        return mask
-    return mask[..., q0:q1, :]
+Spans = tuple[np.ndarray, np.ndarray]  # each query's first and last visible key
+
+
+def visible_spans(mask: torch.Tensor | None, n: int) -> Spans | None:
+    """Each query's first and last key not hidden by the additive ``mask`` (its most negative float: the
+    weight there is exactly 0), or None where the mask hides nothing row by row (then every key is kept)."""
+    if mask is None or not mask.is_floating_point() or tuple(mask.shape) != (1, 1, n, n):
+        return None
+    first, last = np.zeros(n, np.int64), np.full(n, n - 1)  # a row that sees no key keeps every key
+    for q0 in range(0, n, 256):  # a band of rows at a time: no temporary the size of the mask
+        seen = (mask[0, 0, q0 : q0 + 256] > torch.finfo(mask.dtype).min / 2).to(torch.uint8)  # [query, key]
+        some = seen.amax(-1).bool().numpy()
+        first[q0 : q0 + 256][some] = seen.argmax(-1).numpy()[some]  # argmax: the first of the maxima
+        last[q0 : q0 + 256][some] = n - 1 - seen.flip(-1).argmax(-1).numpy()[some]
+    return first, last
+
+
+def _band(spans: Spans | None, q0: int, q1: int, n: int) -> tuple[int, int]:
+    """The keys k0..k1 that queries q0..q1 may see: a causal row has no weight after itself, a sliding-window
+    row none before its window, so leaving those keys out of the chunk changes no number and saves the work."""
+    if spans is None:
+        return 0, n
+    return int(spans[0][q0:q1].min()), int(spans[1][q0:q1].max()) + 1
+
+
+def _block(mask: torch.Tensor | None, q0: int, q1: int, k0: int, k1: int) -> torch.Tensor | None:
+    """The mask of queries q0..q1 over keys k0..k1 (a mask broadcast over queries keeps its one row)."""
+    if mask is None:
+        return None
+    rows = mask if mask.shape[-2] == 1 else mask[..., q0:q1, :]
+    return rows[..., k0:k1]
 
 
 def _attention(module, query, key, value, attention_mask, **kwargs):
@@ -174,7 +218,7 @@ def stream(
             previous = model.config._attn_implementation
             model.set_attn_implementation(NAME)
             try:
-                model(input_ids=input_ids.to(model.device), use_cache=False)
+                model.base_model(input_ids=input_ids.to(model.device), use_cache=False)  # no logits needed
             finally:
                 model.set_attn_implementation(previous)
     finally:
@@ -186,5 +230,5 @@ def stream(
         tokens=tuple(tokens), special=tuple(special), kind=kind,
         thumbnails=np.stack([r[0] for r in results]),
         statistics={name: np.stack([r[1][name] for r in results]) for name in results[0][1]},
-        windows=tuple(run.windows), layers=run.layers,
+        windows=tuple(run.windows), layers=run.layers, thumbnails_aside=np.stack([r[2] for r in results]),
     )  # fmt: skip

@@ -2,7 +2,12 @@
 
 A :class:`Reducer` takes a layer's weights ``[head, query, key]`` in chunks of whole query rows and gives
 the same numbers as the whole-map functions: :func:`attnviz.analysis.head_statistics` (plus the sink mass and
-the window-aware entropy) and :func:`attnviz.figures.overview.downsample` (block means). Pure numpy.
+the window-aware entropy) and :func:`attnviz.figures.overview.downsample` (block means).
+
+A chunk may hold only a band of keys (``k0`` onwards): a causal query row has no weight past itself, nor a
+sliding-window row before its window, so the streaming extraction leaves those keys out. Every pass over a
+chunk runs in torch, in float32 and on every thread (each reduction over the keys is one pass over the
+weights); what is kept per query row (``[head, rows]``) is summed in float64.
 """
 
 from __future__ import annotations
@@ -10,8 +15,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
 
 ROW_STATISTICS = ("entropy", "distance", "special", "punctuation", "self", "previous", "next", "first", "max")
+ENTROPIES = ("entropy", "window_entropy", "entropy_aside", "window_entropy_aside")  # "_aside": first token set aside
 
 
 def block_factors(n_queries: int, n_keys: int, side: int) -> tuple[int, int]:
@@ -29,57 +36,125 @@ def visible_count(kind: str, rows: np.ndarray, n_keys: int, window: int | None) 
     return np.minimum(rows + window, n_keys) - np.maximum(rows - window + 1, 0)
 
 
+def key_blocks(w: torch.Tensor, k0: int, fk: int, n_cols: int) -> torch.Tensor:
+    """``[head, rows, n_cols]`` sums of ``w`` (keys ``k0, k0 + 1, ...``) over blocks of ``fk`` keys: whole
+    blocks as a view of ``w``, the partial blocks at either edge summed on their own (no padded copy)."""
+    heads, rows, width = w.shape
+    out = w.new_zeros(heads, rows, n_cols)
+    end = k0 + width
+    first, last = -(-k0 // fk), end // fk  # the whole blocks first .. last - 1 lie inside k0 .. end
+    if first > last:  # the band lies inside one block
+        out[..., k0 // fk] = w.sum(-1)
+        return out
+    if first < last:
+        out[..., first:last] = w[..., first * fk - k0 : last * fk - k0].reshape(heads, rows, last - first, fk).sum(-1)
+    if k0 < first * fk:  # the left edge's partial block
+        out[..., k0 // fk] += w[..., : first * fk - k0].sum(-1)
+    if last * fk < end:  # the right edge's partial block
+        out[..., last] += w[..., last * fk - k0 :].sum(-1)
+    return out
+
+
+def _rows(values: torch.Tensor) -> np.ndarray:
+    """``[head, rows]`` per-row values summed over the rows, in float64."""
+    return values.double().sum(-1).numpy()
+
+
+def _set_first_aside(w: torch.Tensor, rest: torch.Tensor, k0: int) -> torch.Tensor:
+    """``w`` with the first key's weight removed and each row renormalised by its ``rest`` (a row with nothing
+    left stays 0): a new tensor."""
+    aside = w * torch.where(rest > 0, 1.0 / rest, 0.0)[..., None]
+    if k0 == 0:
+        aside[..., 0] = 0.0
+    return aside
+
+
 class Reducer:
     """Sums over query rows, chunk by chunk; :meth:`result` divides them into the whole-map statistics."""
 
     def __init__(self, n_heads: int, n_keys: int, special, punctuation, factors: tuple[int, int], kind: str,
                  window: int | None = None):  # fmt: skip
         self.n_keys, self.kind, self.window, self.factors = n_keys, kind, window, factors
-        self.special, self.punctuation = np.asarray(special, bool), np.asarray(punctuation, bool)
-        self.sums = {name: np.zeros(n_heads) for name in (*ROW_STATISTICS, "window_entropy")}
-        self.counted = {"entropy": 0, "window_entropy": 0}
+        not_first = np.arange(n_keys) > 0
+        self.marks = torch.from_numpy(np.stack([special, punctuation, not_first], axis=1).astype(np.float32))
+        self.sums = {name: np.zeros(n_heads) for name in (*ROW_STATISTICS, *ENTROPIES)}
+        self.counted = dict.fromkeys(ENTROPIES, 0)
         rows, cols = math.ceil(n_keys / factors[0]), math.ceil(n_keys / factors[1])
         self.blocks = np.zeros((n_heads, rows, cols))
+        self.blocks_aside = np.zeros((n_heads, rows, cols))  # with the first token set aside, rows renormalised
         self.n_queries = 0
 
-    def add(self, w: np.ndarray, q0: int) -> None:
-        """Fold in ``w`` = float64 weights ``[head, rows, key]`` of the queries ``q0, q0 + 1, ...``."""
-        heads, c, k = w.shape
+    def add(self, w: torch.Tensor, q0: int, k0: int = 0) -> None:
+        """Fold in ``w`` = float32 weights ``[head, rows, keys]`` of the queries ``q0, q0 + 1, ...`` over the
+        keys ``k0, k0 + 1, ...`` (every key outside them has weight 0 for these rows). ``w`` is used up."""
+        heads, c, width = w.shape
         rows = np.arange(q0, q0 + c)
-        index = np.arange(c)
         self.n_queries += c
-        self._entropies(w, rows)
-        self.sums["distance"] += (w * np.abs(rows[:, None] - np.arange(k))).sum(-1).sum(-1)
-        self.sums["special"] += w[..., self.special].sum(-1).sum(-1)
-        self.sums["punctuation"] += w[..., self.punctuation].sum(-1).sum(-1)
-        on = rows < k
-        self.sums["self"] += w[:, index[on], rows[on]].sum(-1)
-        previous = (rows >= 1) & (rows - 1 < k)
-        self.sums["previous"] += w[:, index[previous], rows[previous] - 1].sum(-1)
-        following = rows + 1 < k
-        self.sums["next"] += w[:, index[following], rows[following] + 1].sum(-1)
-        self.sums["first"] += w[..., 0].sum(-1)
-        self.sums["max"] += w.max(-1).sum(-1)
-        self._thumbnail(w, q0)
+        with torch.no_grad():
+            keys = torch.arange(k0, k0 + width, dtype=torch.float32)
+            distance = (torch.arange(q0, q0 + c, dtype=torch.float32)[:, None] - keys).abs_()
+            self.sums["distance"] += _rows(torch.linalg.vecdot(w, distance))
+            flat = w.reshape(heads * c, width)
+            for name, column in (("special", 0), ("punctuation", 1)):
+                self.sums[name] += _rows((flat @ self.marks[k0 : k0 + width, column]).view(heads, c))
+            if k0 == 0:
+                self.sums["first"] += _rows(w[..., 0])
+            self.sums["max"] += _rows(w.amax(-1))
+            for name, shift in (("self", 0), ("previous", -1), ("next", 1)):
+                self.sums[name] += self._diagonal(w, rows + shift, k0)
+            rest = (flat @ self.marks[k0 : k0 + width, 2]).view(heads, c)  # each row's weight off the first key
+            first = w[..., 0].double().numpy() if k0 == 0 else np.zeros((heads, c))
+            self._thumbnail(w, q0, k0, self.blocks)
+            self._thumbnail(_set_first_aside(w, rest, k0), q0, k0, self.blocks_aside)
+            plogp = torch.linalg.vecdot(w, w.clamp_min(torch.finfo(w.dtype).tiny).log_())  # 0 log 0 = 0
+            entropy = -plogp.double().numpy()
+            self._entropies(entropy, rows)
+            self._entropies_aside(entropy, first, rest.double().numpy(), rows)
 
-    def _entropies(self, w: np.ndarray, rows: np.ndarray) -> None:
-        plogp = -np.where(w > 0, w * np.log(np.where(w > 0, w, 1.0)), 0.0).sum(-1)  # [head, rows]
+    def _diagonal(self, w: torch.Tensor, keys: np.ndarray, k0: int) -> np.ndarray:
+        """Sum over the chunk's rows of the weight each row gives to its key in ``keys`` (where it exists)."""
+        inside = (keys >= k0) & (keys < k0 + w.shape[2]) & (keys >= 0) & (keys < self.n_keys)
+        index = np.flatnonzero(inside)
+        if not len(index):
+            return np.zeros(w.shape[0])
+        picked = w[:, torch.from_numpy(index), torch.from_numpy(keys[index] - k0)]
+        return picked.double().sum(-1).numpy()
+
+    def _entropies(self, entropy: np.ndarray, rows: np.ndarray, suffix: str = "", aside: bool = False) -> None:
+        """Add each row's ``entropy`` divided by the log of the keys it may see (the first key left out of the
+        count if ``aside``); rows that may see one key or none are not counted."""
         for name, window in (("entropy", None), ("window_entropy", self.window)):
             seen = visible_count(self.kind, rows, self.n_keys, window)
+            if aside:
+                seen = seen - ((rows < window) if window is not None else 1)  # whether the row may see key 0
             counted = seen > 1
-            self.sums[name] += (plogp[:, counted] / np.log(seen[counted])).sum(-1)
-            self.counted[name] += int(counted.sum())
+            self.sums[name + suffix] += (entropy[:, counted] / np.log(seen[counted])).sum(-1)
+            self.counted[name + suffix] += int(counted.sum())
 
-    def _thumbnail(self, w: np.ndarray, q0: int) -> None:
+    def _entropies_aside(self, entropy: np.ndarray, first: np.ndarray, rest: np.ndarray, rows: np.ndarray) -> None:
+        """Entropies of the rows renormalised without the first key, from each row's entropy H, first weight p0
+        and remaining weight r = 1 - p0: H' = (H + p0 log p0) / r + log r (0 for a row with nothing left)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            own = entropy + np.where(first > 0, first * np.log(np.where(first > 0, first, 1.0)), 0.0)
+            aside = np.where(rest > 0, own / rest + np.log(np.where(rest > 0, rest, 1.0)), 0.0)
+        self._entropies(aside, rows, "_aside", aside=True)
+
+    def _thumbnail(self, w: torch.Tensor, q0: int, k0: int, blocks: np.ndarray) -> None:
+        """Fold the chunk into the thumbnail's block sums: query rows first (a reduction over a middle axis,
+        one pass), then keys on the ``fq`` times smaller result. Chunks start on a block row."""
         fq, fk = self.factors
-        heads, c, k = w.shape
-        rows, cols = math.ceil(c / fq), self.blocks.shape[2]
-        padded = np.zeros((heads, rows * fq, cols * fk))
-        padded[:, :c, :k] = w
-        self.blocks[:, q0 // fq : q0 // fq + rows] += padded.reshape(heads, rows, fq, cols, fk).sum(axis=(-3, -1))
+        heads, c, width = w.shape
+        whole = c // fq * fq
+        parts = [w[:, :whole].reshape(heads, c // fq, fq, width).sum(2)] if whole else []
+        if whole < c:
+            parts.append(w[:, whole:].sum(1, keepdim=True))  # the last, partial block row
+        summed = key_blocks(torch.cat(parts, 1) if len(parts) > 1 else parts[0], k0, fk, blocks.shape[2])
+        start = q0 // fq
+        blocks[:, start : start + summed.shape[1]] += summed.double().numpy()
 
-    def result(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Block-mean thumbnails ``[head, rows, cols]`` and every statistic ``[head]``, float32."""
+    def result(self) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+        """Block-mean thumbnails ``[head, rows, cols]``, every statistic ``[head]``, and the thumbnails with the
+        first token set aside (its cell left out of the first column's means), float32."""
         q, fq, fk = self.n_queries, *self.factors
         rows, cols = self.blocks.shape[1:]
         cells = np.outer(  # real cells per block: the last row and column of blocks may be partly filled
@@ -88,7 +163,11 @@ class Reducer:
         stats = {name: self.sums[name] / q for name in ("distance", "special", "punctuation", "self", "first", "max")}
         for name in ("previous", "next"):
             stats[name] = self.sums[name] / (q - 1) if q > 1 else np.zeros_like(self.sums[name])
-        for name in ("entropy", "window_entropy"):
+        for name in ENTROPIES:
             stats[name] = self.sums[name] / self.counted[name] if self.counted[name] else np.zeros_like(self.sums[name])
         stats["sink"] = stats["first"]
-        return (self.blocks / cells).astype(np.float32), {n: v.astype(np.float32) for n, v in stats.items()}
+        aside_cells = cells.astype(float)
+        aside_cells[:, 0] -= np.minimum(fq, q - fq * np.arange(rows))  # key 0 is not a cell once set aside
+        aside = np.divide(self.blocks_aside, aside_cells, out=np.zeros_like(self.blocks_aside), where=aside_cells > 0)
+        as32 = {n: v.astype(np.float32) for n, v in stats.items()}
+        return (self.blocks / cells).astype(np.float32), as32, aside.astype(np.float32)

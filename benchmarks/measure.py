@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
 from collections.abc import Callable
@@ -27,6 +28,17 @@ def median_time(function: Callable[[], object], repeats: int) -> tuple[float, ob
     return statistics.median(times), result
 
 
+@contextlib.contextmanager
+def sdpa(model):
+    """The model with PyTorch's fused attention (what it runs when nobody asks for attentions), then as it was."""
+    previous = model.config._attn_implementation
+    model.set_attn_implementation("sdpa")
+    try:
+        yield model
+    finally:
+        model.set_attn_implementation(previous)
+
+
 def text_of_length(loaded: hf.LoadedModel, n_tokens: int) -> str:
     """Natural text from the sample corpus that the model's tokenizer turns into exactly ``n_tokens`` tokens."""
     words = " ".join(sample_sentences() * 20).split()
@@ -41,12 +53,12 @@ def text_of_length(loaded: hf.LoadedModel, n_tokens: int) -> str:
 
 
 def extraction(loaded: hf.LoadedModel, lengths: list[int], repeats: int) -> list[dict]:
-    """attnviz's extraction against a bare forward pass (no attentions) of the same model."""
+    """attnviz's extraction against a bare SDPA forward pass (no attentions) of the same model."""
     rows = []
     for n in lengths:
         text = text_of_length(loaded, n)
         ids = torch.tensor([loaded.tokenizer(text)["input_ids"]], device=loaded.device)
-        with torch.no_grad():
+        with torch.no_grad(), sdpa(loaded.model):
             bare, _ = median_time(lambda ids=ids: loaded.model(input_ids=ids), repeats)
         ours, result = median_time(lambda text=text: extract(loaded, text), repeats)
         rows.append({"tokens": ids.shape[1], "bare_s": bare, "attnviz_s": ours, "ratio": ours / bare, "result": result})

@@ -20,9 +20,10 @@ st.caption(
 text = long_ui.text_input(view, LIMITS)
 result = long_ui.run(model_id, loaded, text, max_tokens)
 
+aside = long_ui.first_aside(view)
 st.subheader("Every head")
-long_ui.overview(result.streamed)
-long_ui.statistics(result.streamed)
+long_ui.overview(result.streamed, aside)
+long_ui.statistics(result.streamed, aside)
 st.subheader("One head")
-long_ui.one_head(view, result)
+long_ui.one_head(view, result, aside)
 view.share()

@@ -35,6 +35,7 @@ PAGES = {
     "spatial": "Spatial attention",
     "why": "Why attention, measured",
     "long": "Attention on long inputs",
+    "attribution": "Attention vs attribution",
 }
 SHOTS = Path(os.environ.get("ATTNVIZ_SCREENSHOTS", "/tmp/attnviz-screenshots"))
 

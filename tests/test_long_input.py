@@ -31,7 +31,7 @@ def test_stored_bytes_are_queries_keys_one_mask_thumbnails_and_statistics():
     streamed = streamed_llama(n)
     queries_keys = LAYERS * (HEADS + KV_HEADS) * n * HEAD_DIM * 4  # float32, keys not repeated
     mask = n * n * 4  # one causal mask shared by both layers
-    thumbnails = LAYERS * HEADS * 15 * 15 * 4  # 100 tokens in blocks of 7: 15 x 15 cells
+    thumbnails = 2 * LAYERS * HEADS * 15 * 15 * 4  # 100 tokens in blocks of 7: 15 x 15 cells; and first set aside
     statistics = len(streamed.statistics) * LAYERS * HEADS * 4
     assert stored_bytes(streamed) == queries_keys + mask + thumbnails + statistics
 

@@ -135,6 +135,23 @@ def test_setting_the_first_token_aside_renormalises_every_row_and_says_so(folder
     np.testing.assert_allclose(heatmap_z(charts(at)["long_zoom_chart"]), expected, atol=1e-5)
     n = full.shape[-1]
     assert any(f"queries 0-{n - 1}, keys 1-{n - 1} " in c.value for c in at.caption)  # token positions
+    # the overview and the entropy grid follow the toggle: renormalised rows, key 0 no longer a cell
+    rest = full[..., 1:].astype(np.float64)
+    total = rest.sum(-1, keepdims=True)
+    p = np.concatenate([np.zeros_like(rest[..., :1]), np.where(total > 0, rest / np.where(total > 0, total, 1), 0)], -1)
+    starts = np.arange(0, n, -(-n // 32))
+    cells = np.ones((n, n))
+    cells[:, 0] = 0
+    sums = np.add.reduceat(np.add.reduceat(p, starts, -2), starts, -1)
+    thumbnails = sums / np.add.reduceat(np.add.reduceat(cells, starts, 0), starts, 1)
+    layers, heads, rows, cols = thumbnails.shape
+    tiled = thumbnails.transpose(0, 2, 1, 3).reshape(layers * rows, heads * cols)
+    np.testing.assert_allclose(heatmap_z(charts(at)["long_overview"]), tiled, atol=1e-6)
+    seen = np.minimum(np.arange(n) + 1, 64) - (np.arange(n) < 64)  # causal, window 64, key 0 not counted
+    plogp = -(p * np.log(np.where(p > 0, p, 1))).sum(-1)
+    expected = (plogp[..., seen > 1] / np.log(seen[seen > 1])).mean(-1)
+    np.testing.assert_allclose(heatmap_z(charts(at)["long_entropy"]), expected, atol=2e-5)
+    assert any("first token set aside" in c.value for c in at.caption)
 
 
 def test_moving_sliders_and_options_never_runs_the_model_again(folder, monkeypatch):

@@ -415,3 +415,34 @@ def test_the_layout_caps_docs_layouts_states_are_the_code():
     assert "at most 80 labels" in layouts and len(token_ticks(["t"] * 1000)["ticktext"]) == 77  # every 13th
     assert token_ticks.__defaults__ == (80,) and scripts.label_step(100, 80) == 2  # "100 tokens: every 2nd"
     assert "(128 on the long-input zoom)" in layouts and len(token_ticks(["t"] * 256, 128)["ticktext"]) == 128
+
+
+def test_the_attribution_figures_are_measured(monkeypatch):
+    from attnviz import attribution, settings
+
+    doc = (ROOT / "docs" / "attribution.md").read_text(encoding="utf-8")
+    loaded = hf.load(None)
+    text = "The cat sat on the mat because it was tired."
+    for steps, stated in ((8, 1.2e-02), (32, 2.4e-04), (256, 4.5e-06)):
+        result = attribution.attribute(loaded, text, 1, steps=steps)
+        assert abs(result.completeness_error - stated) <= 0.05 * stated + 1e-7, (steps, result.completeness_error)
+    assert "it is 1.2e-02 at 8 steps, 2.4e-04 at 32 (the default) and 4.5e-06 at 256" in doc
+    assert f"against f(x) − f(b) = {result.output - result.baseline_output:.3f}" in doc
+    monkeypatch.setenv("ATTNVIZ_HOSTED", "1")
+    hosted = settings.limits()
+    monkeypatch.setenv("ATTNVIZ_HOSTED", "0")
+    local = settings.limits()
+    assert f"| integrated-gradients steps | {hosted.max_ig_steps} | {local.max_ig_steps} |" in doc
+    assert f"| tokens of the text | {hosted.max_attribution_tokens}, and" in doc
+    assert f"| {local.max_attribution_tokens}, and the model's own maximum |" in doc
+
+
+def test_the_readmes_attribution_correlations_are_the_default_views():
+    from attnviz import attribution
+
+    result = attribution.attribute(hf.load(None), "The cat sat on the mat because it was tired.", 1, steps=32)
+    matrix = attribution.correlations(attribution.scores(result))
+    pairs = matrix[np.triu_indices(4, 1)]
+    assert "the six rank correlations run\nfrom −0.13 to 0.37)" in README
+    rounding = 0.005 + 1e-3  # the printed two decimals, and another CPU's last bits
+    assert pairs.min() == pytest.approx(-0.13, abs=rounding) and pairs.max() == pytest.approx(0.37, abs=rounding)

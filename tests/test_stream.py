@@ -19,7 +19,7 @@ import transformers as tf
 from attnviz import analysis
 from attnviz.attention import AttentionMap
 from attnviz.figures.overview import downsample
-from attnviz.stream import stream
+from attnviz.stream import _band, stream, visible_spans
 
 SMALL = dict(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=3, num_attention_heads=4,
              initializer_range=0.5)  # fmt: skip
@@ -77,23 +77,65 @@ def test_streamed_attention_is_the_models_own_eager_attention(family):
     attn = AttentionMap(full, tokens, tokens, "causal", query_special=special, key_special=special)
     expected = analysis.head_statistics(attn) | {"sink": analysis.sink_mass(attn)}
     for name, values in expected.items():
-        np.testing.assert_allclose(streamed.statistics[name], values, atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(streamed.statistics[name], values, rtol=1e-6, atol=1e-6, err_msg=name)  # float32
     for layer, window in enumerate(streamed.windows):
         one = AttentionMap(full[layer : layer + 1], tokens, tokens, "causal", special, special)
         np.testing.assert_allclose(
             streamed.statistics["window_entropy"][layer], analysis.window_entropy(one, window)[0], atol=1e-6
         )
+    # with the first token set aside (rows renormalised): entropies and thumbnails
+    for name, windows in (("entropy_aside", [None] * 3), ("window_entropy_aside", streamed.windows)):
+        np.testing.assert_allclose(streamed.statistics[name], entropy_aside(full, windows), atol=2e-5, err_msg=name)
+    np.testing.assert_allclose(streamed.thumbnails_aside, thumbnails_aside(full, 8), atol=1e-6)
+
+
+def renormalised_without_first(full: np.ndarray) -> np.ndarray:
+    """``[..., query, key]`` with key 0's weight set to 0 and every row renormalised (an emptied row stays 0)."""
+    rest = np.asarray(full, np.float64).copy()
+    rest[..., 0] = 0.0
+    total = rest.sum(-1, keepdims=True)
+    return np.divide(rest, total, out=np.zeros_like(rest), where=total > 0)
+
+
+def entropy_aside(full: np.ndarray, windows) -> np.ndarray:
+    """Mean over query rows of the renormalised rows' entropy over the keys each row may see except key 0
+    (causal, sliding window), divided by the log of their count; rows that may see one key or none skipped."""
+    p = renormalised_without_first(full)
+    out = np.zeros(full.shape[:2])
+    for layer, window in enumerate(windows):
+        for head in range(full.shape[1]):
+            values = []
+            for row in range(full.shape[2]):
+                low = 0 if window is None else max(0, row - window + 1)
+                seen = len([key for key in range(low, row + 1) if key != 0])
+                if seen > 1:
+                    q = p[layer, head, row][p[layer, head, row] > 0]
+                    values.append(-(q * np.log(q)).sum() / np.log(seen))
+            out[layer, head] = np.mean(values)
+    return out
+
+
+def thumbnails_aside(full: np.ndarray, side: int) -> np.ndarray:
+    """Block means of the renormalised maps, key 0 not counted as a cell of the first column of blocks."""
+    p = renormalised_without_first(full)
+    n = full.shape[-1]
+    f = -(-n // side)
+    cells = np.ones((n, n))
+    cells[:, 0] = 0.0
+    count = np.add.reduceat(np.add.reduceat(cells, np.arange(0, n, f), 0), np.arange(0, n, f), 1)
+    total = np.add.reduceat(np.add.reduceat(p, np.arange(0, n, f), -2), np.arange(0, n, f), -1)
+    return np.divide(total, count, out=np.zeros_like(total), where=count > 0)
 
 
 def test_the_model_computes_the_same_output_while_streamed():
     model = tiny(DECODERS["gemma2 (softcap, alternating windows)"])
     ids = torch.randint(0, 64, (1, LENGTH), generator=torch.Generator().manual_seed(2))
-    logits = []
-    hook = model.lm_head.register_forward_hook(lambda module, args, out: logits.append(out.numpy()))
+    hidden = []  # the last hidden states (streaming runs the model without its head: no logits are needed)
+    hook = model.model.norm.register_forward_hook(lambda module, args, out: hidden.append(out.numpy()))
     eager_maps(model, ids)
     streamed = stream(model, ids, *labelled(LENGTH), chunk=4, side=8)
     hook.remove()
-    np.testing.assert_allclose(logits[1], logits[0], atol=1e-5)  # streamed vs eager, every position
+    np.testing.assert_allclose(hidden[1], hidden[0], atol=1e-5)  # streamed vs eager, every position
     assert streamed.windows == (8, None, 8)  # Gemma 2 alternates sliding and global layers
 
 
@@ -112,7 +154,7 @@ def test_an_encoder_streams_too():
 
 MEMORY_PROBE = """
 import json, resource, sys, torch, transformers as tf
-from attnviz.stream import stream
+from attnviz.stream import _band, stream, visible_spans
 n = int(sys.argv[1])
 config = tf.LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=n)
@@ -138,3 +180,18 @@ def test_memory_stays_far_below_the_full_map_at_thousands_of_tokens():
     assert abs(found["rows"] - 1.0) < 1e-5  # the last query's row, recomputed on demand, is a distribution
     # the additive eager mask (95 MB at 5,000 tokens) and one chunk's temporaries, not the maps (measured: ~150 MB)
     assert found["grew_mb"] < full_map_mb / 3, found
+
+
+def test_each_query_keeps_only_the_keys_its_mask_lets_it_see():
+    """A causal mask with a window of 3 over 6 tokens, built by hand: row r sees keys max(0, r - 2) .. r."""
+    low = torch.finfo(torch.float32).min
+    mask = torch.full((1, 1, 6, 6), low)
+    for row in range(6):
+        mask[0, 0, row, max(0, row - 2) : row + 1] = 0.0
+    first, last = visible_spans(mask, 6)
+    assert first.tolist() == [0, 0, 0, 1, 2, 3] and last.tolist() == [0, 1, 2, 3, 4, 5]
+    assert _band((first, last), 3, 5, 6) == (1, 5)  # rows 3-4 need keys 1-4 only
+    mask[0, 0, 4] = low  # a row that sees nothing keeps every key (its weights are the model's to decide)
+    assert visible_spans(mask, 6)[0][4] == 0 and visible_spans(mask, 6)[1][4] == 5
+    assert visible_spans(torch.zeros(1, 1, 1, 6), 6) is None  # a mask broadcast over queries: every key stays
+    assert visible_spans(None, 6) is None

@@ -1,6 +1,7 @@
 """AttentionMap -> plotly Figure. One function per view; nothing here imports streamlit."""
 
 from attnviz.figures.analysis import difference, head_grid, similarity
+from attnviz.figures.attribution import correlation_grid, score_bars
 from attnviz.figures.common import COLORSCALE, escape
 from attnviz.figures.comparison import comparison
 from attnviz.figures.corpus import distributions, head_labels, statistic_grid
@@ -17,4 +18,5 @@ __all__ = [
     "head_bars", "head_labels", "head_view", "heads_over_image", "heatmap", "image_attention", "lines", "memory",
     "overview", "overview_grid", "shade", "similarity", "statistic_grid", "step_bars", "thumbnail_side", "tile_at",
     "wrong_bits_by_length",
+    "correlation_grid", "score_bars",
 ]  # fmt: skip

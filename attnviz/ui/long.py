@@ -80,17 +80,31 @@ def run(model_id: str, loaded: LoadedModel, text: str, max_tokens: int) -> long_
     return found
 
 
-def overview(streamed) -> None:
+def first_aside(view: ViewState) -> bool:
+    """The toggle that sets the first token aside in every view below it (rows renormalised; said so)."""
+    view.restore("aside")
+    aside = st.toggle("Set the first token aside (rows renormalised)", key=view.key("aside"))
+    if aside:
+        st.info(
+            "The first token is set aside in every view below: its column is removed and each row renormalised "
+            "over the rest (a row that saw only the first token is empty). The sink mass still shows what it held."
+        )
+    return aside
+
+
+def overview(streamed, aside: bool = False) -> None:
     """Every head's block-mean thumbnail as one tiled heatmap."""
     n, (rows, cols) = len(streamed.tokens), streamed.thumbnails.shape[-2:]
     fq, fk = block_factors(n, n, long_input.OVERVIEW_SIDE)
+    keys = "first token set aside, rows renormalised" if aside else "every key, first token included"
     st.caption(
         f"Every layer x head of {n:,} tokens, each head as {rows} x {cols} block means over {fq} x {fk} tokens "
-        "(every key, first token included); colours stretch to the largest block."
+        f"({keys}); colours stretch to the largest block."
     )
+    thumbnails = streamed.thumbnails_aside if aside else streamed.thumbnails
     st.caption("Click a tile to open that head below.")
     chart(
-        "overview", lambda: long_figures.overview(streamed.thumbnails), key=LONG.key("overview"), on_select="rerun",
+        "overview", lambda: long_figures.overview(thumbnails), key=LONG.key("overview"), on_select="rerun",
         selection_mode="points",
     )  # fmt: skip
     paper_figure(
@@ -98,7 +112,7 @@ def overview(streamed) -> None:
     )
 
 
-def statistics(streamed) -> None:
+def statistics(streamed, aside: bool = False) -> None:
     """Sink mass and window-aware entropy of every head, as layer x head grids."""
     left, right = st.columns(2)
     with left:
@@ -107,25 +121,23 @@ def statistics(streamed) -> None:
         chart("sink mass", lambda: figures.head_grid(sink, "sink mass"), key=LONG.key("sink"))
         paper_figure(lambda: figures.head_grid(sink, "sink mass"), "attnviz-long-sink-mass", LONG.key("paper_sink"))
     with right:
-        st.caption("Entropy over the keys each query may see (causal and window-aware): 1 = uniform over them.")
-        entropy = streamed.statistics["window_entropy"]
+        but = ", the first token set aside" if aside else ""
+        st.caption(f"Entropy over the keys each query may see (causal and window-aware{but}): 1 = uniform over them.")
+        entropy = streamed.statistics["window_entropy_aside" if aside else "window_entropy"]
         chart("entropy", lambda: figures.head_grid(entropy, "entropy"), key=LONG.key("entropy"))
         paper_figure(lambda: figures.head_grid(entropy, "entropy"), "attnviz-long-entropy", LONG.key("paper_entropy"))
 
 
-def one_head(view: ViewState, result: long_input.LongRun) -> None:
+def one_head(view: ViewState, result: long_input.LongRun, aside: bool = False) -> None:
     """Layer and head pickers, the head reduced to a screen (box-select zooms), and the zoom window."""
     streamed = result.streamed
     _take_tile(view, streamed)
     layer, head = view.layer_head(streamed)
-    left, right = st.columns(2)
     view.choose("how", list(REDUCTIONS))
-    how = left.radio("Reduce blocks by", list(REDUCTIONS), key=view.key("how"), format_func=REDUCTIONS.get)
-    view.restore("aside")
-    aside = right.toggle("Set the first token aside (rows renormalised)", key=view.key("aside"))
+    how = st.radio(
+        "Reduce blocks by", list(REDUCTIONS), key=view.key("how"), format_func=REDUCTIONS.get, horizontal=True
+    )
     shown = result.head_view(layer, head, how, aside)
-    if aside:
-        st.info("The first token is set aside: its column is removed and each row renormalised over the rest.")
     title = f"layer {layer}, head {head}: {shown.title}"
     build = lambda: long_figures.head(shown.cells, shown.factors, title, key_offset=int(aside))  # noqa: E731
     chart("head", build, key=view.key("head_chart"), on_select="rerun", selection_mode="box")

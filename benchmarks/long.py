@@ -1,0 +1,158 @@
+"""Long inputs: attnviz's streaming extraction on a random-weight Llama-style decoder, 512 to 8,192 tokens.
+
+Every length runs in a fresh process, so that its peak memory (the process's maximum resident set, model
+included) is that length's alone. Within the process the model's plain SDPA forward (no attentions, the
+same base model, no LM head) and the streaming extraction are timed in turns, so their ratio is taken within
+one run. Then the views the long-input page draws are built and serialised as the page does: the overview,
+one head (computed on demand, reduced to the screen) and a 256 x 256 zoom.
+
+The peer, where it installs (``pip install -r requirements-bench.txt``): TransformerLens 4's
+``run_with_cache`` on the same model, its peak memory and time, in its own process too.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+REALISTIC = dict(hidden_size=768, intermediate_size=2048, num_hidden_layers=12, num_attention_heads=12,
+                 num_key_value_heads=4, vocab_size=32000)  # fmt: skip
+SMOKE = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+             num_key_value_heads=2, vocab_size=1000)  # fmt: skip
+LAYER, HEAD = 6, 5  # the head whose view and zoom are timed (a middle layer; clamped for the smoke model)
+
+
+def decoder(n_tokens: int, smoke: bool):
+    """The random-weight decoder, always the same (seed 0), eval mode, SDPA attention."""
+    import torch
+    import transformers as tf
+
+    torch.manual_seed(0)
+    config = tf.LlamaConfig(**(SMOKE if smoke else REALISTIC), max_position_embeddings=max(n_tokens, 64))
+    return tf.LlamaForCausalLM(config).eval()
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _timed(function) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = function()
+    return time.perf_counter() - start, result
+
+
+def measure_one(n: int, repeats: int, smoke: bool) -> dict:
+    """Everything measured at one length (run in a child process: see :func:`run`)."""
+    import plotly.io as pio
+    import torch
+
+    from attnviz import long_input
+    from attnviz.figures import long as long_figures
+    from attnviz.stream import stream
+
+    model = decoder(n, smoke)
+    ids = torch.randint(0, model.config.vocab_size, (1, n), generator=torch.Generator().manual_seed(1))
+    tokens, special = tuple(f"t{i}" for i in range(n)), (False,) * n
+    sdpa = lambda: model.base_model(input_ids=ids, use_cache=False)  # noqa: E731
+    extract = lambda: stream(model, ids, tokens, special, side=long_input.OVERVIEW_SIDE)  # noqa: E731
+    with torch.no_grad():
+        model.base_model(input_ids=ids[:, :64], use_cache=False)  # warm both paths up on a short input
+    stream(model, ids[:, :64], tokens[:64], special[:64])
+    model_mb = _peak_mb()
+    sdpa_s, stream_s = [], []
+    for _ in range(repeats):  # in turns: the ratio is taken within one run
+        with torch.no_grad():
+            sdpa_s.append(_timed(sdpa)[0])
+        seconds, streamed = _timed(extract)
+        stream_s.append(seconds)
+    peak_mb = _peak_mb()
+    layer, head = min(LAYER, streamed.n_layers - 1), min(HEAD, streamed.n_heads - 1)
+    overview = pio.to_json(long_figures.overview(streamed.thumbnails))
+    head_s, head_json = _timed(lambda: _head_json(streamed, layer, head))
+    window = slice(n // 2, min(n, n // 2 + long_input.ZOOM_SIDE))
+    zoom_s, zoom_json = _timed(lambda: _zoom_json(streamed, layer, head, window))
+    return {
+        "tokens": n, "sdpa_s": statistics.median(sdpa_s), "stream_s": statistics.median(stream_s),
+        "model_mb": model_mb, "peak_mb": peak_mb, "overview_bytes": len(overview),
+        "head_s": head_s, "head_bytes": len(head_json), "zoom_s": zoom_s, "zoom_bytes": len(zoom_json),
+        "stored_mb": long_input.stored_bytes(streamed) / 2**20,
+    }  # fmt: skip
+
+
+def _head_json(streamed, layer: int, head: int) -> str:
+    """What the page does when a head is picked: compute it exactly, reduce it (block max), draw, serialise."""
+    import plotly.io as pio
+
+    from attnviz import long_input
+    from attnviz.figures import long as long_figures
+
+    shown = long_input.head_view(streamed, layer, head, "max", False)
+    return pio.to_json(long_figures.head(shown.cells, shown.factors, f"layer {layer}, head {head}: {shown.title}"))
+
+
+def _zoom_json(streamed, layer: int, head: int, window: slice) -> str:
+    """What the page does for a zoom: the window's exact weights, token labels, serialised."""
+    import plotly.io as pio
+
+    from attnviz import long_input
+    from attnviz.figures import long as long_figures
+
+    weights = long_input.zoom(streamed, layer, head, window, window, False)
+    tokens = streamed.tokens[window]
+    return pio.to_json(long_figures.zoom(weights, tokens, tokens, (window.start, window.start), "zoom"))
+
+
+def measure_peer(n: int, smoke: bool) -> dict | None:
+    """TransformerLens 4 ``run_with_cache`` on the same model: peak memory and time (None if not installed)."""
+    try:
+        from transformer_lens.model_bridge import TransformerBridge
+    except ImportError:
+        return None
+    import tempfile
+
+    import torch
+    from transformers import AutoTokenizer
+
+    from attnviz.hf import packaged_path
+
+    model = decoder(n, smoke)
+    ids = torch.randint(0, model.config.vocab_size, (1, n), generator=torch.Generator().manual_seed(1))
+    with tempfile.TemporaryDirectory() as folder:  # the bridge reads the config from a folder: nothing downloaded
+        model.config.save_pretrained(folder)
+        tokenizer = AutoTokenizer.from_pretrained(packaged_path())
+        bridge = TransformerBridge.boot_transformers(folder, hf_model=model, tokenizer=tokenizer, device="cpu")
+    model_mb = _peak_mb()
+    with torch.no_grad():
+        seconds, (_, cache) = _timed(lambda: bridge.run_with_cache(ids))
+    return {"tokens": n, "seconds": seconds, "model_mb": model_mb, "peak_mb": _peak_mb(), "entries": len(cache)}
+
+
+def _child(kind: str, n: int, repeats: int, smoke: bool) -> dict | None:
+    command = [sys.executable, "-m", "benchmarks.long", kind, str(n), str(repeats), "1" if smoke else "0"]
+    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600)
+    if out.returncode != 0:
+        raise RuntimeError(f"benchmarks.long {kind} {n} failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run(lengths: list[int], repeats: int, peer_lengths: list[int], smoke: bool = False) -> dict:
+    """Every length in its own process; the peer (if installed) at ``peer_lengths``."""
+    rows = [_child("ours", n, repeats if n <= 2048 else 1, smoke) for n in lengths]
+    peers = [p for p in (_child("peer", n, 1, smoke) for n in peer_lengths) if p]
+    return {"rows": rows, "peer": peers}
+
+
+if __name__ == "__main__":
+    kind, n, repeats, smoke = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
+    import torch
+
+    torch.set_num_threads(2)  # the budgets are for 2 CPU cores
+    found = measure_one(n, repeats, smoke) if kind == "ours" else measure_peer(n, smoke)
+    print(json.dumps(found))

@@ -68,6 +68,7 @@ class Limits:
     max_long_upload_bytes: int = 1_600_000  # long-input page: a .txt upload, refused by size before it is read
     max_figure_side_px: int = 4_000  # an exported figure (SVG/PDF/PNG): each side, in layout pixels (96 an inch)
     max_figure_pixels: int = 40_000_000  # and an exported PNG's own pixels (width x height x (dpi / 96)^2)
+    max_new_tokens: int = 64  # generation page: tokens generated, or tokens of a typed answer fed in
 
 
 def mode() -> Mode:
@@ -141,6 +142,7 @@ def limits() -> Limits:
         max_long_chars=8_000,
         max_long_upload_bytes=32_000,
         max_figure_pixels=16_000_000,
+        max_new_tokens=24,
     )
 
 

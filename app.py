@@ -33,6 +33,7 @@ PAGES = [
     st.Page("pages/analysis.py", title="Corpus & differences", icon=":material/analytics:", url_path="analysis"),
     st.Page("pages/why.py", title="Why attention, measured", icon=":material/science:", url_path="why"),
     st.Page("pages/long.py", title="Long inputs", icon=":material/notes:", url_path="long"),
+    st.Page("pages/generation.py", title="Generation step by step", icon=":material/keyboard:", url_path="generation"),
 ]
 
 page = st.navigation(PAGES)

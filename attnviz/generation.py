@@ -67,9 +67,7 @@ def generate(
 
 
 @torch.no_grad()
-def force(
-    loaded: LoadedModel, prompt: str, answer: str, cap: int, max_attention_mb: int | None = None
-) -> Generation:
+def force(loaded: LoadedModel, prompt: str, answer: str, cap: int, max_attention_mb: int | None = None) -> Generation:
     """A typed answer fed in token by token (teacher forcing), at most ``cap`` tokens; ValueError with one sentence."""
     if not answer or not answer.strip():
         raise ValueError("Type the answer to feed in, or choose 'Generate'.")
@@ -191,4 +189,3 @@ def first_aside(attn: AttentionMap) -> AttentionMap:
         key_tokens=attn.key_tokens[1:],
         key_special=attn.key_special[1:],
     )
-

@@ -163,3 +163,21 @@ def test_step_rows_sink_and_special_tokens_by_hand():
         first_aside(AttentionMap(np.ones((1, 1, 1, 1)), ("b",), ("<s>",), "self"))
     with pytest.raises(IndexError, match="this answer has 2 tokens"):
         step_row(generation, generation.maps["self"], 2)
+
+
+def test_readme_and_docs_state_the_caps_the_settings_hold(monkeypatch):
+    from pathlib import Path
+
+    from attnviz import settings
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.setenv("ATTNVIZ_HOSTED", "1")
+    hosted = settings.limits().max_new_tokens
+    monkeypatch.setenv("ATTNVIZ_HOSTED", "0")
+    local = settings.limits().max_new_tokens
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert f"| generation page: new tokens generated, or tokens of a typed answer | {hosted} | {local} |" in readme
+    assert f"up to {local} new tokens; {hosted} hosted" in readme
+    docs = (root / "docs" / "generation.md").read_text(encoding="utf-8")
+    assert f"up to {local} new tokens locally, {hosted} on a hosted demo" in docs
+    assert f"at most {local} new tokens or answer tokens ({hosted} hosted)" in docs

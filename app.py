@@ -39,6 +39,7 @@ PAGES = [
         icon=":material/compare_arrows:",
         url_path="attribution",
     ),
+    st.Page("pages/generation.py", title="Generation step by step", icon=":material/keyboard:", url_path="generation"),
 ]
 
 page = st.navigation(PAGES)

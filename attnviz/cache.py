@@ -7,13 +7,14 @@ streamlit modules (``ui``, ``panels``) hold widgets and views; the rest of attnv
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 import torch
 
-from attnviz import analysis, evaluate, experiments, hf, images, long_input, settings, vision
+from attnviz import analysis, evaluate, experiments, generation, hf, images, long_input, settings, vision
 from attnviz import corpus_results as corpus_results_module
 from attnviz.attention import AttentionMap
 from attnviz.checkpoints import load_shipped
@@ -229,3 +230,30 @@ def _attribute(model_id, text, position, target, baseline, steps, max_tokens, ma
 
     loaded = pretrained_model(model_id)
     return attribution.attribute(loaded, text, position, target, baseline, steps, max_tokens, max_steps)
+
+
+# ---- generation step by step (pages/generation.py) ----------------------------------------------
+
+
+def run_generation(model_id: str, prompt: str, answer: str | None, new_tokens: int) -> generation.Generation:
+    """A greedy answer of ``new_tokens`` tokens, or the typed ``answer`` fed in; ValueError with one sentence.
+
+    Permission and limits are read on every call, outside the cache, as in :func:`run_pretrained`.
+    """
+    settings.check_model(model_id)
+    chosen = settings.limits()
+    return _run_generation(
+        model_id, prompt, answer, new_tokens, chosen.max_new_tokens, chosen.max_tokens, chosen.max_attention_mb
+    )
+
+
+@st.cache_data(show_spinner="Generating ...", max_entries=MAX_RESULTS, max_size="512MB")
+def _run_generation(
+    model_id: str, prompt: str, answer: str | None, new_tokens: int, cap: int, max_tokens: int, budget_mb: int
+) -> generation.Generation:
+    loaded = pretrained_model(model_id)
+    if max_tokens < loaded.max_tokens:
+        loaded = replace(loaded, max_tokens=max_tokens)
+    if answer is not None:
+        return generation.force(loaded, prompt, answer, cap, budget_mb)
+    return generation.generate(loaded, prompt, new_tokens, cap, budget_mb)

@@ -70,6 +70,7 @@ class Limits:
     max_figure_pixels: int = 40_000_000  # and an exported PNG's own pixels (width x height x (dpi / 96)^2)
     max_ig_steps: int = 256  # attribution page: integrated-gradients steps (each a forward and backward pass)
     max_attribution_tokens: int = 512  # attribution page: tokens of the text (and at most the model's own maximum)
+    max_new_tokens: int = 64  # generation page: tokens generated, or tokens of a typed answer fed in
 
 
 def mode() -> Mode:
@@ -145,6 +146,7 @@ def limits() -> Limits:
         max_figure_pixels=16_000_000,
         max_ig_steps=64,
         max_attribution_tokens=128,
+        max_new_tokens=24,
     )
 
 

@@ -74,24 +74,37 @@ class Streamed:
     @torch.no_grad()
     def head(self, layer: int, head: int, rows: slice = slice(None), chunk: int = 512) -> np.ndarray:
         """``[query, key]`` float32 weights of one head, for the queries ``rows``, recomputed exactly with the
-        model's own eager attention (chunk by chunk, so at most ``heads x chunk x tokens`` floats at once)."""
+        model's own eager attention (chunk by chunk, so at most ``chunk x tokens`` floats at once)."""
         kept = self.layers[layer]
         groups = kept.query.shape[1] // kept.key.shape[1]
-        group = head // groups
-        query = kept.query[:, group * groups : (group + 1) * groups]  # the heads that share this key head
-        key = kept.key[:, group : group + 1]
+        query = kept.query[:, head : head + 1]
+        key = kept.key[:, head // groups : head // groups + 1]  # the key head this query head shares
+        module = _OneHead(kept.module)  # the model's eager function, told not to repeat the one key head
         start, stop, _ = rows.indices(query.shape[2])
         n = query.shape[2]
         parts = []
         for q0 in range(start, stop, chunk):
             q1 = min(stop, q0 + chunk)
             k0, k1 = _band(kept.spans, q0, q1, n)
-            _, weights = kept.eager(kept.module, query[:, :, q0:q1], key[:, :, k0:k1], key[:, :, k0:k1],
+            _, weights = kept.eager(module, query[:, :, q0:q1], key[:, :, k0:k1], key[:, :, k0:k1],
                                     _block(kept.mask, q0, q1, k0, k1), **kept.kwargs)  # fmt: skip
             band = np.zeros((q1 - q0, n), np.float32)
-            band[:, k0:k1] = weights[0, head - group * groups].float().numpy()
+            band[:, k0:k1] = weights[0, 0].float().numpy()
             parts.append(band)
         return np.concatenate(parts) if parts else np.zeros((0, query.shape[2]), np.float32)
+
+
+class _OneHead:
+    """An attention module as its eager function sees it when given one query head and its one key head: every
+    attribute is the module's own, but no key head is repeated (grouped-query attention shares them)."""
+
+    num_key_value_groups = 1
+
+    def __init__(self, module: torch.nn.Module):
+        self._module = module
+
+    def __getattr__(self, name: str):
+        return getattr(self._module, name)
 
 
 class _Run:
@@ -129,7 +142,8 @@ class _Run:
             k0, k1 = _band(spans, q0, q1, n)
             output, weights = eager(module, query[:, :, q0:q1], key[:, :, k0:k1], value[:, :, k0:k1],
                                     _block(mask, q0, q1, k0, k1), **kwargs)  # fmt: skip
-            reducer.add(weights[0].detach().float(), q0, k0)
+            causal = spans is not None and bool((spans[1][q0:q1] <= np.arange(q0, q1)).all())
+            reducer.add(weights[0].detach().float(), q0, k0, causal)
             outputs.append(output)
             del weights
         self.layers.append(_Layer(module, eager, query.detach(), key.detach(), mask, dict(kwargs), spans))

@@ -60,15 +60,6 @@ def _rows(values: torch.Tensor) -> np.ndarray:
     return values.double().sum(-1).numpy()
 
 
-def _set_first_aside(w: torch.Tensor, rest: torch.Tensor, k0: int) -> torch.Tensor:
-    """``w`` with the first key's weight removed and each row renormalised by its ``rest`` (a row with nothing
-    left stays 0): a new tensor."""
-    aside = w * torch.where(rest > 0, 1.0 / rest, 0.0)[..., None]
-    if k0 == 0:
-        aside[..., 0] = 0.0
-    return aside
-
-
 class Reducer:
     """Sums over query rows, chunk by chunk; :meth:`result` divides them into the whole-map statistics."""
 
@@ -84,32 +75,41 @@ class Reducer:
         self.blocks_aside = np.zeros((n_heads, rows, cols))  # with the first token set aside, rows renormalised
         self.n_queries = 0
 
-    def add(self, w: torch.Tensor, q0: int, k0: int = 0) -> None:
+    def add(self, w: torch.Tensor, q0: int, k0: int = 0, causal: bool = False) -> None:
         """Fold in ``w`` = float32 weights ``[head, rows, keys]`` of the queries ``q0, q0 + 1, ...`` over the
-        keys ``k0, k0 + 1, ...`` (every key outside them has weight 0 for these rows). ``w`` is used up."""
+        keys ``k0, k0 + 1, ...`` (every key outside them has weight 0 for these rows); ``causal``: no row has
+        weight on a key after itself. ``w`` is used up."""
         heads, c, width = w.shape
         rows = np.arange(q0, q0 + c)
         self.n_queries += c
         with torch.no_grad():
-            keys = torch.arange(k0, k0 + width, dtype=torch.float32)
-            distance = (torch.arange(q0, q0 + c, dtype=torch.float32)[:, None] - keys).abs_()
-            self.sums["distance"] += _rows(torch.linalg.vecdot(w, distance))
             flat = w.reshape(heads * c, width)
-            for name, column in (("special", 0), ("punctuation", 1)):
-                self.sums[name] += _rows((flat @ self.marks[k0 : k0 + width, column]).view(heads, c))
-            if k0 == 0:
-                self.sums["first"] += _rows(w[..., 0])
+            marked = [(flat @ self.marks[k0 : k0 + width, column]).view(heads, c) for column in range(3)]
+            self.sums["special"] += _rows(marked[0])
+            self.sums["punctuation"] += _rows(marked[1])
+            rest = marked[2]  # each row's weight off the first key
+            first = w[..., 0] if k0 == 0 else torch.zeros(heads, c)
+            self.sums["first"] += _rows(first)
+            self.sums["distance"] += self._distance(w, q0, k0, causal, rest.double() + first.double())
             self.sums["max"] += _rows(w.amax(-1))
             for name, shift in (("self", 0), ("previous", -1), ("next", 1)):
                 self.sums[name] += self._diagonal(w, rows + shift, k0)
-            rest = (flat @ self.marks[k0 : k0 + width, 2]).view(heads, c)  # each row's weight off the first key
-            first = w[..., 0].double().numpy() if k0 == 0 else np.zeros((heads, c))
-            self._thumbnail(w, q0, k0, self.blocks)
-            self._thumbnail(_set_first_aside(w, rest, k0), q0, k0, self.blocks_aside)
-            plogp = torch.linalg.vecdot(w, w.clamp_min(torch.finfo(w.dtype).tiny).log_())  # 0 log 0 = 0
+            self._thumbnails(w, q0, k0, rest)
+            plogp = w.clamp_min(torch.finfo(w.dtype).tiny).log_().mul_(w).sum(-1)  # 0 log 0 = 0
             entropy = -plogp.double().numpy()
             self._entropies(entropy, rows)
-            self._entropies_aside(entropy, first, rest.double().numpy(), rows)
+            self._entropies_aside(entropy, first.double().numpy(), rest.double().numpy(), rows)
+
+    def _distance(self, w: torch.Tensor, q0: int, k0: int, causal: bool, total: torch.Tensor) -> np.ndarray:
+        """Sum over the rows of each row's mean |query - key|. Causal rows: sum_k w (r - k) = (r - q0) * total -
+        sum_k w (k - q0), one matrix-vector product (keys counted from the chunk, so nothing large cancels)."""
+        heads, c, width = w.shape
+        offsets = torch.arange(k0 - q0, k0 - q0 + width, dtype=torch.float32)
+        if causal:
+            later = (w.reshape(heads * c, width) @ offsets).view(heads, c).double()
+            return (torch.arange(c, dtype=torch.float64) * total - later).sum(-1).numpy()
+        distance = (torch.arange(c, dtype=torch.float32)[:, None] - offsets).abs_()
+        return _rows((w * distance).sum(-1))
 
     def _diagonal(self, w: torch.Tensor, keys: np.ndarray, k0: int) -> np.ndarray:
         """Sum over the chunk's rows of the weight each row gives to its key in ``keys`` (where it exists)."""
@@ -139,18 +139,24 @@ class Reducer:
             aside = np.where(rest > 0, own / rest + np.log(np.where(rest > 0, rest, 1.0)), 0.0)
         self._entropies(aside, rows, "_aside", aside=True)
 
-    def _thumbnail(self, w: torch.Tensor, q0: int, k0: int, blocks: np.ndarray) -> None:
-        """Fold the chunk into the thumbnail's block sums: query rows first (a reduction over a middle axis,
-        one pass), then keys on the ``fq`` times smaller result. Chunks start on a block row."""
+    def _thumbnails(self, w: torch.Tensor, q0: int, k0: int, rest: torch.Tensor) -> None:
+        """Fold the chunk into both thumbnails' block sums (as is, and with the first key set aside and each row
+        renormalised by ``rest``): one batched product sums the query rows of each block for both at once,
+        then the keys are summed on that small result. Chunks start on a block row."""
         fq, fk = self.factors
         heads, c, width = w.shape
-        whole = c // fq * fq
-        parts = [w[:, :whole].reshape(heads, c // fq, fq, width).sum(2)] if whole else []
-        if whole < c:
-            parts.append(w[:, whole:].sum(1, keepdim=True))  # the last, partial block row
-        summed = key_blocks(torch.cat(parts, 1) if len(parts) > 1 else parts[0], k0, fk, blocks.shape[2])
+        n_rows = math.ceil(c / fq)
+        block, position = torch.arange(c) // fq, torch.arange(c)
+        pick = torch.zeros(heads, 2 * n_rows, c)
+        pick[:, block, position] = 1.0
+        pick[:, n_rows + block, position] = torch.where(rest > 0, 1.0 / rest, 0.0)
+        summed = torch.bmm(pick, w)  # [head, 2 * block rows, keys]
+        if k0 == 0:
+            summed[:, n_rows:, 0] = 0.0  # the first key, set aside
+        summed = key_blocks(summed, k0, fk, self.blocks.shape[2]).double().numpy()
         start = q0 // fq
-        blocks[:, start : start + summed.shape[1]] += summed.double().numpy()
+        self.blocks[:, start : start + n_rows] += summed[:, :n_rows]
+        self.blocks_aside[:, start : start + n_rows] += summed[:, n_rows:]
 
     def result(self) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
         """Block-mean thumbnails ``[head, rows, cols]``, every statistic ``[head]``, and the thumbnails with the

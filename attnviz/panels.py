@@ -10,7 +10,12 @@ import streamlit as st
 
 from attnviz import analysis, cache, figures
 from attnviz.attention import AttentionMap
-from attnviz.ui import ViewState
+from attnviz.ui import ViewState, paper_figure
+
+
+def _stem(view: ViewState) -> str:
+    """The page part of a figure's file name ("hf" for the pretrained page's views)."""
+    return view.prefix.rstrip("_")
 
 
 def statistics_frame(stats: dict) -> pd.DataFrame:
@@ -36,6 +41,7 @@ def statistics(
     fig = figures.head_grid(values, metric, zmax=zmax, fmt=".1f" if metric == "distance" else ".2f")
     st.caption(f"{note} Click a cell to open that head." if clickable else note)
     st.plotly_chart(fig, key=view.key("stats_grid"), on_select="rerun", selection_mode="points")
+    paper_figure(lambda: fig, f"attnviz-{_stem(view)}-head-{metric}", view.key("stats_paper"))
     top = frame.sort_values(metric, ascending=metric == "entropy").head(5)
     best = ", ".join(f"layer {r.layer} head {r.head} ({getattr(r, metric):.2f})" for r in top.itertuples())
     st.markdown(f"**Highest {metric}:** {best}" if metric != "entropy" else f"**Most focused heads:** {best}")
@@ -66,18 +72,22 @@ def rollout(attn: AttentionMap, layer: int, head: int, view: ViewState, encoder:
         st.info(str(error))
         return
     left, right = st.columns(2)
+    raw = lambda: figures.heatmap(attn, layer, head, title=f"raw: layer {layer}, head {head}")  # noqa: E731
+    title = f"rollout through layer {layer} (all heads)"
+    rolled_figure = lambda: figures.heatmap(rolled, layer, 0, title=title)  # noqa: E731
     with left:
-        st.plotly_chart(
-            figures.heatmap(attn, layer, head, title=f"raw: layer {layer}, head {head}"), key=view.key("raw_pair")
-        )
+        st.plotly_chart(raw(), key=view.key("raw_pair"))
+        paper_figure(raw, f"attnviz-{_stem(view)}-raw-layer{layer}-head{head}", view.key("raw_paper"))
     with right:
-        title = f"rollout through layer {layer} (all heads)"
-        st.plotly_chart(figures.heatmap(rolled, layer, 0, title=title), key=view.key("rollout_pair"))
+        st.plotly_chart(rolled_figure(), key=view.key("rollout_pair"))
+        paper_figure(rolled_figure, f"attnviz-{_stem(view)}-rollout-layer{layer}", view.key("rollout_paper"))
 
 
 def similarity(attn: AttentionMap, view: ViewState) -> None:
     """How alike the heads are on this input (Jensen-Shannon distance between every pair)."""
-    st.plotly_chart(figures.similarity(cache.similarity(attn), attn.n_heads), key=view.key("similarity"))
+    build = lambda: figures.similarity(cache.similarity(attn), attn.n_heads)  # noqa: E731
+    st.plotly_chart(build(), key=view.key("similarity"))
+    paper_figure(build, f"attnviz-{_stem(view)}-head-similarity", view.key("similarity_paper"))
 
 
 def induction(model_id: str, view: ViewState, period: int = 20) -> None:
@@ -88,6 +98,8 @@ def induction(model_id: str, view: ViewState, period: int = 20) -> None:
     )
     probe = cache.induction_probe(model_id, period)
     scores = analysis.induction_scores(probe, period)
-    st.plotly_chart(figures.head_grid(scores, "induction score"), key=view.key("induction_grid"))
+    build = lambda: figures.head_grid(scores, "induction score")  # noqa: E731
+    st.plotly_chart(build(), key=view.key("induction_grid"))
+    paper_figure(build, f"attnviz-{_stem(view)}-induction", view.key("induction_paper"))
     layer, head = divmod(int(scores.argmax()), scores.shape[1])
     st.markdown(f"**Most induction-like:** layer {layer} head {head} ({scores[layer, head]:.2f}).")

@@ -75,3 +75,24 @@ def test_the_long_page_exports_the_overview_and_the_head():
     stored = render(at, "long_paper_head")
     assert downloads(at)["long_paper_head-download"] == "Download attnviz-long-layer0-head0-max.svg"
     assert any(t.startswith("layer 0, head 0") for t in svg_texts(stored["data"]))
+
+
+def test_the_pretrained_pages_analysis_panels_export():
+    attn = extract(hf.load(), TEXT).maps["self"]
+    at = open_page("pages/pretrained.py", hf_text=TEXT, hf_analysis="Rollout", hf_layer="2", hf_head="3")
+    stored = render(at, "hf_rollout_paper")
+    assert downloads(at)["hf_rollout_paper-download"] == "Download attnviz-hf-rollout-layer2.svg"
+    rolled = figures.heatmap(analysis.rollout(attn), 2, 0, title="rollout through layer 2 (all heads)")
+    assert stored["data"] == export.to_bytes(rolled, export.options())
+    stored = render(at, "hf_raw_paper")
+    raw = figures.heatmap(attn, 2, 3, title="raw: layer 2, head 3")
+    assert stored["data"] == export.to_bytes(raw, export.options())
+    at = open_page("pages/pretrained.py", hf_text=TEXT, hf_analysis="Head similarity")
+    stored = render(at, "hf_similarity_paper")
+    similar = figures.similarity(analysis.head_similarity(attn), attn.n_heads)
+    assert stored["data"] == export.to_bytes(similar, export.options())
+    at = open_page("pages/pretrained.py", hf_text=TEXT, hf_analysis="Head statistics")
+    stored = render(at, "hf_stats_paper")
+    grid = figures.head_grid(analysis.head_statistics(attn)["previous"], "previous", zmax=1.0, fmt=".2f")
+    assert stored["data"] == export.to_bytes(grid, export.options())
+    assert "previous" in svg_texts(stored["data"])

@@ -33,6 +33,7 @@ PAGES = [
     st.Page("pages/analysis.py", title="Corpus & differences", icon=":material/analytics:", url_path="analysis"),
     st.Page("pages/why.py", title="Why attention, measured", icon=":material/science:", url_path="why"),
     st.Page("pages/long.py", title="Long inputs", icon=":material/notes:", url_path="long"),
+    st.Page("pages/two_models.py", title="Two models", icon=":material/splitscreen:", url_path="two_models"),
 ]
 
 page = st.navigation(PAGES)

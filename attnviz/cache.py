@@ -15,6 +15,7 @@ import torch
 
 from attnviz import analysis, evaluate, experiments, hf, images, long_input, settings, vision
 from attnviz import corpus_results as corpus_results_module
+from attnviz import two_models as pairing
 from attnviz.attention import AttentionMap
 from attnviz.checkpoints import load_shipped
 from attnviz.extract import Extraction, extract
@@ -213,3 +214,33 @@ def rerun(name: str, **options) -> dict:
 def long_store() -> long_input.Store:
     """The long-input page's results, once per process and bounded by bytes (not pickled into every rerun)."""
     return long_input.Store(settings.LONG_STORE_MB * 2**20)
+
+
+# ---- two models side by side (pages/two_models.py) ------------------------------------------------------------
+
+
+def model_pair(model_a: str, model_b: str, text: str, max_tokens: int) -> tuple[pairing.Pair, tuple[str, ...]]:
+    """(both models' attention on the same words, warnings of the runs); each visitor's permission checked here.
+
+    The two models go through the one pretrained-model cache (``MAX_MODELS``, least recently used out):
+    this page keeps no models of its own.
+    """
+    settings.check_model(model_a)
+    settings.check_model(model_b)
+    return _model_pair(model_a, model_b, text, max_tokens, settings.limits().max_attention_mb)
+
+
+@st.cache_data(show_spinner="Running both models ...", max_entries=MAX_RESULTS, max_size="256MB")
+def _model_pair(model_a: str, model_b: str, text: str, max_tokens: int, max_attention_mb: int):
+    sides, warnings = [], []
+    for model_id in (model_a, model_b):
+        loaded = pretrained_model(model_id)
+        cap = min(loaded.max_tokens, max_tokens)
+        result = _run_pretrained(model_id, text, max_tokens=cap, max_attention_mb=max_attention_mb)
+        words, count = pairing.tokenizer_words(loaded.tokenizer, text, cap)
+        if count != result.primary.n_queries:
+            raise ValueError(f"{loaded.name}: its tokenizer and its attention disagree on the number of tokens.")
+        sides.append((result.primary, words))
+        warnings.extend(f"{loaded.name}: {w}" for w in result.warnings)
+    (map_a, words_a), (map_b, words_b) = sides
+    return pairing.compare(text, map_a, words_a, map_b, words_b), tuple(warnings)

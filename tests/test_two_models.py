@@ -1,11 +1,9 @@
 """Two models on the same words: alignment on hand-made pairs, pooling, depth matching and JS distances, each
 against an independent hand computation."""
 
-import math
-
 import numpy as np
 import pytest
-from two_models_support import bpe_tokenizer
+from two_models_support import bpe_tokenizer, js_by_hand, pool_by_hand
 
 from attnviz import hf
 from attnviz.attention import AttentionMap
@@ -34,26 +32,6 @@ def random_map(layers, heads, tokens, kind="self", seed=0, source="m"):
         w = np.tril(w)
         w /= w.sum(-1, keepdims=True)
     return AttentionMap(w.astype(np.float32), tuple(tokens), tuple(tokens), kind, source)
-
-
-def pool_by_hand(weights, groups):
-    """Loops, no numpy tricks: drop tokens in no group, renormalise each token row, sum keys, average queries."""
-    used = sorted(p for g in groups for p in g)
-    out = np.zeros((len(groups), len(groups)))
-    for u, query_group in enumerate(groups):
-        for v, key_group in enumerate(groups):
-            total = 0.0
-            for q in query_group:
-                kept = sum(float(weights[q][k]) for k in used)
-                total += sum(float(weights[q][k]) for k in key_group) / kept
-            out[u][v] = total / len(query_group)
-    return out
-
-
-def js_by_hand(p, q):
-    m = [(x + y) / 2 for x, y in zip(p, q)]
-    kl = lambda a: sum(x * math.log2(x / y) for x, y in zip(a, m) if x > 0)  # noqa: E731
-    return math.sqrt((kl(p) + kl(q)) / 2)
 
 
 def test_words_come_from_word_ids_with_spaces_trimmed_and_special_tokens_left_out():

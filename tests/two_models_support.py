@@ -3,8 +3,10 @@ and a tiny random GPT-2 saved with it, so tests compare two tokenisations withou
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import numpy as np
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
@@ -38,3 +40,23 @@ def save_tiny_bpe_gpt2(folder: Path, layers: int = 3) -> Path:
     GPT2LMHeadModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def pool_by_hand(weights, groups):
+    """Loops, no numpy tricks: drop tokens in no group, renormalise each token row, sum keys, average queries."""
+    used = sorted(p for g in groups for p in g)
+    out = np.zeros((len(groups), len(groups)))
+    for u, query_group in enumerate(groups):
+        for v, key_group in enumerate(groups):
+            total = 0.0
+            for q in query_group:
+                kept = sum(float(weights[q][k]) for k in used)
+                total += sum(float(weights[q][k]) for k in key_group) / kept
+            out[u][v] = total / len(query_group)
+    return out
+
+
+def js_by_hand(p, q):
+    m = [(x + y) / 2 for x, y in zip(p, q)]
+    kl = lambda a: sum(x * math.log2(x / y) for x, y in zip(a, m) if x > 0)  # noqa: E731
+    return math.sqrt((kl(p) + kl(q)) / 2)

@@ -102,7 +102,8 @@ def align(text: str, a: Words, b: Words, name_a: str = "model A", name_b: str = 
         notes = [*notes[:MAX_NOTES], f"... and {len(notes) - MAX_NOTES} more places where they split differently."]
     lost = [text[u[0] : u[1]] for u in units if not (u[2] and u[3])]
     if lost:
-        notes.append(f"Left out, read by one model only (cut by its token limit?): {', '.join(map(repr, lost[:5]))}.")
+        quoted = ", ".join(f"“{word}”" for word in lost[:5])
+        notes.append(f"Left out, read by one model only (cut by its token limit?): {quoted}.")
     group = lambda words, side: tuple(p for w in side for p in words.tokens[w])  # noqa: E731
     return Alignment(
         labels=tuple(text[u[0] : u[1]] for u in kept),
@@ -115,9 +116,9 @@ def align(text: str, a: Words, b: Words, name_a: str = "model A", name_b: str = 
 
 
 def _difference(text: str, unit: list, a: Words, b: Words, name_a: str, name_b: str) -> str:
-    words = lambda side, indices: " · ".join(repr(text[slice(*side.spans[i])]) for i in indices)  # noqa: E731
+    words = lambda side, indices: " + ".join(f"“{text[slice(*side.spans[i])]}”" for i in indices)  # noqa: E731
     return (
-        f"{text[unit[0] : unit[1]]!r}: {name_a} reads {words(a, unit[2])}, {name_b} reads {words(b, unit[3])}; "
+        f"“{text[unit[0] : unit[1]]}”: {name_a} reads {words(a, unit[2])}, {name_b} reads {words(b, unit[3])}; "
         "shown as one word."
     )
 
@@ -139,7 +140,9 @@ def pooled(attn: AttentionMap, groups: Sequence[Sequence[int]], labels: Sequence
 
 def compare(text: str, map_a: AttentionMap, words_a: Words, map_b: AttentionMap, words_b: Words) -> Pair:
     """Both maps pooled to the words of :func:`align` (names for its notes come from the maps' labels)."""
-    alignment = align(text, words_a, words_b, map_a.source or "model A", map_b.source or "model B")
+    alignment = align(
+        text, words_a, words_b, short_name(map_a.source or "model A"), short_name(map_b.source or "model B")
+    )
     if not alignment.labels:
         raise ValueError("The two models share no words of this text: type some words.")
     return Pair(
@@ -147,6 +150,11 @@ def compare(text: str, map_a: AttentionMap, words_a: Words, map_b: AttentionMap,
         pooled(map_b, alignment.groups_b, alignment.labels),
         alignment,
     )
+
+
+def short_name(model: str) -> str:
+    """A model's name for titles: the last part of a Hub id or folder ('/data/runs/bert-ft/' -> 'bert-ft')."""
+    return model.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1] or model
 
 
 def matched_layer(layer: int, layers_a: int, layers_b: int) -> int:

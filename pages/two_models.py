@@ -30,6 +30,7 @@ with left:
 with right:
     id_b, loaded_b = ui.model_box(side_b, BOX.format("B"))
 LIMITS = limits()
+names = (two_models.short_name(loaded_a.name), two_models.short_name(loaded_b.name))
 view.cap("text", LIMITS.max_text_chars)
 st.text_area("Text", key=view.key("text"), max_chars=LIMITS.max_text_chars, height=90)
 try:
@@ -51,19 +52,19 @@ else:
 
 layer_a = view.clamp("layer", a.n_layers - 1)
 if a.n_layers > 1:
-    layer_a = st.slider(f"Layer of {loaded_a.name}", 0, a.n_layers - 1, key=view.key("layer"))
+    layer_a = st.slider(f"Layer of {names[0]}", 0, a.n_layers - 1, key=view.key("layer"))
 layer_b = two_models.matched_layer(layer_a, a.n_layers, b.n_layers)
 st.caption(
     f"Layers matched by relative depth: {two_models.DEPTH_RULE} ({a.n_layers} and {b.n_layers} layers): "
-    f"layer {layer_a} of {loaded_a.name} is shown with layer {layer_b} of {loaded_b.name}."
+    f"layer {layer_a} of {names[0]} is shown with layer {layer_b} of {names[1]}."
 )
 left, right = st.columns(2)
 head_a = view.clamp("head_a", a.n_heads - 1)
 head_b = view.clamp("head_b", b.n_heads - 1)
 if a.n_heads > 1:
-    head_a = left.slider(f"Head of {loaded_a.name}", 0, a.n_heads - 1, key=view.key("head_a"))
+    head_a = left.slider(f"Head of {names[0]}", 0, a.n_heads - 1, key=view.key("head_a"))
 if b.n_heads > 1:
-    head_b = right.slider(f"Head of {loaded_b.name}", 0, b.n_heads - 1, key=view.key("head_b"))
+    head_b = right.slider(f"Head of {names[1]}", 0, b.n_heads - 1, key=view.key("head_b"))
 
 
 def both() -> object:
@@ -82,7 +83,6 @@ st.caption(
 compared = two_models.blocks(pair, TWO_MODELS_MAX_SIDE)
 if compared is not pair:
     st.caption(f"This text has more than {TWO_MODELS_MAX_SIDE} words: distances are over blocks of words.")
-names = (loaded_a.name, loaded_b.name)
 view.choose("pairs", PAIR_VIEWS)
 chosen = st.segmented_control("Heads compared", PAIR_VIEWS, key=view.key("pairs"))
 if chosen == PAIR_VIEWS[1]:

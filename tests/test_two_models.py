@@ -57,8 +57,8 @@ def test_a_character_split_side_is_joined_into_the_other_sides_words_and_said():
     assert alignment.groups_a == ((1,), (2, 3)) and alignment.groups_b == ((0, 1), (2, 3))
     assert not alignment.agree
     assert alignment.notes == (
-        "'ab': A reads 'ab', B reads 'a' · 'b'; shown as one word.",
-        "'cd': A reads 'cd', B reads 'c' · 'd'; shown as one word.",
+        "“ab”: A reads “ab”, B reads “a” + “b”; shown as one word.",
+        "“cd”: A reads “cd”, B reads “c” + “d”; shown as one word.",
     )
 
 
@@ -73,7 +73,7 @@ def test_crossing_boundaries_make_the_smallest_stretch_both_read_whole():
 def test_words_only_one_side_read_are_left_out_and_said():
     alignment = align("ab cd", Words(((0, 2), (3, 5)), ((0,), (1,))), Words(((0, 2),), ((0,),)))
     assert alignment.labels == ("ab",)
-    assert alignment.notes == ("Left out, read by one model only (cut by its token limit?): 'cd'.",)
+    assert alignment.notes == ("Left out, read by one model only (cut by its token limit?): “cd”.",)
 
 
 def test_minilm_wordpiece_and_a_byte_level_bpe_align_by_character_offsets():
@@ -84,7 +84,7 @@ def test_minilm_wordpiece_and_a_byte_level_bpe_align_by_character_offsets():
     assert alignment.labels == ("Don", "'t", "stop", ",", "friend", ".")
     assert alignment.groups_a == ((1,), (2, 3), (4,), (5,), (6,), (7,))
     assert alignment.groups_b == ((0,), (1,), (2, 3, 4), (5,), (6, 7, 8, 9), (10,))
-    assert alignment.notes == ('"\'t": MiniLM reads "\'" · \'t\', BPE reads "\'t"; shown as one word.',)
+    assert alignment.notes == ("“'t”: MiniLM reads “'” + “t”, BPE reads “'t”; shown as one word.",)
 
 
 def test_pooling_a_hand_made_map_gives_the_hand_computed_words():

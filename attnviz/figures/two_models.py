@@ -10,6 +10,7 @@ from plotly.subplots import make_subplots
 
 from attnviz.attention import AttentionMap
 from attnviz.figures.common import COLORSCALE, escape, figure_height, token_hover, token_ticks
+from attnviz.two_models import short_name
 
 DISTANCE_COLORS = "Magma"  # dark = heads that attend alike
 
@@ -18,7 +19,10 @@ def side_by_side(a: AttentionMap, b: AttentionMap, head_a: tuple[int, int], head
     """One head of each model (``(layer, head)`` each) over the same words, on one colour scale: 0 to the
     larger of the two heads' maxima."""
     left, right = a.head(*head_a), b.head(*head_b)
-    titles = [f"{a.source} · layer {head_a[0]}, head {head_a[1]}", f"{b.source} · layer {head_b[0]}, head {head_b[1]}"]
+    titles = [
+        f"{short_name(a.source)} · layer {head_a[0]}, head {head_a[1]}",
+        f"{short_name(b.source)} · layer {head_b[0]}, head {head_b[1]}",
+    ]
     fig = make_subplots(rows=1, cols=2, subplot_titles=[escape(t) for t in titles], horizontal_spacing=0.08)
     hover = token_hover(a.query_tokens, a.key_tokens)
     for col, weights in ((1, left), (2, right)):

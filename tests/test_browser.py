@@ -35,6 +35,7 @@ PAGES = {
     "spatial": "Spatial attention",
     "why": "Why attention, measured",
     "long": "Attention on long inputs",
+    "two_models": "Two models side by side",
 }
 SHOTS = Path(os.environ.get("ATTNVIZ_SCREENSHOTS", "/tmp/attnviz-screenshots"))
 

@@ -97,3 +97,24 @@ def test_hosted_mode_refuses_a_folder_and_empty_text_is_one_sentence(folders, mo
     at = open_page(two_b_model=folders["bpe"])
     assert len(at.error) == 1 and "only loads these models" in at.error[0].value
     assert not at.exception
+
+
+def test_minilm_against_itself_pairs_every_head_with_itself_at_distance_zero():
+    at = open_page()  # both boxes empty: the packaged MiniLM twice
+    assert not at.exception and not at.error and not at.warning
+    grid = decode(charts(at)["two_pairs_grid"]["data"][0]["z"])
+    assert grid.shape == (12, 12) and np.all(np.diag(grid) == 0) and np.all(grid + np.eye(12) > 0)
+    table = at.dataframe[0].value
+    assert (table["distance"] == 0).all() and (table["head_a"] == table["head_b"]).all()
+    assert (table["layer_a"] == table["layer_b"]).all()
+
+
+def test_an_encoder_decoder_is_compared_on_its_encoder(folders, tmp_path):
+    bart = save_tiny("bart", tmp_path / "tiny-bart")
+    at = open_page(two_text="The cat sat.", two_b_model=str(bart))
+    assert not at.exception and not at.error
+    spec = charts(at)["two_side_by_side"]
+    encoder = extract(hf.load(str(bart)), "The cat sat.").maps["encoder"].weights
+    np.testing.assert_allclose(
+        decode(spec["data"][1]["z"]), pool_by_hand(encoder[0, 0], [(1,), (2,), (3,), (4,)]), atol=1e-6
+    )

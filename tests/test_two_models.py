@@ -1,6 +1,8 @@
 """Two models on the same words: alignment on hand-made pairs, pooling, depth matching and JS distances, each
 against an independent hand computation."""
 
+import xml.etree.ElementTree as ET
+
 import numpy as np
 import pytest
 from two_models_support import bpe_tokenizer, js_by_hand, pool_by_hand
@@ -166,3 +168,20 @@ def _spaced(words):
         spans.append((start, start + len(word)))
         start += len(word) + 1
     return Words(tuple(spans), tuple((i,) for i in range(len(words))))
+
+
+def test_the_side_by_side_figure_exports_as_svg_with_both_titles_every_word_and_one_colour_bar():
+    from test_export import SVG, svg_texts
+
+    from attnviz import export
+    from attnviz.figures.two_models import side_by_side
+
+    words = ["Don", "'t", "stop"]
+    a, b = random_map(2, 2, words, seed=7, source="/data/bert-ft/"), random_map(1, 2, words, "causal", 8, "gpt2")
+    fig = side_by_side(a, b, (1, 0), (0, 1))
+    data = export.to_bytes(fig, export.options(fmt="svg", width=7, height=3.5, colorscale="Greys"))
+    texts = svg_texts(data)
+    assert {"bert-ft · layer 1, head 0", "gpt2 · layer 0, head 1", "weight", "query word", "key word"} <= set(texts)
+    assert texts.count("stop") == 4  # each word on both axes of both panels
+    stops = [s.get("stop-color") for s in ET.fromstring(data).iter(f"{SVG}stop")]
+    assert stops[0] == "rgb(255, 255, 255)" and stops[-1] == "rgb(0, 0, 0)"  # the one shared colour bar, in Greys

@@ -244,3 +244,16 @@ def _model_pair(model_a: str, model_b: str, text: str, max_tokens: int, max_atte
         warnings.extend(f"{loaded.name}: {w}" for w in result.warnings)
     (map_a, words_a), (map_b, words_b) = sides
     return pairing.compare(text, map_a, words_a, map_b, words_b), tuple(warnings)
+
+
+@st.cache_data(
+    hash_funcs=BY_CONTENT, max_entries=MAX_RESULTS, max_size="256MB", show_spinner="Comparing every head pair ..."
+)
+def all_head_pairs(a: AttentionMap, b: AttentionMap) -> np.ndarray:
+    """``[layer*head of A, layer*head of B]`` JS distances (seconds for two 12 x 12 models on 64 words: cached)."""
+    return pairing.all_pair_distances(a, b)
+
+
+@st.cache_data(hash_funcs=BY_CONTENT, max_entries=MAX_RESULTS, max_size="16MB", show_spinner=False)
+def closest_head_pairs(a: AttentionMap, b: AttentionMap, count: int) -> list[dict]:
+    return pairing.closest_pairs(a, b, count)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from attnviz.analysis import js_distance, pool
+from attnviz.analysis import pool
 from attnviz.attention import AttentionMap
 
 DEPTH_RULE = "layer i of model A is shown with layer round(i x (LB - 1) / (LA - 1)) of model B (halves round up)"
@@ -170,9 +170,20 @@ def depth_table(layers_a: int, layers_b: int) -> list[tuple[int, int]]:
 
 
 def head_pair_distances(a: AttentionMap, b: AttentionMap, layer_a: int, layer_b: int) -> np.ndarray:
-    """``[head of A, head of B]`` JS distance between the two heads' rows, averaged over the shared words."""
-    p, q = a.weights[layer_a].astype(np.float64), b.weights[layer_b].astype(np.float64)
-    return js_distance(p[:, None], q[None, :]).mean(-1).astype(np.float32)
+    """``[head of A, head of B]`` JS distance between the two heads' rows, averaged over the shared words.
+
+    The same number as ``analysis.js_distance``, computed as JS = H(m) - (H(p) + H(q)) / 2 (entropies in bits,
+    m the mean of p and q): one logarithm per pair of rows instead of three, which the "all layers" grid needs.
+    """
+    p, q = a.weights[layer_a].astype(np.float64), b.weights[layer_b].astype(np.float64)  # [heads, word, word]
+    mixed = _entropy((p[:, None] + q[None, :]) / 2)  # [head of A, head of B, word]
+    js = mixed - (_entropy(p)[:, None] + _entropy(q)[None, :]) / 2
+    return np.sqrt(np.clip(js, 0.0, 1.0)).mean(-1).astype(np.float32)
+
+
+def _entropy(x: np.ndarray) -> np.ndarray:
+    """Entropy in bits along the last axis (0 log 0 = 0)."""
+    return -(x * np.log2(np.where(x > 0, x, 1.0))).sum(-1)
 
 
 def all_pair_distances(a: AttentionMap, b: AttentionMap) -> np.ndarray:

@@ -86,16 +86,14 @@ if compared is not pair:
 view.choose("pairs", PAIR_VIEWS)
 chosen = st.segmented_control("Heads compared", PAIR_VIEWS, key=view.key("pairs"))
 if chosen == PAIR_VIEWS[1]:
-    grid = lambda: figures.all_head_pairs(
-        two_models.all_pair_distances(compared.a, compared.b), (a.n_heads, b.n_heads), names
-    )  # noqa: E731
+    grid = lambda: figures.all_head_pairs(cache.all_head_pairs(compared.a, compared.b), (a.n_heads, b.n_heads), names)  # noqa: E731
     ui.chart("all head pairs", grid, key=view.key("all_pairs"))
 else:
     distances = lambda: two_models.head_pair_distances(compared.a, compared.b, layer_a, layer_b)  # noqa: E731
     ui.chart(
         "head pairs", lambda: figures.head_pairs(distances(), names, (layer_a, layer_b)), key=view.key("pairs_grid")
     )
-closest = pd.DataFrame(two_models.closest_pairs(compared.a, compared.b, TWO_MODELS_CLOSEST))
+closest = pd.DataFrame(cache.closest_head_pairs(compared.a, compared.b, TWO_MODELS_CLOSEST))
 st.caption(f"The {TWO_MODELS_CLOSEST} closest head pairs among depth-matched layers:")
 st.dataframe(closest.round(3), hide_index=True)
 view.share(side_a, side_b)

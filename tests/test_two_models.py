@@ -8,6 +8,7 @@ import pytest
 from two_models_support import bpe_tokenizer, js_by_hand, pool_by_hand
 
 from attnviz import hf
+from attnviz.analysis import js_distance
 from attnviz.attention import AttentionMap
 from attnviz.two_models import (
     Words,
@@ -143,6 +144,8 @@ def test_every_pair_and_the_closest_pairs_agree_with_the_hand_computation():
     for la, ha, lb, hb in np.ndindex(3, 2, 2, 3):
         rows = [js_by_hand(a.weights[la, ha, q].tolist(), b.weights[lb, hb, q].tolist()) for q in range(4)]
         assert grid[la * 2 + ha, lb * 3 + hb] == pytest.approx(sum(rows) / 4, abs=1e-6)
+    library = js_distance(a.weights[2].astype(np.float64)[:, None], b.weights[1].astype(np.float64)[None]).mean(-1)
+    np.testing.assert_allclose(grid[4:6, 3:6], library, atol=1e-6)  # the same as attnviz.analysis.js_distance
     closest = closest_pairs(a, b, count=3)
     matched = [(la, ha, lb, hb) for la, lb in depth_table(3, 2) for ha in range(2) for hb in range(3)]
     by_hand = sorted(grid[la * 2 + ha, lb * 3 + hb] for la, ha, lb, hb in matched)[:3]

@@ -30,7 +30,8 @@ with left:
 with right:
     id_b, loaded_b = ui.model_box(side_b, BOX.format("B"))
 LIMITS = limits()
-names = (two_models.short_name(loaded_a.name), two_models.short_name(loaded_b.name))
+names = (two_models.short_name(loaded_a.name), two_models.short_name(loaded_b.name))  # for figures (escaped there)
+shown = tuple(ui.plain(name) for name in names)  # for captions and labels (markdown)
 view.cap("text", LIMITS.max_text_chars)
 st.text_area("Text", key=view.key("text"), max_chars=LIMITS.max_text_chars, height=90)
 try:
@@ -52,19 +53,19 @@ else:
 
 layer_a = view.clamp("layer", a.n_layers - 1)
 if a.n_layers > 1:
-    layer_a = st.slider(f"Layer of {names[0]}", 0, a.n_layers - 1, key=view.key("layer"))
+    layer_a = st.slider(f"Layer of {shown[0]}", 0, a.n_layers - 1, key=view.key("layer"))
 layer_b = two_models.matched_layer(layer_a, a.n_layers, b.n_layers)
 st.caption(
     f"Layers matched by relative depth: {two_models.DEPTH_RULE} ({a.n_layers} and {b.n_layers} layers): "
-    f"layer {layer_a} of {names[0]} is shown with layer {layer_b} of {names[1]}."
+    f"layer {layer_a} of {shown[0]} is shown with layer {layer_b} of {shown[1]}."
 )
 left, right = st.columns(2)
 head_a = view.clamp("head_a", a.n_heads - 1)
 head_b = view.clamp("head_b", b.n_heads - 1)
 if a.n_heads > 1:
-    head_a = left.slider(f"Head of {names[0]}", 0, a.n_heads - 1, key=view.key("head_a"))
+    head_a = left.slider(f"Head of {shown[0]}", 0, a.n_heads - 1, key=view.key("head_a"))
 if b.n_heads > 1:
-    head_b = right.slider(f"Head of {names[1]}", 0, b.n_heads - 1, key=view.key("head_b"))
+    head_b = right.slider(f"Head of {shown[1]}", 0, b.n_heads - 1, key=view.key("head_b"))
 
 
 def both() -> object:

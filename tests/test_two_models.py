@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-from two_models_support import bpe_tokenizer, js_by_hand, pool_by_hand
+from two_models_support import bpe_tokenizer, js_by_hand, metaspace_tokenizer, pool_by_hand
 
 from attnviz import hf
 from attnviz.analysis import js_distance
@@ -88,6 +88,16 @@ def test_minilm_wordpiece_and_a_byte_level_bpe_align_by_character_offsets():
     assert alignment.groups_a == ((1,), (2, 3), (4,), (5,), (6,), (7,))
     assert alignment.groups_b == ((0,), (1,), (2, 3, 4), (5,), (6, 7, 8, 9), (10,))
     assert alignment.notes == ("“'t”: MiniLM reads “'” + “t”, BPE reads “'t”; shown as one word.",)
+
+
+def test_a_sentencepiece_style_tokenizer_keeps_punctuation_in_its_words_so_the_words_widen():
+    minilm, _ = tokenizer_words(hf.load().tokenizer, TEXT, 512)
+    pieces, count = tokenizer_words(metaspace_tokenizer(), TEXT, 512)
+    alignment = align(TEXT, minilm, pieces, "MiniLM", "T5-like")
+    assert alignment.labels == ("Don't", "stop,", "friend.")
+    assert alignment.groups_a == ((1, 2, 3), (4, 5), (6, 7))
+    assert sorted(p for g in alignment.groups_b for p in g) == list(range(count - 1))  # all but the final </s>
+    assert len(alignment.notes) == 3
 
 
 def test_pooling_a_hand_made_map_gives_the_hand_computed_words():

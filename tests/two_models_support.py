@@ -31,6 +31,16 @@ def bpe_tokenizer() -> PreTrainedTokenizerFast:
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="<|endoftext|>", bos_token="<|endoftext|>")
 
 
+def metaspace_tokenizer() -> PreTrainedTokenizerFast:
+    """A SentencePiece-style tokenizer (words at spaces, "▁" marks, as T5 and Llama split): "friend." is one word."""
+    tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
+    tokenizer.decoder = decoders.Metaspace()
+    tokenizer.train_from_iterator(CORPUS, trainers.BpeTrainer(vocab_size=200, special_tokens=["<unk>", "</s>"]))
+    tokenizer.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="<unk>", eos_token="</s>")
+
+
 def save_tiny_bpe_gpt2(folder: Path, layers: int = 3) -> Path:
     """A tiny random GPT-2 (``layers`` layers, 2 heads) with :func:`bpe_tokenizer`, saved to ``folder``."""
     tokenizer = bpe_tokenizer()

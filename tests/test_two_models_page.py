@@ -122,3 +122,26 @@ def test_an_encoder_decoder_is_compared_on_its_encoder(folders, tmp_path):
     np.testing.assert_allclose(
         decode(spec["data"][1]["z"]), pool_by_hand(encoder[0, 0], [(1,), (2,), (3,), (4,)]), atol=1e-6
     )
+
+
+def test_the_page_keeps_no_models_of_its_own_beyond_the_shared_cache(folders, tmp_path):
+    """Four different B models one after another: at most MAX_MODELS (3) of them stay loaded in the process."""
+    import gc
+
+    from attnviz import cache
+
+    others = [
+        folders["bert"],
+        folders["bpe"],
+        str(save_tiny("gpt2", tmp_path / "g")),
+        str(save_tiny("t5", tmp_path / "t")),
+    ]
+    at = open_page(two_text="The cat sat.", two_b_model=others[0])
+    for folder in others[1:]:
+        at.text_input(key="two_b_model").set_value(folder).run()
+        assert not at.exception and not at.error
+    del at
+    gc.collect()
+    alive = [m.name for m in gc.get_objects() if type(m) is hf.LoadedModel and m.name in others]
+    assert sorted(alive) == sorted(others[-2:]), alive  # with MiniLM (model A): the 3 most recent, no more
+    assert cache.MAX_MODELS == 3

@@ -404,3 +404,17 @@ def test_the_figure_export_limits_are_the_settings(monkeypatch):
     assert "3.5 x 3 in at\n  300 dpi is a 1050 x 900 pixel file" in doc
     assert Image.open(ROOT / "docs" / "screenshots" / "figure-minilm-l0h2.png").size == (1050, 900)
     assert "a PDF page\n  of 6 x 4.5 in is 432 x 324 pt" in doc and (6 * 72, 4.5 * 72) == (432, 324.0)
+
+
+# --- Two models side by side: docs/two-models.md and README state the depth rule's example and the page's bounds.
+def test_two_models_doc_states_the_depth_matching_and_the_bounds_the_page_uses():
+    from attnviz import cache, settings
+    from attnviz.two_models import depth_table
+
+    doc = " ".join((ROOT / "docs" / "two-models.md").read_text(encoding="utf-8").split())
+    stated = re.search(r"For 12 against 6 layers: ([\d\-, ]+)\.", doc).group(1)
+    assert [tuple(map(int, pair.split("-"))) for pair in stated.split(", ")] == depth_table(12, 6)
+    assert f"at most {settings.TWO_MODELS_MAX_SIDE} contiguous blocks of words" in doc
+    assert f"the {settings.TWO_MODELS_CLOSEST} closest pairs" in doc and cache.MAX_MODELS == 3
+    assert "at most 3 loaded per process" in doc.replace("three", "3")
+    assert f"over at most {settings.TWO_MODELS_MAX_SIDE} blocks of words" in README

@@ -40,6 +40,7 @@ PAGES = [
         url_path="attribution",
     ),
     st.Page("pages/generation.py", title="Generation step by step", icon=":material/keyboard:", url_path="generation"),
+    st.Page("pages/two_models.py", title="Two models", icon=":material/splitscreen:", url_path="two_models"),
 ]
 
 page = st.navigation(PAGES)

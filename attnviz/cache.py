@@ -16,6 +16,7 @@ import torch
 
 from attnviz import analysis, evaluate, experiments, generation, hf, images, long_input, settings, vision
 from attnviz import corpus_results as corpus_results_module
+from attnviz import two_models as pairing
 from attnviz.attention import AttentionMap
 from attnviz.checkpoints import load_shipped
 from attnviz.extract import Extraction, extract
@@ -257,3 +258,46 @@ def _run_generation(
     if answer is not None:
         return generation.force(loaded, prompt, answer, cap, budget_mb)
     return generation.generate(loaded, prompt, new_tokens, cap, budget_mb)
+
+
+# ---- two models side by side (pages/two_models.py) ------------------------------------------------------------
+
+
+def model_pair(model_a: str, model_b: str, text: str, max_tokens: int) -> tuple[pairing.Pair, tuple[str, ...]]:
+    """(both models' attention on the same words, warnings of the runs); each visitor's permission checked here.
+
+    The two models go through the one pretrained-model cache (``MAX_MODELS``, least recently used out):
+    this page keeps no models of its own.
+    """
+    settings.check_model(model_a)
+    settings.check_model(model_b)
+    return _model_pair(model_a, model_b, text, max_tokens, settings.limits().max_attention_mb)
+
+
+@st.cache_data(show_spinner="Running both models ...", max_entries=MAX_RESULTS, max_size="256MB")
+def _model_pair(model_a: str, model_b: str, text: str, max_tokens: int, max_attention_mb: int):
+    sides, warnings = [], []
+    for model_id in (model_a, model_b):
+        loaded = pretrained_model(model_id)
+        cap = min(loaded.max_tokens, max_tokens)
+        result = _run_pretrained(model_id, text, max_tokens=cap, max_attention_mb=max_attention_mb)
+        words, count = pairing.tokenizer_words(loaded.tokenizer, text, cap)
+        if count != result.primary.n_queries:
+            raise ValueError(f"{loaded.name}: its tokenizer and its attention disagree on the number of tokens.")
+        sides.append((result.primary, words))
+        warnings.extend(f"{loaded.name}: {w}" for w in result.warnings)
+    (map_a, words_a), (map_b, words_b) = sides
+    return pairing.compare(text, map_a, words_a, map_b, words_b), tuple(warnings)
+
+
+@st.cache_data(
+    hash_funcs=BY_CONTENT, max_entries=MAX_RESULTS, max_size="256MB", show_spinner="Comparing every head pair ..."
+)
+def all_head_pairs(a: AttentionMap, b: AttentionMap) -> np.ndarray:
+    """``[layer*head of A, layer*head of B]`` JS distances (seconds for two 12 x 12 models on 64 words: cached)."""
+    return pairing.all_pair_distances(a, b)
+
+
+@st.cache_data(hash_funcs=BY_CONTENT, max_entries=MAX_RESULTS, max_size="16MB", show_spinner=False)
+def closest_head_pairs(a: AttentionMap, b: AttentionMap, count: int) -> list[dict]:
+    return pairing.closest_pairs(a, b, count)

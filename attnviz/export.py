@@ -124,6 +124,8 @@ def styled(fig: go.Figure, chosen: FigureOptions) -> go.Figure:
             marker = getattr(trace, "marker", None)
             if marker is not None and getattr(marker, "colorscale", None) is not None:
                 marker.colorscale = chosen.colorscale
+        if out.layout.coloraxis.colorscale is not None:  # panels sharing one colour scale (compare, two models)
+            out.layout.coloraxis.colorscale = chosen.colorscale
     return out
 
 

@@ -163,3 +163,8 @@ def check_model(model_id: str) -> None:
         f"This hosted demo only loads these models: {', '.join(allowed)}. "
         "Run attnviz on your own machine to load any model or local folder."
     )
+
+
+# ---- two models side by side -------------------------------------------------------------------------------------
+TWO_MODELS_MAX_SIDE = 64  # head-pair JS distances: longer inputs are pooled into this many blocks of words first
+TWO_MODELS_CLOSEST = 8  # closest head pairs listed

@@ -37,6 +37,7 @@ PAGES = {
     "long": "Attention on long inputs",
     "attribution": "Attention vs attribution",
     "generation": "Generation step by step",
+    "two_models": "Two models side by side",
 }
 NO_CHART_BY_DEFAULT = {"generation"}  # its default model (packaged MiniLM) is an encoder: one sentence, no chart
 SHOTS = Path(os.environ.get("ATTNVIZ_SCREENSHOTS", "/tmp/attnviz-screenshots"))

@@ -446,3 +446,17 @@ def test_the_readmes_attribution_correlations_are_the_default_views():
     assert "the six rank correlations run\nfrom −0.13 to 0.37)" in README
     rounding = 0.005 + 1e-3  # the printed two decimals, and another CPU's last bits
     assert pairs.min() == pytest.approx(-0.13, abs=rounding) and pairs.max() == pytest.approx(0.37, abs=rounding)
+
+
+# --- Two models side by side: docs/two-models.md and README state the depth rule's example and the page's bounds.
+def test_two_models_doc_states_the_depth_matching_and_the_bounds_the_page_uses():
+    from attnviz import cache, settings
+    from attnviz.two_models import depth_table
+
+    doc = " ".join((ROOT / "docs" / "two-models.md").read_text(encoding="utf-8").split())
+    stated = re.search(r"For 12 against 6 layers: ([\d\-, ]+)\.", doc).group(1)
+    assert [tuple(map(int, pair.split("-"))) for pair in stated.split(", ")] == depth_table(12, 6)
+    assert f"at most {settings.TWO_MODELS_MAX_SIDE} contiguous blocks of words" in doc
+    assert f"the {settings.TWO_MODELS_CLOSEST} closest pairs" in doc and cache.MAX_MODELS == 3
+    assert "at most 3 loaded per process" in doc.replace("three", "3")
+    assert f"over at most {settings.TWO_MODELS_MAX_SIDE} blocks of words" in README

@@ -61,20 +61,31 @@ ui.paper_figure(build, f"attnviz-generation-step{step}-layer{layer}-head{head}",
 heads, rolled_out = st.columns(2)
 with heads:
     st.caption("Every layer and head at this step (a row each).")
-    ui.chart("every head", lambda: charts.every_head(row), key=view.key("heads"))
+    ui.chart(
+        "every head",
+        lambda: charts.every_head(row),
+        key=view.key("heads"),
+        paper=f"attnviz-generation-step{step}-heads",
+    )
 with rolled_out:
     encoder = result.maps["encoder"] if view["map"] == "cross" else None
     st.caption("Rolled out through every layer (Abnar & Zuidema 2020; head-averaged, half residual).")
     rolled = shown(generation.step_row(result, cache.rollout(full, encoder), step), sink, hide)
-    ui.chart("rollout", lambda: charts.context_bars(rolled, rolled.n_layers - 1, 0), key=view.key("rollout"))
+    ui.chart("rollout", lambda: charts.context_bars(rolled, rolled.n_layers - 1, 0), key=view.key("rollout"),
+             paper=f"attnviz-generation-step{step}-rollout")  # fmt: skip
 
 alternatives, every_step = st.columns(2)
 with alternatives:
     st.caption(f"The {generation.TOP} most probable tokens at this step (softmax of the model's logits).")
     top = result.top_tokens[step], result.top_probabilities[step], result.answer[step], probability
-    ui.chart("alternatives", lambda: charts.alternatives(*top), key=view.key("top"))
+    ui.chart(
+        "alternatives",
+        lambda: charts.alternatives(*top),
+        key=view.key("top"),
+        paper=f"attnviz-generation-step{step}-top",
+    )
 with every_step:
     st.caption("The probability of every answer token at its step.")
     ui.chart("answer", lambda: charts.answer_probabilities(result.answer, result.probabilities, step),
-             key=view.key("steps"))  # fmt: skip
+             key=view.key("steps"), paper="attnviz-generation-probabilities")  # fmt: skip
 view.share()

@@ -39,7 +39,7 @@ pattern = tuple(tuple(int(v) for v in row) for row in edited.to_numpy())
 
 run = cache.run_copy(pattern)
 st.markdown(f"**{run.wrong_bits} of {run.sequence.size} bits copied wrong.**")
-ui.chart("bits", lambda: figures.bits(run.sequence, run.output), key=view.key("bits"))
+ui.chart("bits", lambda: figures.bits(run.sequence, run.output), key=view.key("bits"), paper="attnviz-ntm-bits")
 write_tab, read_tab, memory_tab = st.tabs(["Write weightings", "Read weightings", "Memory over time"])
 with write_tab:
     st.caption(
@@ -58,7 +58,10 @@ with memory_tab:
         "Time step", options=list(range(len(steps))), format_func=lambda i: steps[i], key=view.key("step")
     )
     ui.chart(
-        "memory", lambda: figures.memory(run.memory[step], title=f"memory after {steps[step]}"), key=view.key("memory")
+        "memory",
+        lambda: figures.memory(run.memory[step], title=f"memory after {steps[step]}"),
+        key=view.key("memory"),
+        paper=f"attnviz-ntm-memory-step{step}",
     )
 ui.downloads({"write": run.write, "read": run.read}, "attnviz-ntm")
 ui.why_link("Why attention, measured: wrong bits by length for this NTM and an LSTM without memory")

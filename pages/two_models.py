@@ -88,11 +88,14 @@ view.choose("pairs", PAIR_VIEWS)
 chosen = st.segmented_control("Heads compared", PAIR_VIEWS, key=view.key("pairs"))
 if chosen == PAIR_VIEWS[1]:
     grid = lambda: figures.all_head_pairs(cache.all_head_pairs(compared.a, compared.b), (a.n_heads, b.n_heads), names)  # noqa: E731
-    ui.chart("all head pairs", grid, key=view.key("all_pairs"))
+    ui.chart("all head pairs", grid, key=view.key("all_pairs"), paper="attnviz-two-models-all-head-pairs")
 else:
     distances = lambda: two_models.head_pair_distances(compared.a, compared.b, layer_a, layer_b)  # noqa: E731
     ui.chart(
-        "head pairs", lambda: figures.head_pairs(distances(), names, (layer_a, layer_b)), key=view.key("pairs_grid")
+        "head pairs",
+        lambda: figures.head_pairs(distances(), names, (layer_a, layer_b)),
+        key=view.key("pairs_grid"),
+        paper=f"attnviz-two-models-head-pairs-layer{layer_a}-vs-{layer_b}",
     )
 closest = pd.DataFrame(cache.closest_head_pairs(compared.a, compared.b, TWO_MODELS_CLOSEST))
 st.caption(f"The {TWO_MODELS_CLOSEST} closest head pairs among depth-matched layers:")

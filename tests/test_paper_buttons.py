@@ -4,6 +4,7 @@ page's pair views, the Why page and the long-inputs page. A press renders exactl
 
 import xml.etree.ElementTree as ET
 
+import numpy as np
 from test_export_page import downloads
 from test_pages import open_page
 
@@ -96,3 +97,17 @@ def test_the_pretrained_pages_analysis_panels_export():
     grid = figures.head_grid(analysis.head_statistics(attn)["previous"], "previous", zmax=1.0, fmt=".2f")
     assert stored["data"] == export.to_bytes(grid, export.options())
     assert "previous" in svg_texts(stored["data"])
+
+
+def test_a_chart_drawn_with_a_paper_stem_exports_exactly_that_chart():
+    """ui.chart(..., paper=stem) puts the popover under the chart it draws (the NTM page's bits and memory)."""
+    from attnviz.checkpoints import load_shipped
+    from attnviz.models import ntm
+
+    at = open_page("pages/memory.py")
+    assert at.button(key="ntm_memory_paper-render") is not None
+    stored = render(at, "ntm_bits_paper")
+    assert downloads(at)["ntm_bits_paper-download"] == "Download attnviz-ntm-bits.svg"
+    pattern = np.random.default_rng(6).integers(0, 2, (6, 8)).astype(np.float32)  # the page's default
+    run = ntm.run_copy(load_shipped("copy", "ntm"), pattern)
+    assert stored["data"] == export.to_bytes(figures.bits(run.sequence, run.output), export.options())

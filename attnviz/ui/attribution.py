@@ -77,7 +77,10 @@ def views(view: ViewState, result: Attribution, by_name: dict) -> None:
     """The correlation grid, the bars (with 'figure for a paper') and the per-token table."""
     shares = {name: attribution.normalised(values) for name, values in by_name.items()}
     left, right = st.columns([2, 3])
-    left.plotly_chart(figures.correlation_grid(SCORES, attribution.correlations(by_name)), key=view.key("rho"))
+    grid = lambda: figures.correlation_grid(SCORES, attribution.correlations(by_name))  # noqa: E731
+    with left:
+        st.plotly_chart(grid(), key=view.key("rho"))
+        paper_figure(grid, "attribution-correlations", view.key("rho_paper"))
 
     def bars():
         return figures.score_bars(result.tokens, shares, f"Scores for token {result.position}")

@@ -40,14 +40,15 @@ def image_views(attn: AttentionMap, image: np.ndarray, view: ViewState, name: st
     paper_figure(picture, f"attnviz-{name}-layer{layer}-head{head}-query{query}", view.key(f"{name}_paper"))
     per_head = np.stack([grids.cell_weights(attn, layer, h, query) for h in range(attn.n_heads)])
     titles = [f"head {h}" for h in range(attn.n_heads)]
-    chart("every head", lambda: figures.heads_over_image(image, per_head, titles), key=view.key(f"{name}_heads"))
+    chart("every head", lambda: figures.heads_over_image(image, per_head, titles), key=view.key(f"{name}_heads"),
+          paper=f"attnviz-{name}-layer{layer}-every-head-query{query}")  # fmt: skip
     if specials:
         st.caption(f"Weights on the {specials} special token(s) are not drawn; each picture shows the patches' share.")
     rolled = grids.cell_weights(cache.rollout(attn), attn.n_layers - 1, 0, query)
     st.caption("Rollout (Abnar & Zuidema 2020): attention followed through every layer, with the residual path.")
     rolled_title = f"rollout of {tokens[query]} through all layers"
     chart("rollout", lambda: figures.image_attention(image, rolled / rolled.sum(), rolled_title, marked=marked),
-          key=view.key(f"{name}_rollout"))  # fmt: skip
+          key=view.key(f"{name}_rollout"), paper=f"attnviz-{name}-rollout-query{query}")  # fmt: skip
     downloads({"self": attn}, f"attnviz-{name}")
 
 

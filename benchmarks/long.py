@@ -39,7 +39,12 @@ def decoder(n_tokens: int, smoke: bool):
 
 
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak resident set (VmHWM). Not ``ru_maxrss``: Linux carries that over ``exec`` from the
+    parent, so a child of a large benchmark process would report the parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux: the nearest there is
 
 
 def _timed(function) -> tuple[float, object]:

@@ -24,7 +24,7 @@ import torch
 from attnviz.analysis import rollout
 from attnviz.attention import AttentionMap
 from attnviz.hf import LoadedModel
-from attnviz.tokens import clean_token
+from attnviz.tokens import clean_token, group_label
 
 Baseline = Literal["zero", "pad"]
 Target = Literal["predicted", "following"]
@@ -230,6 +230,24 @@ def correlations(by_name: dict[str, np.ndarray]) -> np.ndarray:
     """Spearman's rank correlation of the magnitudes |score| of every pair: float64 [n, n] in the dict's order."""
     values = [np.abs(v) for v in by_name.values()]
     return np.array([[spearman(a, b) for b in values] for a in values])
+
+
+def words(loaded: LoadedModel, text: str, n_tokens: int) -> tuple[list[list[int]], tuple[str, ...]]:
+    """(groups, labels) of the words of ``text`` by the tokenizer's own word boundaries (CJK characters words of
+    their own), over the first ``n_tokens`` tokens, the ones :func:`attribute` read; a special token is a group
+    of its own. Without word boundaries (a slow tokenizer) every token is its own word."""
+    from attnviz.extract import _cut, _tokenizer_words  # the pretrained page's word level, here for one text
+
+    encoding = loaded.tokenizer(text)
+    raw = loaded.tokenizer.convert_ids_to_tokens(encoding["input_ids"][:n_tokens])
+    groups = _cut(_tokenizer_words(encoding, (text,)), n_tokens) or [[i] for i in range(n_tokens)]
+    return groups, tuple(group_label(raw, group) for group in groups)
+
+
+def by_words(by_name: dict[str, np.ndarray], groups: list[list[int]]) -> dict[str, np.ndarray]:
+    """Every score summed over each word's tokens: attributions add up (integrated gradients stay complete) and
+    an attention row's weight on a word is the sum over its tokens."""
+    return {name: np.array([values[group].sum() for group in groups]) for name, values in by_name.items()}
 
 
 def token_labels(loaded: LoadedModel, text: str) -> tuple[str, ...]:

@@ -110,10 +110,10 @@ def report(results: dict, command: str) -> str:
         "",
         "## Extraction: all-MiniLM-L6-v2, attnviz vs a bare SDPA forward pass without attentions",
         "",
-        "| tokens | bare forward | attnviz extraction | ratio |",
-        "|---:|---:|---:|---:|",
-        *[f"| {r['tokens']} | {r['bare_s'] * 1000:.1f} ms | {r['attnviz_s'] * 1000:.1f} ms | {r['ratio']:.2f} |"
-          for r in results["extraction"]],
+        "| tokens | SDPA forward | eager forward (no attentions returned) | attnviz extraction | ratio to SDPA |",
+        "|---:|---:|---:|---:|---:|",
+        *[f"| {r['tokens']} | {r['bare_s'] * 1000:.1f} ms | {r['eager_s'] * 1000:.1f} ms | "
+          f"{r['attnviz_s'] * 1000:.1f} ms | {r['ratio']:.2f} |" for r in results["extraction"]],
         "",
         "## Figures: build + `plotly.io.to_json`",
         "",
@@ -124,7 +124,36 @@ def report(results: dict, command: str) -> str:
           f"{f['overview_bytes'] / 1000:,.0f} kB | "
           f"{f['overview_bytes_per_value']:.3f} |" for f in results["figures"]],
     ]  # fmt: skip
+    lines += _missed(results)
     return "\n".join(lines + _peer_and_browser_lines(results) + _long_lines(results["long"])) + "\n"
+
+
+def _missed(results: dict) -> list[str]:
+    """Why each missed extraction budget is missed, from this run's own numbers."""
+    notes = []
+    minilm = [r for r in results["extraction"] if r["ratio"] > 1.15]
+    if minilm:
+        worst = max(minilm, key=lambda r: r["ratio"])
+        notes.append(
+            f"- MiniLM extraction over SDPA: {worst['ratio']:.2f} at {worst['tokens']} tokens. The model's own eager "
+            "attention, which is what returns weights in transformers 5, takes "
+            f"{worst['eager_s'] / worst['bare_s']:.2f}x the SDPA forward by itself, returning nothing; attnviz "
+            "adds the copy of every map to numpy and its checks. Below that floor only a fused kernel that writes "
+            "the weights while computing the output would go."
+        )
+    decoder = [r for r in results["long"]["rows"] if r["stream_s"] / r["sdpa_s"] > 1.4]
+    if decoder:
+        worst = max(decoder, key=lambda r: r["stream_s"] / r["sdpa_s"])
+        eager = [r for r in decoder if r.get("eager_s")]
+        floor = ", ".join(f"{r['eager_s'] / r['sdpa_s']:.2f}x at {r['tokens']:,}" for r in eager)
+        notes.append(
+            f"- Decoder extraction over SDPA: {worst['stream_s'] / worst['sdpa_s']:.2f} at {worst['tokens']:,} tokens. "
+            "The streamed extraction runs the model's own eager attention (so its numbers are the model's), chunk by "
+            "chunk over the keys each query may see; the plain eager forward alone, with no reduction, takes "
+            f"{floor} the SDPA forward. SDPA's fused kernel never writes the scores; eager writes and rereads "
+            "them several times, and the gap grows with length."
+        )
+    return ["", "Budgets missed, and why:", "", *notes] if notes else []
 
 
 def _long_lines(found: dict) -> list[str]:
@@ -138,13 +167,15 @@ def _long_lines(found: dict) -> list[str]:
         "model included. The head view is computed on demand, reduced to at most 512 x 512 cells "
         "(block max) and serialised as the page sends it; the zoom is 256 x 256 tokens at full resolution.",
         "",
-        "| tokens | SDPA forward | streamed extraction | ratio | model alone | peak | overview | head view "
-        "| head shown | zoom | zoom bytes |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| tokens | SDPA forward | eager forward | streamed extraction | ratio to SDPA | model alone | peak | "
+        "overview | head view | head shown | zoom | zoom bytes |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in found["rows"]:
+        eager = f"{r['eager_s']:.2f} s" if r.get("eager_s") else "not run"
         lines.append(
-            f"| {r['tokens']:,} | {r['sdpa_s']:.2f} s | {r['stream_s']:.2f} s | {r['stream_s'] / r['sdpa_s']:.2f} | "
+            f"| {r['tokens']:,} | {r['sdpa_s']:.2f} s | {eager} | {r['stream_s']:.2f} s | "
+            f"{r['stream_s'] / r['sdpa_s']:.2f} | "
             f"{r['model_mb']:,.0f} MB | {r['peak_mb']:,.0f} MB | {r['overview_bytes'] / MB:.2f} MB | "
             f"{r['head_bytes'] / MB:.2f} MB | {r['head_s']:.2f} s | {r['zoom_s']:.2f} s | "
             f"{r['zoom_bytes'] / MB:.2f} MB |"
@@ -192,7 +223,10 @@ def _peer_and_browser_lines(results: dict) -> list[str]:
                   f"{web['submit_s']:.2f} s",
                   f"- open the all-heads overview -> drawn: {web['overview_s'] * 1000:.0f} ms",
                   f"- server peak memory with MiniLM loaded: {web['server_peak_mb']:.0f} MB",
-                  f"- submissions not drawn within 30 s (left out of the median): {web['timeouts']}"]  # fmt: skip
+                  f"- submissions not drawn within 30 s (left out of the median): {web['timeouts']} (runs before "
+                  "2026-11-30 lost one each: the benchmark's own detector waited for a marker word the tokenizer "
+                  "splits into three WordPieces, so the tick it looked for never came; the app had drawn it. "
+                  "tests/test_benchmarks.py now checks every marker is one token)"]  # fmt: skip
     return lines
 
 

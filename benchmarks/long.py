@@ -78,6 +78,7 @@ def measure_one(n: int, repeats: int, smoke: bool) -> dict:
         seconds, streamed = _timed(extract)
         stream_s.append(seconds)
     peak_mb = _peak_mb()
+    eager_s = _eager_seconds(model, ids) if n <= 4096 else None  # every map at once: 3.2 GB a layer at 8,192
     layer, head = min(LAYER, streamed.n_layers - 1), min(HEAD, streamed.n_heads - 1)
     overview = pio.to_json(long_figures.overview(streamed.thumbnails))
     head_s, head_json = _timed(lambda: _head_json(streamed, layer, head))
@@ -87,8 +88,21 @@ def measure_one(n: int, repeats: int, smoke: bool) -> dict:
         "tokens": n, "sdpa_s": statistics.median(sdpa_s), "stream_s": statistics.median(stream_s),
         "model_mb": model_mb, "peak_mb": peak_mb, "overview_bytes": len(overview),
         "head_s": head_s, "head_bytes": len(head_json), "zoom_s": zoom_s, "zoom_bytes": len(zoom_json),
-        "stored_mb": long_input.stored_bytes(streamed) / 2**20,
+        "stored_mb": long_input.stored_bytes(streamed) / 2**20, "eager_s": eager_s,
     }  # fmt: skip
+
+
+def _eager_seconds(model, ids) -> float:
+    """One plain forward with the model's own eager attention (the weights computed, none returned): the
+    floor for any extraction that calls the model's eager code."""
+    import torch
+
+    model.set_attn_implementation("eager")
+    try:
+        with torch.no_grad():
+            return _timed(lambda: model.base_model(input_ids=ids, use_cache=False))[0]
+    finally:
+        model.set_attn_implementation("sdpa")
 
 
 def _head_json(streamed, layer: int, head: int) -> str:

@@ -60,8 +60,11 @@ def extraction(loaded: hf.LoadedModel, lengths: list[int], repeats: int) -> list
         ids = torch.tensor([loaded.tokenizer(text)["input_ids"]], device=loaded.device)
         with torch.no_grad(), sdpa(loaded.model):
             bare, _ = median_time(lambda ids=ids: loaded.model(input_ids=ids), repeats)
+        with torch.no_grad():
+            eager, _ = median_time(lambda ids=ids: loaded.model(input_ids=ids), repeats)  # loaded with eager
         ours, result = median_time(lambda text=text: extract(loaded, text), repeats)
-        rows.append({"tokens": ids.shape[1], "bare_s": bare, "attnviz_s": ours, "ratio": ours / bare, "result": result})
+        rows.append({"tokens": ids.shape[1], "bare_s": bare, "eager_s": eager, "attnviz_s": ours,
+                     "ratio": ours / bare, "result": result})  # fmt: skip
     return rows
 
 

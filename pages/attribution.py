@@ -31,6 +31,9 @@ except ValueError as problem:
     st.stop()
 st.caption(ui.plain(attribution_ui.summary(result)))
 layer, head = attribution_ui.head_choice(view, result.attention)
-attribution_ui.views(view, result, attribution.scores(result, layer, head))
+shown, labels, title = attribution_ui.word_level(
+    view, loaded, view["text"], result, attribution.scores(result, layer, head)
+)
+attribution_ui.views(view, result, shown, labels, title)
 st.info(attribution_ui.CAVEAT, icon=":material/info:")
 view.share()

@@ -100,3 +100,25 @@ def test_hostile_text_stays_text_in_the_ticks_and_the_caption():
     ticks = charts(at)["attr_bars"]["layout"]["xaxis"]["ticktext"]
     assert "&lt;" in ticks and "<" not in "".join(ticks)  # plotly would draw a raw <b> as markup
     assert "\\<" in at.caption[1].value  # the caption quotes the token with markdown escaped
+
+
+def test_word_level_sums_each_words_tokens_by_the_tokenizers_own_words():
+    text = "Tokenization is unbelievably tiresome."
+    loaded = hf.load(None)
+    encoding = loaded.tokenizer(text)
+    at = open_page(attr_text=text, attr_position=3, attr_words="1")
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    expected = attribution.scores(attribution.attribute(loaded, text, 3, steps=32))
+    words: dict = {}  # word -> token positions, from word_ids read here (special tokens: groups of their own)
+    for position, word in enumerate(encoding.word_ids()):
+        words.setdefault(("special", position) if word is None else word, []).append(position)
+    groups = list(words.values())
+    assert any(len(group) > 1 for group in groups)  # the text has words of several WordPieces
+    bars, grid = shown(at)
+    summed = {name: np.array([expected[name][group].sum() for group in groups]) for name in SCORES}
+    for name in SCORES:
+        np.testing.assert_allclose(bars[name], attribution.normalised(summed[name]), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(grid, attribution.correlations(summed), rtol=1e-6)
+    table = at.dataframe[0].value
+    assert list(table["word"]) == ["[CLS]", "tokenization", "is", "unbelievably", "tiresome", ".", "[SEP]"]
+    assert any("each word's tokens summed" in c.value for c in at.caption)

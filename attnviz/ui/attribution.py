@@ -9,7 +9,7 @@ from attnviz.attention import AttentionMap
 from attnviz.attribution import MEAN_OF_LAST, SCORES, Attribution
 from attnviz.hf import LoadedModel
 from attnviz.ui.paper import paper_figure
-from attnviz.ui.state import Field, ViewState
+from attnviz.ui.state import Field, ViewState, flag
 
 VIEW = ViewState(
     "attr_",
@@ -20,6 +20,7 @@ VIEW = ViewState(
     baseline=Field("zero"),
     steps=Field(32, int),
     head=Field("mean"),
+    words=Field(False, flag),
 )
 TARGETS = {"predicted": "the model's top prediction", "following": "the token that follows in the text"}
 BASELINES = {"zero": "zero word embeddings", "pad": "the pad token's embedding at every position"}
@@ -73,8 +74,25 @@ def summary(result: Attribution) -> str:
     )
 
 
-def views(view: ViewState, result: Attribution, by_name: dict) -> None:
-    """The correlation grid, the bars (with 'figure for a paper') and the per-token table."""
+def word_level(view: ViewState, loaded: LoadedModel, text: str, result: Attribution, by_name: dict):
+    """(scores, labels, title) per token, or per word when the word-level toggle is on (each word's tokens summed;
+    the page says so)."""
+    view.restore("words")
+    if not st.toggle("Word level (each word's tokens summed)", key=view.key("words")):
+        return by_name, result.tokens, f"Scores for token {result.position}"
+    groups, labels = attribution.words(loaded, text, len(result.tokens))
+    word = next(i for i, group in enumerate(groups) if result.position in group)
+    st.caption(
+        "Word level: every score is summed over each word's tokens (attributions add up; an attention row's weight "
+        "on a word is the sum over its tokens), and the rank correlations are over words."
+    )
+    return attribution.by_words(by_name, groups), labels, f"Scores for token {result.position} (word {word}), by word"
+
+
+def views(view: ViewState, result: Attribution, by_name: dict, labels=None, title: str | None = None) -> None:
+    """The correlation grid, the bars (with 'figure for a paper') and the per-token (or per-word) table."""
+    labels = result.tokens if labels is None else labels
+    title = f"Scores for token {result.position}" if title is None else title
     shares = {name: attribution.normalised(values) for name, values in by_name.items()}
     left, right = st.columns([2, 3])
     grid = lambda: figures.correlation_grid(SCORES, attribution.correlations(by_name))  # noqa: E731
@@ -83,11 +101,11 @@ def views(view: ViewState, result: Attribution, by_name: dict) -> None:
         paper_figure(grid, "attribution-correlations", view.key("rho_paper"))
 
     def bars():
-        return figures.score_bars(result.tokens, shares, f"Scores for token {result.position}")
+        return figures.score_bars(labels, shares, title)
 
     with right:
         st.plotly_chart(bars(), key=view.key("bars"))
         paper_figure(bars, "attribution", view.key("paper"))
-    table = {"token": list(result.tokens)} | {name: values for name, values in by_name.items()}
+    table = {"token" if labels is result.tokens else "word": list(labels)} | dict(by_name)
     table |= {f"{name} (share)": values for name, values in shares.items()}
     st.dataframe(table, key=view.key("table"))

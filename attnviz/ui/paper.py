@@ -73,6 +73,7 @@ def _render(build: Callable[[], go.Figure], stem: str, key: str, file_key: str) 
     try:
         chosen = _chosen(key)
         fig = build()
+        view = _digest(fig)  # before the export: writing an image can reorder the figure's keys (subplots' did)
         data = export.to_bytes(fig, chosen)
     except export.ExportError as problem:
         st.session_state[file_key] = dict(problem=str(problem))
@@ -83,7 +84,7 @@ def _render(build: Callable[[], go.Figure], stem: str, key: str, file_key: str) 
         st.session_state[file_key] = dict(problem=problem)
         return
     name = export.file_name(stem, chosen)
-    st.session_state[file_key] = dict(view=_digest(fig), data=data, name=name, mime=export.MIME[chosen.fmt])
+    st.session_state[file_key] = dict(view=view, data=data, name=name, mime=export.MIME[chosen.fmt])
 
 
 def _digest(fig: go.Figure) -> str:

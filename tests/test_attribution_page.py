@@ -121,4 +121,4 @@ def test_word_level_sums_each_words_tokens_by_the_tokenizers_own_words():
     np.testing.assert_allclose(grid, attribution.correlations(summed), rtol=1e-6)
     table = at.dataframe[0].value
     assert list(table["word"]) == ["[CLS]", "tokenization", "is", "unbelievably", "tiresome", ".", "[SEP]"]
-    assert any("each word's tokens summed" in c.value for c in at.caption)
+    assert any("every score is summed over each word" in c.value for c in at.caption)

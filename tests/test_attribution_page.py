@@ -122,3 +122,5 @@ def test_word_level_sums_each_words_tokens_by_the_tokenizers_own_words():
     table = at.dataframe[0].value
     assert list(table["word"]) == ["[CLS]", "tokenization", "is", "unbelievably", "tiresome", ".", "[SEP]"]
     assert any("every score is summed over each word" in c.value for c in at.caption)
+    assert charts(at)["attr_bars"]["layout"]["xaxis"]["title"]["text"] == "word"
+    assert charts(at)["attr_rho"]["layout"]["title"]["text"] == "Rank correlation of |score| over the words"

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from attnviz.figures.common import HEAD_COLORS, escape, token_ticks
 
 
-def score_bars(tokens: Sequence[str], shares: dict[str, np.ndarray], title: str = "") -> go.Figure:
+def score_bars(tokens: Sequence[str], shares: dict[str, np.ndarray], title: str = "", unit: str = "token") -> go.Figure:
     """Grouped bars: for each token, each score as its share of the score's total magnitude (0 to 1)."""
     fig = go.Figure()
     positions = np.arange(len(tokens))
@@ -27,17 +27,17 @@ def score_bars(tokens: Sequence[str], shares: dict[str, np.ndarray], title: str 
             )
         )
     fig.update_layout(
-        title=dict(text=escape(title)),
+        title=dict(text=escape(title), y=0.98, yanchor="top"),  # above the legend's rows, never under them
         barmode="group",
-        xaxis=dict(title=dict(text="token"), **token_ticks(tokens)),
+        xaxis=dict(title=dict(text=unit), **token_ticks(tokens)),
         yaxis=dict(title=dict(text="share of the score's total |value|"), rangemode="tozero"),
-        legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1.0, xanchor="right"),
-        height=380, margin=dict(l=10, r=10, t=70, b=10),
+        legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0.0, xanchor="left"),
+        height=420, margin=dict(l=10, r=10, t=110, b=10),
     )  # fmt: skip
     return fig
 
 
-def correlation_grid(names: Sequence[str], matrix: np.ndarray) -> go.Figure:
+def correlation_grid(names: Sequence[str], matrix: np.ndarray, over: str = "tokens") -> go.Figure:
     """Spearman's rank correlation of every pair of scores, -1 to 1, each cell labelled with its value."""
     labels = [escape(n) for n in names]
     values = np.asarray(matrix, dtype=np.float64)
@@ -56,7 +56,7 @@ def correlation_grid(names: Sequence[str], matrix: np.ndarray) -> go.Figure:
         )
     )
     fig.update_layout(
-        title=dict(text="Rank correlation of |score| over the tokens"),
+        title=dict(text=f"Rank correlation of |score| over the {over}"),
         yaxis=dict(autorange="reversed"),
         height=380, margin=dict(l=10, r=10, t=50, b=10),
     )  # fmt: skip

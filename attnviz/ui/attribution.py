@@ -95,17 +95,18 @@ def views(view: ViewState, result: Attribution, by_name: dict, labels=None, titl
     title = f"Scores for token {result.position}" if title is None else title
     shares = {name: attribution.normalised(values) for name, values in by_name.items()}
     left, right = st.columns([2, 3])
-    grid = lambda: figures.correlation_grid(SCORES, attribution.correlations(by_name))  # noqa: E731
+    unit = "token" if labels is result.tokens else "word"
+    grid = lambda: figures.correlation_grid(SCORES, attribution.correlations(by_name), unit + "s")  # noqa: E731
     with left:
         st.plotly_chart(grid(), key=view.key("rho"))
         paper_figure(grid, "attribution-correlations", view.key("rho_paper"))
 
     def bars():
-        return figures.score_bars(labels, shares, title)
+        return figures.score_bars(labels, shares, title, unit)
 
     with right:
         st.plotly_chart(bars(), key=view.key("bars"))
         paper_figure(bars, "attribution", view.key("paper"))
-    table = {"token" if labels is result.tokens else "word": list(labels)} | dict(by_name)
+    table = {unit: list(labels)} | dict(by_name)
     table |= {f"{name} (share)": values for name, values in shares.items()}
     st.dataframe(table, key=view.key("table"))

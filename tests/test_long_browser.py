@@ -37,6 +37,7 @@ def test_in_a_browser_the_page_draws_every_head_one_head_and_a_box_zooms():
         wait_for_app(page)
         head = page.locator(".js-plotly-plot").nth(3)
         assert head.locator(".gtitle").text_content().startswith("layer 2, head 3")
+        head.scroll_into_view_if_needed()  # the mouse acts in the viewport: bring the head view into it first
         area = head.locator(".nsewdrag").first.bounding_box()  # drag a box in the lower right quarter
         page.mouse.move(area["x"] + area["width"] * 0.6, area["y"] + area["height"] * 0.7)
         page.mouse.down()

@@ -8,15 +8,17 @@ Nothing here imports streamlit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
 
+from attnviz.analysis import pool
 from attnviz.attention import AttentionMap
-from attnviz.extract import _checked_source, _map, _side, attention_mb
+from attnviz.extract import WORD_START, _checked_source, _cut, _map, _shifted, _side, _tokenizer_words, attention_mb
 from attnviz.hf import LoadedModel
-from attnviz.tokens import clean_token
+from attnviz.tokens import clean_token, group_label
 
 TOP = 5  # alternatives shown for every step
 FAMILIES = ("decoder", "encoder-decoder")
@@ -24,6 +26,9 @@ NEEDS_GENERATOR = (
     "Generation needs a decoder (GPT-2, Llama ...) or an encoder-decoder (T5, BART, Marian); "
     "this model is an encoder, so it has no next token to show: give another model above."
 )
+
+
+Words = tuple[tuple[str, ...], tuple[tuple[int, ...], ...]]  # raw tokens of a map's keys; word groups over them
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,7 @@ class Generation:
     top_probabilities: np.ndarray  # [step, TOP]
     maps: dict[str, AttentionMap]  # decoder: "self"; encoder-decoder: "encoder", "decoder", "cross"
     warnings: tuple[str, ...] = ()
+    words: dict[str, Words] = field(default_factory=dict)  # map name -> its keys' raw tokens and word groups
 
     @property
     def steps(self) -> int:
@@ -115,6 +121,8 @@ def _score(loaded: LoadedModel, source, answer: list[int], forced: bool, warning
         out = loaded.model(input_ids=torch.tensor([fed.ids], device=device), output_attentions=True)
         logits = out.logits[0, len(source.ids) - 1 :]
         maps = {"self": _map(out.attentions, fed, fed, "causal", name, False)}
+        answer_words = _cut(_answer_groups(loaded, answer), len(fed.ids), offset=len(source.ids))
+        words = {"self": _words(fed.raw, source.groups + answer_words)}
     else:
         config = loaded.model.config
         start = config.decoder_start_token_id if config.decoder_start_token_id is not None else config.pad_token_id
@@ -130,6 +138,8 @@ def _score(loaded: LoadedModel, source, answer: list[int], forced: bool, warning
             "decoder": _map(out.decoder_attentions, fed, fed, "causal", name, False),
             "cross": _map(out.cross_attentions, fed, source, "cross", name, False),
         }
+        words = {"cross": _words(source.raw, source.groups),
+                 "decoder": _words(fed.raw, _shifted(_answer_groups(loaded, answer), len(fed.ids)))}  # fmt: skip
     probs = torch.softmax(logits.double(), dim=-1).cpu()
     chosen = probs[torch.arange(len(answer)), torch.tensor(answer)].numpy()
     top = probs.topk(TOP, dim=-1)
@@ -146,7 +156,55 @@ def _score(loaded: LoadedModel, source, answer: list[int], forced: bool, warning
         top_probabilities=top.values.numpy(),
         maps=maps,
         warnings=tuple(warnings),
+        words=words,
     )
+
+
+def _words(raw: Sequence[str], groups: Sequence[Sequence[int]]) -> Words:
+    return tuple(raw), tuple(tuple(g) for g in groups)
+
+
+def _answer_groups(loaded: LoadedModel, answer: list[int]) -> list[list[int]]:
+    """The answer's words: the tokenizer's own word boundaries when it reads the decoded answer back to the same
+    tokens (an end token it adds is ignored); otherwise each token's own mark (a space marker 'Ġ' or '▁' starts a
+    word, WordPiece's '##' continues one). The answer's first token always starts a word."""
+    tokenizer = loaded.tokenizer
+    decoder = loaded.family == "decoder"
+    text = tokenizer.decode(answer, skip_special_tokens=not decoder)
+    encoding = tokenizer(text, add_special_tokens=False) if decoder else tokenizer(text_target=text)
+    ids = list(encoding["input_ids"])
+    if ids == answer or (ids[:-1] == answer and ids[-1] in tokenizer.all_special_ids):
+        groups = _tokenizer_words(encoding, (text,))
+        if groups is not None:
+            return _cut(groups, len(answer))
+    return marked_groups(tokenizer, answer)
+
+
+def marked_groups(tokenizer, ids: Sequence[int]) -> list[list[int]]:
+    """Word groups by each token's own mark; a special token is a word of its own."""
+    model = getattr(getattr(tokenizer, "backend_tokenizer", None), "model", None)
+    continuing = getattr(model, "continuing_subword_prefix", None)  # '##' for WordPiece
+    special = set(tokenizer.all_special_ids)
+    groups: list[list[int]] = []
+    for position, token in enumerate(tokenizer.convert_ids_to_tokens(list(ids))):
+        starts = not token.startswith(continuing) if continuing else token.startswith(WORD_START)
+        if starts or not groups or ids[position] in special or ids[position - 1] in special:
+            groups.append([position])
+        else:
+            groups[-1].append(position)
+    return groups
+
+
+def by_words(generation: Generation, name: str, row: AttentionMap, kept: Sequence[int]) -> AttentionMap:
+    """A step row of map ``name`` whose keys are the key positions ``kept`` (what the sink and special-token
+    options left), pooled into words: a word's weight is the sum over its tokens in the row; a word the answer
+    is still writing counts the tokens written so far."""
+    raw, groups = generation.words[name]
+    index = {position: i for i, position in enumerate(kept)}
+    local = [[index[p] for p in group if p in index] for group in groups]
+    local = [group for group in local if group]
+    labels = [group_label(raw, [kept[i] for i in group]) for group in local]
+    return pool(row, [[0]], local, row.query_tokens, labels)
 
 
 def query_position(generation: Generation, step: int) -> int:

@@ -44,9 +44,9 @@ names = ["self"] if result.family == "decoder" else ["cross", "decoder"]
 view.choose("map", names)
 if len(names) > 1:
     st.radio("Attention", names, key=view.key("map"), format_func=MAP_TITLES.get, horizontal=True)
-sink, hide = options(view)
+chosen = options(view)
 full = result.maps[view["map"]]
-row = shown(generation.step_row(result, full, step), sink, hide)
+row = shown(result, view["map"], generation.step_row(result, full, step), chosen)
 layer, head = view.layer_head(row)
 st.caption(
     "The row of the step that chose this token: the last token fed in, looking at what the model could see then "
@@ -54,7 +54,8 @@ st.caption(
        "decoder's earlier outputs).")
 )  # fmt: skip
 title = f"'{result.answer[step]}' (step {step}): layer {layer}, head {head}"
-build = lambda: charts.context_bars(row, layer, head, title=title)  # noqa: E731 (lazy)
+unit = "word" if chosen.words else "token"
+build = lambda: charts.context_bars(row, layer, head, title=title, unit=unit)  # noqa: E731 (lazy)
 ui.chart("attention row", build, key=view.key("row"))
 ui.paper_figure(build, f"attnviz-generation-step{step}-layer{layer}-head{head}", view.key("paper"))
 
@@ -63,15 +64,15 @@ with heads:
     st.caption("Every layer and head at this step (a row each).")
     ui.chart(
         "every head",
-        lambda: charts.every_head(row),
+        lambda: charts.every_head(row, unit=unit),
         key=view.key("heads"),
         paper=f"attnviz-generation-step{step}-heads",
     )
 with rolled_out:
     encoder = result.maps["encoder"] if view["map"] == "cross" else None
     st.caption("Rolled out through every layer (Abnar & Zuidema 2020; head-averaged, half residual).")
-    rolled = shown(generation.step_row(result, cache.rollout(full, encoder), step), sink, hide)
-    ui.chart("rollout", lambda: charts.context_bars(rolled, rolled.n_layers - 1, 0), key=view.key("rollout"),
+    rolled = shown(result, view["map"], generation.step_row(result, cache.rollout(full, encoder), step), chosen)
+    ui.chart("rollout", lambda: charts.context_bars(rolled, rolled.n_layers - 1, 0, unit=unit), key=view.key("rollout"),
              paper=f"attnviz-generation-step{step}-rollout")  # fmt: skip
 
 alternatives, every_step = st.columns(2)

@@ -127,3 +127,34 @@ def test_caps_are_one_sentence(folders):
         plain("The answer is 70 tokens long; at most 64 can be fed in here: shorten it.")
     ]
     assert not at.exception and not charts(at)
+
+
+def test_word_level_sums_each_words_tokens_in_every_view(folders):
+    answer_text = "it was unbelievably tiring."
+    at = open_page(PAGE, gen_model=folders["gpt2"], gen_prompt="the hedgehogs sat", gen_mode="Feed in a typed answer",
+                   gen_answer=answer_text, gen_step="5")  # fmt: skip
+    at.toggle(key="gen_words").set_value(True).run()
+    assert not at.exception and not at.error
+    tokenizer = hf.load(folders["gpt2"]).tokenizer
+    prompt = tokenizer("the hedgehogs sat")["input_ids"]  # [CLS] the hedge ##hog ##s sat [SEP]
+    answer = tokenizer(" " + answer_text, add_special_tokens=False)["input_ids"]  # it was un ##bel ##ie ##va ...
+    with torch.no_grad():  # the query that chose '##va', having read the prompt and 'it was un ##bel ##ie'
+        out = hf.load(folders["gpt2"]).model(input_ids=torch.tensor([prompt + answer[:5]]), output_attentions=True)
+    row = out.attentions[0][0, 0, -1].double().numpy()
+    words = [[0], [1], [2, 3, 4], [5], [6], [7], [8], [9, 10, 11]]  # un ##bel ##ie so far
+    np.testing.assert_allclose(bars(at, "gen_row"), [row[w].sum() for w in words], atol=1e-5)
+    assert labels(charts(at)["gen_row"]) == ["[CLS]", "the", "hedgehogs", "sat", "[SEP]", "it", "was", "unbelie"]
+    assert charts(at)["gen_row"]["layout"]["xaxis"]["title"]["text"].startswith("context word")
+    assert decode(charts(at)["gen_heads"]["data"][0]["z"]).shape == (2 * 4, len(words))
+    assert len(decode(charts(at)["gen_rollout"]["data"][0]["y"])) == len(words)
+    at.toggle(key="gen_sink").set_value(True).run()  # [CLS] set aside first, then the rest pooled
+    rest = row[1:].sum()
+    np.testing.assert_allclose(bars(at, "gen_row"), [row[w].sum() / rest for w in words[1:]], atol=1e-5)
+    assert tokenizer.convert_ids_to_tokens(prompt[2:5] + answer[2:5]) == [
+        "hedge",
+        "##hog",
+        "##s",
+        "un",
+        "##bel",
+        "##ie",
+    ]

@@ -13,8 +13,8 @@ from attnviz.figures.common import COLORSCALE, escape, token_labels, token_ticks
 CHOSEN, OTHER = "#d62728", "#1f77b4"
 
 
-def context_bars(row: AttentionMap, layer: int, head: int, title: str = "") -> go.Figure:
-    """One head's weights from the chosen token (a one-query map) over the tokens it could see."""
+def context_bars(row: AttentionMap, layer: int, head: int, title: str = "", unit: str = "token") -> go.Figure:
+    """One head's weights from the chosen token (a one-query map) over the tokens (or words) it could see."""
     weights = row.head(layer, head)[0].astype(np.float32)
     fig = go.Figure(
         go.Bar(
@@ -27,7 +27,7 @@ def context_bars(row: AttentionMap, layer: int, head: int, title: str = "") -> g
     )
     fig.update_layout(
         title=dict(text=escape(title)) if title else None,
-        xaxis=dict(title=dict(text="context token (prompt and answer so far)"), tickangle=-60,
+        xaxis=dict(title=dict(text=f"context {unit} (prompt and answer so far)"), tickangle=-60,
                    **token_ticks(row.key_tokens)),
         yaxis=dict(title=dict(text="attention weight"), range=[0, 1]),
         height=340,
@@ -36,7 +36,7 @@ def context_bars(row: AttentionMap, layer: int, head: int, title: str = "") -> g
     return fig
 
 
-def every_head(row: AttentionMap, title: str = "") -> go.Figure:
+def every_head(row: AttentionMap, title: str = "", unit: str = "token") -> go.Figure:
     """Every layer and head of the chosen token's row as one small grid: a row per (layer, head)."""
     weights = row.weights[:, :, 0].reshape(row.n_layers * row.n_heads, row.n_keys).astype(np.float32)
     names = [f"L{layer} H{head}" for layer in range(row.n_layers) for head in range(row.n_heads)]
@@ -56,7 +56,7 @@ def every_head(row: AttentionMap, title: str = "") -> go.Figure:
     )
     fig.update_layout(
         title=dict(text=escape(title)) if title else None,
-        xaxis=dict(title=dict(text="context token"), tickangle=-60, **token_ticks(row.key_tokens)),
+        xaxis=dict(title=dict(text=f"context {unit}"), tickangle=-60, **token_ticks(row.key_tokens)),
         yaxis=dict(title=dict(text="layer, head"), autorange="reversed", **token_ticks(names)),
         height=int(min(900, max(260, 120 + 14 * len(names)))),
         margin=dict(l=10, r=10, t=40 if title else 10, b=10),

@@ -1,6 +1,8 @@
-"""The generation page's view state and widgets: the answer box and the sink / special-token options."""
+"""The generation page's view state and widgets: the answer box and the sink / special-token / word-level options."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import streamlit as st
 
@@ -19,7 +21,7 @@ MAP_TITLES = {
 GENERATION = ViewState(
     "gen_", model=Field(""), prompt=Field("The cat sat on the mat because"), mode=Field(MODES[0]),
     answer=Field("it was tired."), new=Field(8, int), step=Field(0, int), map=Field("cross"),
-    sink=Field(False, flag), hide=Field(False, flag), layer=Field(0, int), head=Field(0, int),
+    sink=Field(False, flag), hide=Field(False, flag), words=Field(False, flag), layer=Field(0, int), head=Field(0, int),
 )  # fmt: skip
 
 
@@ -40,25 +42,44 @@ def answer_input(view: ViewState, limits: Limits) -> str | None:
     return None
 
 
-def options(view: ViewState) -> tuple[bool, bool]:
-    """The sink and special-token toggles (fields ``sink`` and ``hide``)."""
-    view.restore("sink", "hide")
-    left, right = st.columns(2)
+def options(view: ViewState) -> Options:
+    """The sink, special-token and word-level toggles (fields ``sink``, ``hide`` and ``words``)."""
+    view.restore("sink", "hide", "words")
+    left, middle, right = st.columns(3)
     sink = left.toggle("Set the first token aside (attention sink)", key=view.key("sink"))
-    hide = right.toggle("Hide special tokens ([CLS], <s>, </s> ...)", key=view.key("hide"))
+    hide = middle.toggle("Hide special tokens ([CLS], <s>, </s> ...)", key=view.key("hide"))
+    words = right.toggle("Word level (each word's tokens summed)", key=view.key("words"))
     if sink:
         st.info("The first token is set aside: its weight is removed and each row renormalised over the rest.")
     if hide:
         st.info("Special tokens are hidden and each row is renormalised over the tokens that remain.")
-    return sink, hide
+    if words:
+        st.info(
+            "Word level: a word's weight is the sum over its tokens (the tokenizer's own words); a word the answer "
+            "is still writing counts the tokens written so far. The chosen token stays one token."
+        )
+    return Options(sink, hide, words)
 
 
-def shown(row: AttentionMap, sink: bool, hide: bool) -> AttentionMap:
-    """The row as the options ask; an option that would leave nothing is said once and skipped."""
-    for wanted, change in ((sink, generation.first_aside), (hide, cache.without_special)):
-        if wanted:
-            try:
-                row = change(row)
-            except ValueError as problem:
-                warning(problem)
-    return row
+@dataclass(frozen=True)
+class Options:
+    sink: bool
+    hide: bool
+    words: bool
+
+
+def shown(result: generation.Generation, name: str, row: AttentionMap, chosen: Options) -> AttentionMap:
+    """The row of map ``name`` as the options ask; an option that would leave nothing is said once and skipped."""
+    kept = list(range(row.n_keys))
+    if chosen.sink:
+        try:
+            row, kept = generation.first_aside(row), kept[1:]
+        except ValueError as problem:
+            warning(problem)
+    if chosen.hide:
+        try:
+            special = row.key_special
+            row, kept = cache.without_special(row), [p for p, s in zip(kept, special, strict=True) if not s]
+        except ValueError as problem:
+            warning(problem)
+    return generation.by_words(result, name, row, kept) if chosen.words else row

@@ -78,7 +78,7 @@ for number, (title, text, figure, (page, label, icon)) in enumerate(IDEAS):
         st.markdown(text)
         st.page_link(page, label=label, icon=icon)
     with right:
-        ui.chart(title, figure, key=f"home-{number}")
+        ui.chart(title, figure, key=f"home-{number}", paper=f"attnviz-home-idea{number + 1}")
 st.divider()
 st.page_link(
     "pages/compare.py", label="Compare temporal and multi-head attention on one input", icon=":material/compare:"

@@ -2,6 +2,7 @@
 page's pair views, the Why page and the long-inputs page. A press renders exactly the figure on screen.
 """
 
+import html
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -10,6 +11,8 @@ from test_pages import open_page
 
 from attnviz import analysis, export, figures, hf
 from attnviz.extract import extract
+
+from chart_data import charts
 
 SVG = "{http://www.w3.org/2000/svg}text"
 TEXT = "The cat sat on the mat because it was tired."
@@ -111,3 +114,17 @@ def test_a_chart_drawn_with_a_paper_stem_exports_exactly_that_chart():
     pattern = np.random.default_rng(6).integers(0, 2, (6, 8)).astype(np.float32)  # the page's default
     run = ntm.run_copy(load_shipped("copy", "ntm"), pattern)
     assert stored["data"] == export.to_bytes(figures.bits(run.sequence, run.output), export.options())
+
+
+def test_every_home_illustration_exports_the_figure_on_screen():
+    at = open_page("pages/home.py")
+    for number in range(4):
+        key = f"home-{number}_paper"
+        stored = render(at, key)
+        assert downloads(at)[f"{key}-download"] == f"Download attnviz-home-idea{number + 1}.svg"
+        texts = svg_texts(stored["data"])
+        spec = charts(at)[f"home-{number}"]
+        shown = {html.unescape(t) for axis in ("xaxis", "yaxis") for t in spec["layout"][axis].get("ticktext", [])}
+        assert (shown or number == 3) and shown <= texts, (number, shown - texts)  # every token label on screen
+        title = spec["layout"].get("title", {}).get("text")
+        assert title is None or html.unescape(title) in texts

@@ -74,6 +74,7 @@ ui.chart(
     lambda: figures.difference(rnn_maps[a].head(0, 0), rnn_maps[b].head(0, 0), cross.query_tokens, cross.key_tokens,
                                title=f"{a} - {b}"),
     key=view.key("difference"),
+    paper=f"attnviz-compare-{task.name}-{a}-minus-{b}",
 )  # fmt: skip
 
 with st.expander(f"Every map over 200 held-out {task.name} examples"):

@@ -45,6 +45,7 @@ attn = result.maps[name]
 st.caption("All layers x heads: click a tile to open it below.")
 view.pick_tile(attn, "overview")
 ui.overview(attn, view)
+ui.paper_figure(lambda: figures.overview(attn), f"attnviz-{task.name}-{model}-{name}-all-heads", view.key("paper_all"))
 layer, head = view.layer_head(attn)
 gold = reference.gold_rows(result.output) if reference is not None and name == "cross" else None
 show_gold = st.checkbox("Overlay the gold alignment", value=True, disabled=gold is None, key=view.key("gold"))

@@ -63,7 +63,8 @@ st.markdown(
     f"To emit **{figures.escape(emitted)}** (step {step + 1}), the decoder looked at: "
     + ", ".join(f"**{figures.escape(token)}** (#{j}, {weight:.2f})" for weight, token, j in top)
 )
-ui.chart("decoding step", lambda: figures.step_bars(attn, step), key=view.key("step_bars"))
+ui.chart("decoding step", lambda: figures.step_bars(attn, step), key=view.key("step_bars"),
+         paper=f"attnviz-{task.name}-{rnn(score)}-step{step + 1}")  # fmt: skip
 
 ui.downloads({"temporal": attn}, f"attnviz-{task.name}-{rnn(score)}")
 view.share()

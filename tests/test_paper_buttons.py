@@ -6,6 +6,7 @@ import html
 import xml.etree.ElementTree as ET
 
 import numpy as np
+import pytest
 from test_export_page import downloads
 from test_pages import open_page
 
@@ -128,3 +129,17 @@ def test_every_home_illustration_exports_the_figure_on_screen():
         assert (shown or number == 3) and shown <= texts, (number, shown - texts)  # every token label on screen
         title = spec["layout"].get("title", {}).get("text")
         assert title is None or html.unescape(title) in texts
+
+
+@pytest.mark.parametrize(
+    "page",
+    ["home", "temporal", "self_attention", "compare", "memory", "hierarchical", "spatial", "analysis", "why",
+     "two_models", "attribution", "long"],
+)  # fmt: skip
+def test_every_chart_a_page_draws_has_its_figure_button(page):
+    """Each page as a visitor first sees it: as many 'Figure for a paper' buttons as charts (one under each)."""
+    at = open_page(f"pages/{page}.py")
+    assert not at.exception
+    drawn = [e.proto.id.split("-", 2)[-1] for e in at.get("plotly_chart")]
+    buttons = [b.key for b in at.button if b.key and b.key.endswith("-render")]
+    assert drawn and len(buttons) == len(drawn), (drawn, buttons)

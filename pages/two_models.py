@@ -11,7 +11,8 @@ ui.enter_through_app()
 PAIR_VIEWS = ["Matched layers", "All layers"]
 view = ui.ViewState(
     "two_", text=ui.Field("Don't stop: the cat sat on the mat because it was tired."), layer=ui.Field(0, int),
-    head_a=ui.Field(0, int), head_b=ui.Field(0, int), pairs=ui.Field(PAIR_VIEWS[0]),
+    head_a=ui.Field(0, int), head_b=ui.Field(0, int), pairs=ui.Field(PAIR_VIEWS[0]), free=ui.Field(False, ui.flag),
+    layer_b=ui.Field(0, int),
 )  # fmt: skip
 side_a, side_b = ui.ViewState("two_a_", model=ui.Field("")), ui.ViewState("two_b_", model=ui.Field(""))
 BOX = (
@@ -54,11 +55,21 @@ else:
 layer_a = view.clamp("layer", a.n_layers - 1)
 if a.n_layers > 1:
     layer_a = st.slider(f"Layer of {shown[0]}", 0, a.n_layers - 1, key=view.key("layer"))
-layer_b = two_models.matched_layer(layer_a, a.n_layers, b.n_layers)
-st.caption(
-    f"Layers matched by relative depth: {two_models.DEPTH_RULE} ({a.n_layers} and {b.n_layers} layers): "
-    f"layer {layer_a} of {shown[0]} is shown with layer {layer_b} of {shown[1]}."
-)
+layer_b = matched = two_models.matched_layer(layer_a, a.n_layers, b.n_layers)
+view.restore("free")
+free = b.n_layers > 1 and st.toggle(f"Choose the layer of {shown[1]} myself", key=view.key("free"))
+if free:
+    view.clamp("layer_b", b.n_layers - 1)
+    layer_b = st.slider(f"Layer of {shown[1]}", 0, b.n_layers - 1, key=view.key("layer_b"))
+    st.caption(
+        f"Layer {layer_a} of {shown[0]} is shown with layer {layer_b} of {shown[1]}, chosen by hand; by relative "
+        f"depth ({two_models.DEPTH_RULE}) it would be layer {matched}. The head-pair grid follows the chosen layers."
+    )
+else:
+    st.caption(
+        f"Layers matched by relative depth: {two_models.DEPTH_RULE} ({a.n_layers} and {b.n_layers} layers): "
+        f"layer {layer_a} of {shown[0]} is shown with layer {layer_b} of {shown[1]}."
+    )
 left, right = st.columns(2)
 head_a = view.clamp("head_a", a.n_heads - 1)
 head_b = view.clamp("head_b", b.n_heads - 1)

@@ -145,3 +145,21 @@ def test_the_page_keeps_no_models_of_its_own_beyond_the_shared_cache(folders, tm
     alive = [m.name for m in gc.get_objects() if type(m) is hf.LoadedModel and m.name in others]
     assert sorted(alive) == sorted(others[-2:]), alive  # with MiniLM (model A): the 3 most recent, no more
     assert cache.MAX_MODELS == 3
+
+
+def test_the_layer_of_b_can_be_chosen_by_hand_and_the_grid_follows(folders):
+    at = open_page(two_text=TEXT, two_b_model=folders["bpe"], two_layer="4", two_head_a="7", two_head_b="1")
+    at.toggle(key="two_free").set_value(True).run()
+    at.slider(key="two_layer_b").set_value(0).run()
+    assert not at.exception and not at.error
+    minilm, bpe = expected("", MINILM_GROUPS), expected(folders["bpe"], BPE_GROUPS)
+    spec = charts(at)["two_side_by_side"]
+    np.testing.assert_allclose(decode(spec["data"][0]["z"]), minilm[4, 7], atol=1e-6)
+    np.testing.assert_allclose(decode(spec["data"][1]["z"]), bpe[0, 1], atol=1e-6)  # depth would give layer 2
+    assert any("shown with layer 0 of bpe-gpt2, chosen by hand" in unescaped(c) for c in at.caption)
+    assert any("it would be layer 2" in unescaped(c) for c in at.caption)
+    grid = decode(charts(at)["two_pairs_grid"]["data"][0]["z"])
+    rows = [js_by_hand(minilm[4, 3, q], bpe[0, 1, q]) for q in range(len(WORDS))]
+    assert grid[3, 1] == pytest.approx(np.mean(rows), abs=1e-5)
+    shared = open_page(**{k: v[0] if isinstance(v, list) else v for k, v in dict(at.query_params).items()})
+    np.testing.assert_allclose(decode(charts(shared)["two_side_by_side"]["data"][1]["z"]), bpe[0, 1], atol=1e-6)

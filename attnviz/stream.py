@@ -22,6 +22,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import torch
@@ -29,6 +30,7 @@ from transformers import AttentionInterface
 from transformers.masking_utils import AttentionMaskInterface, eager_mask
 
 from attnviz import analysis
+from attnviz.stream_attention import Scratch, chunk_attention, is_standard
 from attnviz.stream_reduce import Reducer, block_factors
 
 NAME = "attnviz_stream"
@@ -119,6 +121,7 @@ class _Run:
         self.reducers: list[Reducer] = []
         self.windows: list[int | None] = []
         self.total_layers = 0
+        self.scratch = Scratch()
         self._spans: dict[int, tuple[torch.Tensor, Spans | None]] = {}  # by mask: the layers of a kind share one
 
     def spans(self, mask: torch.Tensor | None, n: int) -> Spans | None:
@@ -134,27 +137,39 @@ class _Run:
         reducer = Reducer(
             query.shape[1], self.n_tokens, self.special, self.punctuation, self.factors, self.kind, window
         )
-        outputs, n = [], query.shape[2]
+        n = query.shape[2]
         spans = self.spans(mask, n)
+        if is_standard(eager, module, query, mask):
+            compute = partial(chunk_attention, scratch=self.scratch)
+        else:
+            compute = partial(_eager, eager, module)
+        output = None
         step = self.factors[0] * max(1, self.chunk // self.factors[0])  # chunks hold whole thumbnail rows
         for q0 in range(0, n, step):
             q1 = min(n, q0 + step)
             k0, k1 = _band(spans, q0, q1, n)
-            output, weights = eager(module, query[:, :, q0:q1], key[:, :, k0:k1], value[:, :, k0:k1],
-                                    _block(mask, q0, q1, k0, k1), **kwargs)  # fmt: skip
+            part, weights, rows = compute(query[:, :, q0:q1], key[:, :, k0:k1], value[:, :, k0:k1],
+                                          _block(mask, q0, q1, k0, k1), **kwargs)  # fmt: skip
             causal = spans is not None and bool((spans[1][q0:q1] <= np.arange(q0, q1)).all())
-            reducer.add(weights[0].detach().float(), q0, k0, causal)
-            outputs.append(output)
+            reducer.add(weights[0].detach().float(), q0, k0, causal, rows)
             del weights
+            if output is None:  # [1, tokens, heads, head_dim], as eager attention returns it
+                output = part.new_empty(part.shape[0], n, *part.shape[2:])
+            output[:, q0:q1] = part
         self.layers.append(_Layer(module, eager, query.detach(), key.detach(), mask, dict(kwargs), spans))
         self.reducers.append(reducer)
         self.windows.append(reducer.window)
         if self.progress is not None:
             self.progress(len(self.layers), self.total_layers)
-        return torch.cat(outputs, dim=1)
+        return output
 
 
 Spans = tuple[np.ndarray, np.ndarray]  # each query's first and last visible key
+
+
+def _eager(eager, module, *args, **kwargs):
+    """The model's own eager attention on a chunk, as :func:`chunk_attention` answers (no row statistics)."""
+    return (*eager(module, *args, **kwargs), None)
 
 
 def visible_spans(mask: torch.Tensor | None, n: int) -> Spans | None:

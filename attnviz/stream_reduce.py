@@ -67,7 +67,7 @@ class Reducer:
                  window: int | None = None):  # fmt: skip
         self.n_keys, self.kind, self.window, self.factors = n_keys, kind, window, factors
         not_first = np.arange(n_keys) > 0
-        self.marks = torch.from_numpy(np.stack([special, punctuation, not_first], axis=1).astype(np.float32))
+        self.marks = torch.from_numpy(np.stack([special, punctuation, not_first]).astype(np.float32))  # [3, keys]
         self.sums = {name: np.zeros(n_heads) for name in (*ROW_STATISTICS, *ENTROPIES)}
         self.counted = dict.fromkeys(ENTROPIES, 0)
         rows, cols = math.ceil(n_keys / factors[0]), math.ceil(n_keys / factors[1])
@@ -75,28 +75,29 @@ class Reducer:
         self.blocks_aside = np.zeros((n_heads, rows, cols))  # with the first token set aside, rows renormalised
         self.n_queries = 0
 
-    def add(self, w: torch.Tensor, q0: int, k0: int = 0, causal: bool = False) -> None:
+    def add(self, w: torch.Tensor, q0: int, k0: int = 0, causal: bool = False, rows: dict | None = None) -> None:
         """Fold in ``w`` = float32 weights ``[head, rows, keys]`` of the queries ``q0, q0 + 1, ...`` over the
         keys ``k0, k0 + 1, ...`` (every key outside them has weight 0 for these rows); ``causal``: no row has
-        weight on a key after itself. ``w`` is used up."""
+        weight on a key after itself; ``rows``: each row's "entropy" and "max" ``[head, rows]`` where the
+        attention computed them already (else they are computed here). ``w`` is used up."""
         heads, c, width = w.shape
-        rows = np.arange(q0, q0 + c)
+        given, rows = rows, np.arange(q0, q0 + c)
         self.n_queries += c
         with torch.no_grad():
-            flat = w.reshape(heads * c, width)
-            marked = [(flat @ self.marks[k0 : k0 + width, column]).view(heads, c) for column in range(3)]
+            flat = w.reshape(heads * c, width)  # one matrix-vector product per mark (an (n x 3) product is slower)
+            marked = [(flat @ self.marks[column, k0 : k0 + width]).view(heads, c) for column in range(3)]
             self.sums["special"] += _rows(marked[0])
             self.sums["punctuation"] += _rows(marked[1])
             rest = marked[2]  # each row's weight off the first key
             first = w[..., 0] if k0 == 0 else torch.zeros(heads, c)
             self.sums["first"] += _rows(first)
             self.sums["distance"] += self._distance(w, q0, k0, causal, rest.double() + first.double())
-            self.sums["max"] += _rows(w.amax(-1))
+            self.sums["max"] += _rows(w.amax(-1) if given is None else given["max"])
             for name, shift in (("self", 0), ("previous", -1), ("next", 1)):
                 self.sums[name] += self._diagonal(w, rows + shift, k0)
             self._thumbnails(w, q0, k0, rest)
-            plogp = w.clamp_min(torch.finfo(w.dtype).tiny).log_().mul_(w).sum(-1)  # 0 log 0 = 0
-            entropy = -plogp.double().numpy()
+            entropy = torch.special.entr(w).sum(-1) if given is None else given["entropy"]  # -p log p; 0 log 0 = 0
+            entropy = entropy.double().numpy()
             self._entropies(entropy, rows)
             self._entropies_aside(entropy, first.double().numpy(), rest.double().numpy(), rows)
 
@@ -112,13 +113,12 @@ class Reducer:
         return _rows((w * distance).sum(-1))
 
     def _diagonal(self, w: torch.Tensor, keys: np.ndarray, k0: int) -> np.ndarray:
-        """Sum over the chunk's rows of the weight each row gives to its key in ``keys`` (where it exists)."""
-        inside = (keys >= k0) & (keys < k0 + w.shape[2]) & (keys >= 0) & (keys < self.n_keys)
-        index = np.flatnonzero(inside)
-        if not len(index):
+        """Sum over the chunk's rows of the weight each row gives to its key in ``keys`` (the rows' own positions
+        shifted by one offset, so a diagonal of ``w``; keys outside the band or the input count nothing)."""
+        offset = int(keys[0]) - k0  # row i's key is column i + offset of the chunk
+        if not -w.shape[1] < offset < w.shape[2]:
             return np.zeros(w.shape[0])
-        picked = w[:, torch.from_numpy(index), torch.from_numpy(keys[index] - k0)]
-        return picked.double().sum(-1).numpy()
+        return torch.diagonal(w, offset, dim1=1, dim2=2).double().sum(-1).numpy()
 
     def _entropies(self, entropy: np.ndarray, rows: np.ndarray, suffix: str = "", aside: bool = False) -> None:
         """Add each row's ``entropy`` divided by the log of the keys it may see (the first key left out of the
@@ -141,19 +141,19 @@ class Reducer:
 
     def _thumbnails(self, w: torch.Tensor, q0: int, k0: int, rest: torch.Tensor) -> None:
         """Fold the chunk into both thumbnails' block sums (as is, and with the first key set aside and each row
-        renormalised by ``rest``): one batched product sums the query rows of each block for both at once,
-        then the keys are summed on that small result. Chunks start on a block row."""
+        renormalised by ``rest``): the keys are summed into blocks first (one pass over the weights), then one
+        small batched product sums the query rows of each block for both. Chunks start on a block row."""
         fq, fk = self.factors
-        heads, c, width = w.shape
+        heads, c, _ = w.shape
         n_rows = math.ceil(c / fq)
-        block, position = torch.arange(c) // fq, torch.arange(c)
-        pick = torch.zeros(heads, 2 * n_rows, c)
-        pick[:, block, position] = 1.0
-        pick[:, n_rows + block, position] = torch.where(rest > 0, 1.0 / rest, 0.0)
-        summed = torch.bmm(pick, w)  # [head, 2 * block rows, keys]
-        if k0 == 0:
-            summed[:, n_rows:, 0] = 0.0  # the first key, set aside
-        summed = key_blocks(summed, k0, fk, self.blocks.shape[2]).double().numpy()
+        keys = key_blocks(w, k0, fk, self.blocks.shape[2])  # [head, row, key block]
+        aside = keys.clone()
+        if k0 == 0:  # the first key set aside: its block summed again without it (a difference would cancel)
+            aside[..., 0] = w[..., 1:fk].sum(-1)
+        rows = (torch.arange(c) // fq == torch.arange(n_rows)[:, None]).float()  # [block row, row]: 1 if inside
+        scaled = rows * torch.where(rest > 0, 1.0 / rest, 0.0)[:, None, :]  # [head, block row, row]
+        summed = torch.cat([torch.bmm(rows.expand(heads, n_rows, c), keys), torch.bmm(scaled, aside)], 1)
+        summed = summed.double().numpy()
         start = q0 // fq
         self.blocks[:, start : start + n_rows] += summed[:, :n_rows]
         self.blocks_aside[:, start : start + n_rows] += summed[:, n_rows:]

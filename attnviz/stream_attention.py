@@ -18,11 +18,6 @@ import math
 
 import torch
 
-# exp() of a float32 below about -87.3 is a denormal or 0, and torch computes those lanes on a slow path (10 to 20
-# ns a weight instead of 1.5, measured here: masked keys made exp() the costliest step of a chunk). Scores are
-# floored at -87 below their row's largest first, then the keys the mask hides are set to exactly 0 again (as in
-# eager attention); a visible key's weight under 1.7e-38 of its row's largest comes out as that, not smaller.
-FLOOR = -87.0
 STANDARD = frozenset({"llama", "mistral", "qwen2", "gemma2", "phi", "gpt_neox", "gpt2", "bert"})
 
 
@@ -56,38 +51,31 @@ def chunk_attention(query, key, value, mask, scaling=None, softcap=None, scratch
     values ``[1, kv_heads, keys, head_dim]`` (not repeated: query heads ``j * groups ... j * groups + groups - 1``
     share key head ``j``, as ``repeat_kv`` orders them).
 
-    The softmax is written out so that the row statistics come from the scores: with ``s`` a row's scores minus
-    their maximum and ``Z = sum exp(s)``, the weights are ``exp(s) / Z``, the largest is ``1 / Z`` and the
-    entropy ``-sum p log p = log Z - sum p s`` (no logarithm per weight)."""
+    The row statistics come from the scores: with ``m`` a row's largest score and ``Z = sum exp(s - m)``, the
+    largest weight is ``1 / Z`` and the entropy ``-sum p log p = log Z - sum p (s - m)`` (no logarithm per
+    weight)."""
     batch, heads, chunk, dim = query.shape
     kv_heads, width = key.shape[1], key.shape[2]
     scratch = scratch or Scratch()
-    stacked = query.reshape(batch, kv_heads, heads // kv_heads * chunk, dim)
-    scores = scratch.take(0, (batch, kv_heads, stacked.shape[2], width))
-    torch.matmul(stacked, key.transpose(2, 3), out=scores).mul_(dim**-0.5 if scaling is None else scaling)
+    scores = _scores(query, key, mask, dim**-0.5 if scaling is None else scaling, softcap, scratch)
+    weights = torch.softmax(scores, -1, out=scratch.take(1, scores.shape))
+    largest = weights.amax(-1)[0]  # exp(m - m) / Z
+    scores.sub_(scores.amax(-1, keepdim=True))
+    entropy = -largest.log() - scores.mul_(weights).sum(-1)[0]  # the scores are not needed after this
+    del scores
+    output = torch.matmul(weights.view(batch, kv_heads, -1, width), value)
+    return output.view(batch, heads, chunk, dim).transpose(1, 2), weights, {"entropy": entropy, "max": largest}
+
+
+def _scores(query, key, mask, scaling: float, softcap: float | None, scratch: Scratch) -> torch.Tensor:
+    """``q k^T * scaling`` (soft-capped) plus the mask, ``[1, heads, chunk, keys]``, in the first buffer, in eager
+    attention's order; the query heads that share a key head are stacked so that one product serves them."""
+    batch, heads, chunk, dim = query.shape
+    kv_heads, width = key.shape[1], key.shape[2]
+    stacked = query.reshape(kv_heads, heads // kv_heads * chunk, dim)
+    scores = scratch.take(0, (kv_heads, stacked.shape[1], width))
+    torch.bmm(stacked, key[0].transpose(1, 2), out=scores).mul_(scaling)
     if softcap is not None:
         scores.div_(softcap).tanh_().mul_(softcap)
     scores = scores.view(batch, heads, chunk, width)
-    if mask is not None:
-        scores.add_(mask)
-    scores.sub_(scores.amax(-1, keepdim=True)).clamp_min_(FLOOR)
-    weights = torch.exp(scores, out=scratch.take(1, scores.shape))
-    if mask is not None:
-        _zero_hidden(weights, mask)
-    total = weights.sum(-1, keepdim=True)
-    weights.div_(total)
-    entropy = total.log()[0, ..., 0] - scores.mul_(weights).sum(-1)[0]  # the scores are not needed after this
-    del scores
-    rows = {"entropy": entropy, "max": total.reciprocal()[0, ..., 0]}
-    output = torch.matmul(weights.view(batch, kv_heads, -1, width), value)
-    return output.view(batch, heads, chunk, dim).transpose(1, 2), weights, rows
-
-
-def _zero_hidden(weights: torch.Tensor, mask: torch.Tensor) -> None:
-    """Exact zeros where the additive ``mask`` hides a key, only over the columns where it hides any (for a
-    causal chunk without a window, the chunk's own square)."""
-    hidden = mask[0, 0] < torch.finfo(mask.dtype).min / 2  # [chunk (or 1), keys]
-    columns = hidden.any(0).nonzero()
-    if len(columns):
-        first, last = int(columns[0]), int(columns[-1]) + 1
-        weights[..., first:last].masked_fill_(hidden[:, first:last], 0.0)
+    return scores.add_(mask) if mask is not None else scores

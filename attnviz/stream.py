@@ -15,9 +15,7 @@ of every layer (``layers x (heads + kv_heads) x tokens x head_dim``) and one mas
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
-import ctypes
 import sys
 import threading
 from collections.abc import Callable
@@ -211,15 +209,6 @@ def _attention(module, query, key, value, attention_mask, **kwargs):
     return run.run_layer(module, eager, query, key, value, attention_mask, kwargs), None
 
 
-def _return_large_blocks_to_the_system() -> None:
-    """Have glibc hand every block over 1 MB straight back to the system when freed. Its default threshold
-    grows after such frees, so the chunk-sized temporaries of a long input came from the heap and fragmented
-    it: the peak memory of a 4,000-token run grew chunk after chunk (by 280 MB, measured) instead of staying."""
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to tune
-        ctypes.CDLL("libc.so.6").mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
-
-
-_return_large_blocks_to_the_system()
 AttentionInterface.register(NAME, _attention)
 AttentionMaskInterface.register(NAME, eager_mask)  # the additive masks eager attention gets, windows included
 

@@ -32,8 +32,8 @@ def is_standard(eager, module: torch.nn.Module, query: torch.Tensor, mask: torch
 
 class Scratch:
     """Two float32 buffers that every chunk of a run reuses for its scores and weights. A new tensor of that size
-    for each chunk would be a fresh mapping from the system (attnviz.stream hands large blocks back at once),
-    and zeroing its pages cost more than the arithmetic done in them."""
+    for each chunk can be a fresh mapping from the system, whose pages are zeroed before use, and the chunk-sized
+    temporaries of every chunk fragmented the heap (the peak of a 4,000-token run grew chunk after chunk)."""
 
     def __init__(self):
         self.flat = [torch.empty(0), torch.empty(0)]

@@ -45,6 +45,7 @@ class TrainConfig:
     keep_best: bool = False  # end with the weights of the best validation score (of the final phase), not the last
     copy_validation: int = 200  # copy: validation sequences per check
     final_learning_rate: float | None = None  # copy: the learning rate once a curriculum reaches its last phase
+    cosine: bool = False  # after the warm-up, the learning rate falls along a half cosine to 0 at ``steps``
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ A model brings its data, its loss and its stopping rule (a :class:`Recipe`, in `
 from __future__ import annotations
 
 import copy
+import math
 import time
 from dataclasses import asdict, replace
 
@@ -18,7 +19,7 @@ from attnviz.models.build import build_model
 from attnviz.recipes import Recipe, TrainConfig, default_config, recipe
 from attnviz.threads import one_thread
 
-__all__ = ["Recipe", "TrainConfig", "fit", "one_thread", "train"]
+__all__ = ["Recipe", "TrainConfig", "fit", "one_thread", "rate_factor", "train"]
 
 
 def _better(score: float, best: tuple | None, lower_is_better: bool) -> bool:
@@ -27,13 +28,23 @@ def _better(score: float, best: tuple | None, lower_is_better: bool) -> bool:
     return score < best[1] if lower_is_better else score > best[1]
 
 
+def rate_factor(step: int, config: TrainConfig) -> float:
+    """The learning-rate factor after ``step`` steps (the recipe's own factor aside): a linear warm-up over
+    ``config.warmup`` steps, then 1, or with ``config.cosine`` half a cosine from 1 down to 0 at ``config.steps``."""
+    warmup = config.warmup or 1
+    factor = min(1.0, (step + 1) / warmup)
+    if config.cosine:
+        progress = min(1.0, max(0, step - warmup) / max(1, config.steps - warmup))
+        factor *= 0.5 * (1.0 + math.cos(math.pi * progress))
+    return factor
+
+
 def fit(model: nn.Module, recipe: Recipe, config: TrainConfig, desc: str = "", progress: bool = True) -> dict:
     """Adam on ``recipe.loss`` until ``config.steps`` or ``recipe.done(validation score)``; returns the report."""
     optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     schedule = None
-    if config.warmup or config.final_learning_rate:  # a linear warm-up, times the recipe's own factor
-        warmup = config.warmup or 1
-        schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: min(1.0, (s + 1) / warmup) * recipe.rate())
+    if config.warmup or config.final_learning_rate or config.cosine:  # the recipe's factor too (a curriculum's)
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: rate_factor(s, config) * recipe.rate())
     report, best = {"losses": [], "validation": []}, None
     start, bar = time.perf_counter(), tqdm(range(config.steps), disable=not progress, desc=desc)
     for step in bar:

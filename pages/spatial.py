@@ -90,7 +90,8 @@ def _gold_mask(step: int):
 
 def transformer_view() -> None:
     st.caption(
-        "A tiny ViT cuts the scene into 8 x 8-pixel patches (an 8 x 8 grid), puts a class token first, and "
+        "A tiny ViT cuts the scene into 8 x 8-pixel patches (an 8 x 8 grid; a small convolutional stem lets each "
+        "patch's token see a 4-pixel border around it), puts a class token first, and "
         "reads it with 3 layers x 4 heads of self-attention; the class token names the objects present. "
         "Pick a query (click a patch on the picture, or take the class token) to see where it attends."
     )

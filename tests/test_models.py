@@ -151,3 +151,17 @@ def test_keep_best_ends_with_the_weights_of_the_best_validation_of_the_final_pha
     for name, value in model.state_dict().items():
         assert torch.equal(value, snapshots[3][name]), name
     assert not torch.equal(snapshots[3]["weight"], snapshots[4]["weight"])  # training went on after the best
+
+
+def test_cosine_schedule_warms_up_then_falls_along_half_a_cosine_to_zero():
+    from attnviz.train import rate_factor
+
+    config = TrainConfig(steps=1100, warmup=100, cosine=True)
+    factors = [rate_factor(s, config) for s in range(config.steps)]
+    assert factors[0] == 1 / 100 and factors[49] == 0.5 and factors[99] == 1.0 and factors[100] == 1.0
+    assert factors[600] == pytest.approx(0.5, abs=1e-12)  # half way through the decay: cos(pi / 2)
+    assert factors[350] == pytest.approx(0.5 * (1 + math.cos(math.pi / 4)), abs=1e-12)
+    assert factors[-1] == pytest.approx(0.5 * (1 + math.cos(math.pi * 999 / 1000)), abs=1e-12)
+    assert all(a >= b for a, b in zip(factors[100:], factors[101:], strict=False))
+    flat = TrainConfig(steps=1100, warmup=100)  # without cosine: the warm-up alone, as before
+    assert [rate_factor(s, flat) for s in (0, 49, 99, 1099)] == [0.01, 0.5, 1.0, 1.0]

@@ -32,7 +32,6 @@ def test_captioner_meets_its_bars_on_1000_fresh_scenes():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the shipped tiny ViT names about 90% of scenes exactly: below the 95% bar")
 def test_vit_meets_its_bar_on_1000_fresh_scenes():
     result = evaluate("scenes", "vit", n=1000, seed=EVAL_SEED)
     assert result["accuracy"] >= 0.95, result

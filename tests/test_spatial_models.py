@@ -70,13 +70,17 @@ def test_sat_caption_map_knows_its_grid():
     np.testing.assert_allclose(attn.weights.sum(-1), 1, atol=1e-6)
 
 
-def test_vit_patches_are_row_major_8x8_blocks():
+def test_vit_tokens_are_row_major_patches_that_see_a_4_pixel_border():
     model = untrained("vit")
-    image = torch.arange(3 * 64 * 64, dtype=torch.float32).reshape(1, 3, 64, 64)
-    patches = model.patches(image)
-    assert patches.shape == (1, 64, 3 * 8 * 8)
-    r, c = 2, 5
-    assert torch.equal(patches[0, r * 8 + c], image[0, :, r * 8 : r * 8 + 8, c * 8 : c * 8 + 8].reshape(-1))
+    image = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    changed = image.clone()
+    changed[0, :, 2 * 8 + 3, 5 * 8 + 3] += 1.0  # a pixel of patch (2, 5), 3 pixels from its top and left edges
+    with torch.no_grad():
+        before, after = model.tokens(image), model.tokens(changed)
+    assert before.shape == (1, 64, model.config.d_model)
+    moved = set((after - before).abs().amax(-1)[0].nonzero().flatten().tolist())
+    # token (r, c) sees pixels 8r-4 .. 8r+11 down and 8c-4 .. 8c+11 across: rows 1-2, columns 4-5 see (19, 43)
+    assert moved == {r * 8 + c for r in (1, 2) for c in (4, 5)}
 
 
 def test_vit_attention_is_softmax_of_its_own_queries_and_keys():
@@ -85,7 +89,7 @@ def test_vit_attention_is_softmax_of_its_own_queries_and_keys():
     attention = model(images)[1]["encoder"]
     assert attention.shape == (1, 3, 4, 65, 65)
     with torch.no_grad():  # layer 0, recomputed from the patch embedding and the first layer's projections
-        x = model.embed(model.patches(images - 0.5))
+        x = model.tokens(images)
         x = torch.cat([model.cls, x], 1) + model.position
         h = model.layers[0].norm1(x)[0]
         attn = model.layers[0].self_attn

@@ -460,3 +460,24 @@ def test_two_models_doc_states_the_depth_matching_and_the_bounds_the_page_uses()
     assert f"the {settings.TWO_MODELS_CLOSEST} closest pairs" in doc and cache.MAX_MODELS == 3
     assert "at most 3 loaded per process" in doc.replace("three", "3")
     assert f"over at most {settings.TWO_MODELS_MAX_SIDE} blocks of words" in README
+
+
+def test_the_vit_paragraph_states_its_table_its_second_seed_and_its_learning_curve():
+    """docs/models.md's ViT paragraph: the table's figures, seed 2026's accuracy, the ratio to the share of the
+    picture, and the validation accuracy the shipped checkpoint recorded at each stated step."""
+    vit = {r["key"].strip("`"): r["value"] for r in table(MODELS_DOC, "| measure (vit) | value | key |")}
+    text = " ".join(MODELS_DOC.split())
+    assert f"The ViT names the objects of {vit['accuracy']} of scenes exactly" in text
+    stated = re.search(r"\(([\d.]+)% of the 1,000 scenes of seed 2026", text)
+    assert abs(float(stated.group(1)) - 100 * evaluate("scenes", "vit", n=1000, seed=2026)["accuracy"]) <= PERCENT
+    rollout = re.search(r"puts ([\d.]+%) of its attention on the patches that hold an object, ([\d.]+) times their "
+                        r"([\d.]+%) share", text)  # fmt: skip
+    assert rollout.group(1, 3) == (vit["rollout_on_object_patches"], vit["object_patches_share"])
+    ratio = percent(vit["rollout_on_object_patches"]) / percent(vit["object_patches_share"])
+    assert abs(float(rollout.group(2)) - ratio) <= 0.05 + 0.01
+    point = r"([\d.]+)% at ([\d,]+)"
+    curve = re.search(rf"validation accuracy: {point} steps, {point}, {point}\.", text)
+    recorded = dict(torch.load(checkpoint_path("scenes", "vit"), weights_only=True)["train"]["validation"])
+    values = curve.groups()
+    for score, step in zip(values[::2], values[1::2], strict=True):
+        assert abs(float(score) - 100 * recorded[int(step.replace(",", ""))]) <= 0.05, (score, step, recorded)

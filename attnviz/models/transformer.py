@@ -26,9 +26,10 @@ class TransformerConfig:
 
 
 def attention(q, k, v, mask):
-    """Scaled dot-product attention; returns (output, probabilities (B, heads, T_q, T_k))."""
+    """Scaled dot-product attention; returns (output, probabilities (B, heads, T_q, T_k)); mask None: every key."""
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, heads, T_q, T_k)
-    scores = scores.masked_fill(~mask, float("-inf"))
+    if mask is not None:  # the ViT attends everywhere: no mask to fill saves a pass over the scores
+        scores = scores.masked_fill(~mask, float("-inf"))
     probs = torch.softmax(scores, dim=-1)
     return probs @ v, probs  # (B, heads, T_q, d_head)
 

@@ -1,8 +1,12 @@
 """A tiny Vision Transformer (Dosovitskiy et al. 2021) that names the objects in a scene.
 
-The 64 x 64 image is cut into 8 x 8 patches (an 8 x 8 grid); each patch is projected to a token, a
-class token is put first, learned positions are added, and pre-norm encoder layers (the tiny
-Transformer's own, softmax computed explicitly) mix them. The class token's final state says, for every
+The 64 x 64 image becomes an 8 x 8 grid of tokens, one per 8 x 8-pixel patch, through a small
+convolutional stem (Xiao et al. 2021, "Early Convolutions Help Transformers See Better") in place of
+the original linear patch projection: a 4 x 4 convolution of stride 4, a ReLU, and a 4 x 4 convolution of
+stride 2, so that each token sees its own patch and a 4-pixel border around it (shapes straddle patch
+borders; docs/models.md measures what the stem changed). A class
+token is put first, learned positions are added, and pre-norm encoder layers (the tiny Transformer's
+own, softmax computed explicitly) mix them. The class token's final state says, for every
 (colour, shape), whether such an object is in the scene (one sigmoid each: multi-label).
 """
 
@@ -31,6 +35,7 @@ class ViTConfig:
     n_layers: int = 3
     d_ff: int = 64
     classes: int = len(LABELS)
+    stem_channels: int = 16  # the stem's features for each 4 x 4-pixel quarter of a patch
 
     @property
     def grid(self) -> tuple[int, int]:
@@ -42,29 +47,30 @@ class ViT(nn.Module):
         super().__init__()
         self.config = c = config
         rows, cols = c.grid
-        self.embed = nn.Linear(3 * c.patch * c.patch, c.d_model)
+        quarter = c.patch // 2
+        self.embed = nn.Sequential(  # (B, 3, 64, 64) -> (B, d_model, 8, 8): token (r, c) sees pixels 8r-4 .. 8r+11
+            nn.Conv2d(3, c.stem_channels, quarter, stride=quarter),
+            nn.ReLU(),
+            nn.Conv2d(c.stem_channels, c.d_model, quarter, stride=2, padding=quarter // 2 - 1),
+        )
         self.cls = nn.Parameter(torch.randn(1, 1, c.d_model) * 0.02)
         self.position = nn.Parameter(torch.randn(1, 1 + rows * cols, c.d_model) * 0.02)
         self.layers = nn.ModuleList(EncoderLayer(c) for _ in range(c.n_layers))
         self.norm = nn.LayerNorm(c.d_model)
         self.classify = nn.Linear(c.d_model, c.classes)
 
-    def patches(self, images: torch.Tensor) -> torch.Tensor:
-        """(B, 3, H, W) -> (B, patches, 3 * patch * patch), patches in row-major order."""
-        p = self.config.patch
-        B, C, H, W = images.shape
-        grid = images.reshape(B, C, H // p, p, W // p, p).permute(0, 2, 4, 1, 3, 5)
-        return grid.reshape(B, (H // p) * (W // p), C * p * p)
+    def tokens(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) in [0, 1] -> (B, patches, d_model), one token per patch in row-major order."""
+        return self.embed(images - 0.5).flatten(2).transpose(1, 2)
 
     def forward(self, images: torch.Tensor):
         """images (B, 3, 64, 64) in [0, 1] -> logits (B, classes) and {"encoder": (B, layers, heads, T, T)},
         T = 1 + patches (the class token first)."""
-        x = self.embed(self.patches(images - 0.5))
+        x = self.tokens(images)
         x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], 1) + self.position
-        mask = torch.ones(1, 1, 1, x.shape[1], dtype=torch.bool)
         probs = []
         for layer in self.layers:
-            x, p = layer(x, mask)
+            x, p = layer(x, None)  # every token attends to every token
             probs.append(p)
         return self.classify(self.norm(x[:, 0])), {"encoder": torch.stack(probs, 1)}
 

@@ -9,6 +9,7 @@ punctuation or digits, nor let it reorder its neighbours.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Sequence
 
@@ -31,10 +32,12 @@ CJK_RANGES = (
 SCRIPT_NAMES = {"cjk": "Chinese, Japanese or Korean", "rtl": "right-to-left (Arabic, Hebrew)"}
 
 
+_CJK = re.compile("[" + "".join(f"{chr(low)}-{chr(high)}" for low, high in CJK_RANGES) + "]")
+
+
 def is_cjk(character: str) -> bool:
     """Whether a character is Chinese, Japanese or Korean (ideographs, kana, Hangul, CJK punctuation)."""
-    point = ord(character)
-    return any(low <= point <= high for low, high in CJK_RANGES)
+    return _CJK.match(character) is not None
 
 
 def is_rtl(character: str) -> bool:
@@ -46,7 +49,9 @@ def scripts(texts: Sequence[str]) -> set[str]:
     """Which of "cjk" and "rtl" occur anywhere in ``texts``."""
     found = set()
     for text in texts:
-        if any(is_cjk(c) for c in text):
+        if text.isascii():  # neither (and the common case: one check instead of one per character)
+            continue
+        if _CJK.search(text):
             found.add("cjk")
         if any(is_rtl(c) for c in text):
             found.add("rtl")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, replace
+from dataclasses import InitVar, dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+
+from attnviz.buffers import POOL
 
 KINDS = ("self", "causal", "cross", "temporal", "memory-read", "memory-write", "word", "sentence", "spatial")
 ROW_SUM_TOLERANCE = 1e-4
@@ -34,10 +36,16 @@ class AttentionMap:
     key_special: tuple[bool, ...] = field(default=())
     grid: tuple[int, int] | None = None  # keys that are image cells: (rows, columns) of the non-special keys
     _fingerprint: str = field(init=False, repr=False, compare=False, default="")
+    # Passed only by code that computed the weights with a softmax and checked every row's sum where it did (see
+    # attnviz.capture): the row pass is then not made a second time; every other check still runs. Init-only,
+    # so dataclasses.replace() never carries it over to other weights.
+    rows_checked: InitVar[bool] = False
 
-    def __post_init__(self) -> None:
-        weights = np.array(self.weights, dtype=np.float32, copy=True, order="C")
-        weights.setflags(write=False)
+    def __post_init__(self, rows_checked: bool) -> None:
+        weights = self.weights
+        if not _frozen(weights):  # a read-only float32 array that owns its memory is kept as it is: nobody can
+            weights = np.array(weights, dtype=np.float32, copy=True, order="C")  # write to it any more
+            weights.setflags(write=False)
         object.__setattr__(self, "weights", weights)
         object.__setattr__(self, "query_tokens", tuple(str(t) for t in self.query_tokens))
         object.__setattr__(self, "key_tokens", tuple(str(t) for t in self.key_tokens))
@@ -47,7 +55,7 @@ class AttentionMap:
             object.__setattr__(self, f"{name}_special", flags)
         if self.grid is not None:
             object.__setattr__(self, "grid", tuple(int(n) for n in self.grid))
-        _validate(self)
+        _validate(self, rows_checked)
 
     @property
     def fingerprint(self) -> str:
@@ -140,7 +148,17 @@ def _check_index(name: str, index: int, size: int) -> None:
         raise IndexError(f"{name} {index} is out of range: this map has {size} ({name} 0..{size - 1})")
 
 
-def _validate(attn: AttentionMap) -> None:
+def _frozen(weights) -> bool:
+    return (
+        isinstance(weights, np.ndarray)
+        and weights.dtype == np.float32
+        and weights.flags.c_contiguous
+        and (weights.flags.owndata or POOL.owns(weights))  # only attnviz.buffers writes to a pool block, and
+        and not weights.flags.writeable  # never while any array refers to it
+    )
+
+
+def _validate(attn: AttentionMap, rows_checked: bool = False) -> None:
     w = attn.weights
     if w.ndim != 4:
         raise AttentionError(f"weights must be 4-D [layer, head, query, key]; got shape {w.shape}")
@@ -154,7 +172,19 @@ def _validate(attn: AttentionMap) -> None:
         raise AttentionError("special-token flags must have one entry per token")
     if attn.kind not in KINDS:
         raise AttentionError(f"kind must be one of {', '.join(KINDS)}; got {attn.kind!r}")
-    sums = w.sum(axis=-1, dtype=np.float64)  # NaN or infinity anywhere in a row makes its sum non-finite
+    if not rows_checked:
+        _validate_rows(w)
+    _validate_grid(attn)
+    if attn.kind == "causal":
+        if w.shape[2] != w.shape[3]:
+            raise AttentionError(f"causal attention must be square; got {w.shape[2]} x {w.shape[3]}")
+        if _looks_ahead(w):
+            raise AttentionError("causal attention must be zero above the diagonal (no looking ahead)")
+
+
+def _validate_rows(w: np.ndarray) -> None:
+    sums = w.sum(axis=-1)  # NaN or infinity anywhere in a row makes its sum non-finite; float32's pairwise sum
+    # is within 1e-6 of the exact sum of a row of weights, far inside the tolerance, in half float64's time
     if not np.isfinite(sums).all():
         raise AttentionError("weights contain NaN or infinity")
     if w.min() < 0:
@@ -166,12 +196,16 @@ def _validate(attn: AttentionMap) -> None:
             f"every row must sum to 1 (within {ROW_SUM_TOLERANCE}); layer {layer} head {head} "
             f"query {query} sums to {sums[layer, head, query]:.6f}"
         )
-    _validate_grid(attn)
-    if attn.kind == "causal":
-        if w.shape[2] != w.shape[3]:
-            raise AttentionError(f"causal attention must be square; got {w.shape[2]} x {w.shape[3]}")
-        if np.triu(w, k=1).any():
-            raise AttentionError("causal attention must be zero above the diagonal (no looking ahead)")
+
+
+def _looks_ahead(w: np.ndarray, block: int = 64) -> bool:
+    """Whether any weight lies above the diagonal, read a band of rows at a time (``np.triu`` copies it all)."""
+    n = w.shape[2]
+    for q0 in range(0, n, block):
+        q1 = min(n, q0 + block)
+        if w[..., q0:q1, q1:].any() or np.triu(w[..., q0:q1, q0:q1], k=1).any():
+            return True
+    return False
 
 
 def _validate_grid(attn: AttentionMap) -> None:

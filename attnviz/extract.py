@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import torch
 
 from attnviz import scripts
 from attnviz.analysis import pool
 from attnviz.attention import AttentionMap
+from attnviz.capture import Captured, captured
 from attnviz.hf import LoadedModel
 from attnviz.tokens import clean_token, group_label, word_groups
 
@@ -40,7 +42,7 @@ class _Side:
     special: list[bool]
     groups: list[list[int]]
 
-    @property
+    @cached_property
     def labels(self) -> tuple[str, ...]:
         return tuple(clean_token(t) for t in self.raw)
 
@@ -74,9 +76,9 @@ def extract(
     _check_memory(loaded, len(source.ids) + extra, max_attention_mb)
     ids = torch.tensor([source.ids], device=loaded.device)
     if loaded.family != "encoder-decoder":
-        out = loaded.model(input_ids=ids, **_type_ids(loaded, text, pair), output_attentions=True)
+        weights = _self_attention(loaded, ids, _type_ids(loaded, text, pair))
         kind = "causal" if loaded.family == "decoder" else "self"
-        maps = {"self": _map(out.attentions, source, source, kind, loaded.name, word_level)}
+        maps = {"self": _map(weights, source, source, kind, loaded.name, word_level)}
         return Extraction(loaded.name, loaded.family, maps, tuple(warnings))
     decoder_in, labels, target_text = _target(loaded, ids, target, max_new_tokens, warnings)
     out = loaded.model(
@@ -128,9 +130,10 @@ def _checked_source(loaded: LoadedModel, text: str, pair: str | None, warnings: 
 
 def _encode(loaded: LoadedModel, text: str, pair: str | None, warnings: list[str]) -> _Side:
     tokenizer = loaded.tokenizer
-    full = len(tokenizer(text, pair)["input_ids"])
-    encoding = tokenizer(text, pair, truncation=True, max_length=loaded.max_tokens)
+    encoding = tokenizer(text, pair)
+    full = len(encoding["input_ids"])
     if full > loaded.max_tokens:
+        encoding = tokenizer(text, pair, truncation=True, max_length=loaded.max_tokens)
         warnings.append(
             f"The text is {full} tokens long; {loaded.name} reads at most {loaded.max_tokens}, "
             f"so it was cut to the first {loaded.max_tokens} tokens."
@@ -212,9 +215,24 @@ def _target(loaded: LoadedModel, ids, target: str | None, max_new_tokens: int, w
     return decoder_in, _side(tokenizer, labels, groups), target
 
 
+def _self_attention(loaded: LoadedModel, ids: torch.Tensor, type_ids: dict):
+    """Every layer's weights of an encoder or decoder, written in place by :mod:`attnviz.capture` (no copy per
+    layer), or the model's ``output_attentions`` where it cannot run attnviz's attention function."""
+    layers = getattr(loaded.model.config, "num_hidden_layers", None)
+    if isinstance(layers, int) and loaded.device == "cpu":
+        done = captured(loaded.model, lambda: loaded.model(input_ids=ids, **type_ids), layers)
+        if done is not None:
+            return done
+    return loaded.model(input_ids=ids, **type_ids, output_attentions=True).attentions
+
+
 def _map(attentions, queries: _Side, keys: _Side, kind: str, name: str, word_level: bool) -> AttentionMap:
-    weights = torch.stack([a[0] for a in attentions]).float().cpu().numpy()
-    attn = AttentionMap(weights, queries.labels, keys.labels, kind, name, tuple(queries.special), tuple(keys.special))
+    if isinstance(attentions, Captured):
+        weights, checked = attentions
+    else:
+        weights, checked = torch.stack([a[0] for a in attentions]).float().cpu().numpy(), False
+    attn = AttentionMap(weights, queries.labels, keys.labels, kind, name, tuple(queries.special), tuple(keys.special),
+                        rows_checked=checked)  # fmt: skip
     if not word_level:
         return attn
     return pool(attn, queries.groups, keys.groups, queries.word_labels, keys.word_labels)

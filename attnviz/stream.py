@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextvars
 import sys
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -28,12 +27,11 @@ from transformers import AttentionInterface
 from transformers.masking_utils import AttentionMaskInterface, eager_mask
 
 from attnviz import analysis
-from attnviz.stream_attention import Scratch, chunk_attention, is_standard
+from attnviz.stream_attention import SWITCH, Scratch, chunk_attention, is_standard
 from attnviz.stream_reduce import Reducer, block_factors
 
 NAME = "attnviz_stream"
 _ACTIVE: contextvars.ContextVar[_Run | None] = contextvars.ContextVar("attnviz_stream_run", default=None)
-_SWITCH = threading.Lock()  # the implementation is set on the shared model for the length of one run
 Progress = Callable[[int, int], None]  # told (layers done, layers)
 
 
@@ -232,7 +230,7 @@ def stream(
     run.total_layers = getattr(model.config, "num_hidden_layers", 0)
     token = _ACTIVE.set(run)
     try:
-        with _SWITCH:
+        with SWITCH:
             previous = model.config._attn_implementation
             model.set_attn_implementation(NAME)
             try:

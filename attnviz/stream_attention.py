@@ -15,9 +15,13 @@ eager attention; a family not listed here streams through its own eager function
 from __future__ import annotations
 
 import math
+import threading
 
 import torch
 
+# attnviz's attention functions are switched on a model shared by every session for the length of one run:
+# one run at a time (streaming or capture), whoever asks.
+SWITCH = threading.Lock()
 STANDARD = frozenset({"llama", "mistral", "qwen2", "gemma2", "phi", "gpt_neox", "gpt2", "bert"})
 
 
@@ -68,14 +72,19 @@ def chunk_attention(query, key, value, mask, scaling=None, softcap=None, scratch
 
 
 def _scores(query, key, mask, scaling: float, softcap: float | None, scratch: Scratch) -> torch.Tensor:
-    """``q k^T * scaling`` (soft-capped) plus the mask, ``[1, heads, chunk, keys]``, in the first buffer, in eager
-    attention's order; the query heads that share a key head are stacked so that one product serves them."""
-    batch, heads, chunk, dim = query.shape
+    """``q k^T * scaling`` (soft-capped) plus the mask, ``[1, heads, chunk, keys]``, in the first buffer."""
+    heads, chunk, width = query.shape[1], query.shape[2], key.shape[2]
+    return scores_into(scratch.take(0, (1, heads, chunk, width)), query, key, mask, scaling, softcap)
+
+
+def scores_into(out, query, key, mask, scaling: float, softcap: float | None) -> torch.Tensor:
+    """``q k^T * scaling`` (soft-capped) plus the mask, written into the contiguous ``out`` ``[1, heads, chunk,
+    keys]``, in eager attention's order; the query heads that share a key head are stacked so that one product
+    serves them."""
+    heads, chunk, dim = query.shape[1:]
     kv_heads, width = key.shape[1], key.shape[2]
     stacked = query.reshape(kv_heads, heads // kv_heads * chunk, dim)
-    scores = scratch.take(0, (kv_heads, stacked.shape[1], width))
-    torch.bmm(stacked, key[0].transpose(1, 2), out=scores).mul_(scaling)
+    torch.bmm(stacked, key[0].transpose(1, 2), out=out.view(kv_heads, stacked.shape[1], width)).mul_(scaling)
     if softcap is not None:
-        scores.div_(softcap).tanh_().mul_(softcap)
-    scores = scores.view(batch, heads, chunk, width)
-    return scores.add_(mask) if mask is not None else scores
+        out.div_(softcap).tanh_().mul_(softcap)
+    return out.add_(mask) if mask is not None else out

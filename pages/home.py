@@ -18,13 +18,22 @@ st.markdown(
     "sidebar.**"
 )
 task = get_task("translate")
-rnn = cache.run_builtin("translate", "rnn-additive", EXAMPLE)
-transformer = cache.run_builtin("translate", "transformer", EXAMPLE)
 SCENE = "red circle, blue square"
-captioned = cache.caption_scene(SCENE, 0)
+# Each model runs when its picture is drawn (cached after the first visit), so the first picture reaches the
+# browser while the other models still run, and the browser loads its chart library meanwhile.
+
+
+def temporal_picture():
+    rnn = cache.run_builtin("translate", "rnn-additive", EXAMPLE)
+    return figures.heatmap(rnn.maps["temporal"], 0, 0, gold=task.reference(rnn.source).gold_rows(rnn.output))
+
+
+def transformer_maps():
+    return cache.run_builtin("translate", "transformer", EXAMPLE).maps
 
 
 def spatial_picture():
+    captioned = cache.caption_scene(SCENE, 0)
     step = 4 if len(captioned.caption) > 4 else 0  # the colour of the second object, after "left of"
     cells = grids.cell_weights(captioned.attention, 0, 0, step)
     word = captioned.attention.query_tokens[step]
@@ -39,7 +48,7 @@ IDEAS = [
         "weights with a softmax, and reads their weighted mix. Each row is one step of the French output; "
         "red squares are the gold alignment. *voiture* looks at *car* and *rouge* at *red*: the adjective "
         "and the noun swapped places, and attention followed them.",
-        lambda: figures.heatmap(rnn.maps["temporal"], 0, 0, gold=task.reference(rnn.source).gold_rows(rnn.output)),
+        temporal_picture,
         ("pages/temporal.py", "Try temporal attention", ":material/timer:"),
     ),
     (
@@ -48,7 +57,7 @@ IDEAS = [
         "$\\mathrm{softmax}(q^\\top k / \\sqrt{d_k})$, and mixes the value vectors with those weights; "
         "dividing by $\\sqrt{d_k}$ keeps the softmax from saturating. Here one head of the tiny "
         "Transformer's encoder: every English word attending to all the others.",
-        lambda: figures.heatmap(transformer.maps["encoder"], 1, 0),
+        lambda: figures.heatmap(transformer_maps()["encoder"], 1, 0),
         ("pages/self_attention.py", "Try self-attention", ":material/hub:"),
     ),
     (
@@ -57,7 +66,7 @@ IDEAS = [
         "can learn a different pattern. This is every layer x head of the tiny Transformer's "
         "cross-attention at once (2 layers x 4 heads). Pretrained models have many more: MiniLM has "
         "6 x 12, and the pretrained page shows them all.",
-        lambda: figures.overview(transformer.maps["cross"]),
+        lambda: figures.overview(transformer_maps()["cross"]),
         ("pages/pretrained.py", "Explore a pretrained model", ":material/psychology:"),
     ),
     (

@@ -131,15 +131,17 @@ def report(results: dict, command: str) -> str:
 def _missed(results: dict) -> list[str]:
     """Why each missed extraction budget is missed, from this run's own numbers."""
     notes = []
-    minilm = [r for r in results["extraction"] if r["ratio"] > 1.15]
+    budget = {128: 1.15, 512: 1.2}  # the lengths the budgets name (16 tokens is measured, not budgeted)
+    minilm = [r for r in results["extraction"] if r["ratio"] > budget.get(r["tokens"], float("inf"))]
     if minilm:
         worst = max(minilm, key=lambda r: r["ratio"])
         notes.append(
             f"- MiniLM extraction over SDPA: {worst['ratio']:.2f} at {worst['tokens']} tokens. The model's own eager "
             "attention, which is what returns weights in transformers 5, takes "
-            f"{worst['eager_s'] / worst['bare_s']:.2f}x the SDPA forward by itself, returning nothing; attnviz "
-            "adds the copy of every map to numpy and its checks. Below that floor only a fused kernel that writes "
-            "the weights while computing the output would go."
+            f"{worst['eager_s'] / worst['bare_s']:.2f}x the SDPA forward by itself, returning nothing. attnviz "
+            "computes the same weights in place (attnviz/capture.py: no copy per layer, reused memory), so what it "
+            "adds to SDPA is writing every weight once and checking each row, which a fused kernel that never "
+            "writes the scores does not do."
         )
     decoder = [r for r in results["long"]["rows"] if r["stream_s"] / r["sdpa_s"] > 1.4]
     if decoder:

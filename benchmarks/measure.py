@@ -52,17 +52,27 @@ def text_of_length(loaded: hf.LoadedModel, n_tokens: int) -> str:
     return " ".join(words[:low])
 
 
+EXTRACTION_REPEATS = 9  # at least: one forward pass is short and this machine's spread large
+
+
 def extraction(loaded: hf.LoadedModel, lengths: list[int], repeats: int) -> list[dict]:
-    """attnviz's extraction against a bare SDPA forward pass (no attentions) of the same model."""
+    """attnviz's extraction against a bare SDPA forward pass (no attentions) of the same model; the three are
+    run in turn, ``max(repeats, EXTRACTION_REPEATS)`` times, so that a slow moment of the machine falls on all
+    of them alike, and each median is taken over its own runs."""
     rows = []
     for n in lengths:
         text = text_of_length(loaded, n)
         ids = torch.tensor([loaded.tokenizer(text)["input_ids"]], device=loaded.device)
-        with torch.no_grad(), sdpa(loaded.model):
-            bare, _ = median_time(lambda ids=ids: loaded.model(input_ids=ids), repeats)
-        with torch.no_grad():
-            eager, _ = median_time(lambda ids=ids: loaded.model(input_ids=ids), repeats)  # loaded with eager
-        ours, result = median_time(lambda text=text: extract(loaded, text), repeats)
+        times, result = {"bare": [], "eager": [], "ours": []}, None
+        for _ in range(max(repeats, EXTRACTION_REPEATS)):
+            with torch.no_grad(), sdpa(loaded.model):
+                times["bare"].append(median_time(lambda ids=ids: loaded.model(input_ids=ids), 1)[0])
+            with torch.no_grad():  # loaded with eager attention
+                times["eager"].append(median_time(lambda ids=ids: loaded.model(input_ids=ids), 1)[0])
+            result = None  # the last run's maps are freed first, as the app's would be
+            elapsed, result = median_time(lambda text=text: extract(loaded, text), 1)
+            times["ours"].append(elapsed)
+        bare, eager, ours = (statistics.median(times[k]) for k in ("bare", "eager", "ours"))
         rows.append({"tokens": ids.shape[1], "bare_s": bare, "eager_s": eager, "attnviz_s": ours,
                      "ratio": ours / bare, "result": result})  # fmt: skip
     return rows

@@ -37,6 +37,14 @@ def heatmap(
     largest weight to the top colour instead (more contrast for diffuse heads, and says so).
     """
     weights = attn.head(layer, head).astype(np.float32)
+    y_title, x_title = AXIS_TITLES.get(attn.kind, ("query", "key"))
+    layout = dict(  # given to the constructor: update_layout() costs as much again (it is on every submission)
+        xaxis=dict(side="bottom", tickangle=tick_angle(attn.key_tokens), **token_axis(attn.key_tokens, x_title)),
+        yaxis=dict(autorange="reversed", **token_axis(attn.query_tokens, y_title)),
+        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+        height=figure_height(attn.n_queries),
+    )
+    layout["title"] = dict(text=escape(title)) if title else {}
     fig = go.Figure(
         go.Heatmap(
             z=weights,
@@ -47,18 +55,11 @@ def heatmap(
             colorscale=COLORSCALE,
             **token_hover(attn.query_tokens, attn.key_tokens),
             colorbar=dict(title=dict(text="weight (stretched)" if stretch else "weight")),
-        )
+        ),
+        layout=layout,
     )
     if gold is not None:
         add_gold_links(fig, gold)
-    y_title, x_title = AXIS_TITLES.get(attn.kind, ("query", "key"))
-    fig.update_layout(
-        title=dict(text=escape(title)) if title else None,
-        xaxis=dict(side="bottom", tickangle=tick_angle(attn.key_tokens), **token_axis(attn.key_tokens, x_title)),
-        yaxis=dict(autorange="reversed", **token_axis(attn.query_tokens, y_title)),
-        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
-        height=figure_height(attn.n_queries),
-    )
     return fig
 
 

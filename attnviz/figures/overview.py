@@ -56,16 +56,17 @@ def overview(attn: AttentionMap, max_side: int | None = None) -> go.Figure:
         colorbar=dict(title=dict(text="weight"), tickvals=[0, 64, 128, 191, 255],
                       ticktext=["0", "0.25", "0.5", "0.75", "1"]),
     )  # fmt: skip
-    fig = go.Figure([thumbnails, _tile_centres(attn, rows, cols)])
-    fig.update_layout(
-        shapes=_tile_borders(attn, rows, cols),
-        xaxis=dict(title=dict(text="head"), side="top", **_tile_axis(attn.n_heads, cols)),
-        yaxis=dict(title=dict(text="layer"), autorange="reversed", **_tile_axis(attn.n_layers, rows)),
-        hovermode="closest", hoverdistance=-1,
-        margin=dict(l=10, r=10, t=30, b=10),
-        height=int(min(900, max(280, 90 * attn.n_layers + 80))),
+    return go.Figure(  # the layout given to the constructor: update_layout() costs as much again
+        [thumbnails, _tile_centres(attn, rows, cols)],
+        layout=dict(
+            shapes=_tile_borders(attn, rows, cols),
+            xaxis=dict(title=dict(text="head"), side="top", **_tile_axis(attn.n_heads, cols)),
+            yaxis=dict(title=dict(text="layer"), autorange="reversed", **_tile_axis(attn.n_layers, rows)),
+            hovermode="closest", hoverdistance=-1,
+            margin=dict(l=10, r=10, t=30, b=10),
+            height=int(min(900, max(280, 90 * attn.n_layers + 80))),
+        ),
     )  # fmt: skip
-    return fig
 
 
 def _tile_centres(attn: AttentionMap, rows: int, cols: int) -> go.Scatter:

@@ -56,12 +56,13 @@ class Pool:
         free again) fit in ``free_bytes``; other blocks in use are not counted and never dropped."""
         free = [i for i in range(len(self.blocks) - 1) if self._unused(i)]
         kept = self.blocks[-1].nbytes + sum(self.blocks[i].nbytes for i in free)
-        for i in free:
+        dropped = set()
+        for i in free:  # oldest first
             if kept <= self.free_bytes:
                 break
             kept -= self.blocks[i].nbytes
-            self.blocks[i] = None  # type: ignore[call-overload]
-        self.blocks = [block for block in self.blocks if block is not None]
+            dropped.add(i)
+        self.blocks = [block for i, block in enumerate(self.blocks) if i not in dropped]
 
 
 POOL = Pool()

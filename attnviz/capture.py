@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import sys
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -24,7 +23,7 @@ import torch
 
 from attnviz.attention import ROW_SUM_TOLERANCE
 from attnviz.buffers import POOL
-from attnviz.stream_attention import SWITCH, is_standard, scores_into
+from attnviz.stream_attention import SWITCH, eager_of, is_standard, scores_into
 
 NAME = "attnviz_capture"
 
@@ -56,7 +55,7 @@ _ACTIVE: contextvars.ContextVar[_Run | None] = contextvars.ContextVar("attnviz_c
 
 
 def _attention(module, query, key, value, attention_mask, **kwargs):
-    eager = sys.modules[type(module).__module__].eager_attention_forward
+    eager = eager_of(module)
     run = _ACTIVE.get()
     if run is None:  # another caller of the shared model: its own eager attention
         return eager(module, query, key, value, attention_mask, **kwargs)
@@ -123,7 +122,9 @@ def captured(model: torch.nn.Module, run_model: Callable[[], object], n_layers: 
     if len(run.returned) != n_layers:
         return None
     if run.weights is None:  # no layer of a family attnviz computes itself: the model's own weights, stacked
-        run.weights = np.ascontiguousarray(torch.stack([w[0] for w in run.returned]).float().cpu().numpy())
+        stacked = np.ascontiguousarray(torch.stack([w[0] for w in run.returned]).float().cpu().numpy())
+        stacked.setflags(write=False)
+        return Captured(stacked, False)
     checked = run.rows_ok
     for layer, returned in enumerate(run.returned):
         if returned is not None:  # a layer whose family's attention attnviz does not compute itself

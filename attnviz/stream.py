@@ -16,7 +16,6 @@ of every layer (``layers x (heads + kv_heads) x tokens x head_dim``) and one mas
 from __future__ import annotations
 
 import contextvars
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -27,7 +26,7 @@ from transformers import AttentionInterface
 from transformers.masking_utils import AttentionMaskInterface, eager_mask
 
 from attnviz import analysis
-from attnviz.stream_attention import SWITCH, Scratch, chunk_attention, is_standard
+from attnviz.stream_attention import SWITCH, Scratch, chunk_attention, eager_of, is_standard
 from attnviz.stream_reduce import Reducer, block_factors
 
 NAME = "attnviz_stream"
@@ -200,7 +199,7 @@ def _block(mask: torch.Tensor | None, q0: int, q1: int, k0: int, k1: int) -> tor
 
 def _attention(module, query, key, value, attention_mask, **kwargs):
     """Every attention layer calls this while streaming is registered: chunked eager attention, reduced."""
-    eager = sys.modules[type(module).__module__].eager_attention_forward
+    eager = eager_of(module)
     run = _ACTIVE.get()
     if run is None:  # another caller of the same model: plain eager attention
         return eager(module, query, key, value, attention_mask, **kwargs)

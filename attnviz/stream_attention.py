@@ -15,6 +15,7 @@ eager attention; a family not listed here streams through its own eager function
 from __future__ import annotations
 
 import math
+import sys
 import threading
 
 import torch
@@ -23,6 +24,11 @@ import torch
 # one run at a time (streaming or capture), whoever asks.
 SWITCH = threading.Lock()
 STANDARD = frozenset({"llama", "mistral", "qwen2", "gemma2", "phi", "gpt_neox", "gpt2", "bert"})
+
+
+def eager_of(module: torch.nn.Module):
+    """The ``eager_attention_forward`` of the modelling file that defines ``module``'s class (its family's own)."""
+    return sys.modules[type(module).__module__].eager_attention_forward
 
 
 def is_standard(eager, module: torch.nn.Module, query: torch.Tensor, mask: torch.Tensor | None) -> bool:

@@ -99,3 +99,11 @@ def test_readmes_bounds_table_states_the_pools_bound():
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert f"| {FREE_BYTES // 1_000_000} MB, least recently used dropped |" in readme
+
+
+def test_free_blocks_within_the_bound_are_kept_and_only_the_oldest_beyond_it_dropped():
+    pool = Pool(free_bytes=20_000)
+    pool.take((1_000,))  # 4,000 bytes, free at once
+    pool.take((2_000,))  # 8,000 bytes, free at once (the 1,000 block is too small for it)
+    pool.take((3_000,))  # 12,000 more: 24,000 in all, so the oldest free block (4,000) goes
+    assert [block.size for block in pool.blocks] == [2_000, 3_000]

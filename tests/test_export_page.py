@@ -8,8 +8,15 @@ from test_pages import builtin, open_page
 
 from attnviz import export, figures
 from attnviz.tasks import get_task
+from attnviz.ui.paper import opener
 
 TEXT = "the red car sees my old dog"
+
+
+def open_popover(at, key: str):
+    """Open the 'Figure for a paper' popover ``key`` as a click does (its contents are drawn only while open)."""
+    at.session_state[opener(key)] = True
+    return at.run()
 
 
 def downloads(at) -> dict[str, str]:
@@ -19,6 +26,7 @@ def downloads(at) -> dict[str, str]:
 def test_the_temporal_page_renders_the_view_on_screen_into_an_svg_download():
     at = open_page("pages/temporal.py", rnn_text=TEXT)
     assert "rnn_paper-download" not in downloads(at) and "rnn_paper-file" not in at.session_state  # nothing yet
+    open_popover(at, "rnn_paper")
     at.selectbox(key="rnn_paper-font_family").set_value("DejaVu Serif")
     at.button(key="rnn_paper-render").click().run()
     assert not at.exception, at.exception
@@ -41,7 +49,7 @@ def test_the_temporal_page_renders_the_view_on_screen_into_an_svg_download():
 
 def test_the_pretrained_page_gives_a_print_resolution_png_and_bad_sizes_are_one_sentence():
     text = "Attention is all you need."
-    at = open_page("pages/pretrained.py", hf_text=text, hf_layer="4", hf_head="7")
+    at = open_popover(open_page("pages/pretrained.py", hf_text=text, hf_layer="4", hf_head="7"), "hf_paper")
     at.radio(key="hf_paper-fmt").set_value("png")
     at.number_input(key="hf_paper-width").set_value(3.5)
     at.number_input(key="hf_paper-height").set_value(3.0)
@@ -58,3 +66,18 @@ def test_the_pretrained_page_gives_a_print_resolution_png_and_bad_sizes_are_one_
         "A figure of 60 x 3 in is 5760 x 288 pixels\\: each side must be 100 to 4000 pixels \\(1\\.04 to 41\\.7 "
         "inches\\)\\."
     ]
+
+
+def test_a_closed_popover_draws_nothing_and_keeps_the_options_chosen():
+    at = open_popover(open_page("pages/pretrained.py", hf_text="Attention is all you need."), "hf_paper")
+    at.radio(key="hf_paper-fmt").set_value("png")
+    at.number_input(key="hf_paper-dpi").set_value(150)
+    at.button(key="hf_paper-render").click().run()
+    assert downloads(at)["hf_paper-download"] == "Download attnviz-pretrained-self-layer0-head0.png"
+    at.session_state[opener("hf_paper")] = False  # closed, as a click outside it does
+    at.run()
+    at.text_area(key="hf_text").set_value("Another sentence entirely.").run()  # reruns while it is closed
+    assert "hf_paper-download" not in downloads(at) and not [r for r in at.radio if r.key == "hf_paper-fmt"]
+    at = open_popover(at, "hf_paper")
+    assert at.radio(key="hf_paper-fmt").value == "png" and at.number_input(key="hf_paper-dpi").value == 150
+    assert "The view changed since the figure was rendered: render it again." in [c.value for c in at.caption]

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-from test_export_page import downloads
+from test_export_page import downloads, open_popover
 from test_pages import open_page
 
 from attnviz import analysis, export, figures, hf
@@ -24,6 +24,7 @@ def svg_texts(data: bytes) -> set[str]:
 
 
 def render(at, key: str):
+    open_popover(at, key)
     assert at.button(key=f"{key}-render") is not None  # the popover's button is there before any press
     at.button(key=f"{key}-render").click().run()
     assert not at.exception, at.exception
@@ -109,7 +110,7 @@ def test_a_chart_drawn_with_a_paper_stem_exports_exactly_that_chart():
     from attnviz.models import ntm
 
     at = open_page("pages/memory.py")
-    assert at.button(key="ntm_memory_paper-render") is not None
+    assert open_popover(at, "ntm_memory_paper").button(key="ntm_memory_paper-render") is not None
     stored = render(at, "ntm_bits_paper")
     assert downloads(at)["ntm_bits_paper-download"] == "Download attnviz-ntm-bits.svg"
     pattern = np.random.default_rng(6).integers(0, 2, (6, 8)).astype(np.float32)  # the page's default
@@ -137,9 +138,15 @@ def test_every_home_illustration_exports_the_figure_on_screen():
      "two_models", "attribution", "long"],
 )  # fmt: skip
 def test_every_chart_a_page_draws_has_its_figure_button(page):
-    """Each page as a visitor first sees it: as many 'Figure for a paper' buttons as charts (one under each)."""
+    """Each page as a visitor first sees it: as many 'Figure for a paper' popovers as charts (one under each),
+    all closed, so none of their widgets is drawn until one is opened."""
     at = open_page(f"pages/{page}.py")
     assert not at.exception
     drawn = [e.proto.id.split("-", 2)[-1] for e in at.get("plotly_chart")]
-    buttons = [b.key for b in at.button if b.key and b.key.endswith("-render")]
-    assert drawn and len(buttons) == len(drawn), (drawn, buttons)
+    popovers = [p.proto.popover for p in at.get("popover") if p.proto.popover.label == "Figure for a paper"]
+    assert drawn and len(popovers) == len(drawn), (drawn, popovers)
+    assert not any(p.open for p in popovers)
+    assert not [b.key for b in at.button if b.key and b.key.endswith("-render")]  # nothing inside is sent
+    key = popovers[0].id.rsplit("-", 1)[0].split("-", 2)[-1]  # "$$ID-<hash>-<key>-open" -> the figure's key
+    open_popover(at, key)
+    assert [b.key for b in at.button if b.key and b.key.endswith("-render")] == [f"{key}-render"]

@@ -7,16 +7,20 @@ import pytest
 from test_pages import open_page
 
 from attnviz.settings import limits
+from attnviz.ui.state import SHARE
 
 
-def share_link(at) -> dict[str, list[str]]:
-    [code] = [c.value for c in at.code if "?" in c.value]
+def share_link(at, prefix: str) -> dict[str, list[str]]:
+    """The link in the page's 'Share this view' expander: drawn only once the expander is opened."""
+    assert not [c for c in at.code if "?" in c.value]  # closed: the link is not sent on every rerun
+    at.session_state[f"{prefix}{SHARE}"] = True  # opened, as a click does
+    [code] = [c.value for c in at.run().code if "?" in c.value]
     return parse_qs(urlsplit(code).query, keep_blank_values=True)
 
 
 def test_the_share_link_carries_exactly_the_declared_fields():
     at = open_page("pages/self_attention.py", tf_text="my friend ate the cake", tf_map="encoder", tf_layer="1")
-    link = share_link(at)
+    link = share_link(at, "tf_")
     assert set(link) == {"tf_task", "tf_text", "tf_map", "tf_layer", "tf_head", "tf_model"}  # no widget-only keys
     assert link["tf_text"] == ["my friend ate the cake"] and link["tf_map"] == ["encoder"] and link["tf_layer"] == ["1"]
 

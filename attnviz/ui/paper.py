@@ -20,9 +20,15 @@ def paper_figure(build: Callable[[], go.Figure], stem: str, key: str) -> None:
     """Under a chart: pick format, size, font and colour scale, press Render, then download the file.
 
     ``build`` makes the same figure the chart shows. Rendering (a headless browser: seconds) runs only on
-    the button; the file is kept in the session until the view changes; a problem is said once.
+    the button; the file is kept in the session until the view changes; a problem is said once. The popover's
+    contents are sent only while it is open (opening it reruns the page): a page's every other rerun draws none
+    of its widgets, and the options chosen are kept while it is closed.
     """
-    with st.popover("Figure for a paper", icon=":material/download:"):
+    popover = st.popover("Figure for a paper", icon=":material/download:", key=opener(key), on_change="rerun")
+    if not popover.open:
+        _keep(key)
+        return
+    with popover:
         _choices(key)
         st.caption("An inch is 96 pixels; a PNG sized in inches is drawn at the dpi asked (300 for print).")
         file_key = f"{key}-file"
@@ -43,6 +49,19 @@ def paper_figure(build: Callable[[], go.Figure], stem: str, key: str) -> None:
             f"Download {stored['name']}", data=stored["data"], file_name=stored["name"], mime=stored["mime"],
             key=f"{key}-download", on_click="ignore", icon=":material/download:",
         )  # fmt: skip
+
+
+def opener(key: str) -> str:
+    """The session-state key of the popover itself: True while it is open."""
+    return f"{key}-open"
+
+
+def _keep(key: str) -> None:
+    """Keep the options chosen while the popover is closed: Streamlit forgets the value of a widget that a run
+    does not draw, unless the run sets it again (its documented way to keep one)."""
+    for name in FIELDS:
+        if f"{key}-{name}" in st.session_state:
+            st.session_state[f"{key}-{name}"] = st.session_state[f"{key}-{name}"]
 
 
 def _choices(key: str) -> None:

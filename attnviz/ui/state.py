@@ -24,6 +24,9 @@ from attnviz.attention import AttentionMap
 from attnviz.ui.messages import warning
 
 
+SHARE = "share_open"  # under a view's prefix: the share expander's key, True while it is open
+
+
 def flag(text: object) -> bool:
     """A boolean from the URL ('True' / 'true' / '1' / 'yes')."""
     return str(text).lower() in ("true", "1", "yes")
@@ -142,7 +145,11 @@ class ViewState:
             if st.query_params.get(key) != value:
                 st.query_params[key] = value
         base = (st.context.url or "").split("?")[0]
-        with st.expander("Share this view", icon=":material/link:"):
+        # The link is drawn only while the expander is open (opening it reruns the page): not on every rerun.
+        expander = st.expander("Share this view", icon=":material/link:", key=self.key(SHARE), on_change="rerun")
+        if not expander.open:
+            return
+        with expander:
             st.caption(
                 "This link reopens the page with the same text, model, layer and head (copy button on the right)."
             )

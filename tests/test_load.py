@@ -12,7 +12,7 @@ FLAT_MB = 100  # the caches are bounded: 110 more submissions may not grow the s
 
 def test_sixteen_sessions_each_get_exactly_their_own_attention_and_memory_stays_flat():
     need_chromium()
-    result = run_load(sessions=16, per_session=10)
+    result = run_load(sessions=16, per_session=10, typing_ms=100)  # fast typists: the most submissions at once
     assert (result["drawn"], result["lost"], result["wrong"]) == (160, 0, 0), result
     memory = result["memory_mb"]
     assert memory[160] - memory[50] <= FLAT_MB, memory

@@ -117,14 +117,25 @@ class _Run:
         self.windows: list[int | None] = []
         self.total_layers = 0
         self.scratch = Scratch()
-        self._spans: dict[int, tuple[torch.Tensor, Spans | None]] = {}  # by mask: the layers of a kind share one
+        # by mask (the layers of a kind share one): the mask, its spans, whether it is 0 wherever a key is visible
+        self._spans: dict[int, tuple[torch.Tensor, Spans | None, bool]] = {}
 
     def spans(self, mask: torch.Tensor | None, n: int) -> Spans | None:
         if mask is None:
             return None
-        if id(mask) not in self._spans:
-            self._spans[id(mask)] = (mask, visible_spans(mask, n))  # the mask is held, so its id stays its own
+        if id(mask) not in self._spans:  # the mask is held, so its id stays its own
+            spans = visible_spans(mask, n)
+            self._spans[id(mask)] = (mask, spans, spans is not None and zero_where_visible(mask))
         return self._spans[id(mask)][1]
+
+    def clear(self, mask: torch.Tensor | None, q0: int, q1: int, k0: int) -> tuple[int, int] | None:
+        """The keys of the chunk (counted from ``k0``) that every query q0..q1 sees through a mask that is 0 there,
+        so adding the mask there changes nothing; None if there are none or the mask is not known to be 0."""
+        if mask is None or not self._spans[id(mask)][2]:
+            return None
+        first, last = self._spans[id(mask)][1]
+        start, stop = int(first[q0:q1].max()) - k0, int(last[q0:q1].min()) + 1 - k0
+        return (start, stop) if start < stop else None
 
     def run_layer(self, module, eager, query, key, value, mask, kwargs) -> torch.Tensor:
         window = kwargs.get("sliding_window")
@@ -134,18 +145,18 @@ class _Run:
         )
         n = query.shape[2]
         spans = self.spans(mask, n)
-        if is_standard(eager, module, query, mask):
-            compute = partial(chunk_attention, scratch=self.scratch)
-        else:
-            compute = partial(_eager, eager, module)
+        standard = is_standard(eager, module, query, mask)
+        compute = partial(chunk_attention, scratch=self.scratch) if standard else partial(_eager, eager, module)
         output = None
         step = self.factors[0] * max(1, self.chunk // self.factors[0])  # chunks hold whole thumbnail rows
         for q0 in range(0, n, step):
             q1 = min(n, q0 + step)
             k0, k1 = _band(spans, q0, q1, n)
-            part, weights, rows = compute(query[:, :, q0:q1], key[:, :, k0:k1], value[:, :, k0:k1],
-                                          _block(mask, q0, q1, k0, k1), **kwargs)  # fmt: skip
             causal = spans is not None and bool((spans[1][q0:q1] <= np.arange(q0, q1)).all())
+            fast = {"clear": self.clear(mask, q0, q1, k0), "columns": reducer.columns(q0, k0, k1 - k0)}
+            part, weights, rows = compute(query[:, :, q0:q1], key[:, :, k0:k1], value[:, :, k0:k1],
+                                          _block(mask, q0, q1, k0, k1), **kwargs,
+                                          **(fast if standard else {}))  # fmt: skip
             reducer.add(weights[0].detach().float(), q0, k0, causal, rows)
             del weights
             if output is None:  # [1, tokens, heads, head_dim], as eager attention returns it
@@ -179,6 +190,13 @@ def visible_spans(mask: torch.Tensor | None, n: int) -> Spans | None:
         first[q0 : q0 + 256][some] = seen.argmax(-1).numpy()[some]  # argmax: the first of the maxima
         last[q0 : q0 + 256][some] = n - 1 - seen.flip(-1).argmax(-1).numpy()[some]
     return first, last
+
+
+def zero_where_visible(mask: torch.Tensor) -> bool:
+    """Whether the additive ``mask`` ``[1, 1, query, key]`` is exactly 0 wherever it does not hide the key (as
+    transformers' eager masks are), a band of rows at a time."""
+    hidden = torch.finfo(mask.dtype).min / 2
+    return all(bool(((band == 0) | (band <= hidden)).all()) for band in mask[0, 0].split(256))
 
 
 def _band(spans: Spans | None, q0: int, q1: int, n: int) -> tuple[int, int]:

@@ -41,12 +41,13 @@ def is_standard(eager, module: torch.nn.Module, query: torch.Tensor, mask: torch
 
 
 class Scratch:
-    """Two float32 buffers that every chunk of a run reuses for its scores and weights. A new tensor of that size
-    for each chunk can be a fresh mapping from the system, whose pages are zeroed before use, and the chunk-sized
-    temporaries of every chunk fragmented the heap (the peak of a 4,000-token run grew chunk after chunk)."""
+    """Float32 buffers that every chunk of a run reuses for its scores, weights and widened values. A new tensor
+    of that size for each chunk can be a fresh mapping from the system, whose pages are zeroed before use, and the
+    chunk-sized temporaries of every chunk fragmented the heap (the peak of a 4,000-token run grew chunk after
+    chunk)."""
 
     def __init__(self):
-        self.flat = [torch.empty(0), torch.empty(0)]
+        self.flat = [torch.empty(0), torch.empty(0), torch.empty(0)]  # scores, weights, values with columns
 
     def take(self, index: int, shape: tuple[int, ...]) -> torch.Tensor:
         size = math.prod(shape)
@@ -55,7 +56,8 @@ class Scratch:
         return self.flat[index][:size].view(shape)
 
 
-def chunk_attention(query, key, value, mask, scaling=None, softcap=None, scratch: Scratch | None = None, **_):
+def chunk_attention(query, key, value, mask, scaling=None, softcap=None, scratch: Scratch | None = None,
+                    clear: tuple[int, int] | None = None, columns: torch.Tensor | None = None, **_):  # fmt: skip
     """(output ``[1, chunk, heads, head_dim]``, float32 weights ``[1, heads, chunk, keys]``, and each row's
     entropy and largest weight ``[heads, chunk]``) of queries ``[1, heads, chunk, head_dim]`` over keys and
     values ``[1, kv_heads, keys, head_dim]`` (not repeated: query heads ``j * groups ... j * groups + groups - 1``
@@ -63,34 +65,68 @@ def chunk_attention(query, key, value, mask, scaling=None, softcap=None, scratch
 
     The row statistics come from the scores: with ``m`` a row's largest score and ``Z = sum exp(s - m)``, the
     largest weight is ``1 / Z`` and the entropy ``-sum p log p = log Z - sum p (s - m)`` (no logarithm per
-    weight)."""
+    weight). ``clear``: the keys ``a .. b - 1`` where ``mask`` is 0 for every query (the mask is added elsewhere
+    only). ``columns`` ``[keys, m]``: per-key values whose weighted sum each row also needs; they ride along with
+    the values through the output's matrix product (``rows["sums"]``, ``[heads, chunk, m]``) instead of a
+    matrix-vector pass over the weights each."""
     batch, heads, chunk, dim = query.shape
     kv_heads, width = key.shape[1], key.shape[2]
     scratch = scratch or Scratch()
-    scores = _scores(query, key, mask, dim**-0.5 if scaling is None else scaling, softcap, scratch)
+    scores = _scores(query, key, mask, dim**-0.5 if scaling is None else scaling, softcap, scratch, clear)
     weights = torch.softmax(scores, -1, out=scratch.take(1, scores.shape))
     largest = weights.amax(-1)[0]  # exp(m - m) / Z
     scores.sub_(scores.amax(-1, keepdim=True))
     entropy = -largest.log() - scores.mul_(weights).sum(-1)[0]  # the scores are not needed after this
     del scores
-    output = torch.matmul(weights.view(batch, kv_heads, -1, width), value)
-    return output.view(batch, heads, chunk, dim).transpose(1, 2), weights, {"entropy": entropy, "max": largest}
+    rows = {"entropy": entropy, "max": largest}
+    if columns is None:
+        output = torch.matmul(weights.view(batch, kv_heads, -1, width), value).view(batch, heads, chunk, dim)
+    else:
+        widened = torch.matmul(weights.view(batch, kv_heads, -1, width), _widened(value, columns, scratch))
+        rows["sums"] = widened[..., dim : dim + columns.shape[1]].reshape(heads, chunk, -1)
+        output = widened[..., :dim].reshape(batch, heads, chunk, dim)
+    return output.transpose(1, 2), weights, rows
 
 
-def _scores(query, key, mask, scaling: float, softcap: float | None, scratch: Scratch) -> torch.Tensor:
+def _widened(value: torch.Tensor, columns: torch.Tensor, scratch: Scratch) -> torch.Tensor:
+    """``value`` ``[1, kv_heads, keys, head_dim]`` with ``columns`` ``[keys, m]`` after every head's values, then
+    zeros up to a multiple of 8 columns (the matrix product runs faster on an aligned width)."""
+    batch, kv_heads, width, dim = value.shape
+    extra = columns.shape[1]
+    out = scratch.take(2, (batch, kv_heads, width, dim + extra + (-(dim + extra) % 8)))
+    out[..., :dim] = value
+    out[..., dim : dim + extra] = columns
+    out[..., dim + extra :] = 0.0
+    return out
+
+
+def _scores(query, key, mask, scaling: float, softcap: float | None, scratch: Scratch, clear=None) -> torch.Tensor:
     """``q k^T * scaling`` (soft-capped) plus the mask, ``[1, heads, chunk, keys]``, in the first buffer."""
     heads, chunk, width = query.shape[1], query.shape[2], key.shape[2]
-    return scores_into(scratch.take(0, (1, heads, chunk, width)), query, key, mask, scaling, softcap)
+    return scores_into(scratch.take(0, (1, heads, chunk, width)), query, key, mask, scaling, softcap, clear)
 
 
-def scores_into(out, query, key, mask, scaling: float, softcap: float | None) -> torch.Tensor:
+def scores_into(out, query, key, mask, scaling: float, softcap: float | None, clear=None) -> torch.Tensor:
     """``q k^T * scaling`` (soft-capped) plus the mask, written into the contiguous ``out`` ``[1, heads, chunk,
     keys]``, in eager attention's order; the query heads that share a key head are stacked so that one product
-    serves them."""
+    serves them. A scaling that is a power of two (``head_dim ** -0.5`` for 64 or 256) multiplies the queries
+    instead of the scores: a pass over ``chunk x head_dim`` values instead of ``chunk x keys``, and the same
+    numbers, since multiplying by a power of two rounds nothing. The mask is added only outside ``clear`` (keys
+    ``a .. b - 1`` where it is 0 for every query: a causal chunk's mask is 0 left of its diagonal block)."""
     heads, chunk, dim = query.shape[1:]
     kv_heads, width = key.shape[1], key.shape[2]
-    stacked = query.reshape(kv_heads, heads // kv_heads * chunk, dim)
-    torch.bmm(stacked, key[0].transpose(1, 2), out=out.view(kv_heads, stacked.shape[1], width)).mul_(scaling)
+    exact = math.frexp(scaling)[0] == 0.5
+    stacked = (query * scaling if exact else query).reshape(kv_heads, heads // kv_heads * chunk, dim)
+    torch.bmm(stacked, key[0].transpose(1, 2), out=out.view(kv_heads, stacked.shape[1], width))
+    if not exact:
+        out.mul_(scaling)
     if softcap is not None:
         out.div_(softcap).tanh_().mul_(softcap)
-    return out.add_(mask) if mask is not None else out
+    if mask is None:
+        return out
+    if clear is None:
+        return out.add_(mask)
+    start, stop = clear
+    out[..., :start].add_(mask[..., :start])
+    out[..., stop:].add_(mask[..., stop:])
+    return out

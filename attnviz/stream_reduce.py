@@ -75,23 +75,36 @@ class Reducer:
         self.blocks_aside = np.zeros((n_heads, rows, cols))  # with the first token set aside, rows renormalised
         self.n_queries = 0
 
+    def columns(self, q0: int, k0: int, width: int) -> torch.Tensor:
+        """``[width, 4]`` per key of ``k0 .. k0 + width - 1``: the special, punctuation and not-first marks and the
+        key's offset from ``q0``. :meth:`add` needs each row's weighted sum of these; an attention that computes
+        them along with its output passes them back as ``rows["sums"]``."""
+        offsets = torch.arange(k0 - q0, k0 - q0 + width, dtype=torch.float32)
+        return torch.cat([self.marks[:, k0 : k0 + width], offsets[None]]).T
+
     def add(self, w: torch.Tensor, q0: int, k0: int = 0, causal: bool = False, rows: dict | None = None) -> None:
         """Fold in ``w`` = float32 weights ``[head, rows, keys]`` of the queries ``q0, q0 + 1, ...`` over the
         keys ``k0, k0 + 1, ...`` (every key outside them has weight 0 for these rows); ``causal``: no row has
         weight on a key after itself; ``rows``: each row's "entropy" and "max" ``[head, rows]`` where the
-        attention computed them already (else they are computed here). ``w`` is used up."""
+        attention computed them already, and "sums" ``[head, rows, 4]``, each row's weighted sum of
+        :meth:`columns` (else they are computed here). ``w`` is used up."""
         heads, c, width = w.shape
         given, rows = rows, np.arange(q0, q0 + c)
+        sums = None if given is None else given.get("sums")
         self.n_queries += c
         with torch.no_grad():
-            flat = w.reshape(heads * c, width)  # one matrix-vector product per mark (an (n x 3) product is slower)
-            marked = [(flat @ self.marks[column, k0 : k0 + width]).view(heads, c) for column in range(3)]
+            if sums is None:  # one matrix-vector product per mark (an (n x 3) product is slower)
+                flat = w.reshape(heads * c, width)
+                marked = [(flat @ self.marks[column, k0 : k0 + width]).view(heads, c) for column in range(3)]
+            else:
+                marked = [sums[..., column] for column in range(3)]
             self.sums["special"] += _rows(marked[0])
             self.sums["punctuation"] += _rows(marked[1])
             rest = marked[2]  # each row's weight off the first key
             first = w[..., 0] if k0 == 0 else torch.zeros(heads, c)
             self.sums["first"] += _rows(first)
-            self.sums["distance"] += self._distance(w, q0, k0, causal, rest.double() + first.double())
+            later = None if sums is None else sums[..., 3]
+            self.sums["distance"] += self._distance(w, q0, k0, causal, rest.double() + first.double(), later)
             self.sums["max"] += _rows(w.amax(-1) if given is None else given["max"])
             for name, shift in (("self", 0), ("previous", -1), ("next", 1)):
                 self.sums[name] += self._diagonal(w, rows + shift, k0)
@@ -101,14 +114,16 @@ class Reducer:
             self._entropies(entropy, rows)
             self._entropies_aside(entropy, first.double().numpy(), rest.double().numpy(), rows)
 
-    def _distance(self, w: torch.Tensor, q0: int, k0: int, causal: bool, total: torch.Tensor) -> np.ndarray:
+    def _distance(self, w: torch.Tensor, q0: int, k0: int, causal: bool, total: torch.Tensor, later=None) -> np.ndarray:
         """Sum over the rows of each row's mean |query - key|. Causal rows: sum_k w (r - k) = (r - q0) * total -
-        sum_k w (k - q0), one matrix-vector product (keys counted from the chunk, so nothing large cancels)."""
+        sum_k w (k - q0), one matrix-vector product unless ``later`` holds it already (keys counted from the
+        chunk, so nothing large cancels)."""
         heads, c, width = w.shape
         offsets = torch.arange(k0 - q0, k0 - q0 + width, dtype=torch.float32)
         if causal:
-            later = (w.reshape(heads * c, width) @ offsets).view(heads, c).double()
-            return (torch.arange(c, dtype=torch.float64) * total - later).sum(-1).numpy()
+            if later is None:
+                later = (w.reshape(heads * c, width) @ offsets).view(heads, c)
+            return (torch.arange(c, dtype=torch.float64) * total - later.double()).sum(-1).numpy()
         distance = (torch.arange(c, dtype=torch.float32)[:, None] - offsets).abs_()
         return _rows((w * distance).sum(-1))
 

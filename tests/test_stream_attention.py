@@ -8,6 +8,7 @@ import pytest
 import torch
 from test_stream import DECODERS, tiny
 
+from attnviz.stream import _Run, zero_where_visible
 from attnviz.stream_attention import chunk_attention, is_standard
 
 
@@ -61,3 +62,45 @@ def test_only_known_families_in_eval_mode_and_float32_take_the_fast_path():
     assert not is_standard(lambda *a, **k: None, module, query, mask)  # a function of no known family
     module.train()
     assert not is_standard(eager, module, query, mask)
+
+
+def test_the_mask_is_skipped_only_where_it_is_zero_for_every_query():
+    """Rows 3-5 of a windowed causal mask (window 3) over 6 keys: keys 3..3 are seen by all three rows. The
+    chunk's weights with the mask added only outside them equal the full addition; a mask that adds a bias where
+    it shows a key is never skipped."""
+    low = torch.finfo(torch.float32).min
+    mask = torch.full((1, 1, 6, 6), low)
+    for row in range(6):
+        mask[0, 0, row, max(0, row - 2) : row + 1] = 0.0
+    run = _Run(tuple("abcdef"), (False,) * 6, "causal", chunk=3, side=8, progress=None)
+    run.spans(mask, 6)
+    assert run.clear(mask, 3, 6, 1) == (2, 3)  # key 3, counted from key 1
+    assert run.clear(mask, 0, 6, 0) is None  # no key is seen by rows 0 and 5 both
+    generator = torch.Generator().manual_seed(5)
+    query, key, value = (torch.randn(1, 2, *shape, generator=generator) for shape in ((3, 4), (5, 4), (5, 4)))
+    block = mask[..., 3:6, 1:6]
+    _, full, _ = chunk_attention(query, key, value, block)
+    _, skipped, _ = chunk_attention(query, key, value, block, clear=(2, 3))
+    np.testing.assert_array_equal(skipped.numpy(), full.numpy())
+    _, wrong, _ = chunk_attention(query, key, value, block, clear=(0, 5))  # a row would see keys it may not
+    assert not np.allclose(wrong.numpy(), full.numpy())
+    biased = mask.clone()
+    biased[0, 0, 5, 4] = -0.5  # an ALiBi-like bias on a visible key
+    assert zero_where_visible(mask) and not zero_where_visible(biased)
+    other = _Run(tuple("abcdef"), (False,) * 6, "causal", chunk=3, side=8, progress=None)
+    other.spans(biased, 6)
+    assert other.clear(biased, 3, 6, 1) is None
+
+
+@pytest.mark.parametrize("extra", [1, 4, 7])
+def test_columns_ride_along_with_the_values_and_leave_the_output_alone(extra):
+    """Per-key columns appended to the values: each row's weighted sum of them, and the same output as without."""
+    model = tiny(DECODERS["llama (GQA)"])
+    query, key, value, mask = chunk_inputs(attention_module(model), 4, 2, 8)
+    columns = torch.randn(10, extra, generator=torch.Generator().manual_seed(6))
+    out, weights, _ = chunk_attention(query, key, value, mask)
+    widened, same, rows = chunk_attention(query, key, value, mask, columns=columns)
+    np.testing.assert_allclose(widened.numpy(), out.numpy(), atol=1e-6)
+    np.testing.assert_array_equal(same.numpy(), weights.numpy())
+    expected = weights[0].double().numpy() @ columns.double().numpy()  # [heads, chunk, extra]
+    np.testing.assert_allclose(rows["sums"].numpy(), expected, atol=1e-5)

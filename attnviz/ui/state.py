@@ -23,7 +23,6 @@ from attnviz import figures
 from attnviz.attention import AttentionMap
 from attnviz.ui.messages import warning
 
-
 SHARE = "share_open"  # under a view's prefix: the share expander's key, True while it is open
 
 

@@ -80,4 +80,5 @@ def test_a_closed_popover_draws_nothing_and_keeps_the_options_chosen():
     assert "hf_paper-download" not in downloads(at) and not [r for r in at.radio if r.key == "hf_paper-fmt"]
     at = open_popover(at, "hf_paper")
     assert at.radio(key="hf_paper-fmt").value == "png" and at.number_input(key="hf_paper-dpi").value == 150
+    assert not at.warning and not at.exception  # kept values, not a widget given a value twice
     assert "The view changed since the figure was rendered: render it again." in [c.value for c in at.caption]

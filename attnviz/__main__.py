@@ -1,4 +1,4 @@
-"""Command line: ``python -m attnviz train | evaluate | extract | corpus | figure | experiment``."""
+"""Command line: ``python -m attnviz train | evaluate | extract | corpus | figure | experiment | home``."""
 
 from __future__ import annotations
 
@@ -74,6 +74,16 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_home(args: argparse.Namespace) -> int:
+    from attnviz import home
+
+    path = Path(args.out) if args.out else home.PATH
+    pictures = home.compute()
+    for written in [home.save(pictures, path), *home.save_svgs(pictures, path.with_suffix(""))]:
+        print(f"wrote {written}", file=sys.stderr)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     from attnviz.models.registry import ARCHITECTURES, MODEL_NAMES, SCORES, TASK_NAMES
 
@@ -120,6 +130,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("name", choices=EXPERIMENT_NAMES)
     r.add_argument("--out", help="results file (default: the shipped one in attnviz/results/)")
     r.set_defaults(run=cmd_experiment)
+    h = sub.add_parser("home", help="draw the home page's pictures from the shipped checkpoints again")
+    h.add_argument("--out", help="maps file; the SVGs go in the folder of its name (default: attnviz/results/home.npz)")
+    h.set_defaults(run=cmd_home)
     return p
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import InitVar, dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from attnviz.buffers import POOL
+
+if TYPE_CHECKING:  # pandas is imported where a frame is made: the home page must not wait 0.5 s for it
+    import pandas as pd
 
 KINDS = ("self", "causal", "cross", "temporal", "memory-read", "memory-write", "word", "sentence", "spatial")
 ROW_SUM_TOLERANCE = 1e-4
@@ -113,6 +116,8 @@ class AttentionMap:
 
     def to_frame(self) -> pd.DataFrame:
         """Long table: one row per (layer, head, query, key) with tokens and weight."""
+        import pandas as pd
+
         layer, head, query, key = np.indices(self.weights.shape).reshape(4, -1)
         return pd.DataFrame(
             {

@@ -11,10 +11,11 @@ from urllib.parse import urlparse
 
 import torch
 
+from attnviz.settings import DEFAULT_MODEL
+
 # transformers is imported inside the functions that use it: importing it takes a second or more, and
 # pages that show only the built-in models should not pay for it.
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_DESCRIPTION = "all-MiniLM-L6-v2 (packaged, offline): a BERT encoder, 6 layers x 12 heads"
 FAMILIES = ("encoder", "decoder", "encoder-decoder")
 

@@ -20,7 +20,8 @@ import sys
 from dataclasses import dataclass
 from typing import Literal
 
-from attnviz.hf import DEFAULT_MODEL
+DEFAULT_MODEL = "all-MiniLM-L6-v2"  # the packaged, offline default (attnviz.hf re-exports it); here so that
+# reading the settings never imports torch (the home page needs neither)
 
 Mode = Literal["auto", "hosted", "local"]
 MODES: dict[str, Mode] = {"": "auto", "auto": "auto", "1": "hosted", "true": "hosted", "yes": "hosted",

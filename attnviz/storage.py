@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from attnviz.attention import AttentionMap
 
@@ -119,6 +118,8 @@ def _from_json(text: str) -> dict[str, AttentionMap]:
 
 
 def _to_csv(maps: dict[str, AttentionMap]) -> str:
+    import pandas as pd
+
     frames = [attn.to_frame().assign(map=name, kind=attn.kind) for name, attn in maps.items()]
     frame = pd.concat(frames, ignore_index=True)
     columns = ["map", "kind", "layer", "head", "query_pos", "query_token", "key_pos", "key_token"]

@@ -19,6 +19,11 @@ DRAWN_TICKS = """word => {
     const ticks = plot ? [...plot.querySelectorAll('g.xtick text')].map(t => t.textContent) : [];
     return ticks[1] === word && !!plot.querySelector('.hm image, .heatmaplayer image');
 }"""
+# The home page's four pictures are SVG images (attnviz/results/home/); drawn once each has loaded and has a size.
+HOME_DRAWN = """() => {
+    const pictures = [...document.querySelectorAll('[data-testid=stImage] img')];
+    return pictures.length >= 4 && pictures.every(p => p.complete && p.naturalWidth > 0 && p.width > 100);
+}"""
 OVERVIEW_DRAWN = """() => {
     const tab = [...document.querySelectorAll('[role=tab]')].find(t => t.innerText.trim() === 'All heads');
     const panel = tab && document.getElementById(tab.getAttribute('aria-controls'));
@@ -49,7 +54,7 @@ def browser(sentence_words: list[str], repeats: int) -> dict | None:
     with browser_page(height=1400) as page, _timed_server() as (url, start):
         page.goto(f"{url}/home")
         wait_for_app(page, settle_ms=300)
-        page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .hm image').length >= 2")
+        page.wait_for_function(HOME_DRAWN, timeout=60_000)
         cold_start = time.perf_counter() - start
         page.goto(f"{url}/pretrained")
         wait_for_app(page)

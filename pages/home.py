@@ -1,13 +1,12 @@
-"""Home: the four ideas, each with a live picture from a real model and a link to its page."""
+"""Home: the four ideas, each with a picture drawn by a shipped model and a link to its page."""
 
 import streamlit as st
 
-from attnviz import cache, figures, grids, ui
-from attnviz.tasks import get_task
+from attnviz import home, ui
 
 ui.enter_through_app()
 
-EXAMPLE = "the small cat does not see the red car"
+EXAMPLE, SCENE = home.EXAMPLE, home.SCENE
 
 st.title("attnviz: see attention")
 st.markdown(
@@ -17,27 +16,13 @@ st.markdown(
     f"“{EXAMPLE}” (and a picture, for the fourth). **Start with one of the four ideas, or open a page in the "
     "sidebar.**"
 )
-task = get_task("translate")
-SCENE = "red circle, blue square"
-# Each model runs when its picture is drawn (cached after the first visit), so the first picture reaches the
-# browser while the other models still run, and the browser loads its chart library meanwhile.
-
-
-def temporal_picture():
-    rnn = cache.run_builtin("translate", "rnn-additive", EXAMPLE)
-    return figures.heatmap(rnn.maps["temporal"], 0, 0, gold=task.reference(rnn.source).gold_rows(rnn.output))
-
-
-def transformer_maps():
-    return cache.run_builtin("translate", "transformer", EXAMPLE).maps
-
-
-def spatial_picture():
-    captioned = cache.caption_scene(SCENE, 0)
-    step = 4 if len(captioned.caption) > 4 else 0  # the colour of the second object, after "left of"
-    cells = grids.cell_weights(captioned.attention, 0, 0, step)
-    word = captioned.attention.query_tokens[step]
-    return figures.image_attention(captioned.scene.image, cells, f"attention before writing '{word}'")
+# The pictures come from the shipped checkpoints, drawn once into attnviz/results/ (`python -m attnviz home`;
+# tests check them against the models), so this first page runs no model and, until the visitor asks for
+# interactive pictures, needs no chart library in the browser.
+pictures = home.shipped()
+interactive = st.toggle(
+    "Interactive pictures", key="home-interactive", help="Hover for the weights, zoom, pan (loads the chart library)."
+)
 
 
 IDEAS = [
@@ -48,7 +33,6 @@ IDEAS = [
         "weights with a softmax, and reads their weighted mix. Each row is one step of the French output; "
         "red squares are the gold alignment. *voiture* looks at *car* and *rouge* at *red*: the adjective "
         "and the noun swapped places, and attention followed them.",
-        temporal_picture,
         ("pages/temporal.py", "Try temporal attention", ":material/timer:"),
     ),
     (
@@ -57,7 +41,6 @@ IDEAS = [
         "$\\mathrm{softmax}(q^\\top k / \\sqrt{d_k})$, and mixes the value vectors with those weights; "
         "dividing by $\\sqrt{d_k}$ keeps the softmax from saturating. Here one head of the tiny "
         "Transformer's encoder: every English word attending to all the others.",
-        lambda: figures.heatmap(transformer_maps()["encoder"], 1, 0),
         ("pages/self_attention.py", "Try self-attention", ":material/hub:"),
     ),
     (
@@ -66,7 +49,6 @@ IDEAS = [
         "can learn a different pattern. This is every layer x head of the tiny Transformer's "
         "cross-attention at once (2 layers x 4 heads). Pretrained models have many more: MiniLM has "
         "6 x 12, and the pretrained page shows them all.",
-        lambda: figures.overview(transformer_maps()["cross"]),
         ("pages/pretrained.py", "Explore a pretrained model", ":material/psychology:"),
     ),
     (
@@ -75,11 +57,10 @@ IDEAS = [
         "Tell, Xu et al. 2015) looks at an 8 x 8 grid of cells before each word it writes; here, in a scene "
         f"holding a {SCENE.replace(',', ' and a')}, it is about to name the object on the right. Temporal "
         "attention chooses a time step, spatial attention a place.",
-        spatial_picture,
         ("pages/spatial.py", "Try spatial attention", ":material/image_search:"),
     ),
 ]
-for number, (title, text, figure, (page, label, icon)) in enumerate(IDEAS):
+for number, ((title, text, (page, label, icon)), draw) in enumerate(zip(IDEAS, home.FIGURES, strict=True)):
     st.divider()
     left, right = st.columns([2, 3])
     with left:
@@ -87,8 +68,14 @@ for number, (title, text, figure, (page, label, icon)) in enumerate(IDEAS):
         st.markdown(text)
         st.page_link(page, label=label, icon=icon)
     with right:
-        ui.chart(title, figure, key=f"home-{number}", paper=f"attnviz-home-idea{number + 1}")
+        key, paper, build = f"home-{number}", f"attnviz-home-idea{number + 1}", lambda draw=draw: draw(pictures)
+        if interactive:
+            ui.chart(title, build, key=key, paper=paper)
+        else:
+            st.image(home.shipped_svg(number), width="stretch")
+            ui.paper_figure(build, paper, f"{key}_paper")
 st.divider()
 st.page_link(
     "pages/compare.py", label="Compare temporal and multi-head attention on one input", icon=":material/compare:"
 )
+home.prepare_other_pages()  # torch and the models, in the background, once the browser has this page

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from browser_check import need_chromium
 
-from attnviz import hf
+from attnviz import hf, home
 from attnviz.extract import extract
+from benchmarks.browser import HOME_DRAWN
 from benchmarks.browser_support import (
     DRAWN_WORD,
     PLOTTED_Z,
@@ -39,7 +40,9 @@ PAGES = {
     "generation": "Generation step by step",
     "two_models": "Two models side by side",
 }
-NO_CHART_BY_DEFAULT = {"generation"}  # its default model (packaged MiniLM) is an encoder: one sentence, no chart
+STATIC_PICTURES = {"home"}  # four SVG pictures until the visitor switches on "Interactive pictures"
+# generation: its default model (packaged MiniLM) is an encoder: one sentence, no chart
+NO_CHART_BY_DEFAULT = {"generation", *STATIC_PICTURES}
 SHOTS = Path(os.environ.get("ATTNVIZ_SCREENSHOTS", "/tmp/attnviz-screenshots"))
 
 
@@ -108,7 +111,22 @@ def test_each_page_opens_and_draws(page, path, title):
     assert page.locator("[data-testid=stException]").count() == 0
     assert "Page not found" not in page.content()
     assert page.locator(".js-plotly-plot").count() >= (0 if path in NO_CHART_BY_DEFAULT else 1)
+    if path in STATIC_PICTURES:
+        page.wait_for_function(HOME_DRAWN, timeout=30_000)
     page.screenshot(path=str(SHOTS / f"{path}.png"))
+
+
+def test_the_home_pictures_become_interactive_charts_of_the_same_maps(page):
+    page.goto(f"{page.base_url}/home")
+    wait_for_app(page)
+    page.wait_for_function(HOME_DRAWN, timeout=30_000)
+    assert page.locator(".js-plotly-plot").count() == 0
+    page.get_by_text("Interactive pictures").click()
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .hm image').length >= 3", timeout=30_000)
+    assert page.locator("[data-testid=stImage] img").count() == 0
+    first = page.locator(".js-plotly-plot").first
+    shown = [t.text_content() for t in first.locator("g.xtick text").all()]
+    assert shown == list(home.shipped().temporal.key_tokens)
 
 
 def test_typing_a_sentence_on_the_pretrained_page_draws_its_tokens(page):

@@ -120,6 +120,7 @@ def test_a_chart_drawn_with_a_paper_stem_exports_exactly_that_chart():
 
 def test_every_home_illustration_exports_the_figure_on_screen():
     at = open_page("pages/home.py")
+    at.toggle(key="home-interactive").set_value(True).run()  # the charts, to compare the exports with
     for number in range(4):
         key = f"home-{number}_paper"
         stored = render(at, key)
@@ -142,7 +143,7 @@ def test_every_chart_a_page_draws_has_its_figure_button(page):
     all closed, so none of their widgets is drawn until one is opened."""
     at = open_page(f"pages/{page}.py")
     assert not at.exception
-    drawn = [e.proto.id.split("-", 2)[-1] for e in at.get("plotly_chart")]
+    drawn = [e.proto.id.split("-", 2)[-1] for e in at.get("plotly_chart")] or at.get("image")  # home: static pictures
     popovers = [p.proto.popover for p in at.get("popover") if p.proto.popover.label == "Figure for a paper"]
     assert drawn and len(popovers) == len(drawn), (drawn, popovers)
     assert not any(p.open for p in popovers)

@@ -1,18 +1,31 @@
 """The streamlit side that pages share, by job: view state (``state``), widgets, messages, legacy pages mode.
 
-Pages stay thin by calling these; figures and analysis never import streamlit.
+Pages stay thin by calling these; figures and analysis never import streamlit. Each name is imported from its
+module on first use, so a page that needs only messages (the home page) does not import the widgets, which
+import torch.
 """
 
-from attnviz.ui.legacy_pages import enter_through_app, mark_entered
-from attnviz.ui.messages import chart, error, guarded, plain, warning
-from attnviz.ui.paper import paper_figure
-from attnviz.ui.state import Field, ViewState, flag
-from attnviz.ui.views import PRETRAINED, PRETRAINED_ANALYSES, PRETRAINED_PAGE, PRETRAINED_VIEWS
-from attnviz.ui.widgets import TASK_FIELDS, downloads, model_box, next_draw, overview, task_input, why_link
+import importlib
 
-__all__ = [
-    "PRETRAINED", "PRETRAINED_ANALYSES", "PRETRAINED_PAGE", "PRETRAINED_VIEWS",
-    "TASK_FIELDS", "Field", "ViewState", "chart", "downloads", "enter_through_app", "error", "flag", "guarded",
-    "mark_entered", "model_box", "next_draw", "overview", "plain", "task_input", "warning", "why_link",
-    "paper_figure",
-]  # fmt: skip
+SOURCES = {
+    "legacy_pages": ("enter_through_app", "mark_entered"),
+    "messages": ("chart", "error", "guarded", "plain", "warning"),
+    "paper": ("paper_figure",),
+    "state": ("Field", "ViewState", "flag"),
+    "views": ("PRETRAINED", "PRETRAINED_ANALYSES", "PRETRAINED_PAGE", "PRETRAINED_VIEWS"),
+    "widgets": ("TASK_FIELDS", "downloads", "model_box", "next_draw", "overview", "task_input", "why_link"),
+}
+MODULE_OF = {name: module for module, names in SOURCES.items() for name in names}
+__all__ = sorted(MODULE_OF)
+
+
+def __getattr__(name: str):
+    if name not in MODULE_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{MODULE_OF[name]}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *MODULE_OF})

@@ -72,30 +72,43 @@ attn = maps[view["map"]]
 layouts.script_notes(view["text"], attn, loaded.tokenizer)
 
 view.choose("tab", VIEWS)
-clicked = [view.pick_tile(attn, "overview"), view.pick_cell("stats_grid")]
-if any(clicked):
+if view.pick_tile(attn, "overview") or view.pick_cell("stats_grid"):
     view["tab"] = VIEWS[0]  # a clicked overview tile or statistics cell opens that head
 layer, head = view.layer_head(attn)
-# Only the open view is drawn (each tab reruns the page when chosen): a submission builds one figure, not three.
-single, overview, lines = st.tabs(VIEWS, key=view.key("tab"), on_change="rerun")
-if single.open:
-    with single:
-        title = f"layer {layer}, head {head}"
-        heatmap = lambda: figures.heatmap(attn, layer, head, title=title, stretch=stretch)  # noqa: E731 (lazy)
-        ui.chart("single head", heatmap, key=view.key("heatmap"))
-        ui.paper_figure(heatmap, f"attnviz-pretrained-{view['map']}-layer{layer}-head{head}", view.key("paper"))
-if overview.open:
-    with overview:
-        st.caption("Every layer x head; long inputs are shown as block-averaged thumbnails. Click a tile to open it.")
-        ui.guarded("overview", lambda: ui.overview(attn, view))
-        stem = f"attnviz-pretrained-{view['map']}-all-heads"
-        ui.paper_figure(lambda: figures.overview(attn), stem, view.key("paper_overview"))
-if lines.open:
-    with lines:
-        heads = st.multiselect("Heads", list(range(attn.n_heads)), default=[head], key=view.key("lines_heads"))
-        lines_view = lambda: figures.head_view(attn, layer, heads)  # noqa: E731 (lazy)
-        ui.chart("head view", lines_view, key=view.key("head_view"))
-        ui.paper_figure(lines_view, f"attnviz-pretrained-{view['map']}-layer{layer}-lines", view.key("paper_lines"))
+
+
+@st.fragment
+def head_views(attn, layer: int, head: int) -> None:
+    # The three views of the chosen head. A fragment: switching tabs reruns only this part of the page, and
+    # only the open view is drawn (each tab reruns it when chosen), so a submission builds one figure, not three.
+    if view.pick_tile(attn, "overview"):  # a tile clicked since the page last ran: the sliders above move too
+        view["tab"] = VIEWS[0]
+        st.rerun()
+    single, overview, lines = st.tabs(VIEWS, key=view.key("tab"), on_change="rerun")
+    if single.open:
+        with single:
+            title = f"layer {layer}, head {head}"
+            heatmap = lambda: figures.heatmap(attn, layer, head, title=title, stretch=stretch)  # noqa: E731 (lazy)
+            ui.chart("single head", heatmap, key=view.key("heatmap"))
+            ui.paper_figure(heatmap, f"attnviz-pretrained-{view['map']}-layer{layer}-head{head}", view.key("paper"))
+    if overview.open:
+        with overview:
+            st.caption(
+                "Every layer x head; long inputs are shown as block-averaged thumbnails. Click a tile to open it."
+            )
+            ui.guarded("overview", lambda: ui.overview(attn, view))
+            stem = f"attnviz-pretrained-{view['map']}-all-heads"
+            ui.paper_figure(lambda: figures.overview(attn), stem, view.key("paper_overview"))
+    if lines.open:
+        with lines:
+            heads = st.multiselect("Heads", list(range(attn.n_heads)), default=[head], key=view.key("lines_heads"))
+            lines_view = lambda: figures.head_view(attn, layer, heads)  # noqa: E731 (lazy)
+            ui.chart("head view", lines_view, key=view.key("head_view"))
+            stem = f"attnviz-pretrained-{view['map']}-layer{layer}-lines"
+            ui.paper_figure(lines_view, stem, view.key("paper_lines"))
+
+
+head_views(attn, layer, head)
 
 st.subheader("Analysis")
 # None until chosen, then kept for every new text: a submission draws the analysis only for those who asked.

@@ -71,19 +71,10 @@ if hide_special:
 attn = maps[view["map"]]
 layouts.script_notes(view["text"], attn, loaded.tokenizer)
 
-view.choose("tab", VIEWS)
-if view.pick_tile(attn, "overview") or view.pick_cell("stats_grid"):
-    view["tab"] = VIEWS[0]  # a clicked overview tile or statistics cell opens that head
-layer, head = view.layer_head(attn)
 
-
-@st.fragment
-def head_views(attn, layer: int, head: int) -> None:
-    # The three views of the chosen head. A fragment: switching tabs reruns only this part of the page, and
-    # only the open view is drawn (each tab reruns it when chosen), so a submission builds one figure, not three.
-    if view.pick_tile(attn, "overview"):  # a tile clicked since the page last ran: the sliders above move too
-        view["tab"] = VIEWS[0]
-        st.rerun()
+def head_tabs(attn, layer: int, head: int) -> None:
+    # Single head, all heads, head view: only the open tab is drawn (each tab reruns the views when chosen), so
+    # a submission builds one figure, not three.
     single, overview, lines = st.tabs(VIEWS, key=view.key("tab"), on_change="rerun")
     if single.open:
         with single:
@@ -108,24 +99,37 @@ def head_views(attn, layer: int, head: int) -> None:
             ui.paper_figure(lines_view, stem, view.key("paper_lines"))
 
 
-head_views(attn, layer, head)
+def analysis(attn, layer: int, head: int) -> None:
+    # None until chosen, then kept for every new text: a submission draws the analysis only for those who asked.
+    st.subheader("Analysis")
+    view.choose("analysis", [None, *ANALYSES])
+    chosen = st.segmented_control("Analyse this input", ANALYSES, key=view.key("analysis"))
+    if chosen is None:
+        st.caption("Pick one: head statistics (what each head does), rollout through the layers, or head similarity.")
+    elif chosen == "Head statistics":
+        ui.guarded("head statistics", lambda: panels.statistics(cache.statistics(attn), view))
+        if loaded.family == "decoder" and st.toggle("Probe for induction heads", key=view.key("induction")):
+            ui.guarded("induction probe", lambda: panels.induction(model_id, view))
+    elif chosen == "Rollout":
+        encoder = maps.get("encoder") if view["map"] == "cross" else None
+        ui.guarded("rollout", lambda: panels.rollout(attn, layer, head, view, encoder=encoder))
+    else:
+        st.caption("Jensen-Shannon distance between every pair of heads on this input: dark = heads that attend alike.")
+        ui.guarded("head similarity", lambda: panels.similarity(attn, view))
 
-st.subheader("Analysis")
-# None until chosen, then kept for every new text: a submission draws the analysis only for those who asked.
-view.choose("analysis", [None, *ANALYSES])
-chosen = st.segmented_control("Analyse this input", ANALYSES, key=view.key("analysis"))
-if chosen is None:
-    st.caption("Pick one: head statistics (what each head does), rollout through the layers, or head similarity.")
-elif chosen == "Head statistics":
-    ui.guarded("head statistics", lambda: panels.statistics(cache.statistics(attn), view))
-    if loaded.family == "decoder" and st.toggle("Probe for induction heads", key=view.key("induction")):
-        ui.guarded("induction probe", lambda: panels.induction(model_id, view))
-elif chosen == "Rollout":
-    encoder = maps.get("encoder") if view["map"] == "cross" else None
-    ui.guarded("rollout", lambda: panels.rollout(attn, layer, head, view, encoder=encoder))
-else:
-    st.caption("Jensen-Shannon distance between every pair of heads on this input: dark = heads that attend alike.")
-    ui.guarded("head similarity", lambda: panels.similarity(attn, view))
 
-ui.downloads(result.maps, "attnviz-pretrained")
-view.share()
+@st.fragment
+def views(attn) -> None:
+    # Everything that follows the chosen layer and head. A fragment: a slider move, a tab switch, a clicked tile
+    # or an analysis chosen reruns only this part of the page, not the model box and the text above it.
+    view.choose("tab", VIEWS)
+    if view.pick_tile(attn, "overview") or view.pick_cell("stats_grid"):
+        view["tab"] = VIEWS[0]  # a clicked overview tile or statistics cell opens that head
+    layer, head = view.layer_head(attn)
+    head_tabs(attn, layer, head)
+    analysis(attn, layer, head)
+    ui.downloads(result.maps, "attnviz-pretrained")
+    view.share()
+
+
+views(attn)

@@ -4,6 +4,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from browser_check import need_chromium
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -26,3 +29,18 @@ def test_every_word_the_browser_detectors_wait_for_is_one_token_of_the_model():
 
     tokenizer = hf.load().tokenizer
     assert [word for word in (*MARKERS, *WORDS) if tokenizer.tokenize(word) != [word]] == []
+
+
+@pytest.mark.browser
+def test_the_browser_section_measures_every_timing_with_nothing_lost():
+    """One round of `benchmarks.browser` (the smoke run leaves the browser out): each detector sees its view
+    drawn, so a change to the page that breaks a detector fails here and not in the next full run."""
+    from benchmarks.browser import browser
+
+    need_chromium()
+    found = browser(["a", "short", "sentence", "for", "the", "timing"], 1)
+    assert found["timeouts"] == 0
+    names = ("cold_start", "submit", "overview", "slider", "submit_wall", "overview_wall", "slider_wall")
+    assert all(0 < found[f"{name}_s"] < 60 for name in names), found
+    assert all(found[f"{name}_s"] <= found[f"{name}_wall_s"] for name in ("submit", "overview", "slider")), found
+    assert found["server_peak_mb"] > 100

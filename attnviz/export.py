@@ -115,6 +115,8 @@ def styled(fig: go.Figure, chosen: FigureOptions) -> go.Figure:
         template=TEMPLATE, width=width, height=height, autosize=False,
         font=dict(family=chosen.font_family, size=chosen.font_size * POINT),
     )  # fmt: skip
+    out.update_xaxes(automargin=True)  # views on screen may fix their margins for speed (figures.common.token_margins);
+    out.update_yaxes(automargin=True)  # a file at another size and font measures its labels instead
     for index, trace in enumerate(out.data):
         trace.uid = f"trace{index}"  # plotly.js would draw a random one into the colour bar's gradient id
     if chosen.colorscale:

@@ -87,7 +87,7 @@ def browser(sentence_words: list[str], repeats: int) -> dict | None:
     if chromium_path() is None:
         return None
     with browser_page(height=1400) as page, _timed_server() as (url, start):
-        page.goto(f"{url}/home")
+        page.goto(f"{url}/")  # the default page lives at the root
         wait_for_app(page, settle_ms=300)
         page.wait_for_function(HOME_DRAWN, timeout=60_000)
         cold_start = time.perf_counter() - start

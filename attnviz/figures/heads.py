@@ -18,6 +18,7 @@ from attnviz.figures.common import (
     token_axis,
     token_hover,
     token_labels,
+    token_margins,
     token_ticks,
 )
 from attnviz.scripts import tick_angle
@@ -38,10 +39,12 @@ def heatmap(
     """
     weights = attn.head(layer, head).astype(np.float32)
     y_title, x_title = AXIS_TITLES.get(attn.kind, ("query", "key"))
+    x_axis, y_axis = token_axis(attn.key_tokens, x_title), token_axis(attn.query_tokens, y_title)
+    angle = tick_angle(attn.key_tokens)
     layout = dict(  # given to the constructor: update_layout() costs as much again (it is on every submission)
-        xaxis=dict(side="bottom", tickangle=tick_angle(attn.key_tokens), **token_axis(attn.key_tokens, x_title)),
-        yaxis=dict(autorange="reversed", **token_axis(attn.query_tokens, y_title)),
-        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+        xaxis=dict(side="bottom", tickangle=angle, automargin=False, **x_axis),
+        yaxis=dict(autorange="reversed", automargin=False, **y_axis),
+        margin=dict(r=10, t=40 if title else 10, **token_margins(x_axis["ticktext"], y_axis["ticktext"], angle)),
         height=figure_height(attn.n_queries),
     )
     layout["title"] = dict(text=escape(title)) if title else {}

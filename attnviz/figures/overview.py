@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from attnviz.attention import AttentionMap
-from attnviz.figures.common import COLORSCALE
+from attnviz.figures.common import COLORSCALE, token_margins
 
 OVERVIEW_CELLS = 110_000  # the browser draws a heatmap image of this many cells in well under a second
 
@@ -60,13 +60,21 @@ def overview(attn: AttentionMap, max_side: int | None = None) -> go.Figure:
         [thumbnails, _tile_centres(attn, rows, cols)],
         layout=dict(
             shapes=_tile_borders(attn, rows, cols),
-            xaxis=dict(title=dict(text="head"), side="top", **_tile_axis(attn.n_heads, cols)),
-            yaxis=dict(title=dict(text="layer"), autorange="reversed", **_tile_axis(attn.n_layers, rows)),
+            xaxis=dict(title=dict(text="head"), side="top", automargin=False, **_tile_axis(attn.n_heads, cols)),
+            yaxis=dict(title=dict(text="layer"), autorange="reversed", automargin=False,
+                       **_tile_axis(attn.n_layers, rows)),
             hovermode="closest", hoverdistance=-1,
-            margin=dict(l=10, r=10, t=30, b=10),
+            margin=_margins(attn),
             height=int(min(900, max(280, 90 * attn.n_layers + 80))),
         ),
     )  # fmt: skip
+
+
+def _margins(attn: AttentionMap) -> dict:
+    """Room for the layer numbers and title on the left and the head numbers and title on top, fixed so that
+    plotly does not lay the chart out twice (figures.common.token_margins says why)."""
+    numbers = token_margins([], [str(attn.n_layers - 1)], 0)
+    return dict(l=numbers["l"], r=10, t=numbers["b"], b=10)  # the head axis sits on top: its labels are level
 
 
 def _tile_centres(attn: AttentionMap, rows: int, cols: int) -> go.Scatter:

@@ -5,6 +5,7 @@ plus 0.05 percentage points for the rare argmax tie that another CPU's kernels c
 """
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -244,7 +245,10 @@ def test_the_deterministic_experiments_reproduce_their_results_files(name):
 
 
 def _same(a, b) -> bool:
-    """Equal structure; floats equal to 1e-9."""
+    """Equal structure; floats equal to float32's precision (relative 1e-4, absolute 1e-6): the experiments run
+    in float32, whose last bits differ from one CPU to another (the vector width changes the order of the sums;
+    measured on 2026-12-01: up to 3.8e-5 relative, 3.3e-6 absolute, in the accumulation experiment). A changed
+    seed, model or recipe moves these figures by far more."""
     if isinstance(a, dict):
         assert a.keys() == b.keys()
         return all(_same(a[k], b[k]) for k in a)
@@ -252,7 +256,7 @@ def _same(a, b) -> bool:
         assert len(a) == len(b)
         return all(_same(x, y) for x, y in zip(a, b))
     if isinstance(a, float):
-        assert abs(a - b) <= 1e-9, (a, b)
+        assert math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-6), (a, b)
         return True
     assert a == b, (a, b)
     return True

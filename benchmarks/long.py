@@ -164,7 +164,8 @@ def _child(kind: str, n: int, repeats: int, smoke: bool) -> dict | None:
 
 def run(lengths: list[int], repeats: int, peer_lengths: list[int], smoke: bool = False) -> dict:
     """Every length in its own process; the peer (if installed) at ``peer_lengths``."""
-    rows = [_child("ours", n, repeats, smoke) for n in lengths]  # medians at every length: this machine is noisy
+    # medians at every length (this machine is noisy), over at least 9 runs where a run takes a second or two
+    rows = [_child("ours", n, repeats if n > 2048 else max(repeats, 9), smoke) for n in lengths]
     peers = [p for p in (_child("peer", n, 1, smoke) for n in peer_lengths) if p]
     return {"rows": rows, "peer": peers}
 

@@ -142,11 +142,13 @@ PINNED_KERNELS = {"ATEN_CPU_CAPABILITY": "avx2"}
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
     unpinned = any(os.environ.get(k) != v for k, v in PINNED_KERNELS.items())
-    if args.command == "train" and unpinned and "torch" not in sys.modules:  # torch reads the variable at import
-        argv = sys.argv[1:] if argv is None else argv
+    # Before the parser is built: building it imports the corpus command's modules, and with them torch, which
+    # reads the variable once, at import.
+    if argv[:1] == ["train"] and unpinned and "torch" not in sys.modules:
         os.execve(sys.executable, [sys.executable, "-m", "attnviz", *argv], {**os.environ, **PINNED_KERNELS})
+    args = parser().parse_args(argv)
     return args.run(args)
 
 

@@ -1,6 +1,7 @@
 """The shipped checkpoints meet their bars on a fixed evaluation seed (1,000 fresh examples each)."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,17 @@ def test_train_command_writes_a_checkpoint(tmp_path):
     ]  # fmt: skip
     line = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True, timeout=300).stdout.strip()
     assert out.exists() and json.loads(line)["steps"] == 5
+
+
+def test_train_pins_torch_to_its_avx2_kernels_whatever_the_machine_or_environment(tmp_path):
+    """The shipped checkpoints are reproducible only with the kernels they were trained with: `train` runs with
+    AVX2's even where the environment asks torch for others (here its plain C++ ones, on any machine)."""
+    out = tmp_path / "pinned.pt"
+    command = [sys.executable, "-m", "attnviz", "train", "--task", "reverse", "--model", "rnn", "--score", "dot",
+               "--steps", "2", "--out", str(out), "--quiet"]  # fmt: skip
+    env = {**os.environ, "ATEN_CPU_CAPABILITY": "default"}
+    subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=300)
+    assert load_checkpoint(out)[1]["train"]["kernels"] == "AVX2"
 
 
 RETRAINED = [

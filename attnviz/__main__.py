@@ -136,9 +136,10 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-# The shipped checkpoints were trained with torch's AVX2 kernels. A machine that would pick others (AVX512,
-# say) rounds differently in the last bit, so `train` pins them: the same weights on every x86-64 machine.
-PINNED_KERNELS = {"ATEN_CPU_CAPABILITY": "avx2"}
+# The shipped checkpoints were trained with torch's AVX2 kernels, and oneDNN's (the LSTM's). A machine that
+# would pick others (AVX512, say) rounds differently in the last bit, so `train` pins both: the same weights on
+# every x86-64 machine.
+PINNED_KERNELS = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -154,8 +154,9 @@ class _Run:
             k0, k1 = _band(spans, q0, q1, n)
             causal = spans is not None and bool((spans[1][q0:q1] <= np.arange(q0, q1)).all())
             fast = {}
-            if standard:  # the fast path's shortcuts: where the mask is 0, and the sums that ride with the values
-                fast = {"clear": self.clear(mask, q0, q1, k0), "columns": reducer.columns(q0, k0, k1 - k0)}
+            if standard:  # the fast path's shortcuts: where the mask is 0, the sums that ride with the values
+                clear, columns = self.clear(mask, q0, q1, k0), reducer.columns(q0, k0, k1 - k0)
+                fast = {"clear": clear, "columns": columns, "blocks": reducer.layout(k0)}
             part, weights, rows = compute(query[:, :, q0:q1], key[:, :, k0:k1], value[:, :, k0:k1],
                                           _block(mask, q0, q1, k0, k1), **kwargs, **fast)  # fmt: skip
             reducer.add(weights[0].detach().float(), q0, k0, causal, rows)

@@ -20,6 +20,8 @@ import threading
 
 import torch
 
+from attnviz import native
+
 # attnviz's attention functions are switched on a model shared by every session for the length of one run:
 # one run at a time (streaming or capture), whoever asks.
 SWITCH = threading.Lock()
@@ -57,7 +59,8 @@ class Scratch:
 
 
 def chunk_attention(query, key, value, mask, scaling=None, softcap=None, scratch: Scratch | None = None,
-                    clear: tuple[int, int] | None = None, columns: torch.Tensor | None = None, **_):  # fmt: skip
+                    clear: tuple[int, int] | None = None, columns: torch.Tensor | None = None,
+                    blocks: tuple[int, int, int] | None = None, **_):  # fmt: skip
     """(output ``[1, chunk, heads, head_dim]``, float32 weights ``[1, heads, chunk, keys]``, and each row's
     entropy and largest weight ``[heads, chunk]``) of queries ``[1, heads, chunk, head_dim]`` over keys and
     values ``[1, kv_heads, keys, head_dim]`` (not repeated: query heads ``j * groups ... j * groups + groups - 1``
@@ -65,20 +68,25 @@ def chunk_attention(query, key, value, mask, scaling=None, softcap=None, scratch
 
     The row statistics come from the scores: with ``m`` a row's largest score and ``Z = sum exp(s - m)``, the
     largest weight is ``1 / Z`` and the entropy ``-sum p log p = log Z - sum p (s - m)`` (no logarithm per
-    weight). ``clear``: the keys ``a .. b - 1`` where ``mask`` is 0 for every query (the mask is added elsewhere
-    only). ``columns`` ``[keys, m]``: per-key values whose weighted sum each row also needs; they ride along with
-    the values through the output's matrix product (``rows["sums"]``, ``[heads, chunk, m]``) instead of a
-    matrix-vector pass over the weights each."""
+    weight). Where :mod:`attnviz.native` has its fused kernel, softmax and statistics are one pass over each row
+    (and the weights overwrite the scores). ``clear``: the keys ``a .. b - 1`` where ``mask`` is 0 for every
+    query (the mask is added elsewhere only). ``columns`` ``[keys, m]``: per-key values whose weighted sum each
+    row also needs; they ride along with the values through the output's matrix product (``rows["sums"]``,
+    ``[heads, chunk, m]``) instead of a matrix-vector pass over the weights each. ``blocks`` ``(k0, fk,
+    n_cols)``: the chunk's first key is key ``k0`` of the input, and each row's sums over blocks of ``fk`` keys
+    are wanted (``rows["blocks"]``, ``[heads, chunk, n_cols]``; given by the fused kernel only)."""
     batch, heads, chunk, dim = query.shape
     kv_heads, width = key.shape[1], key.shape[2]
     scratch = scratch or Scratch()
     scores = _scores(query, key, mask, dim**-0.5 if scaling is None else scaling, softcap, scratch, clear)
-    weights = torch.softmax(scores, -1, out=scratch.take(1, scores.shape))
-    largest = weights.amax(-1)[0]  # exp(m - m) / Z
-    scores.sub_(scores.amax(-1, keepdim=True))
-    entropy = -largest.log() - scores.mul_(weights).sum(-1)[0]  # the scores are not needed after this
-    del scores
-    rows = {"entropy": entropy, "max": largest}
+    if native.kernel() is not None:
+        k0, fk, n_cols = blocks or (0, width, 1)
+        fused = native.softmax_rows(scores, k0, fk, n_cols)
+        weights, rows = scores, {"entropy": fused["entropy"][0], "max": fused["max"][0]}
+        if blocks is not None:
+            rows["blocks"] = fused["blocks"][0]
+    else:
+        weights, rows = _softmax(scores, scratch)
     if columns is None:
         output = torch.matmul(weights.view(batch, kv_heads, -1, width), value).view(batch, heads, chunk, dim)
     else:
@@ -86,6 +94,16 @@ def chunk_attention(query, key, value, mask, scaling=None, softcap=None, scratch
         rows["sums"] = widened[..., dim : dim + columns.shape[1]].reshape(heads, chunk, -1)
         output = widened[..., :dim].reshape(batch, heads, chunk, dim)
     return output.transpose(1, 2), weights, rows
+
+
+def _softmax(scores: torch.Tensor, scratch: Scratch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """torch's path: the weights (in the second buffer) and each row's entropy and largest weight, pass by pass
+    (the scores are used up)."""
+    weights = torch.softmax(scores, -1, out=scratch.take(1, scores.shape))
+    largest = weights.amax(-1)[0]  # exp(m - m) / Z
+    scores.sub_(scores.amax(-1, keepdim=True))
+    entropy = -largest.log() - scores.mul_(weights).sum(-1)[0]
+    return weights, {"entropy": entropy, "max": largest}
 
 
 def _widened(value: torch.Tensor, columns: torch.Tensor, scratch: Scratch) -> torch.Tensor:

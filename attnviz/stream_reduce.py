@@ -82,12 +82,19 @@ class Reducer:
         offsets = torch.arange(k0 - q0, k0 - q0 + width, dtype=torch.float32)
         return torch.cat([self.marks[:, k0 : k0 + width], offsets[None]]).T
 
+    def layout(self, k0: int) -> tuple[int, int, int]:
+        """``(k0, keys per thumbnail column, columns)``: the key blocks that :meth:`add` sums each row into, for a
+        chunk whose first key is ``k0`` (an attention that sums them itself passes them back as
+        ``rows["blocks"]``)."""
+        return k0, self.factors[1], self.blocks.shape[2]
+
     def add(self, w: torch.Tensor, q0: int, k0: int = 0, causal: bool = False, rows: dict | None = None) -> None:
         """Fold in ``w`` = float32 weights ``[head, rows, keys]`` of the queries ``q0, q0 + 1, ...`` over the
         keys ``k0, k0 + 1, ...`` (every key outside them has weight 0 for these rows); ``causal``: no row has
         weight on a key after itself; ``rows``: each row's "entropy" and "max" ``[head, rows]`` where the
         attention computed them already, and "sums" ``[head, rows, 4]``, each row's weighted sum of
-        :meth:`columns` (else they are computed here). ``w`` is used up."""
+        :meth:`columns`, and "blocks" ``[head, rows, columns]``, its sums over :meth:`layout`'s key blocks (else
+        they are computed here). ``w`` is used up."""
         heads, c, width = w.shape
         given, rows = rows, np.arange(q0, q0 + c)
         sums = None if given is None else given.get("sums")
@@ -108,7 +115,7 @@ class Reducer:
             self.sums["max"] += _rows(w.amax(-1) if given is None else given["max"])
             for name, shift in (("self", 0), ("previous", -1), ("next", 1)):
                 self.sums[name] += self._diagonal(w, rows + shift, k0)
-            self._thumbnails(w, q0, k0, rest)
+            self._thumbnails(w, q0, k0, rest, None if given is None else given.get("blocks"))
             entropy = torch.special.entr(w).sum(-1) if given is None else given["entropy"]  # -p log p; 0 log 0 = 0
             entropy = entropy.double().numpy()
             self._entropies(entropy, rows)
@@ -154,14 +161,16 @@ class Reducer:
             aside = np.where(rest > 0, own / rest + np.log(np.where(rest > 0, rest, 1.0)), 0.0)
         self._entropies(aside, rows, "_aside", aside=True)
 
-    def _thumbnails(self, w: torch.Tensor, q0: int, k0: int, rest: torch.Tensor) -> None:
+    def _thumbnails(self, w: torch.Tensor, q0: int, k0: int, rest: torch.Tensor, keys=None) -> None:
         """Fold the chunk into both thumbnails' block sums (as is, and with the first key set aside and each row
-        renormalised by ``rest``): the keys are summed into blocks first (one pass over the weights), then one
-        small batched product sums the query rows of each block for both. Chunks start on a block row."""
+        renormalised by ``rest``): the keys are summed into blocks first (one pass over the weights, unless
+        ``keys`` holds those sums already), then one small batched product sums the query rows of each block for
+        both. Chunks start on a block row."""
         fq, fk = self.factors
         heads, c, _ = w.shape
         n_rows = math.ceil(c / fq)
-        keys = key_blocks(w, k0, fk, self.blocks.shape[2])  # [head, row, key block]
+        if keys is None:
+            keys = key_blocks(w, k0, fk, self.blocks.shape[2])  # [head, row, key block]
         aside = keys.clone()
         if k0 == 0:  # the first key set aside: its block summed again without it (a difference would cancel)
             aside[..., 0] = w[..., 1:fk].sum(-1)

@@ -129,15 +129,14 @@ def report(results: dict, command: str) -> str:
     return "\n".join(lines + _peer_and_browser_lines(results) + _long_lines(results["long"])) + "\n"
 
 
-# What a profile of the 8,192-token extraction showed (a fact about the method, not measured again each run).
+# What a profile of the 8,192-token extraction showed before the fused kernel (a fact about the method, not
+# measured again each run).
 DECODER_PROFILE = (
-    "Profiled at 8,192 tokens (torch.profiler, 2026-12-01): the two matrix products of the streamed attention "
-    "take 8.4 s, running near this CPU's peak (about 175 GFLOP/s), where SDPA's whole fused attention takes "
-    "6.9 s; the passes over the weights (softmax, the row maxima, the entropy sums, the thumbnail blocks) take "
-    "4.4 s more. Tried and left out: smaller chunks of queries (so that a chunk's scores stay in the CPU's "
-    "cache) and a torch.compile fusion of those passes, each about 7-10% faster per chunk: not enough to close "
-    "the gap, and the second needs a C++ compiler at run time. Three runs of that length on a quiet machine gave "
-    "1.44, 1.44 and 1.66: a run's own noise is of the size of the gap."
+    "Profiled at 8,192 tokens with torch's softmax (torch.profiler, 2026-12-01): the two matrix products of the "
+    "streamed attention take 8.4 s, running near this CPU's peak (about 175 GFLOP/s), where SDPA's whole fused "
+    "attention takes 6.9 s; torch's separate passes over the weights (softmax, the row maxima, the entropy sums, "
+    "the thumbnail blocks) take 4.4 s more, each reading the whole chunk of weights from memory. The fused C "
+    "kernel (attnviz/softmax_rows.c) does them in one pass a row, from the CPU's cache."
 )
 
 
@@ -164,7 +163,7 @@ def _missed(results: dict) -> list[str]:
         notes.append(
             f"- Decoder extraction over SDPA: {worst['stream_s'] / worst['sdpa_s']:.2f} at {worst['tokens']:,} tokens. "
             "The streamed extraction computes each chunk of queries as the family's eager attention does (equal "
-            "to it within 1e-5, tested), on un-repeated keys, in reused buffers, with torch's fused softmax, over "
+            f"to it within 1e-5, tested), on un-repeated keys, in reused buffers, with {worst['softmax']}, over "
             "the keys each query may see; what it adds to SDPA is writing every weight once and reading it again "
             "for the thumbnails and statistics, which SDPA's fused kernel, never writing the scores, does not do, "
             "and that share grows with length. The model's plain eager forward alone, returning no weights, takes "
@@ -197,6 +196,7 @@ def _long_lines(found: dict) -> list[str]:
             f"{r['head_bytes'] / MB:.2f} MB | {r['head_s']:.2f} s | {r['zoom_s']:.2f} s | "
             f"{r['zoom_bytes'] / MB:.2f} MB |"
         )
+    lines += _softmax_lines(found)
     if found["peer"]:
         ours = {r["tokens"]: r for r in found["rows"]}
         lines += [
@@ -212,6 +212,19 @@ def _long_lines(found: dict) -> list[str]:
             for p in found["peer"]
             if p["tokens"] in ours
         ]
+    return lines
+
+
+def _softmax_lines(found: dict) -> list[str]:
+    """Which softmax the rows used, and the longest length again with torch's (no C compiler)."""
+    lines = ["", f"Softmax of the streamed extraction in these rows: {found['rows'][0]['softmax']}."]
+    other = found.get("torch_softmax")
+    if other:
+        lines[-1] += (
+            f" The same extraction at {other['tokens']:,} tokens with {other['softmax']}, as on a machine "
+            f"without a C compiler: {other['stream_s']:.2f} s against SDPA's {other['sdpa_s']:.2f} s, a ratio of "
+            f"{other['stream_s'] / other['sdpa_s']:.2f}, peak {other['peak_mb']:,.0f} MB. {DECODER_PROFILE}"
+        )
     return lines
 
 

@@ -13,6 +13,7 @@ The peer, where it installs (``pip install -r requirements-bench.txt``): Transfo
 from __future__ import annotations
 
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -58,7 +59,7 @@ def measure_one(n: int, repeats: int, smoke: bool) -> dict:
     import plotly.io as pio
     import torch
 
-    from attnviz import long_input
+    from attnviz import long_input, native
     from attnviz.figures import long as long_figures
     from attnviz.stream import stream
 
@@ -89,7 +90,7 @@ def measure_one(n: int, repeats: int, smoke: bool) -> dict:
         "tokens": n, "sdpa_s": statistics.median(sdpa_s), "stream_s": statistics.median(stream_s),
         "model_mb": model_mb, "peak_mb": peak_mb, "overview_bytes": len(overview),
         "head_s": head_s, "head_bytes": len(head_json), "zoom_s": zoom_s, "zoom_bytes": len(zoom_json),
-        "stored_mb": long_input.stored_bytes(streamed) / 2**20, "eager_s": eager_s,
+        "stored_mb": long_input.stored_bytes(streamed) / 2**20, "eager_s": eager_s, "softmax": native.status(),
     }  # fmt: skip
 
 
@@ -154,20 +155,26 @@ def measure_peer(n: int, smoke: bool) -> dict | None:
     return {"tokens": n, "seconds": seconds, "model_mb": model_mb, "peak_mb": _peak_mb(), "entries": len(cache)}
 
 
-def _child(kind: str, n: int, repeats: int, smoke: bool) -> dict | None:
+def _child(kind: str, n: int, repeats: int, smoke: bool, fused: bool = True) -> dict | None:
+    """One length measured in a fresh process; ``fused=False``: with torch's softmax (ATTNVIZ_NATIVE=0)."""
     command = [sys.executable, "-m", "benchmarks.long", kind, str(n), str(repeats), "1" if smoke else "0"]
-    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600)
+    env = os.environ | ({} if fused else {"ATTNVIZ_NATIVE": "0"})
+    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600, env=env)
     if out.returncode != 0:
         raise RuntimeError(f"benchmarks.long {kind} {n} failed:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def run(lengths: list[int], repeats: int, peer_lengths: list[int], smoke: bool = False) -> dict:
-    """Every length in its own process; the peer (if installed) at ``peer_lengths``."""
+    """Every length in its own process; the longest once more with torch's softmax instead of the fused kernel
+    (what a machine without a C compiler gets: ``torch_softmax``, not counted against the budgets); the peer (if
+    installed) at ``peer_lengths``."""
     # medians at every length (this machine is noisy), over at least 9 runs where a run takes a second or two
-    rows = [_child("ours", n, repeats if n > 2048 else max(repeats, 9), smoke) for n in lengths]
+    runs = lambda n: repeats if n > 2048 else max(repeats, 9)  # noqa: E731
+    rows = [_child("ours", n, runs(n), smoke) for n in lengths]
+    fallback = _child("ours", max(lengths), runs(max(lengths)), smoke, fused=False) if lengths else None
     peers = [p for p in (_child("peer", n, 1, smoke) for n in peer_lengths) if p]
-    return {"rows": rows, "peer": peers}
+    return {"rows": rows, "peer": peers, "torch_softmax": fallback}
 
 
 if __name__ == "__main__":

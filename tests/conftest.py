@@ -58,3 +58,28 @@ def silent_hub(monkeypatch):
     monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{listener.getsockname()[1]}")
     yield
     listener.close()
+
+
+NATIVE_MISSING = "the fused C kernel could not be built here (attnviz.native.status() says why)"
+
+
+def need_native() -> None:
+    """Skip a test of the fused C kernel where it cannot be built; fail it instead in CI (ATTNVIZ_REQUIRE_NATIVE=1)."""
+    from attnviz import native
+
+    if native.kernel() is None:
+        message = f"{NATIVE_MISSING}: {native.status()}"
+        if os.environ.get("ATTNVIZ_REQUIRE_NATIVE"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(params=["fused", "torch"])
+def softmax_path(request, monkeypatch):
+    """Run the test on each of the streaming extraction's two softmax paths: the fused C kernel, and torch's
+    operations (what a machine without a C compiler takes)."""
+    if request.param == "fused":
+        need_native()
+    else:
+        monkeypatch.setenv("ATTNVIZ_NATIVE", "0")
+    return request.param

@@ -18,6 +18,7 @@ def test_benchmark_smoke_run_writes_its_report(tmp_path):
     for section in ("## Budgets", "## Extraction", "## Figures", "## Built-in models"):
         assert section in text
     assert "| 16 |" in text
+    assert "Softmax of the streamed extraction in these rows: " in text
 
 
 def test_every_word_the_browser_detectors_wait_for_is_one_token_of_the_model():

@@ -60,7 +60,7 @@ def eager_maps(model, ids) -> tuple[np.ndarray, torch.Tensor]:
 
 
 @pytest.mark.parametrize("family", list(DECODERS))
-def test_streamed_attention_is_the_models_own_eager_attention(family):
+def test_streamed_attention_is_the_models_own_eager_attention(family, softmax_path):
     model = tiny(DECODERS[family])
     ids = torch.randint(0, 64, (1, LENGTH), generator=torch.Generator().manual_seed(1))
     full, logits = eager_maps(model, ids)
@@ -139,7 +139,7 @@ def test_the_model_computes_the_same_output_while_streamed():
     assert streamed.windows == (8, None, 8)  # Gemma 2 alternates sliding and global layers
 
 
-def test_an_encoder_streams_too():
+def test_an_encoder_streams_too(softmax_path):
     model = tiny(lambda: tf.BertModel(tf.BertConfig(**SMALL)))
     ids = torch.randint(0, 64, (1, 20), generator=torch.Generator().manual_seed(3))
     with torch.no_grad():

@@ -28,7 +28,7 @@ def chunk_inputs(module, heads: int, kv_heads: int, dim: int):
 
 
 @pytest.mark.parametrize("family", list(DECODERS))
-def test_a_chunk_equals_the_familys_own_eager_attention(family):
+def test_a_chunk_equals_the_familys_own_eager_attention(family, softmax_path):
     model = tiny(DECODERS[family])
     module = attention_module(model)
     eager = sys.modules[type(module).__module__].eager_attention_forward

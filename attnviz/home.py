@@ -152,10 +152,16 @@ def shipped_svg(number: int) -> str:
 
 @functools.cache
 def prepare_other_pages(delay_s: float = WARM_UP_DELAY_S) -> threading.Thread:
-    """Import what every other page needs (torch, the models: 2-3 s) in the background, once per process and
-    ``delay_s`` after the home page was sent, so that the next click does not wait for it; an import then
-    already running makes that page wait only for the rest."""
-    thread = threading.Timer(delay_s, importlib.import_module, ["attnviz.cache"])
+    """Import what every other page needs (torch, the models: 2-3 s) and load long inputs' fused softmax
+    (compiled on a machine's first run) in the background, once per process and ``delay_s`` after the home page
+    was sent, so that the next click does not wait for it; an import then already running makes that page wait
+    only for the rest."""
+    thread = threading.Timer(delay_s, _prepare)
     thread.daemon = True
     thread.start()
     return thread
+
+
+def _prepare() -> None:
+    importlib.import_module("attnviz.cache")
+    importlib.import_module("attnviz.native").kernel()

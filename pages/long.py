@@ -16,6 +16,7 @@ max_tokens = min(loaded.max_tokens, LIMITS.max_long_tokens)
 st.caption(
     f"{ui.plain(loaded.name)}: {loaded.family} model, reads up to {max_tokens:,} tokens here. The model runs once "
     "per input; its attention is reduced layer by layer while it runs, and any head is recomputed exactly on demand."
+    + long_ui.softmax_note()
 )
 text = long_ui.text_input(view, LIMITS)
 result = long_ui.run(model_id, loaded, text, max_tokens)

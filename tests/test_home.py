@@ -74,10 +74,11 @@ print(sorted(m for m in ("torch", "transformers", "pandas") if m in sys.modules)
 def test_the_other_pages_are_prepared_in_the_background():
     out = subprocess.run(
         [sys.executable, "-c", "import sys; from attnviz import home; home.prepare_other_pages(0.0).join(); "
-         "print('torch' in sys.modules, 'attnviz.cache' in sys.modules)"],
+         "print('torch' in sys.modules, 'attnviz.cache' in sys.modules, "
+         "sys.modules['attnviz.native']._loaded.cache_info().currsize)"],
         cwd=ROOT, capture_output=True, text=True, check=True,
     )  # fmt: skip
-    assert out.stdout.split() == ["True", "True"], out.stderr
+    assert out.stdout.split() == ["True", "True", "1"], out.stderr  # the fused softmax loaded (or found missing)
 
 
 def test_the_page_shows_the_shipped_svgs_and_no_chart_until_asked():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from attnviz import cache, figures, long_input
+from attnviz import cache, figures, long_input, native
 from attnviz.figures import long as long_figures
 from attnviz.hf import DEFAULT_MODEL, LoadedModel
 from attnviz.settings import Limits
@@ -49,6 +49,16 @@ def text_input(view: ViewState, caps: Limits) -> str:
         text = text[: caps.max_long_chars]
     st.caption(f"Reading {plain(upload.name)} ({len(text):,} characters).")
     return text
+
+
+def softmax_note() -> str:
+    """A sentence for the page's caption where this machine lacks the fused softmax (same numbers, slower)."""
+    if native.kernel() is not None:
+        return ""
+    return (
+        f" The softmax runs on {native.status()}: the same numbers as attnviz's fused C kernel, about a fifth "
+        "slower on thousands of tokens."
+    )
 
 
 def run(model_id: str, loaded: LoadedModel, text: str, max_tokens: int) -> long_input.LongRun:

@@ -47,10 +47,10 @@ def status() -> str:
     """Which softmax the streaming extraction uses here, in one sentence."""
     if not enabled():
         return "torch's operations (the fused C kernel is switched off by ATTNVIZ_NATIVE=0)"
-    error = _loaded()[1]
-    if error is not None:
-        return f"torch's operations ({error})"
-    return f"the fused C kernel ({_compiler()[0]} {' '.join(FLAGS[:3])})"
+    function, said = _loaded()
+    if function is None:
+        return f"torch's operations ({said})"
+    return f"the fused C kernel ({said} {' '.join(FLAGS[:3])})"
 
 
 def softmax_rows(scores: torch.Tensor, k0: int, fk: int, n_cols: int) -> dict[str, torch.Tensor]:
@@ -63,7 +63,7 @@ def softmax_rows(scores: torch.Tensor, k0: int, fk: int, n_cols: int) -> dict[st
     if scores.dtype != torch.float32 or not scores.is_contiguous() or scores.device.type != "cpu":
         raise ValueError("the fused softmax needs contiguous float32 scores on the CPU")
     width = scores.shape[-1]
-    if width == 0 or (k0 + width - 1) // fk >= n_cols:
+    if width == 0 or k0 < 0 or fk < 1 or (k0 + width - 1) // fk >= n_cols:
         raise ValueError(f"keys {k0}..{k0 + width - 1} in blocks of {fk} do not fit {n_cols} columns")
     rows = scores.numel() // width
     largest, entropy = torch.empty(rows), torch.empty(rows)
@@ -76,15 +76,16 @@ def softmax_rows(scores: torch.Tensor, k0: int, fk: int, n_cols: int) -> dict[st
 
 @functools.cache
 def _loaded():
-    """(the kernel, None), or (None, why not): built once per process, a failure included."""
+    """(the kernel, the compiler that built it), or (None, why not): once per process, a failure included."""
     try:
-        return _built(), None
+        return _built()
     except BuildError as error:
         return None, str(error)
 
 
 def _built():
-    """Compile (once per source, flags, compiler and CPU) and load the kernel; raises :class:`BuildError`."""
+    """Compile (once per source, flags, compiler and CPU) and load the kernel: (it, the compiler's path); raises
+    :class:`BuildError`."""
     compiler, version = _compiler()
     source = SOURCE.read_bytes()
     key = hashlib.sha256(b"\0".join([source, " ".join(FLAGS).encode(), version.encode(), _cpu().encode()]))
@@ -96,7 +97,7 @@ def _built():
     except (OSError, AttributeError) as error:
         raise BuildError(f"the compiled kernel would not load: {error}") from None
     function.argtypes, function.restype = _ARGS, None
-    return function
+    return function, compiler
 
 
 def _compiler() -> tuple[str, str]:

@@ -95,6 +95,10 @@ def test_it_refuses_what_it_cannot_compute():
         native.softmax_rows(torch.zeros(4, 6, dtype=torch.float64), 0, 2, 4)
     with pytest.raises(ValueError, match="do not fit 2 columns"):
         native.softmax_rows(torch.zeros(4, 6), 1, 2, 2)  # keys 1..6 reach block 3
+    with pytest.raises(ValueError, match="in blocks of 0"):
+        native.softmax_rows(torch.zeros(4, 6), 0, 0, 4)
+    with pytest.raises(ValueError, match="keys -1..4"):
+        native.softmax_rows(torch.zeros(4, 6), -1, 2, 4)
 
 
 @pytest.fixture

@@ -53,13 +53,13 @@ def status() -> str:
     return f"the fused C kernel ({said} {' '.join(FLAGS[:3])})"
 
 
-def softmax_rows(scores: torch.Tensor, k0: int, fk: int, n_cols: int) -> dict[str, torch.Tensor]:
+def softmax_rows(scores: torch.Tensor, k0: int, fk: int, n_cols: int) -> dict[str, torch.Tensor] | None:
     """Softmax of the contiguous float32 ``scores`` ``[..., width]`` in place, and per row: "max" (the largest
     weight), "entropy" and "blocks" ``[..., n_cols]`` (sums over blocks of ``fk`` keys, the first column being
-    key ``k0``). Raises :class:`BuildError` where there is no kernel (callers ask :func:`kernel` first)."""
+    key ``k0``); None, and ``scores`` left as they are, where there is no kernel (:func:`status` says why)."""
     function = kernel()
     if function is None:
-        raise BuildError("the fused softmax is not available here")
+        return None
     if scores.dtype != torch.float32 or not scores.is_contiguous() or scores.device.type != "cpu":
         raise ValueError("the fused softmax needs contiguous float32 scores on the CPU")
     width = scores.shape[-1]

@@ -79,14 +79,13 @@ def chunk_attention(query, key, value, mask, scaling=None, softcap=None, scratch
     kv_heads, width = key.shape[1], key.shape[2]
     scratch = scratch or Scratch()
     scores = _scores(query, key, mask, dim**-0.5 if scaling is None else scaling, softcap, scratch, clear)
-    if native.kernel() is not None:
-        k0, fk, n_cols = blocks or (0, width, 1)
-        fused = native.softmax_rows(scores, k0, fk, n_cols)
+    fused = native.softmax_rows(scores, *(blocks or (0, width, 1)))  # None without the kernel
+    if fused is None:
+        weights, rows = _softmax(scores, scratch)
+    else:
         weights, rows = scores, {"entropy": fused["entropy"][0], "max": fused["max"][0]}
         if blocks is not None:
             rows["blocks"] = fused["blocks"][0]
-    else:
-        weights, rows = _softmax(scores, scratch)
     if columns is None:
         output = torch.matmul(weights.view(batch, kv_heads, -1, width), value).view(batch, heads, chunk, dim)
     else:

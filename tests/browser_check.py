@@ -4,7 +4,7 @@ import contextlib
 import os
 from pathlib import Path
 
-import pytest
+from conftest import skip_or_fail
 
 from benchmarks.browser_support import chromium_path
 
@@ -14,9 +14,7 @@ MISSING = "chromium is not installed (apt-get install chromium); browser tests n
 def need_chromium() -> None:
     """Skip the test where chromium is missing; fail it instead in CI (ATTNVIZ_REQUIRE_BROWSER=1)."""
     if chromium_path() is None:
-        if os.environ.get("ATTNVIZ_REQUIRE_BROWSER"):
-            pytest.fail(MISSING)
-        pytest.skip(MISSING)
+        skip_or_fail(MISSING, "ATTNVIZ_REQUIRE_BROWSER")
 
 
 @contextlib.contextmanager

@@ -132,6 +132,8 @@ def test_without_a_working_compiler_it_says_why_and_torchs_path_gives_the_same_n
     assert native.kernel() is None
     assert native.status().startswith(f"torch's operations ({why}")
     assert not list((fresh_build / "cache" / "attnviz").glob("*"))  # no half-built file left behind
+    scores = torch.randn(2, 5)
+    assert native.softmax_rows(scores.clone(), 0, 5, 1) is None
     model = tiny(DECODERS["gemma2 (softcap, alternating windows)"])
     module = attention_module(model)
     query, key, value, mask = chunk_inputs(module, 4, 2, 8)

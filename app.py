@@ -2,8 +2,8 @@
 
 import streamlit as st
 
+from attnviz.app.legacy_pages import mark_entered
 from attnviz.settings import SettingError, mode, torch_threads
-from attnviz.ui.legacy_pages import mark_entered
 
 st.set_page_config(page_title="attnviz: see attention", page_icon=":material/visibility:", layout="wide")
 
@@ -44,7 +44,7 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
-mark_entered()  # pages check this: see attnviz/ui/legacy_pages.py
+mark_entered()  # pages check this: see attnviz/app/legacy_pages.py
 with st.sidebar:
     st.caption(
         "**attnviz** shows what attention looks at: built-in seq2seq models trained on tasks with known "

@@ -20,12 +20,20 @@ import sys
 from dataclasses import dataclass
 from typing import Literal
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"  # the packaged, offline default (attnviz.hf re-exports it); here so that
+DEFAULT_MODEL = "all-MiniLM-L6-v2"  # the packaged, offline default (attnviz.pretrained.hf re-exports it); here so that
 # reading the settings never imports torch (the home page needs neither)
 
 Mode = Literal["auto", "hosted", "local"]
-MODES: dict[str, Mode] = {"": "auto", "auto": "auto", "1": "hosted", "true": "hosted", "yes": "hosted",
-                          "0": "local", "false": "local", "no": "local"}  # fmt: skip
+MODES: dict[str, Mode] = {
+    "": "auto",
+    "auto": "auto",
+    "1": "hosted",
+    "true": "hosted",
+    "yes": "hosted",
+    "0": "local",
+    "false": "local",
+    "no": "local",
+}
 FORWARDING_HEADERS = frozenset({"x-forwarded-for", "forwarded", "x-real-ip", "x-forwarded-host"})
 HOSTED_MODELS = (
     DEFAULT_MODEL,

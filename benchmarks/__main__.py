@@ -18,9 +18,15 @@ from benchmarks.browser import browser
 MB = 1_000_000
 
 
-def run(lengths: list[int], repeats: int, with_browser: bool, with_bertviz: bool, long_lengths: list[int],
-        smoke: bool = False) -> dict:  # fmt: skip
-    from attnviz import hf
+def run(
+    lengths: list[int],
+    repeats: int,
+    with_browser: bool,
+    with_bertviz: bool,
+    long_lengths: list[int],
+    smoke: bool = False,
+) -> dict:
+    from attnviz.pretrained import hf
 
     loaded = hf.load()
     extraction = measure.extraction(loaded, lengths, repeats)
@@ -54,9 +60,12 @@ def budgets(results: dict) -> list[tuple[str, str, bool]]:
     rows.append(("overview build + serialise <= 150 ms", f"{worst_time * 1000:.0f} ms", worst_time <= 0.150))
     longest = max(results["figures"], key=lambda f: f["tokens"])
     rows.append(
-        (f"single head <= 1.5 MB at {longest['tokens']} tokens", f"{longest['single_bytes'] / MB:.2f} MB",
-         longest["single_bytes"] <= 1.5 * MB)
-    )  # fmt: skip
+        (
+            f"single head <= 1.5 MB at {longest['tokens']} tokens",
+            f"{longest['single_bytes'] / MB:.2f} MB",
+            longest["single_bytes"] <= 1.5 * MB,
+        )
+    )
     ours = {f["tokens"]: f["overview_bytes"] for f in results["figures"]}
     for b in results["bertviz"]:
         if abs(b["tokens"] - 128) <= 8:
@@ -81,19 +90,31 @@ def long_budgets(rows: list[dict]) -> list[tuple[str, str, bool]]:
     n = f"{longest['tokens']:,}"
     worst = max(rows, key=lambda r: r["stream_s"] / r["sdpa_s"])
     ratio = worst["stream_s"] / worst["sdpa_s"]
-    biggest = lambda key: max(r[key] for r in rows)  # noqa: E731
+    biggest = lambda key: max(r[key] for r in rows)
     return [
-        (f"decoder: extraction peak memory <= 4 GB at {n} tokens", f"{longest['peak_mb'] / 1024:.2f} GB",
-         longest["peak_mb"] <= 4096),
-        ("decoder: extraction / SDPA forward <= 1.4 at every length", f"{ratio:.2f} (at {worst['tokens']:,})",
-         ratio <= 1.4),
-        ("decoder: overview payload <= 1.5 MB", f"{biggest('overview_bytes') / MB:.2f} MB",
-         biggest("overview_bytes") <= 1.5 * MB),
-        ("decoder: one head's view <= 1.5 MB at any length", f"{biggest('head_bytes') / MB:.2f} MB",
-         biggest("head_bytes") <= 1.5 * MB),
+        (
+            f"decoder: extraction peak memory <= 4 GB at {n} tokens",
+            f"{longest['peak_mb'] / 1024:.2f} GB",
+            longest["peak_mb"] <= 4096,
+        ),
+        (
+            "decoder: extraction / SDPA forward <= 1.4 at every length",
+            f"{ratio:.2f} (at {worst['tokens']:,})",
+            ratio <= 1.4,
+        ),
+        (
+            "decoder: overview payload <= 1.5 MB",
+            f"{biggest('overview_bytes') / MB:.2f} MB",
+            biggest("overview_bytes") <= 1.5 * MB,
+        ),
+        (
+            "decoder: one head's view <= 1.5 MB at any length",
+            f"{biggest('head_bytes') / MB:.2f} MB",
+            biggest("head_bytes") <= 1.5 * MB,
+        ),
         (f"decoder: one head shown <= 2 s at {n} tokens", f"{longest['head_s']:.2f} s", longest["head_s"] <= 2),
         ("decoder: zoom to a 256-token window <= 1 s", f"{biggest('zoom_s'):.2f} s", biggest("zoom_s") <= 1),
-    ]  # fmt: skip
+    ]
 
 
 def report(results: dict, command: str) -> str:
@@ -113,18 +134,24 @@ def report(results: dict, command: str) -> str:
         "",
         "| tokens | SDPA forward | eager forward (no attentions returned) | attnviz extraction | ratio to SDPA |",
         "|---:|---:|---:|---:|---:|",
-        *[f"| {r['tokens']} | {r['bare_s'] * 1000:.1f} ms | {r['eager_s'] * 1000:.1f} ms | "
-          f"{r['attnviz_s'] * 1000:.1f} ms | {r['ratio']:.2f} |" for r in results["extraction"]],
+        *[
+            f"| {r['tokens']} | {r['bare_s'] * 1000:.1f} ms | {r['eager_s'] * 1000:.1f} ms | "
+            f"{r['attnviz_s'] * 1000:.1f} ms | {r['ratio']:.2f} |"
+            for r in results["extraction"]
+        ],
         "",
         "## Figures: build + `plotly.io.to_json`",
         "",
         "| tokens | single head | bytes | bytes / value | overview (72 heads) | bytes | bytes / value |",
         "|---:|---:|---:|---:|---:|---:|---:|",
-        *[f"| {f['tokens']} | {f['single_s'] * 1000:.1f} ms | {f['single_bytes'] / 1000:,.0f} kB | "
-          f"{f['single_bytes_per_value']:.2f} | {f['overview_s'] * 1000:.1f} ms | "
-          f"{f['overview_bytes'] / 1000:,.0f} kB | "
-          f"{f['overview_bytes_per_value']:.3f} |" for f in results["figures"]],
-    ]  # fmt: skip
+        *[
+            f"| {f['tokens']} | {f['single_s'] * 1000:.1f} ms | {f['single_bytes'] / 1000:,.0f} kB | "
+            f"{f['single_bytes_per_value']:.2f} | {f['overview_s'] * 1000:.1f} ms | "
+            f"{f['overview_bytes'] / 1000:,.0f} kB | "
+            f"{f['overview_bytes_per_value']:.3f} |"
+            for f in results["figures"]
+        ],
+    ]
     lines += _missed(results)
     return "\n".join(lines + _peer_and_browser_lines(results) + _long_lines(results["long"])) + "\n"
 
@@ -136,7 +163,7 @@ DECODER_PROFILE = (
     "streamed attention take 8.4 s, running near this CPU's peak (about 175 GFLOP/s), where SDPA's whole fused "
     "attention takes 6.9 s; torch's separate passes over the weights (softmax, the row maxima, the entropy sums, "
     "the thumbnail blocks) take 4.4 s more, each reading the whole chunk of weights from memory. The fused C "
-    "kernel (attnviz/softmax_rows.c) does them in one pass a row, from the CPU's cache."
+    "kernel (attnviz/long/softmax_rows.c) does them in one pass a row, from the CPU's cache."
 )
 
 
@@ -151,7 +178,8 @@ def _missed(results: dict) -> list[str]:
             f"- MiniLM extraction over SDPA: {worst['ratio']:.2f} at {worst['tokens']} tokens. The model's own eager "
             "attention, which is what returns weights in transformers 5, takes "
             f"{worst['eager_s'] / worst['bare_s']:.2f}x the SDPA forward by itself, returning nothing. attnviz "
-            "computes the same weights in place (attnviz/capture.py: no copy per layer, reused memory), so what it "
+            "computes the same weights in place (attnviz/pretrained/capture.py: no copy per layer, reused memory), "
+            "so what it "
             "adds to SDPA is writing every weight once and checking each row, which a fused kernel that never "
             "writes the scores does not do."
         )
@@ -233,36 +261,50 @@ def _peer_and_browser_lines(results: dict) -> list[str]:
     lines: list[str] = []
     if results["bertviz"]:
         ours = {f["tokens"]: f for f in results["figures"]}
-        lines += ["", "## BertViz model view for the same attention", "",
-                  "| tokens | BertViz HTML | BertViz build | attnviz overview | BertViz / attnviz |",
-                  "|---:|---:|---:|---:|---:|"]  # fmt: skip
+        lines += [
+            "",
+            "## BertViz model view for the same attention",
+            "",
+            "| tokens | BertViz HTML | BertViz build | attnviz overview | BertViz / attnviz |",
+            "|---:|---:|---:|---:|---:|",
+        ]
         for b in results["bertviz"]:
             o = ours[b["tokens"]]
             lines.append(
                 f"| {b['tokens']} | {b['bertviz_bytes'] / MB:,.1f} MB | {b['bertviz_s']:.2f} s | "
                 f"{o['overview_bytes'] / MB:.2f} MB | {b['bertviz_bytes'] / o['overview_bytes']:,.0f}x |"
             )
-    lines += ["", "## Built-in models: greedy decoding of one typed sentence", "", "| model | tokens | time |",
-              "|---|---:|---:|", *[f"| {d['model']} | {d['tokens']} | {d['seconds'] * 1000:.1f} ms |"
-                                   for d in results["decoding"]]]  # fmt: skip
+    lines += [
+        "",
+        "## Built-in models: greedy decoding of one typed sentence",
+        "",
+        "| model | tokens | time |",
+        "|---|---:|---:|",
+        *[f"| {d['model']} | {d['tokens']} | {d['seconds'] * 1000:.1f} ms |" for d in results["decoding"]],
+    ]
     if results["browser"]:
         web = results["browser"]
-        lines += ["", "## In headless chromium", "",
-                  "Each action is timed in the page, from its input event (key or mouse button down) to the first "
-                  "animation frame that finds the view drawn; in brackets, the same actions timed from Python, "
-                  "which adds Playwright's round trips. Medians.", "",
-                  f"- cold start (`streamlit run` to the home page's pictures drawn): {web['cold_start_s']:.1f} s",
-                  "- submit a 64-token sentence on the pretrained page -> heatmap drawn (warm model): "
-                  f"{web['submit_s']:.2f} s ({web['submit_wall_s']:.2f} s)",
-                  f"- open the all-heads overview -> drawn: {web['overview_s'] * 1000:.0f} ms "
-                  f"({web['overview_wall_s'] * 1000:.0f} ms)",
-                  f"- move the head slider one step -> that head's heatmap drawn: {web['slider_s'] * 1000:.0f} ms "
-                  f"({web['slider_wall_s'] * 1000:.0f} ms)",
-                  f"- server peak memory with MiniLM loaded: {web['server_peak_mb']:.0f} MB",
-                  f"- submissions not drawn within 30 s (left out of the median): {web['timeouts']} (runs before "
-                  "2026-11-30 lost one each: the benchmark's own detector waited for a marker word the tokenizer "
-                  "splits into three WordPieces, so the tick it looked for never came; the app had drawn it. "
-                  "tests/test_benchmarks.py now checks every marker is one token)"]  # fmt: skip
+        lines += [
+            "",
+            "## In headless chromium",
+            "",
+            "Each action is timed in the page, from its input event (key or mouse button down) to the first "
+            "animation frame that finds the view drawn; in brackets, the same actions timed from Python, "
+            "which adds Playwright's round trips. Medians.",
+            "",
+            f"- cold start (`streamlit run` to the home page's pictures drawn): {web['cold_start_s']:.1f} s",
+            "- submit a 64-token sentence on the pretrained page -> heatmap drawn (warm model): "
+            f"{web['submit_s']:.2f} s ({web['submit_wall_s']:.2f} s)",
+            f"- open the all-heads overview -> drawn: {web['overview_s'] * 1000:.0f} ms "
+            f"({web['overview_wall_s'] * 1000:.0f} ms)",
+            f"- move the head slider one step -> that head's heatmap drawn: {web['slider_s'] * 1000:.0f} ms "
+            f"({web['slider_wall_s'] * 1000:.0f} ms)",
+            f"- server peak memory with MiniLM loaded: {web['server_peak_mb']:.0f} MB",
+            f"- submissions not drawn within 30 s (left out of the median): {web['timeouts']} (runs before "
+            "2026-11-30 lost one each: the benchmark's own detector waited for a marker word the tokenizer "
+            "splits into three WordPieces, so the tick it looked for never came; the app had drawn it. "
+            "tests/test_benchmarks.py now checks every marker is one token)",
+        ]
     return lines
 
 

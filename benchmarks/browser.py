@@ -20,7 +20,8 @@ DRAWN_TICKS = """word => {
     const ticks = plot ? [...plot.querySelectorAll('g.xtick text')].map(t => t.textContent) : [];
     return ticks[1] === word && !!plot.querySelector('.hm image, .heatmaplayer image');
 }"""
-# The home page's four pictures are SVG images (attnviz/results/home/); drawn once each has loaded and has a size.
+# The home page's four pictures are SVG images (attnviz/builtin/results/home/); drawn once each has loaded
+# and has a size.
 HOME_DRAWN = """() => {
     const pictures = [...document.querySelectorAll('[data-testid=stImage] img')];
     return pictures.length >= 4 && pictures.every(p => p.complete && p.naturalWidth > 0 && p.width > 100);

@@ -47,9 +47,20 @@ def streamlit_server(timeout: float = 60.0, port: int | None = None, env: dict[s
     ``port`` is given); ``env`` adds environment variables (e.g. ATTNVIZ_HOSTED)."""
     port = port or free_port()
     command = [
-        sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-        "--browser.gatherUsageStats", "false", "--server.address", "127.0.0.1", "--server.port", str(port),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+    ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = ServerURL(f"http://127.0.0.1:{port}")

@@ -126,14 +126,22 @@ def resume(work: Path, corpus: Path, n: int, shard_size: int) -> dict:
     done_at_kill = shards_done(out)
     resumed = run_job(args)
     again = run_job(args)  # everything is done: this is the cost of a restart alone
-    return {"sentences": n, "shards": -(-n // shard_size), "done_at_kill": done_at_kill, "killed_after": killed,
-            "resumed": resumed, "restart_s": again["seconds"], "reduce_s": _reduce_seconds(out),
-            "identical": _same_shards(work / f"local-{n}", out)}  # fmt: skip
+    return {
+        "sentences": n,
+        "shards": -(-n // shard_size),
+        "done_at_kill": done_at_kill,
+        "killed_after": killed,
+        "resumed": resumed,
+        "restart_s": again["seconds"],
+        "reduce_s": _reduce_seconds(out),
+        "identical": _same_shards(work / f"local-{n}", out),
+    }
 
 
 def _reduce_seconds(out: Path) -> float:
     """How long the last step (aggregates and extremes from every shard) takes, timed here on a copy."""
-    from attnviz import corpus_job, corpus_results
+    from attnviz.corpus import job as corpus_job
+    from attnviz.corpus import results as corpus_results
 
     copy = out.with_name(out.name + "-reduce")
     shutil.copytree(out, copy, dirs_exist_ok=True)
@@ -152,13 +160,18 @@ def _same_shards(a: Path, b: Path) -> bool:
 
 def report(results: dict, command: str) -> str:
     local = results["local"]
-    lines = [BEGIN, "## Corpus at scale: `python -m attnviz corpus`, all-MiniLM-L6-v2", "",
-             f"Measured {time.strftime('%Y-%m-%d')} by {command} on a generated corpus (6-25 words a sentence), "
-             f"{results['shard_size']:,} sentences a shard. The machine has 2 CPU cores **shared with other jobs** "
-             "that ran at the same time, so the rates are indicative; the ratios are taken within this run. "
-             "Memory is the peak PSS of the whole process tree (for Ray: driver, raylet, GCS and workers).", "",
-             "| engine | sentences | wall time | sentences / s | peak memory |",
-             "|---|---:|---:|---:|---:|"]  # fmt: skip
+    lines = [
+        BEGIN,
+        "## Corpus at scale: `python -m attnviz corpus`, all-MiniLM-L6-v2",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d')} by {command} on a generated corpus (6-25 words a sentence), "
+        f"{results['shard_size']:,} sentences a shard. The machine has 2 CPU cores **shared with other jobs** "
+        "that ran at the same time, so the rates are indicative; the ratios are taken within this run. "
+        "Memory is the peak PSS of the whole process tree (for Ray: driver, raylet, GCS and workers).",
+        "",
+        "| engine | sentences | wall time | sentences / s | peak memory |",
+        "|---|---:|---:|---:|---:|",
+    ]
     rows = [("local (1 process, 1 thread)", r) for r in local]
     if "ray" in results:
         rows.append(("Ray Data, local Ray with 2 CPUs, 2 actors", results["ray"]))
@@ -176,8 +189,10 @@ def report(results: dict, command: str) -> str:
         lines.append(f"- memory with the corpus: {size:.1f}x the sentences done, {growth:.2f}x the peak memory")
         if local[-1].get("killed"):
             done, total = local[-1]["done"], local[-1]["sentences"]
-            lines[-1] += (f" ({done:,} of {total:,} sentences when the time limit stopped it, so without its final "
-                          "aggregation, which reads one shard at a time)")  # fmt: skip
+            lines[-1] += (
+                f" ({done:,} of {total:,} sentences when the time limit stopped it, so without its final "
+                "aggregation, which reads one shard at a time)"
+            )
         lines[-1] += "."
     if "ray" in results:
         same = "byte for byte identical" if results["ray"]["identical"] else "**not identical**"
@@ -186,13 +201,16 @@ def report(results: dict, command: str) -> str:
         return "\n".join([*lines, END]) + "\n"
     r = results["resume"]
     same = "byte for byte identical" if r["identical"] else "**not identical**"
-    lines += [f"- resume: a {r['sentences']:,}-sentence local job was killed (SIGKILL) with {r['done_at_kill']} of "
-              f"{r['shards']} shards written; run again, it skipped them and finished the rest in "
-              f"{r['resumed']['seconds']:.0f} s (the clean run took {local[0]['seconds']:.0f} s); its shards are "
-              f"{same} to the clean run's.",
-              f"- time to resume: a restart (start Python, scan the input, load the model, find the finished shards) "
-              f"takes {r['restart_s']:.1f} s, measured on the finished job; the last step, aggregates and extremes "
-              f"from all {r['shards']} shards, takes {r['reduce_s']:.1f} s.", END]  # fmt: skip
+    lines += [
+        f"- resume: a {r['sentences']:,}-sentence local job was killed (SIGKILL) with {r['done_at_kill']} of "
+        f"{r['shards']} shards written; run again, it skipped them and finished the rest in "
+        f"{r['resumed']['seconds']:.0f} s (the clean run took {local[0]['seconds']:.0f} s); its shards are "
+        f"{same} to the clean run's.",
+        f"- time to resume: a restart (start Python, scan the input, load the model, find the finished shards) "
+        f"takes {r['restart_s']:.1f} s, measured on the finished job; the last step, aggregates and extremes "
+        f"from all {r['shards']} shards, takes {r['reduce_s']:.1f} s.",
+        END,
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -20,8 +20,24 @@ import numpy as np
 
 from benchmarks.browser_support import CHROMIUM_ARGS, IDLE_JS, PLOTTED_Z, chromium_path, streamlit_server
 
-WORDS = ("apple", "river", "guitar", "window", "forest", "pencil", "engine", "garden", "rocket", "button",
-         "candle", "island", "marble", "needle", "orange", "planet")  # fmt: skip
+WORDS = (
+    "apple",
+    "river",
+    "guitar",
+    "window",
+    "forest",
+    "pencil",
+    "engine",
+    "garden",
+    "rocket",
+    "button",
+    "candle",
+    "island",
+    "marble",
+    "needle",
+    "orange",
+    "planet",
+)
 FIRST_TICK = """w => {
     const plot = [...document.querySelectorAll('.js-plotly-plot')].find(p => p.offsetParent !== null);
     const ticks = plot ? [...plot.querySelectorAll('g.xtick text')].map(t => t.textContent) : [];
@@ -132,8 +148,9 @@ async def _session(browser, number: int, plan: _Plan, load: Load):
     await context.close()
 
 
-async def _drive(url: str, pid: int, texts: dict, sessions: int, per_session: int, samples, typing_ms: int,
-                 arrival_s: float) -> Load:  # fmt: skip
+async def _drive(
+    url: str, pid: int, texts: dict, sessions: int, per_session: int, samples, typing_ms: int, arrival_s: float
+) -> Load:
     from playwright.async_api import async_playwright
 
     load = Load()
@@ -149,12 +166,13 @@ def run_load(
     sessions: int = 16, per_session: int = 10, typing_ms: int = TYPING_MS, arrival_s: float = ARRIVAL_S
 ) -> dict:
     """Run the load against a fresh hosted server; the figures of docs/reliability.md."""
-    from attnviz import hf
-    from attnviz.extract import extract
+    from attnviz.pretrained import hf
+    from attnviz.pretrained.extract import extract
 
     model = hf.load()
-    texts = {sentence(s, i): extract(model, sentence(s, i)).maps["self"] for s in range(sessions)
-             for i in range(per_session)}  # fmt: skip
+    texts = {
+        sentence(s, i): extract(model, sentence(s, i)).maps["self"] for s in range(sessions) for i in range(per_session)
+    }
     total = sessions * per_session
     samples = (min(50, total), total)
     with streamlit_server(env={"ATTNVIZ_HOSTED": "1"}) as url:
@@ -163,13 +181,23 @@ def run_load(
         seconds = time.perf_counter() - started
     later = [t for index, times in load.rounds.items() if index > 0 for t in times]
     return {
-        "sessions": sessions, "submissions": total, "typing_ms": typing_ms, "arrival_s": arrival_s,
+        "sessions": sessions,
+        "submissions": total,
+        "typing_ms": typing_ms,
+        "arrival_s": arrival_s,
         "drawn": len(load.times),
-        "lost": len(load.lost), "wrong": len(load.wrong), "seconds": seconds,
-        "median_s": _median(load.times), "p95_s": _p95(load.times), "memory_mb": load.memory_mb,
-        "first_median_s": _median(load.rounds.get(0, [])), "first_max_s": max(load.rounds.get(0, [float("nan")])),
-        "later_median_s": _median(later), "later_p95_s": _p95(later), "lost_details": load.lost,
-    }  # fmt: skip
+        "lost": len(load.lost),
+        "wrong": len(load.wrong),
+        "seconds": seconds,
+        "median_s": _median(load.times),
+        "p95_s": _p95(load.times),
+        "memory_mb": load.memory_mb,
+        "first_median_s": _median(load.rounds.get(0, [])),
+        "first_max_s": max(load.rounds.get(0, [float("nan")])),
+        "later_median_s": _median(later),
+        "later_p95_s": _p95(later),
+        "lost_details": load.lost,
+    }
 
 
 def _median(times: list[float]) -> float:
@@ -184,21 +212,26 @@ def _p95(times: list[float]) -> float:
 def report(result: dict) -> str:
     first, last = sorted(result["memory_mb"])[0], sorted(result["memory_mb"])[-1]
     growth = result["memory_mb"][last] - result["memory_mb"][first]
-    return "\n".join([
-        f"- {result['sessions']} browser sessions at once on one hosted `streamlit run` (ATTNVIZ_HOSTED=1), "
-        f"{result['submissions']} submissions in {result['seconds']:.0f} s, "
-        f"typing once every page has loaded, one visitor every {result['arrival_s']:g} s, "
-        + (f"each sentence typed key by key {result['typing_ms']} ms apart" if result["typing_ms"]
-           else "each sentence pasted at once and submitted as soon as the last one was drawn (no pause)"),
-        f"- drawn {result['drawn']}, lost {result['lost']}, showing another session's attention {result['wrong']}",
-        *(f"  - lost: {detail}" for detail in result["lost_details"]),
-        f"- submit -> drawn: median {result['median_s']:.2f} s, p95 {result['p95_s']:.2f} s (budget p95 <= 5 s)",
-        f"  - each session's first sentence: median {result['first_median_s']:.2f} s, slowest "
-        f"{result['first_max_s']:.2f} s; the later ones: median {result['later_median_s']:.2f} s, p95 "
-        f"{result['later_p95_s']:.2f} s",
-        f"- server memory after submission {first}: {result['memory_mb'][first]:.0f} MB; after {last}: "
-        f"{result['memory_mb'][last]:.0f} MB ({growth:+.0f} MB)",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            f"- {result['sessions']} browser sessions at once on one hosted `streamlit run` (ATTNVIZ_HOSTED=1), "
+            f"{result['submissions']} submissions in {result['seconds']:.0f} s, "
+            f"typing once every page has loaded, one visitor every {result['arrival_s']:g} s, "
+            + (
+                f"each sentence typed key by key {result['typing_ms']} ms apart"
+                if result["typing_ms"]
+                else "each sentence pasted at once and submitted as soon as the last one was drawn (no pause)"
+            ),
+            f"- drawn {result['drawn']}, lost {result['lost']}, showing another session's attention {result['wrong']}",
+            *(f"  - lost: {detail}" for detail in result["lost_details"]),
+            f"- submit -> drawn: median {result['median_s']:.2f} s, p95 {result['p95_s']:.2f} s (budget p95 <= 5 s)",
+            f"  - each session's first sentence: median {result['first_median_s']:.2f} s, slowest "
+            f"{result['first_max_s']:.2f} s; the later ones: median {result['later_median_s']:.2f} s, p95 "
+            f"{result['later_p95_s']:.2f} s",
+            f"- server memory after submission {first}: {result['memory_mb'][first]:.0f} MB; after {last}: "
+            f"{result['memory_mb'][last]:.0f} MB ({growth:+.0f} MB)",
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

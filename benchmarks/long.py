@@ -22,10 +22,22 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
-REALISTIC = dict(hidden_size=768, intermediate_size=2048, num_hidden_layers=12, num_attention_heads=12,
-                 num_key_value_heads=4, vocab_size=32000)  # fmt: skip
-SMOKE = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-             num_key_value_heads=2, vocab_size=1000)  # fmt: skip
+REALISTIC = dict(
+    hidden_size=768,
+    intermediate_size=2048,
+    num_hidden_layers=12,
+    num_attention_heads=12,
+    num_key_value_heads=4,
+    vocab_size=32000,
+)
+SMOKE = dict(
+    hidden_size=64,
+    intermediate_size=128,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    vocab_size=1000,
+)
 LAYER, HEAD = 6, 5  # the head whose view and zoom are timed (a middle layer; clamped for the smoke model)
 
 
@@ -59,15 +71,16 @@ def measure_one(n: int, repeats: int, smoke: bool) -> dict:
     import plotly.io as pio
     import torch
 
-    from attnviz import long_input, native
     from attnviz.figures import long as long_figures
-    from attnviz.stream import stream
+    from attnviz.long import native
+    from attnviz.long import results as long_input
+    from attnviz.long.stream import stream
 
     model = decoder(n, smoke)
     ids = torch.randint(0, model.config.vocab_size, (1, n), generator=torch.Generator().manual_seed(1))
     tokens, special = tuple(f"t{i}" for i in range(n)), (False,) * n
-    sdpa = lambda: model.base_model(input_ids=ids, use_cache=False)  # noqa: E731
-    extract = lambda: stream(model, ids, tokens, special, side=long_input.OVERVIEW_SIDE)  # noqa: E731
+    sdpa = lambda: model.base_model(input_ids=ids, use_cache=False)
+    extract = lambda: stream(model, ids, tokens, special, side=long_input.OVERVIEW_SIDE)
     with torch.no_grad():
         model.base_model(input_ids=ids[:, :64], use_cache=False)  # warm both paths up on a short input
     stream(model, ids[:, :64], tokens[:64], special[:64])
@@ -87,11 +100,20 @@ def measure_one(n: int, repeats: int, smoke: bool) -> dict:
     window = slice(n // 2, min(n, n // 2 + long_input.ZOOM_SIDE))
     zoom_s, zoom_json = _timed(lambda: _zoom_json(streamed, layer, head, window))
     return {
-        "tokens": n, "sdpa_s": statistics.median(sdpa_s), "stream_s": statistics.median(stream_s),
-        "model_mb": model_mb, "peak_mb": peak_mb, "overview_bytes": len(overview),
-        "head_s": head_s, "head_bytes": len(head_json), "zoom_s": zoom_s, "zoom_bytes": len(zoom_json),
-        "stored_mb": long_input.stored_bytes(streamed) / 2**20, "eager_s": eager_s, "softmax": native.status(),
-    }  # fmt: skip
+        "tokens": n,
+        "sdpa_s": statistics.median(sdpa_s),
+        "stream_s": statistics.median(stream_s),
+        "model_mb": model_mb,
+        "peak_mb": peak_mb,
+        "overview_bytes": len(overview),
+        "head_s": head_s,
+        "head_bytes": len(head_json),
+        "zoom_s": zoom_s,
+        "zoom_bytes": len(zoom_json),
+        "stored_mb": long_input.stored_bytes(streamed) / 2**20,
+        "eager_s": eager_s,
+        "softmax": native.status(),
+    }
 
 
 def _eager_seconds(model, ids) -> float:
@@ -111,8 +133,8 @@ def _head_json(streamed, layer: int, head: int) -> str:
     """What the page does when a head is picked: compute it exactly, reduce it (block max), draw, serialise."""
     import plotly.io as pio
 
-    from attnviz import long_input
     from attnviz.figures import long as long_figures
+    from attnviz.long import results as long_input
 
     shown = long_input.head_view(streamed, layer, head, "max", False)
     return pio.to_json(long_figures.head(shown.cells, shown.factors, f"layer {layer}, head {head}: {shown.title}"))
@@ -122,8 +144,8 @@ def _zoom_json(streamed, layer: int, head: int, window: slice) -> str:
     """What the page does for a zoom: the window's exact weights, token labels, serialised."""
     import plotly.io as pio
 
-    from attnviz import long_input
     from attnviz.figures import long as long_figures
+    from attnviz.long import results as long_input
 
     weights = long_input.zoom(streamed, layer, head, window, window, False)
     tokens = streamed.tokens[window]
@@ -141,7 +163,7 @@ def measure_peer(n: int, smoke: bool) -> dict | None:
     import torch
     from transformers import AutoTokenizer
 
-    from attnviz.hf import packaged_path
+    from attnviz.pretrained.hf import packaged_path
 
     model = decoder(n, smoke)
     ids = torch.randint(0, model.config.vocab_size, (1, n), generator=torch.Generator().manual_seed(1))
@@ -170,7 +192,7 @@ def run(lengths: list[int], repeats: int, peer_lengths: list[int], smoke: bool =
     (what a machine without a C compiler gets: ``torch_softmax``, not counted against the budgets); the peer (if
     installed) at ``peer_lengths``."""
     # medians at every length (this machine is noisy), over at least 9 runs where a run takes a second or two
-    runs = lambda n: repeats if n > 2048 else max(repeats, 9)  # noqa: E731
+    runs = lambda n: repeats if n > 2048 else max(repeats, 9)
     rows = [_child("ours", n, runs(n), smoke) for n in lengths]
     fallback = _child("ours", max(lengths), runs(max(lengths)), smoke, fused=False) if lengths else None
     peers = [p for p in (_child("peer", n, 1, smoke) for n in peer_lengths) if p]

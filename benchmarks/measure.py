@@ -10,12 +10,13 @@ from collections.abc import Callable
 import plotly.io as pio
 import torch
 
-from attnviz import figures, hf
-from attnviz.checkpoints import load_shipped
-from attnviz.corpus import sample_sentences
-from attnviz.extract import extract
-from attnviz.models.seq2seq import decode
-from attnviz.tasks import get_task
+from attnviz import figures
+from attnviz.builtin.checkpoints import load_shipped
+from attnviz.builtin.models.seq2seq import decode
+from attnviz.builtin.tasks import get_task
+from attnviz.corpus.sentences import sample_sentences
+from attnviz.pretrained import hf
+from attnviz.pretrained.extract import extract
 
 
 def median_time(function: Callable[[], object], repeats: int) -> tuple[float, object]:
@@ -73,8 +74,16 @@ def extraction(loaded: hf.LoadedModel, lengths: list[int], repeats: int) -> list
             elapsed, result = median_time(lambda text=text: extract(loaded, text), 1)
             times["ours"].append(elapsed)
         bare, eager, ours = (statistics.median(times[k]) for k in ("bare", "eager", "ours"))
-        rows.append({"tokens": ids.shape[1], "bare_s": bare, "eager_s": eager, "attnviz_s": ours,
-                     "ratio": ours / bare, "result": result})  # fmt: skip
+        rows.append(
+            {
+                "tokens": ids.shape[1],
+                "bare_s": bare,
+                "eager_s": eager,
+                "attnviz_s": ours,
+                "ratio": ours / bare,
+                "result": result,
+            }
+        )
     return rows
 
 

@@ -4,20 +4,22 @@ from pathlib import Path
 
 import streamlit as st
 
-from attnviz import analysis, cache, figures, ui
-from attnviz.corpus import CorpusError, parse_upload, sample_sentences
+from attnviz import figures
+from attnviz.app import cache, legacy_pages, messages, paper, state, widgets
+from attnviz.app import corpus as corpus_ui
+from attnviz.corpus.sentences import CorpusError, parse_upload, sample_sentences
+from attnviz.maps import analysis
 from attnviz.settings import limits
-from attnviz.ui import corpus as corpus_ui
 
-ui.enter_through_app()
+legacy_pages.enter_through_app()
 LIMITS = limits()
-view = ui.ViewState(
+view = state.ViewState(
     "an_",
-    model=ui.Field(""),
-    a=ui.Field("The cat sat on the mat."),
-    b=ui.Field("The dog lay on the rug."),
-    layer=ui.Field(0, int),
-    head=ui.Field(0, int),
+    model=state.Field(""),
+    a=state.Field("The cat sat on the mat."),
+    b=state.Field("The dog lay on the rug."),
+    layer=state.Field(0, int),
+    head=state.Field(0, int),
 )
 
 st.title("Corpus statistics and differences")
@@ -25,7 +27,7 @@ st.caption(
     "Numbers, not just pictures: what each head of a pretrained model does on average over many "
     "sentences, and how its attention changes between two inputs."
 )
-model_id, _ = ui.model_box(view)
+model_id, _ = widgets.model_box(view)
 corpus_tab, pair_tab = st.tabs(["Corpus: head statistics over many sentences", "Two inputs: what changed"])
 
 with corpus_tab:
@@ -58,24 +60,24 @@ with corpus_tab:
                 try:
                     sentences, notes = parse_upload(upload.getvalue(), LIMITS.max_corpus_sentences)
                 except CorpusError as error:
-                    ui.error(error)
+                    messages.error(error)
         for note in notes:
-            ui.warning(note)
+            messages.warning(note)
         word_level = st.toggle("Word level", key=view.key("words"))
         if sentences:
             sentences = sentences[: LIMITS.max_corpus_sentences]
             try:
                 folder = corpus_ui.run_in_process(model_id, sentences, word_level, LIMITS.max_tokens)
             except CorpusError as error:
-                ui.error(error)
+                messages.error(error)
     if folder is not None:
         try:
             finished = (folder / "summary.json").stat().st_mtime if (folder / "summary.json").is_file() else 0.0
             results = cache.corpus_results(str(folder), finished)
         except (CorpusError, OSError) as error:
-            ui.error(error)
+            messages.error(error)
         else:
-            ui.guarded("corpus results", lambda: corpus_ui.show(results, view))
+            messages.guarded("corpus results", lambda: corpus_ui.show(results, view))
 
 with pair_tab:
     left, right = st.columns(2)
@@ -88,19 +90,19 @@ with pair_tab:
         b = cache.run_pretrained(model_id, view["b"], max_tokens=LIMITS.max_tokens).primary
         distances = analysis.head_distances(a, b)
     except ValueError as error:
-        ui.error(error)
+        messages.error(error)
         st.stop()
     st.markdown("**Jensen-Shannon distance per head** (0: the head attends the same way on both inputs)")
-    ui.chart("distances", lambda: figures.head_grid(distances, "JS distance"), key=view.key("distances"))
-    ui.paper_figure(
+    messages.chart("distances", lambda: figures.head_grid(distances, "JS distance"), key=view.key("distances"))
+    paper.paper_figure(
         lambda: figures.head_grid(distances, "JS distance"), "attnviz-pair-distances", view.key("paper_distances")
     )
     layer, head = view.layer_head(a)
     title = f"A - B, layer {layer} head {head} (tokens of A)"
     changed = lambda: figures.difference(
         a.head(layer, head), b.head(layer, head), a.query_tokens, a.key_tokens, title=title
-    )  # noqa: E731
-    ui.chart("difference", changed, key=view.key("difference"))
-    ui.paper_figure(changed, f"attnviz-pair-difference-layer{layer}-head{head}", view.key("paper_difference"))
+    )
+    messages.chart("difference", changed, key=view.key("difference"))
+    paper.paper_figure(changed, f"attnviz-pair-difference-layer{layer}-head{head}", view.key("paper_difference"))
     st.caption("Red: A attends more; blue: B attends more.")
 view.share()

@@ -3,25 +3,28 @@
 import pandas as pd
 import streamlit as st
 
-from attnviz import cache, figures, ui
-from attnviz.analysis import alignment_table, js_distance
-from attnviz.models.registry import SCORES, rnn
-from attnviz.tasks import TaskInputError
+from attnviz import figures
+from attnviz.app import cache, legacy_pages, messages, paper, state, widgets
+from attnviz.builtin.models.registry import SCORES, rnn
+from attnviz.builtin.tasks import TaskInputError
+from attnviz.maps.analysis import alignment_table, js_distance
 
-ui.enter_through_app()
+legacy_pages.enter_through_app()
 
 st.title("Temporal vs multi-head attention, side by side")
 st.caption(
     "Both models read the same input while the gold target is fed to their decoders, so every panel has "
     "the same rows and columns. Red squares: gold alignment. One colour scale (0 to 1) for all panels."
 )
-view = ui.ViewState("cmp_", **ui.TASK_FIELDS, score=ui.Field("additive"), a=ui.Field("additive"), b=ui.Field("dot"))
-task, text = ui.task_input(view)
+view = state.ViewState(
+    "cmp_", **widgets.TASK_FIELDS, score=state.Field("additive"), a=state.Field("additive"), b=state.Field("dot")
+)
+task, text = widgets.task_input(view)
 try:
     rnn_maps = {score: cache.force_builtin(task.name, rnn(score), text)["temporal"] for score in SCORES}
     cross = cache.force_builtin(task.name, "transformer", text)["cross"]
 except (TaskInputError, ValueError) as error:
-    ui.error(error)
+    messages.error(error)
     st.stop()
 example = task.reference(task.tokenize(text))
 gold = example.gold_rows(example.target)
@@ -36,11 +39,14 @@ score = left.selectbox("RNN score function", SCORES, key=view.key("score"))
 shown = right.multiselect("Transformer cross-attention heads", list(names), default=list(names), key=view.key("heads"))
 panels = [(f"RNN, {score}", rnn_maps[score].head(0, 0))]
 panels += [(f"Transformer L{names[name][0]} H{names[name][1]}", cross.head(*names[name])) for name in shown]
-ui.chart(
+messages.chart(
     "comparison", lambda: figures.comparison(panels, cross.query_tokens, cross.key_tokens, gold), key=view.key("figure")
 )
-ui.paper_figure(lambda: figures.comparison(panels, cross.query_tokens, cross.key_tokens, gold),
-                f"attnviz-compare-{task.name}", view.key("paper"))  # fmt: skip
+paper.paper_figure(
+    lambda: figures.comparison(panels, cross.query_tokens, cross.key_tokens, gold),
+    f"attnviz-compare-{task.name}",
+    view.key("paper"),
+)
 
 maps = [(f"RNN ({s})", "temporal", m.head(0, 0)) for s, m in rnn_maps.items()]
 maps += [("Transformer", f"cross, {n}", cross.head(*names[n])) for n in names]
@@ -69,13 +75,14 @@ a = first.selectbox("Score function A", SCORES, key=view.key("a"))
 b = second.selectbox("Score function B", SCORES, key=view.key("b"))
 distance = js_distance(rnn_maps[a].head(0, 0), rnn_maps[b].head(0, 0)).mean()
 st.caption(f"Mean Jensen-Shannon distance between their rows: {distance:.3f} (0 identical, 1 disjoint).")
-ui.chart(
+messages.chart(
     "difference",
-    lambda: figures.difference(rnn_maps[a].head(0, 0), rnn_maps[b].head(0, 0), cross.query_tokens, cross.key_tokens,
-                               title=f"{a} - {b}"),
+    lambda: figures.difference(
+        rnn_maps[a].head(0, 0), rnn_maps[b].head(0, 0), cross.query_tokens, cross.key_tokens, title=f"{a} - {b}"
+    ),
     key=view.key("difference"),
     paper=f"attnviz-compare-{task.name}-{a}-minus-{b}",
-)  # fmt: skip
+)
 
 with st.expander(f"Every map over 200 held-out {task.name} examples"):
     st.caption("The same scores over 200 fresh examples (forced decoding of the gold target), per model and head.")

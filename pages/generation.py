@@ -2,15 +2,16 @@
 
 import streamlit as st
 
-from attnviz import cache, generation, ui
+from attnviz.app import cache, legacy_pages, messages, paper, widgets
+from attnviz.app.generation import GENERATION as view
+from attnviz.app.generation import MAP_TITLES, answer_input, options, shown
 from attnviz.figures import generation as charts
+from attnviz.pretrained import generation
 from attnviz.settings import limits
-from attnviz.ui.generation import GENERATION as view
-from attnviz.ui.generation import MAP_TITLES, answer_input, options, shown
 
-ui.enter_through_app()
+legacy_pages.enter_through_app()
 st.title("Generation step by step")
-model_id, loaded = ui.model_box(
+model_id, loaded = widgets.model_box(
     view, "Model: a decoder or encoder-decoder, as a Hugging Face id (gpt2, t5-small ...) or a local folder"
 )
 if loaded.family not in generation.FAMILIES:
@@ -24,21 +25,24 @@ answer = answer_input(view, LIMITS)
 try:
     result = cache.run_generation(model_id, view["prompt"], answer, int(view["new"]))
 except ValueError as error:
-    ui.error(error)
+    messages.error(error)
     st.stop()
 for warning in result.warnings:
-    ui.warning(warning)
+    messages.warning(warning)
 
 step = view.clamp("step", result.steps - 1)
 if result.steps > 1:
     step = st.select_slider(
-        "Answer token (step)", list(range(result.steps)), key=view.key("step"),
+        "Answer token (step)",
+        list(range(result.steps)),
+        key=view.key("step"),
         format_func=lambda i: f"{i}: {result.answer[i]}",
-    )  # fmt: skip
+    )
 how = "fed in (teacher forcing)" if result.forced else "chosen greedily"
 probability = float(result.probabilities[step])
 st.markdown(
-    f"Step {step}: **{ui.plain(result.answer[step])}**, {how}; the model gave it probability **{probability:.4f}**."
+    f"Step {step}: **{messages.plain(result.answer[step])}**, {how}; "
+    f"the model gave it probability **{probability:.4f}**."
 )
 names = ["self"] if result.family == "decoder" else ["cross", "decoder"]
 view.choose("map", names)
@@ -50,19 +54,22 @@ row = shown(result, view["map"], generation.step_row(result, full, step), chosen
 layer, head = view.layer_head(row)
 st.caption(
     "The row of the step that chose this token: the last token fed in, looking at what the model could see then "
-    + ("(the prompt and the answer before this token)." if result.family == "decoder" else "(the source, or the "
-       "decoder's earlier outputs).")
-)  # fmt: skip
+    + (
+        "(the prompt and the answer before this token)."
+        if result.family == "decoder"
+        else "(the source, or the decoder's earlier outputs)."
+    )
+)
 title = f"'{result.answer[step]}' (step {step}): layer {layer}, head {head}"
 unit = "word" if chosen.words else "token"
-build = lambda: charts.context_bars(row, layer, head, title=title, unit=unit)  # noqa: E731 (lazy)
-ui.chart("attention row", build, key=view.key("row"))
-ui.paper_figure(build, f"attnviz-generation-step{step}-layer{layer}-head{head}", view.key("paper"))
+build = lambda: charts.context_bars(row, layer, head, title=title, unit=unit)
+messages.chart("attention row", build, key=view.key("row"))
+paper.paper_figure(build, f"attnviz-generation-step{step}-layer{layer}-head{head}", view.key("paper"))
 
 heads, rolled_out = st.columns(2)
 with heads:
     st.caption("Every layer and head at this step (a row each).")
-    ui.chart(
+    messages.chart(
         "every head",
         lambda: charts.every_head(row, unit=unit),
         key=view.key("heads"),
@@ -72,14 +79,18 @@ with rolled_out:
     encoder = result.maps["encoder"] if view["map"] == "cross" else None
     st.caption("Rolled out through every layer (Abnar & Zuidema 2020; head-averaged, half residual).")
     rolled = shown(result, view["map"], generation.step_row(result, cache.rollout(full, encoder), step), chosen)
-    ui.chart("rollout", lambda: charts.context_bars(rolled, rolled.n_layers - 1, 0, unit=unit), key=view.key("rollout"),
-             paper=f"attnviz-generation-step{step}-rollout")  # fmt: skip
+    messages.chart(
+        "rollout",
+        lambda: charts.context_bars(rolled, rolled.n_layers - 1, 0, unit=unit),
+        key=view.key("rollout"),
+        paper=f"attnviz-generation-step{step}-rollout",
+    )
 
 alternatives, every_step = st.columns(2)
 with alternatives:
     st.caption(f"The {generation.TOP} most probable tokens at this step (softmax of the model's logits).")
     top = result.top_tokens[step], result.top_probabilities[step], result.answer[step], probability
-    ui.chart(
+    messages.chart(
         "alternatives",
         lambda: charts.alternatives(*top),
         key=view.key("top"),
@@ -87,6 +98,10 @@ with alternatives:
     )
 with every_step:
     st.caption("The probability of every answer token at its step.")
-    ui.chart("answer", lambda: charts.answer_probabilities(result.answer, result.probabilities, step),
-             key=view.key("steps"), paper="attnviz-generation-probabilities")  # fmt: skip
+    messages.chart(
+        "answer",
+        lambda: charts.answer_probabilities(result.answer, result.probabilities, step),
+        key=view.key("steps"),
+        paper="attnviz-generation-probabilities",
+    )
 view.share()

@@ -2,17 +2,18 @@
 
 import streamlit as st
 
-from attnviz import cache, figures, ui
-from attnviz.models.han import weights_of
+from attnviz import figures
+from attnviz.app import cache, legacy_pages, messages, paper, state, widgets
+from attnviz.builtin.models.han import weights_of
+from attnviz.builtin.tasks import documents as docs
 from attnviz.settings import limits
-from attnviz.tasks import documents as docs
 
-ui.enter_through_app()
+legacy_pages.enter_through_app()
 EXAMPLE = (
     "we talked about the band.\nit was not about pizza.\nmaybe the storm was today.\n"
     "then everyone went home and really talked about the match."
 )
-view = ui.ViewState("han_", text=ui.Field(EXAMPLE))
+view = state.ViewState("han_", text=state.Field(EXAMPLE))
 
 st.title("Hierarchical attention")
 st.caption(
@@ -26,7 +27,7 @@ st.caption(
 
 
 def random_document() -> None:
-    document = docs.documents(1, seed=ui.next_draw("_han_counter"))[0]
+    document = docs.documents(1, seed=widgets.next_draw("_han_counter"))[0]
     view["text"] = ".\n".join(" ".join(s) for s in document.sentences) + "."
 
 
@@ -41,7 +42,7 @@ with st.expander("Vocabulary"):
 try:
     result = cache.classify_document(view["text"])
 except ValueError as error:
-    ui.error(error)
+    messages.error(error)
     st.stop()
 
 best = max(result.probabilities, key=result.probabilities.get)
@@ -55,10 +56,10 @@ else:
     st.caption(f"The rules say **{gold.label}**, decided by {where}; the model {verdict}.")
 word_weights, sentence_weights = weights_of(result)
 words = [m.key_tokens for m in result.words]
-ui.chart("document", lambda: figures.document(words, word_weights, sentence_weights), key=view.key("document"))
-ui.paper_figure(lambda: figures.document(words, word_weights, sentence_weights), "attnviz-han", view.key("paper"))
-ui.downloads(
+messages.chart("document", lambda: figures.document(words, word_weights, sentence_weights), key=view.key("document"))
+paper.paper_figure(lambda: figures.document(words, word_weights, sentence_weights), "attnviz-han", view.key("paper"))
+widgets.downloads(
     {"sentences": result.sentences, **{f"words_{i + 1}": m for i, m in enumerate(result.words)}}, "attnviz-han"
 )
 view.share()
-ui.why_link("Why attention, measured: this HAN against the same network with mean pooling (section 7)")
+widgets.why_link("Why attention, measured: this HAN against the same network with mean pooling (section 7)")

@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from attnviz import home, ui
+from attnviz.app import legacy_pages, messages, paper, warm_up
+from attnviz.builtin import home
 
-ui.enter_through_app()
+legacy_pages.enter_through_app()
 
 EXAMPLE, SCENE = home.EXAMPLE, home.SCENE
 
@@ -16,7 +17,7 @@ st.markdown(
     f"“{EXAMPLE}” (and a picture, for the fourth). **Start with one of the four ideas, or open a page in the "
     "sidebar.**"
 )
-# The pictures come from the shipped checkpoints, drawn once into attnviz/results/ (`python -m attnviz home`;
+# The pictures come from the shipped checkpoints, drawn once into attnviz/builtin/results/ (`python -m attnviz home`;
 # tests check them against the models), so this first page runs no model and, until the visitor asks for
 # interactive pictures, needs no chart library in the browser.
 pictures = home.shipped()
@@ -68,14 +69,14 @@ for number, ((title, text, (page, label, icon)), draw) in enumerate(zip(IDEAS, h
         st.markdown(text)
         st.page_link(page, label=label, icon=icon)
     with right:
-        key, paper, build = f"home-{number}", f"attnviz-home-idea{number + 1}", lambda draw=draw: draw(pictures)
+        key, stem, build = f"home-{number}", f"attnviz-home-idea{number + 1}", lambda draw=draw: draw(pictures)
         if interactive:
-            ui.chart(title, build, key=key, paper=paper)
+            messages.chart(title, build, key=key, paper=stem)
         else:
             st.image(home.shipped_svg(number), width="stretch")
-            ui.paper_figure(build, paper, f"{key}_paper")
+            paper.paper_figure(build, stem, f"{key}_paper")
 st.divider()
 st.page_link(
     "pages/compare.py", label="Compare temporal and multi-head attention on one input", icon=":material/compare:"
 )
-home.prepare_other_pages()  # torch and the models, in the background, once the browser has this page
+warm_up.prepare_other_pages()  # torch and the models, in the background, once the browser has this page

@@ -2,19 +2,20 @@
 
 import streamlit as st
 
-from attnviz import ui
+from attnviz.app import legacy_pages, messages, widgets
+from attnviz.app import long as long_ui
 from attnviz.settings import limits
-from attnviz.ui import long as long_ui
 
-ui.enter_through_app()
+legacy_pages.enter_through_app()
 view = long_ui.LONG
 
 st.title("Attention on long inputs")
-model_id, loaded = ui.model_box(view)
+model_id, loaded = widgets.model_box(view)
 LIMITS = limits()
 max_tokens = min(loaded.max_tokens, LIMITS.max_long_tokens)
 st.caption(
-    f"{ui.plain(loaded.name)}: {loaded.family} model, reads up to {max_tokens:,} tokens here. The model runs once "
+    f"{messages.plain(loaded.name)}: {loaded.family} model, reads up to {max_tokens:,} tokens here. "
+    "The model runs once "
     "per input; its attention is reduced layer by layer while it runs, and any head is recomputed exactly on demand."
     + long_ui.softmax_note()
 )

@@ -4,12 +4,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from attnviz import cache, figures, ui
+from attnviz import figures
+from attnviz.app import cache, legacy_pages, messages, paper, state, widgets
 from attnviz.settings import limits
 
-ui.enter_through_app()
+legacy_pages.enter_through_app()
 BITS, MAX_LENGTH = 8, limits().max_copy_length
-view = ui.ViewState("ntm_", length=ui.Field(6, int), pattern=ui.Field(None, shared=False))
+view = state.ViewState("ntm_", length=state.Field(6, int), pattern=state.Field(None, shared=False))
 
 st.title("Attention over memory: a Neural Turing Machine")
 st.caption(
@@ -21,7 +22,7 @@ st.caption(
 
 
 def random_pattern() -> None:
-    rng = np.random.default_rng(ui.next_draw("_ntm_counter"))
+    rng = np.random.default_rng(widgets.next_draw("_ntm_counter"))
     view["pattern"] = rng.integers(0, 2, (view["length"], BITS)).astype(bool)
 
 
@@ -39,29 +40,33 @@ pattern = tuple(tuple(int(v) for v in row) for row in edited.to_numpy())
 
 run = cache.run_copy(pattern)
 st.markdown(f"**{run.wrong_bits} of {run.sequence.size} bits copied wrong.**")
-ui.chart("bits", lambda: figures.bits(run.sequence, run.output), key=view.key("bits"), paper="attnviz-ntm-bits")
+messages.chart("bits", lambda: figures.bits(run.sequence, run.output), key=view.key("bits"), paper="attnviz-ntm-bits")
 write_tab, read_tab, memory_tab = st.tabs(["Write weightings", "Read weightings", "Memory over time"])
 with write_tab:
     st.caption(
         "Each row is one time step; the bright cell is the slot the write head attends to. It stores each "
         "input one step after seeing it, moving one slot at a time."
     )
-    ui.chart("write weightings", lambda: figures.heatmap(run.write, 0, 0, title="write head"), key=view.key("write"))
-    ui.paper_figure(lambda: figures.heatmap(run.write, 0, 0, title="write head"), "attnviz-ntm-write", view.key("pw"))
+    messages.chart(
+        "write weightings", lambda: figures.heatmap(run.write, 0, 0, title="write head"), key=view.key("write")
+    )
+    paper.paper_figure(
+        lambda: figures.heatmap(run.write, 0, 0, title="write head"), "attnviz-ntm-write", view.key("pw")
+    )
 with read_tab:
     st.caption("After the delimiter the read head revisits the written slots in the same order: the copy.")
-    ui.chart("read weightings", lambda: figures.heatmap(run.read, 0, 0, title="read head"), key=view.key("read"))
-    ui.paper_figure(lambda: figures.heatmap(run.read, 0, 0, title="read head"), "attnviz-ntm-read", view.key("pr"))
+    messages.chart("read weightings", lambda: figures.heatmap(run.read, 0, 0, title="read head"), key=view.key("read"))
+    paper.paper_figure(lambda: figures.heatmap(run.read, 0, 0, title="read head"), "attnviz-ntm-read", view.key("pr"))
 with memory_tab:
     steps = run.write.query_tokens
     step = st.select_slider(
         "Time step", options=list(range(len(steps))), format_func=lambda i: steps[i], key=view.key("step")
     )
-    ui.chart(
+    messages.chart(
         "memory",
         lambda: figures.memory(run.memory[step], title=f"memory after {steps[step]}"),
         key=view.key("memory"),
         paper=f"attnviz-ntm-memory-step{step}",
     )
-ui.downloads({"write": run.write, "read": run.read}, "attnviz-ntm")
-ui.why_link("Why attention, measured: wrong bits by length for this NTM and an LSTM without memory")
+widgets.downloads({"write": run.write, "read": run.read}, "attnviz-ntm")
+widgets.why_link("Why attention, measured: wrong bits by length for this NTM and an LSTM without memory")

@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-from attnviz import cache, figures, panels, ui
+from attnviz import figures
+from attnviz.app import cache, layouts, legacy_pages, messages, panels, paper, views, widgets
 from attnviz.settings import limits
-from attnviz.ui import layouts
 
-ui.enter_through_app()
-VIEWS = ui.PRETRAINED_VIEWS
-ANALYSES = ui.PRETRAINED_ANALYSES
-view = ui.PRETRAINED  # declared in attnviz/ui/views.py: the corpus page links here with the same keys
+legacy_pages.enter_through_app()
+VIEWS = views.PRETRAINED_VIEWS
+ANALYSES = views.PRETRAINED_ANALYSES
+view = views.PRETRAINED  # declared in attnviz/app/views.py: the corpus page links here with the same keys
 
 MAP_TITLES = {
     "self": "Self-attention",
@@ -19,12 +19,12 @@ MAP_TITLES = {
 }
 
 st.title("Attention in a pretrained model")
-model_id, loaded = ui.model_box(
+model_id, loaded = widgets.model_box(
     view, "Model: a Hugging Face id (e.g. gpt2, t5-small) or a local folder; empty for the packaged default"
 )
 LIMITS = limits()
 max_tokens = min(loaded.max_tokens, LIMITS.max_tokens)
-st.caption(f"{ui.plain(loaded.name)}: {loaded.family} model, reads up to {max_tokens} tokens.")
+st.caption(f"{messages.plain(loaded.name)}: {loaded.family} model, reads up to {max_tokens} tokens.")
 
 view.cap("text", LIMITS.max_text_chars)
 st.text_area("Text", key=view.key("text"), max_chars=LIMITS.max_text_chars, height=90)
@@ -52,10 +52,10 @@ stretch = right.toggle(
 try:
     result = cache.run_pretrained(model_id, view["text"], pair, target, word_level, max_tokens)
 except ValueError as error:
-    ui.error(error)
+    messages.error(error)
     st.stop()
 for warning in result.warnings:
-    ui.warning(warning)
+    messages.warning(warning)
 
 names = list(result.maps)
 view.choose("map", names, default=names[-1])
@@ -67,7 +67,7 @@ if hide_special:
         maps = {name: cache.without_special(m) for name, m in maps.items()}
         st.info("Special tokens are hidden and each row is renormalised over the tokens that remain.")
     except ValueError as error:
-        ui.warning(error)
+        messages.warning(error)
 attn = maps[view["map"]]
 layouts.script_notes(view["text"], attn, loaded.tokenizer)
 
@@ -79,24 +79,24 @@ def head_tabs(attn, layer: int, head: int) -> None:
     if single.open:
         with single:
             title = f"layer {layer}, head {head}"
-            heatmap = lambda: figures.heatmap(attn, layer, head, title=title, stretch=stretch)  # noqa: E731 (lazy)
-            ui.chart("single head", heatmap, key=view.key("heatmap"))
-            ui.paper_figure(heatmap, f"attnviz-pretrained-{view['map']}-layer{layer}-head{head}", view.key("paper"))
+            heatmap = lambda: figures.heatmap(attn, layer, head, title=title, stretch=stretch)
+            messages.chart("single head", heatmap, key=view.key("heatmap"))
+            paper.paper_figure(heatmap, f"attnviz-pretrained-{view['map']}-layer{layer}-head{head}", view.key("paper"))
     if overview.open:
         with overview:
             st.caption(
                 "Every layer x head; long inputs are shown as block-averaged thumbnails. Click a tile to open it."
             )
-            ui.guarded("overview", lambda: ui.overview(attn, view))
+            messages.guarded("overview", lambda: widgets.overview(attn, view))
             stem = f"attnviz-pretrained-{view['map']}-all-heads"
-            ui.paper_figure(lambda: figures.overview(attn), stem, view.key("paper_overview"))
+            paper.paper_figure(lambda: figures.overview(attn), stem, view.key("paper_overview"))
     if lines.open:
         with lines:
             heads = st.multiselect("Heads", list(range(attn.n_heads)), default=[head], key=view.key("lines_heads"))
-            lines_view = lambda: figures.head_view(attn, layer, heads)  # noqa: E731 (lazy)
-            ui.chart("head view", lines_view, key=view.key("head_view"))
+            lines_view = lambda: figures.head_view(attn, layer, heads)
+            messages.chart("head view", lines_view, key=view.key("head_view"))
             stem = f"attnviz-pretrained-{view['map']}-layer{layer}-lines"
-            ui.paper_figure(lines_view, stem, view.key("paper_lines"))
+            paper.paper_figure(lines_view, stem, view.key("paper_lines"))
 
 
 def analysis(attn, layer: int, head: int) -> None:
@@ -107,15 +107,15 @@ def analysis(attn, layer: int, head: int) -> None:
     if chosen is None:
         st.caption("Pick one: head statistics (what each head does), rollout through the layers, or head similarity.")
     elif chosen == "Head statistics":
-        ui.guarded("head statistics", lambda: panels.statistics(cache.statistics(attn), view))
+        messages.guarded("head statistics", lambda: panels.statistics(cache.statistics(attn), view))
         if loaded.family == "decoder" and st.toggle("Probe for induction heads", key=view.key("induction")):
-            ui.guarded("induction probe", lambda: panels.induction(model_id, view))
+            messages.guarded("induction probe", lambda: panels.induction(model_id, view))
     elif chosen == "Rollout":
         encoder = maps.get("encoder") if view["map"] == "cross" else None
-        ui.guarded("rollout", lambda: panels.rollout(attn, layer, head, view, encoder=encoder))
+        messages.guarded("rollout", lambda: panels.rollout(attn, layer, head, view, encoder=encoder))
     else:
         st.caption("Jensen-Shannon distance between every pair of heads on this input: dark = heads that attend alike.")
-        ui.guarded("head similarity", lambda: panels.similarity(attn, view))
+        messages.guarded("head similarity", lambda: panels.similarity(attn, view))
 
 
 @st.fragment
@@ -128,7 +128,7 @@ def views(attn) -> None:
     layer, head = view.layer_head(attn)
     head_tabs(attn, layer, head)
     analysis(attn, layer, head)
-    ui.downloads(result.maps, "attnviz-pretrained")
+    widgets.downloads(result.maps, "attnviz-pretrained")
     view.share()
 
 

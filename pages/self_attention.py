@@ -2,11 +2,12 @@
 
 import streamlit as st
 
-from attnviz import cache, figures, ui
-from attnviz.models.registry import MODEL_NAMES, MODELS
-from attnviz.tasks import TaskInputError
+from attnviz import figures
+from attnviz.app import cache, legacy_pages, messages, paper, state, widgets
+from attnviz.builtin.models.registry import MODEL_NAMES, MODELS
+from attnviz.builtin.tasks import TaskInputError
 
-ui.enter_through_app()
+legacy_pages.enter_through_app()
 
 MAPS = {
     "encoder": "Encoder self-attention",
@@ -19,11 +20,15 @@ st.caption(
     "2 encoder + 2 decoder layers, 4 heads each, d_model 64; every head computes "
     "softmax(QKᵀ/√d_head) explicitly. Pick a map, a layer and a head, or click a tile of the overview."
 )
-view = ui.ViewState(
-    "tf_", **ui.TASK_FIELDS, map=ui.Field("cross"), layer=ui.Field(0, int), head=ui.Field(0, int),
-    model=ui.Field("transformer"),
-)  # fmt: skip
-task, text = ui.task_input(view)
+view = state.ViewState(
+    "tf_",
+    **widgets.TASK_FIELDS,
+    map=state.Field("cross"),
+    layer=state.Field(0, int),
+    head=state.Field(0, int),
+    model=state.Field("transformer"),
+)
+task, text = widgets.task_input(view)
 models = [m for m in MODEL_NAMES if MODELS[m].architecture == "transformer" and task.name in MODELS[m].tasks]
 model = view.choose("model", models, default="transformer")
 if len(models) > 1:  # reverse also has the same Transformer with one head of width 64 (same parameters)
@@ -31,7 +36,7 @@ if len(models) > 1:  # reverse also has the same Transformer with one head of wi
 try:
     result = cache.run_builtin(task.name, model, text)
 except TaskInputError as error:
-    ui.error(error)
+    messages.error(error)
     st.stop()
 
 st.markdown(f"**Output:** `{task.detokenize(result.output)}`")
@@ -44,16 +49,18 @@ attn = result.maps[name]
 
 st.caption("All layers x heads: click a tile to open it below.")
 view.pick_tile(attn, "overview")
-ui.overview(attn, view)
-ui.paper_figure(lambda: figures.overview(attn), f"attnviz-{task.name}-{model}-{name}-all-heads", view.key("paper_all"))
+widgets.overview(attn, view)
+paper.paper_figure(
+    lambda: figures.overview(attn), f"attnviz-{task.name}-{model}-{name}-all-heads", view.key("paper_all")
+)
 layer, head = view.layer_head(attn)
 gold = reference.gold_rows(result.output) if reference is not None and name == "cross" else None
 show_gold = st.checkbox("Overlay the gold alignment", value=True, disabled=gold is None, key=view.key("gold"))
 title = f"{MAPS[name]}, layer {layer}, head {head}"
-heatmap = lambda: figures.heatmap(attn, layer, head, gold=gold if show_gold else None, title=title)  # noqa: E731
-ui.chart("attention", heatmap, key=view.key("heatmap"))
-ui.paper_figure(heatmap, f"attnviz-{task.name}-{model}-{name}-layer{layer}-head{head}", view.key("paper"))
-ui.downloads({name: attn}, f"attnviz-{task.name}-{model}-{name}")
+heatmap = lambda: figures.heatmap(attn, layer, head, gold=gold if show_gold else None, title=title)
+messages.chart("attention", heatmap, key=view.key("heatmap"))
+paper.paper_figure(heatmap, f"attnviz-{task.name}-{model}-{name}-layer{layer}-head{head}", view.key("paper"))
+widgets.downloads({name: attn}, f"attnviz-{task.name}-{model}-{name}")
 view.share()
-ui.why_link("Why attention, measured: why √d_k, and what additive self-attention would cost")
-ui.why_link("Why attention, measured: one head against four of the same total width (multi-head as groups)")
+widgets.why_link("Why attention, measured: why √d_k, and what additive self-attention would cost")
+widgets.why_link("Why attention, measured: one head against four of the same total width (multi-head as groups)")

@@ -2,17 +2,24 @@
 
 import streamlit as st
 
-from attnviz import cache, figures, grids, ui
+from attnviz import figures
+from attnviz.app import cache, legacy_pages, messages, paper, state, widgets
+from attnviz.app import vision as vision_ui
+from attnviz.builtin.tasks import scenes
+from attnviz.maps import grids
 from attnviz.settings import limits
-from attnviz.tasks import scenes
-from attnviz.ui import vision as vision_ui
 
-ui.enter_through_app()
-view = ui.ViewState("sp_", objects=ui.Field("red circle, blue square, yellow triangle"), seed=ui.Field(0, int),
-                    word=ui.Field(0, int))  # fmt: skip
-vit_view = ui.ViewState("spv_", layer=ui.Field(2, int), head=ui.Field(0, int), query=ui.Field(0, int))
-hf_view = ui.ViewState("sph_", vision_model=ui.Field(""), layer=ui.Field(0, int), head=ui.Field(0, int),
-                       query=ui.Field(0, int))  # fmt: skip
+legacy_pages.enter_through_app()
+view = state.ViewState(
+    "sp_",
+    objects=state.Field("red circle, blue square, yellow triangle"),
+    seed=state.Field(0, int),
+    word=state.Field(0, int),
+)
+vit_view = state.ViewState("spv_", layer=state.Field(2, int), head=state.Field(0, int), query=state.Field(0, int))
+hf_view = state.ViewState(
+    "sph_", vision_model=state.Field(""), layer=state.Field(0, int), head=state.Field(0, int), query=state.Field(0, int)
+)
 
 st.title("Spatial attention")
 st.markdown(
@@ -23,11 +30,11 @@ st.markdown(
 
 
 def random_scene() -> None:
-    view["objects"], view["seed"] = "", ui.next_draw("_sp_counter")
+    view["objects"], view["seed"] = "", widgets.next_draw("_sp_counter")
 
 
 def place_again() -> None:
-    view["seed"] = ui.next_draw("_sp_counter")
+    view["seed"] = widgets.next_draw("_sp_counter")
 
 
 view.cap("objects", limits().max_task_chars)
@@ -36,15 +43,16 @@ left, middle, right = st.columns([3, 1, 1], vertical_alignment="bottom")
 left.text_input(
     f"Objects (1-3: a colour and a shape each, e.g. 'red circle, blue square'; colours "
     f"{', '.join(scenes.COLOUR_NAMES)}; shapes {', '.join(scenes.SHAPES)}). Empty: a random scene.",
-    key=view.key("objects"), max_chars=limits().max_task_chars,
-)  # fmt: skip
+    key=view.key("objects"),
+    max_chars=limits().max_task_chars,
+)
 middle.button("Place again", icon=":material/shuffle:", on_click=place_again)
 right.button("Random scene", icon=":material/casino:", on_click=random_scene)
 try:
     captioned = cache.caption_scene(view["objects"], int(view["seed"]))
     named = cache.name_scene(view["objects"], int(view["seed"]))
 except scenes.SceneError as problem:
-    ui.error(problem)
+    messages.error(problem)
     st.stop()
 scene = captioned.scene
 captioner, transformer, pretrained = st.tabs(
@@ -63,21 +71,24 @@ def captioner_view() -> None:
     words = attn.query_tokens
     step = view.clamp("word", len(words) - 1)
     if len(words) > 1:
-        step = st.select_slider("Word", options=list(range(len(words))), format_func=lambda i: f"{i + 1}. {words[i]}",
-                                key=view.key("word"))  # fmt: skip
+        step = st.select_slider(
+            "Word", options=list(range(len(words))), format_func=lambda i: f"{i + 1}. {words[i]}", key=view.key("word")
+        )
     gold = _gold_mask(step)
     cells = grids.cell_weights(attn, 0, 0, step)
     title = f"attention before writing '{words[step]}'"
-    picture = lambda: figures.image_attention(scene.image, cells, title, gold=gold)  # noqa: E731 (drawn, exported)
-    ui.chart("caption attention", picture, key=view.key("caption_chart"))
-    ui.paper_figure(picture, f"attnviz-sat-word{step + 1}", view.key("paper"))
+    picture = lambda: figures.image_attention(scene.image, cells, title, gold=gold)
+    messages.chart("caption attention", picture, key=view.key("caption_chart"))
+    paper.paper_figure(picture, f"attnviz-sat-word{step + 1}", view.key("paper"))
     if gold is not None:
         hit = grids.pointing_hit(cells.reshape(-1), grids.cells_of_mask(gold, attn.grid))
         share = grids.mass_on(cells.reshape(-1), grids.cells_of_mask(gold, attn.grid))
         where = "on" if hit else "off"
-        st.caption(f"The most attended cell is {where} the object (one cell of slack); {share:.0%} of the weight "
-                   "lies on its cells.")  # fmt: skip
-    ui.downloads({"spatial": attn}, "attnviz-sat")
+        st.caption(
+            f"The most attended cell is {where} the object (one cell of slack); {share:.0%} of the weight "
+            "lies on its cells."
+        )
+    widgets.downloads({"spatial": attn}, "attnviz-sat")
 
 
 def _gold_mask(step: int):
@@ -102,9 +113,9 @@ def transformer_view() -> None:
 
 
 with captioner:
-    ui.guarded("captioner", captioner_view)
+    messages.guarded("captioner", captioner_view)
 with transformer:
-    ui.guarded("vision transformer", transformer_view)
+    messages.guarded("vision transformer", transformer_view)
 with pretrained:
-    ui.guarded("pretrained vision transformer", lambda: vision_ui.pretrained_view(hf_view))
+    messages.guarded("pretrained vision transformer", lambda: vision_ui.pretrained_view(hf_view))
 view.share(vit_view, hf_view)

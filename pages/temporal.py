@@ -2,20 +2,23 @@
 
 import streamlit as st
 
-from attnviz import cache, figures, ui
-from attnviz.analysis import alignment_scores
-from attnviz.models.registry import SCORES, rnn
-from attnviz.tasks import TaskInputError
+from attnviz import figures
+from attnviz.app import cache, legacy_pages, messages, paper, state, widgets
+from attnviz.builtin.models.registry import SCORES, rnn
+from attnviz.builtin.tasks import TaskInputError
+from attnviz.maps.analysis import alignment_scores
 
-ui.enter_through_app()
-view = ui.ViewState("rnn_", **ui.TASK_FIELDS, score=ui.Field("additive"), step=ui.Field(1, int, shared=False))
+legacy_pages.enter_through_app()
+view = state.ViewState(
+    "rnn_", **widgets.TASK_FIELDS, score=state.Field("additive"), step=state.Field(1, int, shared=False)
+)
 
 st.title("Temporal attention in a seq2seq RNN")
 st.caption(
     "A bidirectional GRU reads the input; a GRU decoder writes the output one token per step and, at each "
     "step, attends over all input positions. Rows: decoding steps. Columns: input tokens."
 )
-task, text = ui.task_input(view)
+task, text = widgets.task_input(view)
 view.choose("score", SCORES)
 st.radio(
     "Score function",
@@ -29,7 +32,7 @@ score = view["score"]
 try:
     result = cache.run_builtin(task.name, rnn(score), text)
 except TaskInputError as error:
-    ui.error(error)
+    messages.error(error)
     st.stop()
 
 attn = result.maps["temporal"]
@@ -44,9 +47,9 @@ elif reference.target != result.output:
     st.warning(f"The gold answer is `{task.detokenize(reference.target)}`: the model got this one wrong.")
 
 show_gold = st.checkbox("Overlay the gold alignment", value=True, disabled=gold is None, key=view.key("gold"))
-heatmap = lambda: figures.heatmap(attn, 0, 0, gold=gold if show_gold else None)  # noqa: E731 (drawn, and exported)
-ui.chart("attention", heatmap, key=view.key("heatmap"))
-ui.paper_figure(heatmap, f"attnviz-{task.name}-{rnn(score)}", view.key("paper"))
+heatmap = lambda: figures.heatmap(attn, 0, 0, gold=gold if show_gold else None)
+messages.chart("attention", heatmap, key=view.key("heatmap"))
+paper.paper_figure(heatmap, f"attnviz-{task.name}-{rnn(score)}", view.key("paper"))
 if gold is not None:
     scores = alignment_scores([(attn.head(0, 0), gold)])
     st.caption(
@@ -63,9 +66,13 @@ st.markdown(
     f"To emit **{figures.escape(emitted)}** (step {step + 1}), the decoder looked at: "
     + ", ".join(f"**{figures.escape(token)}** (#{j}, {weight:.2f})" for weight, token, j in top)
 )
-ui.chart("decoding step", lambda: figures.step_bars(attn, step), key=view.key("step_bars"),
-         paper=f"attnviz-{task.name}-{rnn(score)}-step{step + 1}")  # fmt: skip
+messages.chart(
+    "decoding step",
+    lambda: figures.step_bars(attn, step),
+    key=view.key("step_bars"),
+    paper=f"attnviz-{task.name}-{rnn(score)}-step{step + 1}",
+)
 
-ui.downloads({"temporal": attn}, f"attnviz-{task.name}-{rnn(score)}")
+widgets.downloads({"temporal": attn}, f"attnviz-{task.name}-{rnn(score)}")
 view.share()
-ui.why_link("Why attention, measured: the same RNN without attention, by source length; errors that accumulate")
+widgets.why_link("Why attention, measured: the same RNN without attention, by source length; errors that accumulate")

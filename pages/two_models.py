@@ -3,18 +3,24 @@
 import pandas as pd
 import streamlit as st
 
-from attnviz import cache, two_models, ui
+from attnviz.app import cache, legacy_pages, messages, paper, state, widgets
 from attnviz.figures import two_models as figures
+from attnviz.pretrained import two_models
 from attnviz.settings import TWO_MODELS_CLOSEST, TWO_MODELS_MAX_SIDE, limits
 
-ui.enter_through_app()
+legacy_pages.enter_through_app()
 PAIR_VIEWS = ["Matched layers", "All layers"]
-view = ui.ViewState(
-    "two_", text=ui.Field("Don't stop: the cat sat on the mat because it was tired."), layer=ui.Field(0, int),
-    head_a=ui.Field(0, int), head_b=ui.Field(0, int), pairs=ui.Field(PAIR_VIEWS[0]), free=ui.Field(False, ui.flag),
-    layer_b=ui.Field(0, int),
-)  # fmt: skip
-side_a, side_b = ui.ViewState("two_a_", model=ui.Field("")), ui.ViewState("two_b_", model=ui.Field(""))
+view = state.ViewState(
+    "two_",
+    text=state.Field("Don't stop: the cat sat on the mat because it was tired."),
+    layer=state.Field(0, int),
+    head_a=state.Field(0, int),
+    head_b=state.Field(0, int),
+    pairs=state.Field(PAIR_VIEWS[0]),
+    free=state.Field(False, state.flag),
+    layer_b=state.Field(0, int),
+)
+side_a, side_b = state.ViewState("two_a_", model=state.Field("")), state.ViewState("two_b_", model=state.Field(""))
 BOX = (
     "Model {}: a Hugging Face id (e.g. bert-base-uncased, distilgpt2) or a local folder; empty for the packaged default"
 )
@@ -27,26 +33,26 @@ st.caption(
 )
 left, right = st.columns(2)
 with left:
-    id_a, loaded_a = ui.model_box(side_a, BOX.format("A"))
+    id_a, loaded_a = widgets.model_box(side_a, BOX.format("A"))
 with right:
-    id_b, loaded_b = ui.model_box(side_b, BOX.format("B"))
+    id_b, loaded_b = widgets.model_box(side_b, BOX.format("B"))
 LIMITS = limits()
 names = (two_models.short_name(loaded_a.name), two_models.short_name(loaded_b.name))  # for figures (escaped there)
-shown = tuple(ui.plain(name) for name in names)  # for captions and labels (markdown)
+shown = tuple(messages.plain(name) for name in names)  # for captions and labels (markdown)
 view.cap("text", LIMITS.max_text_chars)
 st.text_area("Text", key=view.key("text"), max_chars=LIMITS.max_text_chars, height=90)
 try:
     pair, warnings = cache.model_pair(id_a, id_b, view["text"], LIMITS.max_tokens)
 except ValueError as error:
-    ui.error(error)
+    messages.error(error)
     st.stop()
 for warning in warnings:
-    ui.warning(warning)
+    messages.warning(warning)
 a, b, alignment = pair.a, pair.b, pair.alignment
 if alignment.agree:
     st.caption(f"Both tokenizers split this text into the same {len(alignment.labels)} words.")
 else:
-    ui.warning(
+    messages.warning(
         "The two tokenizers split this text into different words, so they are aligned by character offsets: "
         "where they disagree, the smallest stretch of text that both read whole is one word. "
         + " ".join(alignment.notes)
@@ -83,9 +89,9 @@ def both() -> object:
     return figures.side_by_side(a, b, (layer_a, head_a), (layer_b, head_b))
 
 
-ui.chart("side by side", both, key=view.key("side_by_side"))
+messages.chart("side by side", both, key=view.key("side_by_side"))
 st.caption("One colour scale for both: 0 to the larger of the two heads' maxima.")
-ui.paper_figure(both, f"attnviz-two-models-layer{layer_a}-head{head_a}-vs-{layer_b}-{head_b}", view.key("paper"))
+paper.paper_figure(both, f"attnviz-two-models-layer{layer_a}-head{head_a}-vs-{layer_b}-{head_b}", view.key("paper"))
 
 st.subheader("Which heads attend alike")
 st.caption(
@@ -98,11 +104,11 @@ if compared is not pair:
 view.choose("pairs", PAIR_VIEWS)
 chosen = st.segmented_control("Heads compared", PAIR_VIEWS, key=view.key("pairs"))
 if chosen == PAIR_VIEWS[1]:
-    grid = lambda: figures.all_head_pairs(cache.all_head_pairs(compared.a, compared.b), (a.n_heads, b.n_heads), names)  # noqa: E731
-    ui.chart("all head pairs", grid, key=view.key("all_pairs"), paper="attnviz-two-models-all-head-pairs")
+    grid = lambda: figures.all_head_pairs(cache.all_head_pairs(compared.a, compared.b), (a.n_heads, b.n_heads), names)
+    messages.chart("all head pairs", grid, key=view.key("all_pairs"), paper="attnviz-two-models-all-head-pairs")
 else:
-    distances = lambda: two_models.head_pair_distances(compared.a, compared.b, layer_a, layer_b)  # noqa: E731
-    ui.chart(
+    distances = lambda: two_models.head_pair_distances(compared.a, compared.b, layer_a, layer_b)
+    messages.chart(
         "head pairs",
         lambda: figures.head_pairs(distances(), names, (layer_a, layer_b)),
         key=view.key("pairs_grid"),

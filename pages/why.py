@@ -4,16 +4,19 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from attnviz import cache, figures, ui
-from attnviz.attention import AttentionMap
-from attnviz.experiments import COMMANDS
+from attnviz import figures
+from attnviz.app import cache, legacy_pages, messages, paper, state
+from attnviz.app.why_heads import multi_head
+from attnviz.builtin.experiments import COMMANDS
+from attnviz.builtin.models.registry import MODELS
 from attnviz.figures.hierarchy import score_bars
-from attnviz.models.registry import MODELS
+from attnviz.maps.attention_map import AttentionMap
 from attnviz.settings import limits
-from attnviz.ui.why_heads import multi_head
 
-ui.enter_through_app()
-view = ui.ViewState("why_", task=ui.Field("reverse"), model=ui.Field("rnn-additive"), keys=ui.Field(32, int))
+legacy_pages.enter_through_app()
+view = state.ViewState(
+    "why_", task=state.Field("reverse"), model=state.Field("rnn-additive"), keys=state.Field(32, int)
+)
 LIMITS = limits()
 
 st.title("Why attention, measured")
@@ -37,8 +40,14 @@ def provenance(name: str, note: str) -> None:
 
 
 def rerun_button(name: str, label: str, **options) -> None:
-    st.button(label, key=view.key(f"button_{name}"), icon=":material/replay:", on_click=store_rerun, args=(name,),
-              kwargs=options)  # fmt: skip
+    st.button(
+        label,
+        key=view.key(f"button_{name}"),
+        icon=":material/replay:",
+        on_click=store_rerun,
+        args=(name,),
+        kwargs=options,
+    )
 
 
 def store_rerun(name: str, **options) -> None:
@@ -68,16 +77,21 @@ def bottleneck() -> None:
     view.choose("task", tasks, default=tasks[0])
     left, right = st.columns(2)
     task = left.selectbox("Task", tasks, key=view.key("task"))
-    metric = right.radio("Measure", ["exact_match", "token_accuracy"], horizontal=True, key=view.key("metric"),
-                         format_func=lambda m: m.replace("_", " "))  # fmt: skip
+    metric = right.radio(
+        "Measure",
+        ["exact_match", "token_accuracy"],
+        horizontal=True,
+        key=view.key("metric"),
+        format_func=lambda m: m.replace("_", " "),
+    )
     curves = result["tasks"][task]
     series = {model_title(m): ([r["length"] for r in rows], [r[metric] for r in rows]) for m, rows in curves.items()}
     longest, lengths = result["longest_trained"][task], [r["length"] for r in next(iter(curves.values()))]
     fig = figures.lines(series, "source length (tokens)", metric.replace("_", " "), percent=True)
     if max(lengths) > longest:
         figures.shade(fig, longest + 0.5, max(lengths) + 0.5, "beyond training")
-    ui.chart("bottleneck", lambda: fig, key=view.key("bottleneck"))
-    ui.paper_figure(lambda: fig, f"attnviz-why-bottleneck-{task}-{metric}", view.key("paper_bottleneck"))
+    messages.chart("bottleneck", lambda: fig, key=view.key("bottleneck"))
+    paper.paper_figure(lambda: fig, f"attnviz-why-bottleneck-{task}-{metric}", view.key("paper_bottleneck"))
     if "rnn-none" in curves:
         none, best = curves["rnn-none"], curves.get("rnn-additive", [])
         st.markdown(bottleneck_sentence(task, none, best, longest))
@@ -88,8 +102,10 @@ def bottleneck() -> None:
 
 def bottleneck_sentence(task: str, none: list[dict], additive: list[dict], longest: int) -> str:
     shortest, last = none[0], [r for r in none if r["length"] <= longest][-1]
-    text = (f"On **{task}**, without attention: **{shortest['exact_match']:.0%}** exact at length "
-            f"{shortest['length']}, **{last['exact_match']:.0%}** at length {last['length']}")  # fmt: skip
+    text = (
+        f"On **{task}**, without attention: **{shortest['exact_match']:.0%}** exact at length "
+        f"{shortest['length']}, **{last['exact_match']:.0%}** at length {last['length']}"
+    )
     match = [r for r in additive if r["length"] == last["length"]]
     return text + (f"; with additive attention **{match[0]['exact_match']:.0%}** there." if match else ".")
 
@@ -109,11 +125,14 @@ def accumulation() -> None:
     entry = result["models"][name]
     positions = list(range(1, len(entry["free"]) + 1))
     series = {"free decoding": (positions, entry["free"]), "teacher forcing": (positions, entry["forced"])}
-    accumulated = lambda: figures.lines(series, "target position", "error rate", percent=True)  # noqa: E731
-    ui.chart("accumulation", accumulated, key=view.key("accumulation"))
-    ui.paper_figure(accumulated, f"attnviz-why-accumulation-{name}", view.key("paper_accumulation"))
-    provenance("accumulation", f"{result['n']} fresh {result['task']} words of {result['lengths'][0]}-"
-               f"{result['lengths'][1]} letters (beyond 12 is beyond training).")  # fmt: skip
+    accumulated = lambda: figures.lines(series, "target position", "error rate", percent=True)
+    messages.chart("accumulation", accumulated, key=view.key("accumulation"))
+    paper.paper_figure(accumulated, f"attnviz-why-accumulation-{name}", view.key("paper_accumulation"))
+    provenance(
+        "accumulation",
+        f"{result['n']} fresh {result['task']} words of {result['lengths'][0]}-"
+        f"{result['lengths'][1]} letters (beyond 12 is beyond training).",
+    )
     if "failing" in entry:
         failing_example(entry["failing"])
     cap = LIMITS.max_experiment_examples
@@ -131,14 +150,14 @@ def failing_example(failing: dict) -> None:
         weights = np.asarray(failing[f"{kind}_map"], dtype=np.float32)[None, None]
         attn = AttentionMap(weights, tuple(failing[f"{kind}_queries"]), tuple(failing["source"]), "temporal")
         with column:
-            drifted = lambda a=attn, t=title: figures.heatmap(a, 0, 0, title=t)  # noqa: E731
-            ui.chart(title, drifted, key=view.key(f"drift_{kind}"))
-            ui.paper_figure(drifted, f"attnviz-why-failing-{kind}", view.key(f"paper_drift_{kind}"))
+            drifted = lambda a=attn, t=title: figures.heatmap(a, 0, 0, title=t)
+            messages.chart(title, drifted, key=view.key(f"drift_{kind}"))
+            paper.paper_figure(drifted, f"attnviz-why-failing-{kind}", view.key(f"paper_drift_{kind}"))
     drift = failing["total_variation"]
     steps = list(range(1, len(drift) + 1))
-    drifting = lambda: figures.lines({"free vs forced": (steps, drift)}, "decoding step", "total variation distance")  # noqa: E731
-    ui.chart("drift", drifting, key=view.key("drift"))
-    ui.paper_figure(drifting, "attnviz-why-drift", view.key("paper_drift"))
+    drifting = lambda: figures.lines({"free vs forced": (steps, drift)}, "decoding step", "total variation distance")
+    messages.chart("drift", drifting, key=view.key("drift"))
+    paper.paper_figure(drifting, "attnviz-why-drift", view.key("paper_drift"))
 
 
 def softmax_scale() -> None:
@@ -155,13 +174,17 @@ def softmax_scale() -> None:
     dims = [r["d_k"] for r in rows]
     for measure, label in (("entropy", "normalised entropy"), ("gradient", "softmax Jacobian norm")):
         series = {f"{scale}": (dims, [r[scale][measure] for r in rows]) for scale in ("unscaled", "scaled")}
-        scaled = lambda s=series, y=label: figures.lines(s, "d_k", y, log_x=True)  # noqa: E731
-        ui.chart(label, scaled, key=view.key(measure))
-        ui.paper_figure(scaled, f"attnviz-why-softmax-{measure}-{keys}-keys", view.key(f"paper_{measure}"))
+        scaled = lambda s=series, y=label: figures.lines(s, "d_k", y, log_x=True)
+        messages.chart(label, scaled, key=view.key(measure))
+        paper.paper_figure(scaled, f"attnviz-why-softmax-{measure}-{keys}-keys", view.key(f"paper_{measure}"))
     st.markdown("The trained Transformer's encoder heads (translate), as trained and with the scale removed:")
     measures = [(m, s) for s in ("scaled", "unscaled") for m in ("entropy", "max_weight", "gradient")]
-    table = pd.DataFrame([{"head": r["head"], "d_k": r["d_k"], **{f"{m} ({s})": r[s][m] for m, s in measures}}
-                          for r in result["trained"]["rows"]])  # fmt: skip
+    table = pd.DataFrame(
+        [
+            {"head": r["head"], "d_k": r["d_k"], **{f"{m} ({s})": r[s][m] for m, s in measures}}
+            for r in result["trained"]["rows"]
+        ]
+    )
     st.dataframe(table.round(3), hide_index=True)
     provenance("softmax-scale", "200 random queries over the keys chosen; 50 fresh translate sources.")
 
@@ -178,13 +201,15 @@ def attention_cost() -> None:
     lengths = [r["length"] for r in result["rows"]]
     for measure, label in (("seconds", "seconds per call"), ("bytes", "bytes allocated"), ("flops", "FLOPs")):
         series = {kind: (lengths, [r[kind][measure] for r in result["rows"]]) for kind in ("additive", "dot")}
-        costs = lambda s=series, y=label: figures.lines(s, "sequence length T", y, log_x=True, log_y=True)  # noqa: E731
-        ui.chart(label, costs, key=view.key(f"cost_{measure}"))
-        ui.paper_figure(costs, f"attnviz-why-cost-{measure}", view.key(f"paper_cost_{measure}"))
+        costs = lambda s=series, y=label: figures.lines(s, "sequence length T", y, log_x=True, log_y=True)
+        messages.chart(label, costs, key=view.key(f"cost_{measure}"))
+        paper.paper_figure(costs, f"attnviz-why-cost-{measure}", view.key(f"paper_cost_{measure}"))
     last = result["rows"][-1]
     ratio = {m: last["additive"][m] / last["dot"][m] for m in ("seconds", "bytes", "flops")}
-    st.markdown(f"At T = {last['length']}: additive takes **{ratio['seconds']:.0f}×** the time, "
-                f"**{ratio['bytes']:.0f}×** the memory and **{ratio['flops']:.1f}×** the FLOPs.")  # fmt: skip
+    st.markdown(
+        f"At T = {last['length']}: additive takes **{ratio['seconds']:.0f}×** the time, "
+        f"**{ratio['bytes']:.0f}×** the memory and **{ratio['flops']:.1f}×** the FLOPs."
+    )
     provenance("attention-cost", result["measured"] + ".")
     cap = LIMITS.max_cost_length
     chosen = [n for n in lengths if n <= cap] or [16]
@@ -205,18 +230,26 @@ def memory() -> None:
         return missing("memory")
     curves = {model_title(m): rows for m, rows in result["models"].items()}
     longest = result["trained_lengths"][1]
-    ui.chart("memory", lambda: figures.wrong_bits_by_length(curves, longest), key=view.key("memory"))
-    ui.paper_figure(
+    messages.chart("memory", lambda: figures.wrong_bits_by_length(curves, longest), key=view.key("memory"))
+    paper.paper_figure(
         lambda: figures.wrong_bits_by_length(curves, longest), "attnviz-why-memory", view.key("paper_memory")
     )
     st.markdown(memory_sentence(result["models"], longest, result["parameters"]))
     seen = sum(r["seen_in_training"] for r in result["models"]["ntm"])
-    provenance("memory", f"{result['per_length']} sequences per length, drawn from an evaluation seed and only from "
-               f"the eighth of all sequences that training never draws; {seen} of them in the training share "
-               "(checked).")  # fmt: skip
+    provenance(
+        "memory",
+        f"{result['per_length']} sequences per length, drawn from an evaluation seed and only from "
+        f"the eighth of all sequences that training never draws; {seen} of them in the training share "
+        "(checked).",
+    )
     cap, longest_rerun = LIMITS.max_experiment_examples, LIMITS.max_memory_length
-    rerun_button("memory", f"Rerun with {cap} sequences of each length 1-{longest_rerun}", per_length=cap,
-                 lengths=tuple(range(1, longest_rerun + 1)), seed=1)  # fmt: skip
+    rerun_button(
+        "memory",
+        f"Rerun with {cap} sequences of each length 1-{longest_rerun}",
+        per_length=cap,
+        lengths=tuple(range(1, longest_rerun + 1)),
+        seed=1,
+    )
 
 
 def memory_sentence(models: dict[str, list[dict]], longest: int, parameters: dict[str, int]) -> str:
@@ -224,8 +257,11 @@ def memory_sentence(models: dict[str, list[dict]], longest: int, parameters: dic
         rows = [r for r in models[name] if r["length"] == length]
         return f"**{rows[0]['wrong_bits']:.2f}**" if rows else "not measured"
 
-    trained = {name: sum(r["wrong_bits"] for r in rows if r["length"] <= longest)
-               / max(1, sum(r["length"] <= longest for r in rows)) for name, rows in models.items()}  # fmt: skip
+    trained = {
+        name: sum(r["wrong_bits"] for r in rows if r["length"] <= longest)
+        / max(1, sum(r["length"] <= longest for r in rows))
+        for name, rows in models.items()
+    }
     return (
         f"Mean wrong bits per sequence on the trained lengths 1-{longest}: NTM **{trained['ntm']:.3f}**, LSTM "
         f"**{trained['lstm']:.3f}**. At length {2 * longest}: NTM {at('ntm', 2 * longest)}, LSTM "
@@ -247,15 +283,19 @@ def hierarchy() -> None:
     titles = {name: model_title(name) for name in result["models"]}
     measures = {"accuracy": "topic accuracy", "top_sentence_is_evidence": "top sentence = evidence"}
     scores = {titles[name]: values for name, values in result["models"].items()}
-    ui.chart("hierarchy", lambda: score_bars(scores, measures), key=view.key("hierarchy"))
-    ui.paper_figure(lambda: score_bars(scores, measures), "attnviz-why-hierarchy", view.key("paper_hierarchy"))
+    messages.chart("hierarchy", lambda: score_bars(scores, measures), key=view.key("hierarchy"))
+    paper.paper_figure(lambda: score_bars(scores, measures), "attnviz-why-hierarchy", view.key("paper_hierarchy"))
     st.markdown(hierarchy_sentence(result))
     hierarchy_groups(result, titles)
-    provenance("hierarchy", f"{result['n']} fresh documents, and {result['per_length']} per length or count; "
-               f"{result['training_documents_skipped']} drawn documents were training ones and skipped.")  # fmt: skip
+    provenance(
+        "hierarchy",
+        f"{result['n']} fresh documents, and {result['per_length']} per length or count; "
+        f"{result['training_documents_skipped']} drawn documents were training ones and skipped.",
+    )
     cap = LIMITS.max_experiment_examples
-    rerun_button("hierarchy", f"Rerun with {4 * cap} documents and {cap} per length or count", n=4 * cap,
-                 per_length=cap, seed=1)  # fmt: skip
+    rerun_button(
+        "hierarchy", f"Rerun with {4 * cap} documents and {cap} per length or count", n=4 * cap, per_length=cap, seed=1
+    )
 
 
 HAN_GROUPS = {  # results key -> (radio label, x key, x title, the last trained x)
@@ -266,14 +306,20 @@ HAN_GROUPS = {  # results key -> (radio label, x key, x title, the last trained 
 
 
 def hierarchy_groups(result: dict, titles: dict[str, str]) -> None:
-    group = st.radio("Accuracy by", [*HAN_GROUPS, "learning"], horizontal=True, key=view.key("han_group"),
-                     format_func=lambda g: HAN_GROUPS[g][0] if g in HAN_GROUPS else "training steps")  # fmt: skip
+    group = st.radio(
+        "Accuracy by",
+        [*HAN_GROUPS, "learning"],
+        horizontal=True,
+        key=view.key("han_group"),
+        format_func=lambda g: HAN_GROUPS[g][0] if g in HAN_GROUPS else "training steps",
+    )
     if group == "learning":
         curves = {titles[m]: ([p[0] for p in c], [p[1] for p in c]) for m, c in result["learning"]["curves"].items()}
-        fig = figures.lines(curves, "training step", "validation score (HAN: the lower of accuracy and evidence hits)",
-                            percent=True)  # fmt: skip
-        ui.paper_figure(lambda: fig, "attnviz-why-hierarchy-learning", view.key("paper_hierarchy_learning"))
-        return ui.chart("hierarchy learning", lambda: fig, key=view.key("hierarchy_learning"))
+        fig = figures.lines(
+            curves, "training step", "validation score (HAN: the lower of accuracy and evidence hits)", percent=True
+        )
+        paper.paper_figure(lambda: fig, "attnviz-why-hierarchy-learning", view.key("paper_hierarchy_learning"))
+        return messages.chart("hierarchy learning", lambda: fig, key=view.key("hierarchy_learning"))
     _, x_key, x_title, trained = HAN_GROUPS[group]
     series = {titles[m]: ([r[x_key] for r in rows], [r["accuracy"] for r in rows]) for m, rows in result[group].items()}
     fig = figures.lines(series, x_title, "topic accuracy", percent=True)
@@ -281,8 +327,8 @@ def hierarchy_groups(result: dict, titles: dict[str, str]) -> None:
     xs = next(iter(series.values()))[0]
     if longest and max(xs) > longest:
         figures.shade(fig, longest + 0.5, max(xs) + 0.5, "beyond training")
-    ui.chart("hierarchy groups", lambda: fig, key=view.key("hierarchy_groups"))
-    ui.paper_figure(lambda: fig, f"attnviz-why-hierarchy-{group}", view.key("paper_hierarchy_groups"))
+    messages.chart("hierarchy groups", lambda: fig, key=view.key("hierarchy_groups"))
+    paper.paper_figure(lambda: fig, f"attnviz-why-hierarchy-{group}", view.key("paper_hierarchy_groups"))
 
 
 def hierarchy_sentence(result: dict) -> str:
@@ -290,9 +336,11 @@ def hierarchy_sentence(result: dict) -> str:
     gap, steps = 100 * (han["accuracy"] - mean["accuracy"]), result["training_steps"]
     worst = {m: min(rows, key=lambda r: r["accuracy"]) for m, rows in result["by_mentions"].items()}
     side = "worse" if gap > 0 else "better"
-    text = (f"On fresh documents like the training ones, attention gets **{han['accuracy']:.1%}** of topics right "
-            f"(its most attended sentence is the evidence in **{han['top_sentence_is_evidence']:.1%}**), the mean "
-            f"**{mean['accuracy']:.1%}**: the baseline is **{abs(gap):.1f} points** {side}. ")  # fmt: skip
+    text = (
+        f"On fresh documents like the training ones, attention gets **{han['accuracy']:.1%}** of topics right "
+        f"(its most attended sentence is the evidence in **{han['top_sentence_is_evidence']:.1%}**), the mean "
+        f"**{mean['accuracy']:.1%}**: the baseline is **{abs(gap):.1f} points** {side}. "
+    )
     return text + (
         f"{budget_sentence(result)} The mean needed {steps['han-mean']} training steps to the stopping score, "
         f"attention {steps['han']}. With far more distractor sentences than trained, the mean falls to "
@@ -308,14 +356,20 @@ def budget_sentence(result: dict) -> str:
     at, budget = learned.get("at_budget", {}), learned.get("budget")
     if at.get("han-mean") is None or at.get("han") is None:
         return ""
-    return (f"**At the same budget** ({budget} steps, where attention reached its stopping score) the mean had "
-            f"**{at['han-mean']:.1%}** on validation documents against attention's **{at['han']:.1%}**: "
-            f"**{100 * (at['han'] - at['han-mean']):.1f} points** behind.")  # fmt: skip
+    return (
+        f"**At the same budget** ({budget} steps, where attention reached its stopping score) the mean had "
+        f"**{at['han-mean']:.1%}** on validation documents against attention's **{at['han']:.1%}**: "
+        f"**{100 * (at['han'] - at['han-mean']):.1f} points** behind."
+    )
 
 
-for title, section in (("bottleneck", bottleneck), ("accumulation", accumulation),
-                       ("softmax scale", softmax_scale), ("attention cost", attention_cost)):  # fmt: skip
-    ui.guarded(title, section)
-ui.guarded("multi-head", lambda: multi_head(view))
-ui.guarded("memory", memory)
-ui.guarded("hierarchy", hierarchy)
+for title, section in (
+    ("bottleneck", bottleneck),
+    ("accumulation", accumulation),
+    ("softmax scale", softmax_scale),
+    ("attention cost", attention_cost),
+):
+    messages.guarded(title, section)
+messages.guarded("multi-head", lambda: multi_head(view))
+messages.guarded("memory", memory)
+messages.guarded("hierarchy", hierarchy)

@@ -60,12 +60,12 @@ def silent_hub(monkeypatch):
     listener.close()
 
 
-NATIVE_MISSING = "the fused C kernel could not be built here (attnviz.native.status() says why)"
+NATIVE_MISSING = "the fused C kernel could not be built here (attnviz.long.native.status() says why)"
 
 
 def need_native() -> None:
     """Skip a test of the fused C kernel where it cannot be built; fail it instead in CI (ATTNVIZ_REQUIRE_NATIVE=1)."""
-    from attnviz import native
+    from attnviz.long import native
 
     if native.kernel() is None:
         skip_or_fail(f"{NATIVE_MISSING}: {native.status()}", "ATTNVIZ_REQUIRE_NATIVE")

@@ -24,15 +24,23 @@ from transformers import (
     T5ForConditionalGeneration,
 )
 
-from attnviz.hf import packaged_path
+from attnviz.pretrained.hf import packaged_path
 
 VOCAB = 30522
 PAD, CLS, SEP = 0, 101, 102
 SEQ2SEQ = dict(pad_token_id=PAD, eos_token_id=SEP, bos_token_id=CLS, decoder_start_token_id=PAD)
 BART_LIKE = dict(
-    vocab_size=VOCAB, d_model=32, encoder_layers=2, decoder_layers=2, encoder_attention_heads=4,
-    decoder_attention_heads=4, encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=128, **SEQ2SEQ,
-)  # fmt: skip
+    vocab_size=VOCAB,
+    d_model=32,
+    encoder_layers=2,
+    decoder_layers=2,
+    encoder_attention_heads=4,
+    decoder_attention_heads=4,
+    encoder_ffn_dim=64,
+    decoder_ffn_dim=64,
+    max_position_embeddings=128,
+    **SEQ2SEQ,
+)
 
 BUILDERS = {
     "bert": lambda: BertModel(
@@ -56,7 +64,7 @@ BUILDERS = {
             eos_token_id=SEP,
             pad_token_id=PAD,
         )
-    ),  # fmt: skip
+    ),
     "t5": lambda: T5ForConditionalGeneration(
         T5Config(
             vocab_size=VOCAB, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_decoder_layers=2, num_heads=4, **SEQ2SEQ

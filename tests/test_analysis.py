@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from attnviz.analysis import (
+from attnviz.maps.analysis import (
     alignment_scores,
     alignment_shape,
     alignment_table,
@@ -22,7 +22,7 @@ from attnviz.analysis import (
     visible_keys,
     window_entropy,
 )
-from attnviz.attention import AttentionMap
+from attnviz.maps.attention_map import AttentionMap
 
 
 def test_attention_on_gold_scores_perfectly_and_aer_counts_the_unlinked_rows_link():

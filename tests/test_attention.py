@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from attnviz import storage
-from attnviz.attention import AttentionError, AttentionMap
+from attnviz.maps import storage
+from attnviz.maps.attention_map import AttentionError, AttentionMap
 
 
 def uniform(layers=2, heads=3, q=4, k=5, kind="self") -> AttentionMap:
@@ -84,9 +84,13 @@ def test_to_frame_is_a_long_table_with_tokens():
 def test_save_and_load_round_trip_exactly(tmp_path, suffix):
     maps = {"cross": random_map(1), "self": uniform(kind="self")}
     maps["special"] = AttentionMap(
-        maps["cross"].weights, maps["cross"].query_tokens, maps["cross"].key_tokens, "cross", "src",
+        maps["cross"].weights,
+        maps["cross"].query_tokens,
+        maps["cross"].key_tokens,
+        "cross",
+        "src",
         query_special=(True, False, False, True),
-    )  # fmt: skip
+    )
     path = storage.save(maps, tmp_path / f"maps{suffix}")
     loaded = storage.load(path)
     assert loaded.keys() == maps.keys()
@@ -109,8 +113,16 @@ def test_csv_export_is_long_format(tmp_path):
     path = storage.save({"a": random_map(3)}, tmp_path / "x.csv")
     frame = pd.read_csv(path)
     assert list(frame.columns) == [
-        "map", "kind", "layer", "head", "query_pos", "query_token", "key_pos", "key_token", "weight"
-    ]  # fmt: skip
+        "map",
+        "kind",
+        "layer",
+        "head",
+        "query_pos",
+        "query_token",
+        "key_pos",
+        "key_token",
+        "weight",
+    ]
     assert len(frame) == 120
     np.testing.assert_allclose(frame.weight.to_numpy(), random_map(3).weights.reshape(-1), rtol=1e-7)
 

@@ -1,4 +1,5 @@
-"""Attribution (attnviz/attribution.py) against independent autograd, exact linear cases and hand-ranked data."""
+"""Attribution (attnviz/pretrained/attribution.py) against independent autograd, exact linear cases and
+hand-ranked data."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import pytest
 import torch
 from scipy.stats import spearmanr
 
-from attnviz import analysis, attribution, hf
-from attnviz.attribution import MEAN_OF_LAST, SCORES
+from attnviz.maps import analysis
+from attnviz.pretrained import attribution, hf
+from attnviz.pretrained.attribution import MEAN_OF_LAST, SCORES
 
 from hf_models import save_tiny
 
@@ -89,7 +91,7 @@ def test_on_a_linear_function_both_attributions_are_known_exactly():
     """f(e) = sum_t e_t · w: the gradient is w everywhere, so gradient x input is x_t · w and IG is (x_t - b_t) · w."""
     generator = torch.Generator().manual_seed(0)
     x, b, w = (torch.randn(shape, generator=generator, dtype=torch.float64) for shape in ((5, 3), (5, 3), (3,)))
-    f = lambda e: e.sum(1) @ w  # noqa: E731
+    f = lambda e: e.sum(1) @ w
     np.testing.assert_allclose(attribution.gradient_x_input(f, x), (x @ w).numpy(), rtol=1e-12)
     for steps in (1, 7):
         ig = attribution.integrated_gradients(f, x, b, steps)
@@ -100,7 +102,7 @@ def test_on_a_linear_function_both_attributions_are_known_exactly():
 def test_on_a_quadratic_the_midpoint_rule_is_exact():
     """f(e) = |e|² / 2: gradient x input is |x_t|², IG from zero is |x_t|² / 2 (a linear integrand, any steps)."""
     x = torch.tensor([[1.0, 2.0], [0.0, -3.0], [0.5, 0.5]], dtype=torch.float64)
-    f = lambda e: (e**2).sum((1, 2)) / 2  # noqa: E731
+    f = lambda e: (e**2).sum((1, 2)) / 2
     np.testing.assert_allclose(attribution.gradient_x_input(f, x), [5.0, 9.0, 0.5])
     np.testing.assert_allclose(attribution.integrated_gradients(f, x, torch.zeros_like(x), 3), [2.5, 4.5, 0.25])
 
@@ -166,8 +168,9 @@ def test_integrated_gradients_do_not_depend_on_how_many_steps_run_at_once(tiny):
     model = loaded.model
     ids = torch.tensor(loaded.tokenizer(TEXT)["input_ids"])
     x = model.get_input_embeddings()(ids).detach()
-    f = lambda e: model(inputs_embeds=e).last_hidden_state[:, 2].norm(dim=-1)  # noqa: E731
+    f = lambda e: model(inputs_embeds=e).last_hidden_state[:, 2].norm(dim=-1)
     one_by_one = attribution.integrated_gradients(f, x, torch.zeros_like(x), 7, batch=1)
-    np.testing.assert_allclose(attribution.integrated_gradients(f, x, torch.zeros_like(x), 7, batch=3), one_by_one,
-                               rtol=1e-5, atol=1e-8)  # fmt: skip
+    np.testing.assert_allclose(
+        attribution.integrated_gradients(f, x, torch.zeros_like(x), 7, batch=3), one_by_one, rtol=1e-5, atol=1e-8
+    )
     assert [attribution.batch_for(t) for t in (13, 128, 129, 512)] == [16, 16, 15, 1]

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from attnviz import attribution, hf
-from attnviz.attribution import SCORES
+from attnviz.pretrained import attribution, hf
+from attnviz.pretrained.attribution import SCORES
 
 from chart_data import charts, decode
 from hf_models import save_tiny

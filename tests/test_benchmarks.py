@@ -24,7 +24,7 @@ def test_benchmark_smoke_run_writes_its_report(tmp_path):
 def test_every_word_the_browser_detectors_wait_for_is_one_token_of_the_model():
     """The detectors wait for a word as the first tick label: a word the tokenizer splits (foxtrot -> fox ##tro
     ##t) never appears there, and a drawn submission would be counted as lost."""
-    from attnviz import hf
+    from attnviz.pretrained import hf
     from benchmarks.browser import MARKERS
     from benchmarks.load import WORDS
 

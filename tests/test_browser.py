@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from browser_check import need_chromium
 
-from attnviz import hf, home
-from attnviz.extract import extract
+from attnviz.builtin import home
+from attnviz.pretrained import hf
+from attnviz.pretrained.extract import extract
 from benchmarks.browser import HOME_DRAWN
 from benchmarks.browser_support import (
     DRAWN_WORD,
@@ -63,7 +64,7 @@ def test_every_page_url_matches_its_file_so_a_fresh_server_finds_deep_links():
 
 
 def test_a_fresh_servers_first_request_to_a_page_comes_through_app_py():
-    """Streamlit serves a fresh server's first request in legacy pages/ mode (attnviz/ui/legacy_pages.py):
+    """Streamlit serves a fresh server's first request in legacy pages/ mode (attnviz/app/legacy_pages.py):
     without the guard this page would come without app.py's navigation and sidebar."""
     need_chromium()
     with streamlit_server() as url, browser_page() as fresh:
@@ -175,8 +176,10 @@ def test_hostile_text_creates_no_link_image_or_dialog(page):
 
 
 def test_eight_concurrent_sessions_each_get_their_own_attention(page):
-    sentences = [f"Session {word} reads its own sentence about {word}." for word in
-                 ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel")]  # fmt: skip
+    sentences = [
+        f"Session {word} reads its own sentence about {word}."
+        for word in ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel")
+    ]
     model = hf.load()
     browser = page.context.browser
     sessions = [browser.new_page(viewport={"width": 1200, "height": 900}) for _ in sentences]

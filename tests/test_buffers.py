@@ -1,4 +1,4 @@
-"""The pool of reused float32 blocks (attnviz/buffers.py): a block is handed out again only when no array,
+"""The pool of reused float32 blocks (attnviz/maps/buffers.py): a block is handed out again only when no array,
 view or tensor refers to it, and the free blocks kept stay within their byte bound."""
 
 import gc
@@ -7,10 +7,10 @@ import threading
 import numpy as np
 import torch
 
-from attnviz import hf
-from attnviz.attention import AttentionMap
-from attnviz.buffers import POOL, Pool
-from attnviz.extract import extract
+from attnviz.maps.attention_map import AttentionMap
+from attnviz.maps.buffers import POOL, Pool
+from attnviz.pretrained import hf
+from attnviz.pretrained.extract import extract
 
 
 def test_a_block_is_reused_only_when_nothing_refers_to_it():
@@ -95,7 +95,7 @@ def test_a_map_adopts_a_read_only_view_of_attnvizs_pool_but_copies_a_writeable_o
 def test_readmes_bounds_table_states_the_pools_bound():
     from pathlib import Path
 
-    from attnviz.buffers import FREE_BYTES
+    from attnviz.maps.buffers import FREE_BYTES
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert f"| {FREE_BYTES // 1_000_000} MB, least recently used dropped |" in readme

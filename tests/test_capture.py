@@ -1,4 +1,4 @@
-"""The short path's in-place capture (attnviz/capture.py) against each family's own eager attention, and the
+"""The short path's in-place capture (attnviz/pretrained/capture.py) against each family's own eager attention, and the
 AttentionMap rules it relies on (an adopted read-only array, rows checked once, no look-ahead)."""
 
 import dataclasses
@@ -9,26 +9,28 @@ import torch
 import transformers as tf
 from test_stream import DECODERS, LENGTH, eager_maps, tiny
 
-from attnviz import hf
-from attnviz.attention import AttentionError, AttentionMap, _looks_ahead
-from attnviz.buffers import POOL
-from attnviz.capture import captured
-from attnviz.extract import extract
+from attnviz.maps.attention_map import AttentionError, AttentionMap, _looks_ahead
+from attnviz.maps.buffers import POOL
+from attnviz.pretrained import hf
+from attnviz.pretrained.capture import captured
+from attnviz.pretrained.extract import extract
 
 ENCODERS = {
-    "bert": lambda: tf.BertModel(tf.BertConfig(vocab_size=64, hidden_size=32, num_hidden_layers=2,
-                                               num_attention_heads=4, intermediate_size=64)),
-    "roberta (its own eager function: not computed in place)": lambda: tf.RobertaModel(
-        tf.RobertaConfig(vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                         intermediate_size=64)
+    "bert": lambda: tf.BertModel(
+        tf.BertConfig(vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64)
     ),
-}  # fmt: skip
+    "roberta (its own eager function: not computed in place)": lambda: tf.RobertaModel(
+        tf.RobertaConfig(
+            vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64
+        )
+    ),
+}
 
 
 def run_captured(model, ids):
     """(the capture's weights and row check, the model's own output while captured)."""
     outputs = []
-    run = lambda: outputs.append(model(input_ids=ids, use_cache=False))  # noqa: E731
+    run = lambda: outputs.append(model(input_ids=ids, use_cache=False))
     done = captured(model, run, model.config.num_hidden_layers)
     return done, outputs[0]
 
@@ -54,7 +56,7 @@ def test_captured_weights_of_encoders_with_a_padding_mask(family):
     with torch.no_grad():
         expected = model(input_ids=ids, attention_mask=mask, output_attentions=True)
     outputs = []
-    run = lambda: outputs.append(model(input_ids=ids, attention_mask=mask))  # noqa: E731
+    run = lambda: outputs.append(model(input_ids=ids, attention_mask=mask))
     done = captured(model, run, 2)
     np.testing.assert_allclose(done.weights, torch.stack(expected.attentions)[:, 0].numpy(), atol=1e-6)
     np.testing.assert_allclose(outputs[0].last_hidden_state, expected.last_hidden_state, atol=1e-5)
@@ -127,9 +129,11 @@ def test_the_home_pages_imports_leave_transformers_unimported_until_a_capture_ru
     from pathlib import Path
 
     code = (
-        "import sys; from attnviz import cache, figures, grids, ui, panels, extract, capture, stream_attention; "
+        "import sys; from attnviz import figures; from attnviz.app import cache, panels; "
+        "from attnviz.maps import grids; "
+        "from attnviz.pretrained import extract, capture; from attnviz.long import chunks; "
         "assert 'transformers' not in sys.modules, 'imported transformers'; "
-        "from attnviz import hf; loaded = hf.load(); extract.extract(loaded, 'a cat'); "
+        "from attnviz.pretrained import hf; loaded = hf.load(); extract.extract(loaded, 'a cat'); "
         "from transformers import AttentionInterface; assert capture.NAME in AttentionInterface._global_mapping"
     )
     root = Path(__file__).resolve().parents[1]

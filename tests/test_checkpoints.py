@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from attnviz.checkpoints import WEIGHTS_DIR, checkpoint_path, load_checkpoint
-from attnviz.evaluate import evaluate
-from attnviz.models.registry import SEQ2SEQ_MODELS, SEQ2SEQ_TASKS, shipped
+from attnviz.builtin.checkpoints import WEIGHTS_DIR, checkpoint_path, load_checkpoint
+from attnviz.builtin.evaluate import evaluate
+from attnviz.builtin.models.registry import SEQ2SEQ_MODELS, SEQ2SEQ_TASKS, shipped
 
 EVAL_SEED = 2026
 
@@ -46,9 +46,22 @@ def test_evaluate_command_prints_one_json_object():
 def test_train_command_writes_a_checkpoint(tmp_path):
     out = tmp_path / "tiny.pt"
     command = [
-        sys.executable, "-m", "attnviz", "train", "--task", "reverse", "--model", "rnn", "--score", "dot",
-        "--steps", "5", "--out", str(out), "--quiet",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "attnviz",
+        "train",
+        "--task",
+        "reverse",
+        "--model",
+        "rnn",
+        "--score",
+        "dot",
+        "--steps",
+        "5",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     line = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True, timeout=300).stdout.strip()
     assert out.exists() and json.loads(line)["steps"] == 5
 
@@ -57,8 +70,23 @@ def test_train_pins_torch_to_its_avx2_kernels_whatever_the_machine_or_environmen
     """The shipped checkpoints are reproducible only with the kernels they were trained with: `train` runs with
     AVX2's even where the environment asks torch for others (here its plain C++ ones, on any machine)."""
     out = tmp_path / "pinned.pt"
-    command = [sys.executable, "-m", "attnviz", "train", "--task", "reverse", "--model", "rnn", "--score", "dot",
-               "--steps", "2", "--out", str(out), "--quiet"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "attnviz",
+        "train",
+        "--task",
+        "reverse",
+        "--model",
+        "rnn",
+        "--score",
+        "dot",
+        "--steps",
+        "2",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     env = {**os.environ, "ATEN_CPU_CAPABILITY": "default"}
     subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=300)
     assert load_checkpoint(out)[1]["train"]["kernels"] == "AVX2"
@@ -78,8 +106,20 @@ def test_retraining_reproduces_the_shipped_checkpoint_exactly(tmp_path, task, ar
     import torch
 
     out = tmp_path / "again.pt"
-    command = [sys.executable, "-m", "attnviz", "train", "--task", task, "--model", architecture, "--out", str(out),
-               "--quiet", *(["--score", score] if score else [])]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "attnviz",
+        "train",
+        "--task",
+        task,
+        "--model",
+        architecture,
+        "--out",
+        str(out),
+        "--quiet",
+        *(["--score", score] if score else []),
+    ]
     subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True, timeout=1500)
     again, payload = load_checkpoint(out)
     shipped_model, shipped_payload = load_checkpoint(checkpoint_path(task, payload["model"]))
@@ -93,11 +133,12 @@ def test_loading_every_shipped_checkpoint_imports_no_training_code():
     """The app's path (cache, checkpoints, evaluation) never imports the training loop or the recipes."""
     code = (
         "import sys\n"
-        "import attnviz.cache, attnviz.evaluate\n"
-        "from attnviz.checkpoints import load_shipped\n"
-        "from attnviz.models.registry import shipped\n"
+        "import attnviz.app.cache, attnviz.builtin.evaluate\n"
+        "from attnviz.builtin.checkpoints import load_shipped\n"
+        "from attnviz.builtin.models.registry import shipped\n"
         "models = [load_shipped(t, m) for t, m in shipped()]\n"
-        "print(len(models), sorted(n for n in sys.modules if n in ('attnviz.train', 'attnviz.recipes')))\n"
+        "print(len(models), sorted(n for n in sys.modules "
+        "if n in ('attnviz.builtin.train', 'attnviz.builtin.recipes')))\n"
     )
     output = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert output.stdout.split(" ", 1) == [str(len(shipped())), "[]\n"], output.stdout + output.stderr

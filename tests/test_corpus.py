@@ -1,6 +1,6 @@
 import pytest
 
-from attnviz.corpus import MAX_CHARS, MAX_SENTENCES, CorpusError, parse_upload, sample_sentences
+from attnviz.corpus.sentences import MAX_CHARS, MAX_SENTENCES, CorpusError, parse_upload, sample_sentences
 
 
 def test_sample_has_about_a_hundred_sentences():
@@ -21,9 +21,13 @@ def test_upload_caps_lines_and_length():
 
 @pytest.mark.parametrize(
     "data, message",
-    [(b"\x00\x01binary", "binary"), ("caf\u00e9".encode("latin-1"), "not UTF-8"), (b"\n\n", "no sentences"),
-     (b"a" * 2_000_001, "at most 2 MB")],
-)  # fmt: skip
+    [
+        (b"\x00\x01binary", "binary"),
+        ("caf\u00e9".encode("latin-1"), "not UTF-8"),
+        (b"\n\n", "no sentences"),
+        (b"a" * 2_000_001, "at most 2 MB"),
+    ],
+)
 def test_malformed_uploads_are_refused_with_a_reason(data, message):
     with pytest.raises(CorpusError, match=message):
         parse_upload(data)

@@ -3,7 +3,7 @@
 import pytest
 from browser_check import need_chromium
 
-from attnviz import corpus_pipeline
+from attnviz.corpus import pipeline as corpus_pipeline
 from benchmarks.browser_support import browser_page, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.browser

@@ -9,10 +9,13 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from attnviz import analysis, corpus_pipeline, corpus_results, hf
-from attnviz.__main__ import main
-from attnviz.corpus_job import STATISTICS, one_thread
-from attnviz.extract import extract
+from attnviz.cli.main import main
+from attnviz.corpus import pipeline as corpus_pipeline
+from attnviz.corpus import results as corpus_results
+from attnviz.corpus.job import STATISTICS, one_thread
+from attnviz.maps import analysis
+from attnviz.pretrained import hf
+from attnviz.pretrained.extract import extract
 
 SENTENCES = [
     "The cat sat on the mat.",
@@ -48,8 +51,11 @@ def test_every_row_is_the_sentences_own_statistics(tmp_path, minilm):
     for sentence_id, text in enumerate(SENTENCES[:2]):
         with one_thread():  # the job's arithmetic: torch's thread count moves the last bit
             attn = extract(minilm, text).primary
-        expected = {**analysis.head_statistics(attn), "sink": analysis.sink_mass(attn),
-                    "window_entropy": analysis.window_entropy(attn)}  # fmt: skip
+        expected = {
+            **analysis.head_statistics(attn),
+            "sink": analysis.sink_mass(attn),
+            "window_entropy": analysis.window_entropy(attn),
+        }
         mine = rows[rows.sentence_id == sentence_id]
         assert (mine.text == text).all() and (mine.tokens == attn.n_keys).all()
         for name in STATISTICS:
@@ -57,8 +63,9 @@ def test_every_row_is_the_sentences_own_statistics(tmp_path, minilm):
     results = corpus_results.load(tmp_path / "out")
     means = results.means()
     for name in STATISTICS:
-        np.testing.assert_allclose(means[name], rows.groupby(["layer", "head"])[name].mean().to_numpy().reshape(6, 12),
-                                   atol=1e-8)  # fmt: skip
+        np.testing.assert_allclose(
+            means[name], rows.groupby(["layer", "head"])[name].mean().to_numpy().reshape(6, 12), atol=1e-8
+        )
 
 
 def test_search_returns_the_highest_and_lowest_sentences(tmp_path, minilm):
@@ -98,8 +105,9 @@ def test_resume_after_a_crash_skips_finished_shards_and_equals_a_clean_run(tmp_p
     for name in ("part-00000.parquet", "part-00001.parquet", "part-00002.parquet", "part-00003.parquet"):
         assert (crashed / "shards" / name).read_bytes() == (tmp_path / "clean" / "shards" / name).read_bytes()
     for name in ("aggregates", "extremes"):
-        pd.testing.assert_frame_equal(pd.read_parquet(crashed / f"{name}.parquet"),
-                                      pd.read_parquet(tmp_path / "clean" / f"{name}.parquet"))  # fmt: skip
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(crashed / f"{name}.parquet"), pd.read_parquet(tmp_path / "clean" / f"{name}.parquet")
+        )
 
 
 def test_the_shard_size_changes_no_number(tmp_path, minilm):
@@ -108,8 +116,9 @@ def test_the_shard_size_changes_no_number(tmp_path, minilm):
         corpus_pipeline.run(corpus, tmp_path / f"s{size}", corpus_pipeline.Options(shard_size=size), loaded=minilm)
     pd.testing.assert_frame_equal(shards(tmp_path / "s2"), shards(tmp_path / "s5"))
     for name in ("aggregates", "extremes"):
-        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "s2" / f"{name}.parquet"),
-                                      pd.read_parquet(tmp_path / "s5" / f"{name}.parquet"))  # fmt: skip
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(tmp_path / "s2" / f"{name}.parquet"), pd.read_parquet(tmp_path / "s5" / f"{name}.parquet")
+        )
 
 
 def test_a_folder_of_another_job_is_refused(tmp_path, minilm):
@@ -179,8 +188,10 @@ def test_the_app_and_the_local_engine_never_import_ray():
     import sys
 
     root = Path(__file__).resolve().parents[1]
-    code = ("import sys, attnviz.ui.corpus, attnviz.cli_corpus, attnviz.corpus_pipeline, attnviz.corpus_results; "
-            "assert 'ray' not in sys.modules")  # fmt: skip
+    code = (
+        "import sys, attnviz.app.corpus, attnviz.cli.corpus, attnviz.corpus.pipeline, attnviz.corpus.results; "
+        "assert 'ray' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], cwd=root, check=True, timeout=120)
     assert "ray" not in (root / "requirements.txt").read_text().lower()
     assert "-r requirements-ray.txt" in (root / "requirements-dev.txt").read_text()

@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from attnviz import analysis, corpus_pipeline, hf
-from attnviz.corpus_job import one_thread
-from attnviz.extract import extract
+from attnviz.corpus import pipeline as corpus_pipeline
+from attnviz.corpus.job import one_thread
+from attnviz.maps import analysis
+from attnviz.pretrained import hf
+from attnviz.pretrained.extract import extract
 
 from chart_data import charts, decode, heatmap_z
 
@@ -84,7 +86,7 @@ def test_the_link_opens_that_sentence_at_that_head_on_the_pretrained_page(folder
 
 
 def test_distributions_and_grid_show_the_folders_numbers(folder):
-    from attnviz import corpus_results
+    from attnviz.corpus import results as corpus_results
 
     results = corpus_results.load(folder)
     at = open_folder(folder)

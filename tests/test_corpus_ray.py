@@ -5,7 +5,7 @@ import random
 import pandas as pd
 import pytest
 
-from attnviz import corpus_pipeline
+from attnviz.corpus import pipeline as corpus_pipeline
 
 ray = pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt")
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from attnviz.evaluate import token_edits
+from attnviz.builtin.evaluate import token_edits
 
 
 @pytest.mark.parametrize(

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from attnviz import experiments
-from attnviz.checkpoints import load_shipped
-from attnviz.experiments import accumulation, attention_cost, bottleneck, softmax_scale
-from attnviz.heldout import fresh_examples, training_sources
-from attnviz.models.seq2seq import make_batch
-from attnviz.tasks import get_task
+from attnviz.builtin import experiments
+from attnviz.builtin.checkpoints import load_shipped
+from attnviz.builtin.experiments import accumulation, attention_cost, bottleneck, softmax_scale
+from attnviz.builtin.heldout import fresh_examples, training_sources
+from attnviz.builtin.models.seq2seq import make_batch
+from attnviz.builtin.tasks import get_task
 
 
 def test_softmax_jacobian_norm_is_the_norm_of_autograd_jacobian():
@@ -62,8 +62,9 @@ def test_additive_self_attention_is_the_formula_at_every_pair():
     module, x = attention_cost.AdditiveSelfAttention(6).eval(), torch.randn(1, 5, 6)
     with torch.no_grad():
         _, weights = module(x)
-        scores = torch.tensor([[module.v(torch.tanh(module.W(x[0, i]) + module.U(x[0, j]))).item()
-                                for j in range(5)] for i in range(5)])  # fmt: skip
+        scores = torch.tensor(
+            [[module.v(torch.tanh(module.W(x[0, i]) + module.U(x[0, j]))).item() for j in range(5)] for i in range(5)]
+        )
     torch.testing.assert_close(weights[0], torch.softmax(scores, -1))
 
 
@@ -132,9 +133,13 @@ def test_drift_starts_after_the_first_wrong_token():
 
 def test_the_experiment_command_prints_the_json_it_writes(tmp_path):
     out = tmp_path / "cost.json"
-    code = "import sys; from attnviz.__main__ import main; sys.exit(main())"
-    done = subprocess.run([sys.executable, "-c", code, "experiment", "attention-cost", "--out", str(out)],
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    code = "import sys; from attnviz.cli.main import main; sys.exit(main())"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "experiment", "attention-cost", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == json.loads(out.read_text()) and json.loads(done.stdout)["rows"]
     with pytest.raises(ValueError, match="choose one of"):
@@ -147,7 +152,7 @@ def test_every_experiment_ships_a_results_file():
 
 
 def test_rnn_none_is_the_attention_rnn_without_attention():
-    from attnviz.models.build import build_model
+    from attnviz.builtin.models.build import build_model
 
     none, dot = build_model("reverse", "rnn-none"), build_model("reverse", "rnn-dot")
     assert sum(p.numel() for p in none.parameters()) == sum(p.numel() for p in dot.parameters())  # dot adds none

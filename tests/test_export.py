@@ -17,9 +17,11 @@ import plotly.io as pio
 import pytest
 from PIL import Image
 
-from attnviz import export, figures, storage
-from attnviz.__main__ import main
-from attnviz.attention import AttentionMap
+from attnviz import figures
+from attnviz.cli.main import main
+from attnviz.figures import export
+from attnviz.maps import storage
+from attnviz.maps.attention_map import AttentionMap
 
 QUERY = ("the", "green", "apple", "fell")
 KEY = ("[CLS]", "the", "green", "apple", "fell", "[SEP]")
@@ -196,5 +198,5 @@ def test_cli_problems_are_one_line_and_status_2(tmp_path, capsys, monkeypatch, e
 
 
 def test_export_and_the_cli_import_without_streamlit():
-    code = "import sys, attnviz.export, attnviz.cli_figure; assert 'streamlit' not in sys.modules"
+    code = "import sys, attnviz.figures.export, attnviz.cli.figure; assert 'streamlit' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], check=True, timeout=120)

@@ -6,9 +6,10 @@ import xml.etree.ElementTree as ET
 from PIL import Image
 from test_pages import builtin, open_page
 
-from attnviz import export, figures
-from attnviz.tasks import get_task
-from attnviz.ui.paper import opener
+from attnviz import figures
+from attnviz.app.paper import opener
+from attnviz.builtin.tasks import get_task
+from attnviz.figures import export
 
 TEXT = "the red car sees my old dog"
 

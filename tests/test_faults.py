@@ -6,8 +6,9 @@ from dataclasses import replace
 import pytest
 from test_pages import open_page
 
-from attnviz import hf, settings
-from attnviz.extract import attention_mb, extract
+from attnviz import settings
+from attnviz.pretrained import hf
+from attnviz.pretrained.extract import attention_mb, extract
 
 from chart_data import charts
 from hf_models import save_tiny

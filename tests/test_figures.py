@@ -5,7 +5,7 @@ import plotly.io as pio
 import pytest
 
 from attnviz import figures
-from attnviz.attention import AttentionMap
+from attnviz.maps.attention_map import AttentionMap
 
 from chart_data import decode
 

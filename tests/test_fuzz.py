@@ -6,11 +6,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from attnviz import analysis, figures, hf
-from attnviz.checkpoints import load_shipped
-from attnviz.extract import extract
-from attnviz.models.seq2seq import decode
-from attnviz.tasks import TASKS, TaskInputError
+from attnviz import figures
+from attnviz.builtin.checkpoints import load_shipped
+from attnviz.builtin.models.seq2seq import decode
+from attnviz.builtin.tasks import TASKS, TaskInputError
+from attnviz.maps import analysis
+from attnviz.pretrained import hf
+from attnviz.pretrained.extract import extract
 
 # Unicode of every kind, plus words the tasks know, so that some inputs get through to the models.
 WORDS = sorted({w for task in TASKS.values() for w in task.vocabulary()})

@@ -1,13 +1,13 @@
-"""attnviz.generation against Hugging Face itself: generate(), separate forward passes, and hand numbers."""
+"""attnviz.pretrained.generation against Hugging Face itself: generate(), separate forward passes, and hand numbers."""
 
 import numpy as np
 import pytest
 import torch
 
-from attnviz import hf
-from attnviz.analysis import drop_special
-from attnviz.attention import AttentionMap
-from attnviz.generation import NEEDS_GENERATOR, TOP, Generation, first_aside, force, generate, step_row
+from attnviz.maps.analysis import drop_special
+from attnviz.maps.attention_map import AttentionMap
+from attnviz.pretrained import hf
+from attnviz.pretrained.generation import NEEDS_GENERATOR, TOP, Generation, first_aside, force, generate, step_row
 
 from hf_models import save_tiny
 
@@ -42,14 +42,17 @@ def separate_step(loaded, answer: tuple[int, ...], step: int):
     [layer, head, key], cross rows too for encoder-decoders), in numpy."""
     ids = prompt_ids(loaded)
     if loaded.family == "decoder":
-        out = loaded.model(input_ids=torch.cat([ids, torch.tensor([answer[:step]], dtype=torch.long)], 1),
-                           output_attentions=True)  # fmt: skip
+        out = loaded.model(
+            input_ids=torch.cat([ids, torch.tensor([answer[:step]], dtype=torch.long)], 1), output_attentions=True
+        )
         rows = {"self": np.stack([a[0, :, -1].numpy() for a in out.attentions])}
     else:
         decoder_in = torch.tensor([[start_id(loaded), *answer[:step]]])
         out = loaded.model(input_ids=ids, decoder_input_ids=decoder_in, output_attentions=True)
-        rows = {name: np.stack([a[0, :, -1].numpy() for a in getattr(out, f"{name}_attentions")])
-                for name in ("decoder", "cross")}  # fmt: skip
+        rows = {
+            name: np.stack([a[0, :, -1].numpy() for a in getattr(out, f"{name}_attentions")])
+            for name in ("decoder", "cross")
+        }
     logits = out.logits[0, -1].double().numpy()
     probabilities = np.exp(logits - logits.max())
     return probabilities / probabilities.sum(), rows
@@ -68,7 +71,7 @@ def test_greedy_answer_is_what_generate_gives(tiny, name):
 
 
 def hf_label(loaded, token_id: int) -> str:
-    from attnviz.tokens import clean_token
+    from attnviz.text.tokens import clean_token
 
     return clean_token(loaded.tokenizer.convert_ids_to_tokens(token_id))
 
@@ -95,8 +98,14 @@ def test_rows_of_one_pass_equal_step_by_step_generation(tiny, name):
     """generate() with its key-value cache, one step at a time, attends exactly as the single pass says."""
     loaded = tiny(name)
     result = generate(loaded, PROMPT, max_new_tokens=5, cap=64)
-    out = loaded.model.generate(prompt_ids(loaded), max_new_tokens=5, do_sample=False, num_beams=1,
-                                output_attentions=True, return_dict_in_generate=True)  # fmt: skip
+    out = loaded.model.generate(
+        prompt_ids(loaded),
+        max_new_tokens=5,
+        do_sample=False,
+        num_beams=1,
+        output_attentions=True,
+        return_dict_in_generate=True,
+    )
     per_step = out.attentions if loaded.family == "decoder" else out.cross_attentions
     map_name = "self" if loaded.family == "decoder" else "cross"
     for step, layers in enumerate(per_step):
@@ -141,11 +150,22 @@ def test_caps_and_bad_input_are_one_sentence(tiny):
 def hand_generation() -> Generation:
     """Prompt [<s>, a], answer [b, </s>]: the causal map over <s> a b (the last answer token is never fed in)."""
     weights = np.array([[1.0, 0.0, 0.0], [0.6, 0.4, 0.0], [0.5, 0.3, 0.2]], np.float32)[None, None]
-    attn = AttentionMap(weights, ("<s>", "a", "b"), ("<s>", "a", "b"), "causal", "hand", (True, False, False),
-                        (True, False, False))  # fmt: skip
+    attn = AttentionMap(
+        weights, ("<s>", "a", "b"), ("<s>", "a", "b"), "causal", "hand", (True, False, False), (True, False, False)
+    )
     probabilities, top = np.array([0.7, 0.9]), np.full((2, TOP), 0.1)
-    return Generation("hand", "decoder", ("<s>", "a"), ("b", "</s>"), (7, 2), False, probabilities,
-                      (("b",) * TOP,) * 2, top, {"self": attn})  # fmt: skip
+    return Generation(
+        "hand",
+        "decoder",
+        ("<s>", "a"),
+        ("b", "</s>"),
+        (7, 2),
+        False,
+        probabilities,
+        (("b",) * TOP,) * 2,
+        top,
+        {"self": attn},
+    )
 
 
 def test_step_rows_sink_and_special_tokens_by_hand():

@@ -8,8 +8,8 @@ import pytest
 import torch
 from browser_check import need_chromium
 
-from attnviz import hf
-from attnviz.generation import by_words, force, generate, step_row
+from attnviz.pretrained import hf
+from attnviz.pretrained.generation import by_words, force, generate, step_row
 from benchmarks.browser_support import browser_page, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.browser
@@ -63,8 +63,10 @@ def test_the_word_level_toggle_redraws_the_row_by_word(tmp_path):
     assert "because" in words.key_tokens and len(words.key_tokens) < row.n_keys  # words of several tokens
     with streamlit_server() as url, browser_page(height=1800) as page:
         answer = quote("it was tired, really tired.")
-        page.goto(f"{url}/generation?gen_model={quote(str(folder))}&gen_prompt={quote(PROMPT)}&gen_mode=Feed%20in%20a%20"
-                  f"typed%20answer&gen_answer={answer}&gen_step={step}")  # fmt: skip
+        page.goto(
+            f"{url}/generation?gen_model={quote(str(folder))}&gen_prompt={quote(PROMPT)}&gen_mode=Feed%20in%20a%20"
+            f"typed%20answer&gen_answer={answer}&gen_step={step}"
+        )
         wait_for_app(page)
         np.testing.assert_allclose(page.evaluate(ROW_BARS), row.head(0, 0)[0], atol=1e-5)
         page.get_by_text("Word level (each word's tokens summed)").click()

@@ -5,9 +5,9 @@ import pytest
 import torch
 from test_pages import open_page
 
-from attnviz import hf
-from attnviz.tokens import clean_token
-from attnviz.ui import plain
+from attnviz.app.messages import plain
+from attnviz.pretrained import hf
+from attnviz.text.tokens import clean_token
 
 from chart_data import charts, decode, labels
 from hf_models import save_tiny
@@ -100,14 +100,23 @@ def test_rollout_row_is_the_rollout_of_the_whole_pass(folders):
 
 
 def test_encoder_decoder_cross_and_decoder_rows_and_a_forced_answer(folders):
-    at = open_page(PAGE, gen_model=folders["t5"], gen_prompt=PROMPT, gen_mode="Feed in a typed answer",
-                   gen_answer="le chat dort", gen_step="2")  # fmt: skip
+    at = open_page(
+        PAGE,
+        gen_model=folders["t5"],
+        gen_prompt=PROMPT,
+        gen_mode="Feed in a typed answer",
+        gen_answer="le chat dort",
+        gen_step="2",
+    )
     assert not at.exception and not at.error
     loaded = hf.load(folders["t5"])
     target = loaded.tokenizer(text_target="le chat dort")["input_ids"]
     with torch.no_grad():
-        out = loaded.model(input_ids=torch.tensor([loaded.tokenizer(PROMPT)["input_ids"]]),
-                           decoder_input_ids=torch.tensor([[0, *target[:2]]]), output_attentions=True)  # fmt: skip
+        out = loaded.model(
+            input_ids=torch.tensor([loaded.tokenizer(PROMPT)["input_ids"]]),
+            decoder_input_ids=torch.tensor([[0, *target[:2]]]),
+            output_attentions=True,
+        )
     np.testing.assert_allclose(bars(at, "gen_row"), out.cross_attentions[0][0, 0, -1].numpy(), atol=1e-5)
     assert "fed in (teacher forcing)" in " ".join(m.value for m in at.markdown)
     at.radio(key="gen_map").set_value("decoder").run()
@@ -121,8 +130,9 @@ def test_caps_are_one_sentence(folders):
     ]
     assert not at.exception and charts(at)
     long_answer = " ".join(["cat"] * 70)
-    at = open_page(PAGE, gen_model=folders["gpt2"], gen_prompt=PROMPT, gen_mode="Feed in a typed answer",
-                   gen_answer=long_answer)  # fmt: skip
+    at = open_page(
+        PAGE, gen_model=folders["gpt2"], gen_prompt=PROMPT, gen_mode="Feed in a typed answer", gen_answer=long_answer
+    )
     assert [e.value for e in at.error] == [
         plain("The answer is 70 tokens long; at most 64 can be fed in here: shorten it.")
     ]
@@ -131,8 +141,14 @@ def test_caps_are_one_sentence(folders):
 
 def test_word_level_sums_each_words_tokens_in_every_view(folders):
     answer_text = "it was unbelievably tiring."
-    at = open_page(PAGE, gen_model=folders["gpt2"], gen_prompt="the hedgehogs sat", gen_mode="Feed in a typed answer",
-                   gen_answer=answer_text, gen_step="5")  # fmt: skip
+    at = open_page(
+        PAGE,
+        gen_model=folders["gpt2"],
+        gen_prompt="the hedgehogs sat",
+        gen_mode="Feed in a typed answer",
+        gen_answer=answer_text,
+        gen_step="5",
+    )
     at.toggle(key="gen_words").set_value(True).run()
     assert not at.exception and not at.error
     tokenizer = hf.load(folders["gpt2"]).tokenizer

@@ -8,9 +8,9 @@ import torch
 from test_generation import hand_generation
 from two_models_support import bpe_tokenizer, metaspace_tokenizer, save_tiny_bpe_gpt2
 
-from attnviz import hf
-from attnviz.generation import by_words, first_aside, force, marked_groups, step_row
-from attnviz.tokens import group_label
+from attnviz.pretrained import hf
+from attnviz.pretrained.generation import by_words, first_aside, force, marked_groups, step_row
+from attnviz.text.tokens import group_label
 
 from hf_models import save_tiny
 
@@ -83,8 +83,11 @@ def test_encoder_decoder_cross_and_decoder_words(loaded):
     source, target = tokenizer(PROMPT), tokenizer(text_target=ANSWER)
     step = 5  # the decoder has read the start token and the answer's first 5 tokens
     with torch.no_grad():
-        out = model.model(input_ids=torch.tensor([source["input_ids"]]), output_attentions=True,
-                          decoder_input_ids=torch.tensor([[0, *target["input_ids"][:step]]]))  # fmt: skip
+        out = model.model(
+            input_ids=torch.tensor([source["input_ids"]]),
+            output_attentions=True,
+            decoder_input_ids=torch.tensor([[0, *target["input_ids"][:step]]]),
+        )
     cross = np.stack([a[0, :, -1].double().numpy() for a in out.cross_attentions])
     words = by_words(result, "cross", step_row(result, result.maps["cross"], step), list(range(cross.shape[-1])))
     np.testing.assert_allclose(words.weights[:, :, 0], summed(cross, groups_of(source.word_ids())), atol=1e-5)
@@ -102,8 +105,11 @@ def test_token_marks_group_words_when_the_tokenizer_cannot_read_the_answer_back(
     wordpiece = hf.load("").tokenizer
     ids = wordpiece("unbelievably tiring [SEP] cats", add_special_tokens=False)["input_ids"]
     assert [[wordpiece.convert_ids_to_tokens(ids[p]) for p in g] for g in marked_groups(wordpiece, ids)] == [
-        ["un", "##bel", "##ie", "##va", "##bly"], ["ti", "##ring"], ["[SEP]"], ["cats"]
-    ]  # fmt: skip
+        ["un", "##bel", "##ie", "##va", "##bly"],
+        ["ti", "##ring"],
+        ["[SEP]"],
+        ["cats"],
+    ]
     for tokenizer, text in ((bpe_tokenizer(), "Don't stop, friend."), (metaspace_tokenizer(), "the birds watch")):
         encoding = tokenizer(text, add_special_tokens=False)
         raw = encoding.tokens()

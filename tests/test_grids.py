@@ -3,16 +3,17 @@
 import numpy as np
 import pytest
 
-from attnviz import grids, storage
-from attnviz.attention import AttentionError, AttentionMap
+from attnviz.maps import grids, storage
+from attnviz.maps.attention_map import AttentionError, AttentionMap
 
 
 def grid_map(rows=2, cols=3, with_cls=True, seed=0) -> AttentionMap:
     tokens = (["[CLS]"] if with_cls else []) + [f"p{i}" for i in range(rows * cols)]
     weights = np.random.default_rng(seed).random((2, 4, len(tokens), len(tokens))).astype(np.float32)
     special = [with_cls] + [False] * (rows * cols) if with_cls else []
-    return AttentionMap(weights / weights.sum(-1, keepdims=True), tokens, tokens, "self", "test", special, special,
-                        grid=(rows, cols))  # fmt: skip
+    return AttentionMap(
+        weights / weights.sum(-1, keepdims=True), tokens, tokens, "self", "test", special, special, grid=(rows, cols)
+    )
 
 
 def test_a_grid_must_match_the_non_special_keys():

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from browser_check import app_in_browser
 
-from attnviz import hf
-from attnviz.extract import extract
+from attnviz.pretrained import hf
+from attnviz.pretrained.extract import extract
 from benchmarks.browser import OVERVIEW_DRAWN
 from benchmarks.browser_support import tick_labels, wait_for_app
 

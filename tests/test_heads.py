@@ -6,15 +6,15 @@ import torch
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import entropy
 
-from attnviz import experiments
-from attnviz.checkpoints import load_shipped
-from attnviz.experiments import heads
-from attnviz.heldout import fresh_examples
-from attnviz.models.build import build_model
-from attnviz.models.registry import MODELS, SEQ2SEQ_MODELS, shipped
-from attnviz.models.seq2seq import force
-from attnviz.tasks import EOS, get_task
-from attnviz.tasks.base import BOS
+from attnviz.builtin import experiments
+from attnviz.builtin.checkpoints import load_shipped
+from attnviz.builtin.experiments import heads
+from attnviz.builtin.heldout import fresh_examples
+from attnviz.builtin.models.build import build_model
+from attnviz.builtin.models.registry import MODELS, SEQ2SEQ_MODELS, shipped
+from attnviz.builtin.models.seq2seq import force
+from attnviz.builtin.tasks import EOS, get_task
+from attnviz.builtin.tasks.base import BOS
 
 
 def test_one_head_and_four_heads_have_the_same_parameters_and_width():

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from attnviz import experiments
-from attnviz.ui.why_heads import SHORT
+from attnviz.app.why_heads import SHORT
+from attnviz.builtin import experiments
 
 from chart_data import charts, decode
 

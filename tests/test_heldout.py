@@ -2,12 +2,12 @@
 
 import torch
 
-from attnviz import heldout
-from attnviz.checkpoints import checkpoint_path
-from attnviz.evaluate import evaluate
-from attnviz.models.registry import shipped
-from attnviz.recipes import default_config, recipe
-from attnviz.tasks import get_task
+from attnviz.builtin import heldout
+from attnviz.builtin.checkpoints import checkpoint_path
+from attnviz.builtin.evaluate import evaluate
+from attnviz.builtin.models.registry import shipped
+from attnviz.builtin.recipes import default_config, recipe
+from attnviz.builtin.tasks import get_task
 
 
 def sources_of_training_batches(task_name: str, model_name: str) -> set[tuple[str, ...]]:

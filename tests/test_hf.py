@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from attnviz import hf, storage
-from attnviz.extract import extract
+from attnviz.maps import storage
+from attnviz.pretrained import hf
+from attnviz.pretrained.extract import extract
 
 from hf_models import FAMILY, save_tiny
 
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory):
-    """name -> LoadedModel, each loaded from its own folder through attnviz.hf.load."""
+    """name -> LoadedModel, each loaded from its own folder through attnviz.pretrained.hf.load."""
     cache = {}
 
     def get(name: str) -> hf.LoadedModel:
@@ -223,8 +224,8 @@ def test_extract_command_writes_minilm_heads(tmp_path):
 
 
 def test_induction_probe_repeats_random_tokens_and_scores_every_head(tiny):
-    from attnviz.analysis import induction_scores
-    from attnviz.extract import induction_probe
+    from attnviz.maps.analysis import induction_scores
+    from attnviz.pretrained.extract import induction_probe
 
     probe = induction_probe(tiny("gpt2"), period=10)
     assert probe.kind == "causal" and probe.n_queries == 20

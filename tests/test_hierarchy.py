@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from attnviz import experiments
-from attnviz.checkpoints import checkpoint_path, load_checkpoint, load_shipped
-from attnviz.experiments import hierarchy
-from attnviz.heldout import fresh_documents, training_documents, training_rng
-from attnviz.models.build import build_model
-from attnviz.models.han import classify, encode
-from attnviz.tasks import documents as docs
+from attnviz.builtin import experiments
+from attnviz.builtin.checkpoints import checkpoint_path, load_checkpoint, load_shipped
+from attnviz.builtin.experiments import hierarchy
+from attnviz.builtin.heldout import fresh_documents, training_documents, training_rng
+from attnviz.builtin.models.build import build_model
+from attnviz.builtin.models.han import classify, encode
+from attnviz.builtin.tasks import documents as docs
 
 BY_HAND = [  # (document, label, evidence sentence, evidence word, mentions that do not decide)
     ("we talked about pizza but then everyone went home", None, None, None, 1),  # contrast cancels pizza
@@ -113,8 +113,10 @@ def test_sampling_a_given_length_uses_its_own_stream():
 
 
 def test_the_learning_curves_are_the_checkpoints_and_the_budget_is_the_hans():
-    records = {"han": {"steps": 150, "validation": [[50, 0.4], [100, 0.9], [150, 0.996]]},
-               "han-mean": {"steps": 300, "validation": [[50, 0.3], [100, 0.35], [150, 0.5], [200, 0.99]]}}  # fmt: skip
+    records = {
+        "han": {"steps": 150, "validation": [[50, 0.4], [100, 0.9], [150, 0.996]]},
+        "han-mean": {"steps": 300, "validation": [[50, 0.3], [100, 0.35], [150, 0.5], [200, 0.99]]},
+    }
     learned = hierarchy.learning(records)
     assert learned["budget"] == 150 and learned["at_budget"] == {"han": 0.996, "han-mean": 0.5}
     assert learned["curves"]["han-mean"] == records["han-mean"]["validation"]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from test_pages import open_page
 
-from attnviz import home
+from attnviz.builtin import home
 
 from chart_data import charts, heatmap_z
 
@@ -22,7 +22,12 @@ def assert_same(a: home.HomePictures, b: home.HomePictures) -> None:
     for name in home.MAPS:
         x, y = getattr(a, name), getattr(b, name)
         assert (x.query_tokens, x.key_tokens, x.kind, x.source, x.grid) == (
-            y.query_tokens, y.key_tokens, y.kind, y.source, y.grid), name  # fmt: skip
+            y.query_tokens,
+            y.key_tokens,
+            y.kind,
+            y.source,
+            y.grid,
+        ), name
         assert (x.query_special, x.key_special) == (y.query_special, y.key_special), name
         np.testing.assert_allclose(x.weights, y.weights, rtol=0, atol=1e-6, err_msg=name)
     assert a.gold == b.gold
@@ -59,12 +64,13 @@ def test_the_home_page_and_its_pictures_need_no_torch():
     script = """
 import sys
 from attnviz.settings import SettingError, mode, torch_threads
-from attnviz.ui.legacy_pages import mark_entered
-from attnviz import home, ui
+from attnviz.app.legacy_pages import mark_entered
+from attnviz.builtin import home
+from attnviz.app import legacy_pages, messages, paper
 pictures = home.shipped()
 figures = [draw(pictures) for draw in home.FIGURES]
 svgs = [home.shipped_svg(n) for n in range(len(figures))]
-ui.enter_through_app, ui.chart, ui.paper_figure
+legacy_pages.enter_through_app, messages.chart, paper.paper_figure
 print(sorted(m for m in ("torch", "transformers", "pandas") if m in sys.modules))
 """
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
@@ -73,11 +79,18 @@ print(sorted(m for m in ("torch", "transformers", "pandas") if m in sys.modules)
 
 def test_the_other_pages_are_prepared_in_the_background():
     out = subprocess.run(
-        [sys.executable, "-c", "import sys; from attnviz import home; home.prepare_other_pages(0.0).join(); "
-         "print('torch' in sys.modules, 'attnviz.cache' in sys.modules, "
-         "sys.modules['attnviz.native']._loaded.cache_info().currsize)"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import sys; from attnviz.app import warm_up; warm_up.prepare_other_pages(0.0).join(); "
+            "print('torch' in sys.modules, 'attnviz.app.cache' in sys.modules, "
+            "sys.modules['attnviz.long.native']._loaded.cache_info().currsize)",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.split() == ["True", "True", "1"], out.stderr  # the fused softmax loaded (or found missing)
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from attnviz import images
-from attnviz.images import ImageError, read_image
+from attnviz.pretrained import images
+from attnviz.pretrained.images import ImageError, read_image
 
 MB = 1_000_000
 LIMITS = dict(max_bytes=10 * MB, max_pixels=25 * MB)

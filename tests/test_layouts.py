@@ -12,11 +12,13 @@ from test_pages import open_page
 from tokenizers import ByteLevelBPETokenizer, Tokenizer, models, pre_tokenizers
 from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
-from attnviz import figures, hf, scripts
-from attnviz.analysis import pool
-from attnviz.attention import AttentionMap
-from attnviz.extract import extract
-from attnviz.tokens import clean_token, group_label
+from attnviz import figures
+from attnviz.maps.analysis import pool
+from attnviz.maps.attention_map import AttentionMap
+from attnviz.pretrained import hf
+from attnviz.pretrained.extract import extract
+from attnviz.text import scripts
+from attnviz.text.tokens import clean_token, group_label
 
 from chart_data import charts, labels
 
@@ -85,8 +87,16 @@ def test_isolates_and_thinning_rules():
     assert scripts.isolate("(x)") == "(x)" and scripts.isolate("中") == "中"
     assert [scripts.label_step(n, 80) for n in (1, 80, 81, 160, 161, 1000)] == [1, 1, 2, 2, 3, 13]
     assert [scripts.ordinal(k) for k in (1, 2, 3, 4, 11, 12, 13, 21, 22)] == [
-        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd",
-    ]  # fmt: skip
+        "1st",
+        "2nd",
+        "3rd",
+        "4th",
+        "11th",
+        "12th",
+        "13th",
+        "21st",
+        "22nd",
+    ]
     assert scripts.readable("\u1112\u1161\u11ab") == "한"  # jamo composed
     assert scripts.altered("が", "か") == [("が", "か")] and scripts.altered("Ab", "ab") == []
 
@@ -106,8 +116,14 @@ def test_character_words_split_cjk_words_and_keep_a_token_spanning_two_character
 
 def tiny_bert(tokenizer: PreTrainedTokenizerFast, folder) -> hf.LoadedModel:
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=64)  # fmt: skip
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+    )
     BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return hf.load(str(folder))
@@ -122,8 +138,9 @@ def whitespace_wordpiece() -> PreTrainedTokenizerFast:
     from tokenizers.processors import TemplateProcessing
 
     tokenizer.post_processor = TemplateProcessing(single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
-    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="[UNK]", cls_token="[CLS]",
-                                   sep_token="[SEP]", pad_token="[PAD]")  # fmt: skip
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, unk_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]", pad_token="[PAD]"
+    )
 
 
 def test_word_level_cjk_is_one_word_per_character_and_pools_exactly(tmp_path):
@@ -141,8 +158,9 @@ def test_byte_level_cjk_words_read_as_their_characters(tmp_path):
     corpus = ["我喜欢猫", "猫喜欢我", "東京は大きい", "我 喜欢 東京"] * 10
     trained = ByteLevelBPETokenizer()
     trained.train_from_iterator(corpus, vocab_size=262, min_frequency=1, special_tokens=["<s>", "<pad>", "</s>"])
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=trained._tokenizer, bos_token="<s>", eos_token="</s>",
-                                        pad_token="<pad>", unk_token="<pad>")  # fmt: skip
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=trained._tokenizer, bos_token="<s>", eos_token="</s>", pad_token="<pad>", unk_token="<pad>"
+    )
     loaded = tiny_bert(tokenizer, tmp_path / "bpe")
     text = "猫喜欢我 東京"
     token_map = extract(loaded, text).maps["self"]

@@ -1,4 +1,4 @@
-"""attnviz/long_input.py: the bytes-bounded store, block reductions, the zoom box and the upload reader."""
+"""attnviz/long/results.py: the bytes-bounded store, block reductions, the zoom box and the upload reader."""
 
 from __future__ import annotations
 
@@ -7,18 +7,23 @@ import pytest
 import torch
 import transformers as tf
 
-from attnviz import long_input
-from attnviz.long_input import LongRun, Store, reduce_blocks, set_first_aside, stored_bytes, window_from_box
-from attnviz.stream import stream
+from attnviz.long import results as long_input
+from attnviz.long.results import LongRun, Store, reduce_blocks, set_first_aside, stored_bytes, window_from_box
+from attnviz.long.stream import stream
 
 LAYERS, HEADS, KV_HEADS, HEAD_DIM = 2, 4, 2, 8
 
 
 def streamed_llama(n: int):
     config = tf.LlamaConfig(
-        vocab_size=64, hidden_size=HEADS * HEAD_DIM, intermediate_size=64, num_hidden_layers=LAYERS,
-        num_attention_heads=HEADS, num_key_value_heads=KV_HEADS, max_position_embeddings=512,
-    )  # fmt: skip
+        vocab_size=64,
+        hidden_size=HEADS * HEAD_DIM,
+        intermediate_size=64,
+        num_hidden_layers=LAYERS,
+        num_attention_heads=HEADS,
+        num_key_value_heads=KV_HEADS,
+        max_position_embeddings=512,
+    )
     torch.manual_seed(0)
     model = tf.LlamaForCausalLM(config).eval()
     model.set_attn_implementation("eager")
@@ -57,8 +62,10 @@ def test_the_store_evicts_the_oldest_results_past_its_byte_bound():
 def test_block_max_and_mean_cover_partial_edge_blocks_by_their_real_cells():
     weights = np.arange(20, dtype=np.float32).reshape(4, 5)
     np.testing.assert_array_equal(reduce_blocks(weights, (3, 2), "max"), [[11, 13, 14], [16, 18, 19]])
-    expected_mean = [[(0 + 1 + 5 + 6 + 10 + 11) / 6, (2 + 3 + 7 + 8 + 12 + 13) / 6, (4 + 9 + 14) / 3],
-                     [(15 + 16) / 2, (17 + 18) / 2, 19]]  # fmt: skip
+    expected_mean = [
+        [(0 + 1 + 5 + 6 + 10 + 11) / 6, (2 + 3 + 7 + 8 + 12 + 13) / 6, (4 + 9 + 14) / 3],
+        [(15 + 16) / 2, (17 + 18) / 2, 19],
+    ]
     np.testing.assert_allclose(reduce_blocks(weights, (3, 2), "mean"), expected_mean, rtol=1e-6)
 
 
@@ -106,7 +113,7 @@ def test_the_readme_states_the_long_input_limits_settings_hold(monkeypatch):
 
 
 def test_a_run_reports_progress_layer_by_layer_and_an_encoder_decoder_is_refused(tmp_path):
-    from attnviz import hf
+    from attnviz.pretrained import hf
 
     from hf_models import save_tiny
 

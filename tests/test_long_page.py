@@ -16,15 +16,33 @@ import torch
 import transformers as tf
 from streamlit.testing.v1 import AppTest
 
-import attnviz.stream
-from attnviz import hf
-from attnviz.tokens import clean_token
+import attnviz.long.stream
+from attnviz.pretrained import hf
+from attnviz.text.tokens import clean_token
 
 from chart_data import charts, heatmap_z, labels
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
-WORDS = ("the", "model", "reads", "every", "word", "of", "this", "long", "text", "and", "attends", "to", "some",
-         "of", "them", "more", "than", "others")  # fmt: skip
+WORDS = (
+    "the",
+    "model",
+    "reads",
+    "every",
+    "word",
+    "of",
+    "this",
+    "long",
+    "text",
+    "and",
+    "attends",
+    "to",
+    "some",
+    "of",
+    "them",
+    "more",
+    "than",
+    "others",
+)
 
 
 def words(n: int, seed: int = 0) -> str:
@@ -36,9 +54,16 @@ def words(n: int, seed: int = 0) -> str:
 def folder(tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("tiny-mistral")
     config = tf.MistralConfig(
-        vocab_size=30522, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, sliding_window=64, max_position_embeddings=4096, initializer_range=0.5,
-    )  # fmt: skip
+        vocab_size=30522,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        sliding_window=64,
+        max_position_embeddings=4096,
+        initializer_range=0.5,
+    )
     torch.manual_seed(0)
     tf.MistralForCausalLM(config).save_pretrained(path)
     tokenizer = tf.AutoTokenizer.from_pretrained(hf.packaged_path())
@@ -159,8 +184,8 @@ def test_setting_the_first_token_aside_renormalises_every_row_and_says_so(folder
 
 def test_moving_sliders_and_options_never_runs_the_model_again(folder, monkeypatch):
     calls = []
-    real = attnviz.stream.stream
-    monkeypatch.setattr(attnviz.stream, "stream", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = attnviz.long.stream.stream
+    monkeypatch.setattr(attnviz.long.stream, "stream", lambda *a, **k: calls.append(1) or real(*a, **k))
     at = open_long(long_model=folder, long_text=words(200, seed=3) + " counting runs")
     at.slider(key="long_layer").set_value(1).run()
     at.slider(key="long_head").set_value(3).run()

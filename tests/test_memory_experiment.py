@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from attnviz import experiments
-from attnviz.checkpoints import load_shipped
-from attnviz.evaluate import COPY_EVALUATION_SEED, copy_draws, evaluate_copy
-from attnviz.experiments import memory
-from attnviz.heldout import seen_in_copy_training
-from attnviz.models.lstm import CopyLSTM, CopyLSTMConfig
-from attnviz.models.ntm import copy_batch, run_copy
-from attnviz.recipes import VALIDATION_SEED, default_config, recipe
+from attnviz.builtin import experiments
+from attnviz.builtin.checkpoints import load_shipped
+from attnviz.builtin.evaluate import COPY_EVALUATION_SEED, copy_draws, evaluate_copy
+from attnviz.builtin.experiments import memory
+from attnviz.builtin.heldout import seen_in_copy_training
+from attnviz.builtin.models.lstm import CopyLSTM, CopyLSTMConfig
+from attnviz.builtin.models.ntm import copy_batch, run_copy
+from attnviz.builtin.recipes import VALIDATION_SEED, default_config, recipe
 
 EVAL_SEED = 2026
 

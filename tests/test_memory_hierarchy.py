@@ -10,11 +10,11 @@ import pytest
 import torch
 from test_pages import open_page
 
-from attnviz.checkpoints import load_shipped
-from attnviz.evaluate import evaluate_copy, evaluate_han
-from attnviz.models.han import classify, weights_of
-from attnviz.models.ntm import address, content_weights, run_copy, sharpen, shift
-from attnviz.tasks import documents as docs
+from attnviz.builtin.checkpoints import load_shipped
+from attnviz.builtin.evaluate import evaluate_copy, evaluate_han
+from attnviz.builtin.models.han import classify, weights_of
+from attnviz.builtin.models.ntm import address, content_weights, run_copy, sharpen, shift
+from attnviz.builtin.tasks import documents as docs
 
 from chart_data import charts, heatmap_z
 
@@ -47,8 +47,15 @@ def test_sharpening_with_a_large_gamma_tends_to_one_hot():
 def test_interpolation_gate_zero_keeps_the_previous_weighting():
     memory = torch.rand(1, 6, 4)
     previous = torch.eye(6)[[4]]
-    w = address(memory, previous, torch.rand(1, 4), torch.tensor([[5.0]]), torch.tensor([[0.0]]),
-                torch.tensor([[0.0, 1.0, 0.0]]), torch.tensor([[1.0]]))  # fmt: skip
+    w = address(
+        memory,
+        previous,
+        torch.rand(1, 4),
+        torch.tensor([[5.0]]),
+        torch.tensor([[0.0]]),
+        torch.tensor([[0.0, 1.0, 0.0]]),
+        torch.tensor([[1.0]]),
+    )
     assert torch.allclose(w, previous, atol=1e-6)
 
 

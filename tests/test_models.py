@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from attnviz.checkpoints import load_checkpoint, save_checkpoint
-from attnviz.models.build import build_model
-from attnviz.models.registry import SCORES, SEQ2SEQ_MODELS, rnn
-from attnviz.models.seq2seq import decode, force
-from attnviz.tasks import get_task
-from attnviz.tasks.base import BOS
-from attnviz.train import TrainConfig, train
+from attnviz.builtin.checkpoints import load_checkpoint, save_checkpoint
+from attnviz.builtin.models.build import build_model
+from attnviz.builtin.models.registry import SCORES, SEQ2SEQ_MODELS, rnn
+from attnviz.builtin.models.seq2seq import decode, force
+from attnviz.builtin.tasks import get_task
+from attnviz.builtin.tasks.base import BOS
+from attnviz.builtin.train import TrainConfig, train
 
 TEXT = {"translate": "the red car sees my old dog", "reverse": "attention", "dates": "nov 23rd 2026"}
 
@@ -87,7 +87,7 @@ def test_transformer_attention_equals_recomputation_from_its_projections():
                 block.k.register_forward_hook(keep(f"{part}.{i}.{kind}.k"))
     out = decode(model, task, [task.tokenize(TEXT["translate"])])[0]  # the last pass writes the hooks last
     heads, d_head = 4, 16
-    split = lambda x: x[0].reshape(x.shape[1], heads, d_head).transpose(1, 0, 2)  # noqa: E731
+    split = lambda x: x[0].reshape(x.shape[1], heads, d_head).transpose(1, 0, 2)
     for name, part, kind in (
         ("encoder", "encoder", "self"),
         ("decoder", "decoder", "self"),
@@ -132,8 +132,8 @@ def test_training_is_reproducible_and_checkpoints_round_trip(tmp_path):
 
 
 def test_keep_best_ends_with_the_weights_of_the_best_validation_of_the_final_phase():
-    from attnviz.recipes import Recipe
-    from attnviz.train import fit
+    from attnviz.builtin.recipes import Recipe
+    from attnviz.builtin.train import fit
 
     torch.manual_seed(0)
     model, snapshots = torch.nn.Linear(2, 1), {}
@@ -143,9 +143,15 @@ def test_keep_best_ends_with_the_weights_of_the_best_validation_of_the_final_pha
         snapshots[len(snapshots) + 1] = {k: v.clone() for k, v in m.state_dict().items()}
         return next(scores)
 
-    recipe = Recipe(next_batch=lambda: torch.randn(8, 2), loss=lambda m, x: m(x).pow(2).mean(), validate=validate,
-                    done=lambda s: False, metric="errors", lower_is_better=True,
-                    final=lambda: len(snapshots) > 1)  # fmt: skip
+    recipe = Recipe(
+        next_batch=lambda: torch.randn(8, 2),
+        loss=lambda m, x: m(x).pow(2).mean(),
+        validate=validate,
+        done=lambda s: False,
+        metric="errors",
+        lower_is_better=True,
+        final=lambda: len(snapshots) > 1,
+    )
     report = fit(model, recipe, TrainConfig(steps=8, eval_every=2, keep_best=True), progress=False)
     assert report["kept"] == [6, 0.1] and report["steps"] == 8
     for name, value in model.state_dict().items():
@@ -154,7 +160,7 @@ def test_keep_best_ends_with_the_weights_of_the_best_validation_of_the_final_pha
 
 
 def test_cosine_schedule_warms_up_then_falls_along_half_a_cosine_to_zero():
-    from attnviz.train import rate_factor
+    from attnviz.builtin.train import rate_factor
 
     config = TrainConfig(steps=1100, warmup=100, cosine=True)
     factors = [rate_factor(s, config) for s in range(config.steps)]

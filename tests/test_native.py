@@ -1,4 +1,5 @@
-"""The fused C softmax (attnviz/softmax_rows.c through attnviz/native.py) against float64 arithmetic done here,
+"""The fused C softmax (attnviz/long/softmax_rows.c through attnviz/long/native.py) against float64 arithmetic done
+here,
 and what happens where it cannot be built: one sentence saying why, and torch's path with the same numbers."""
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from conftest import need_native
 from test_stream import DECODERS, tiny
 from test_stream_attention import attention_module, chunk_inputs
 
-from attnviz import native
-from attnviz.stream_attention import chunk_attention, eager_of
+from attnviz.long import native
+from attnviz.long.chunks import chunk_attention, eager_of
 
 LOW = torch.finfo(torch.float32).min
 
@@ -125,8 +126,9 @@ def fake_compiler(folder, body: str) -> str:
         ("fake", "the C compiler failed on softmax_rows.c: error: no room"),
     ],
 )
-def test_without_a_working_compiler_it_says_why_and_torchs_path_gives_the_same_numbers(fresh_build, monkeypatch,
-                                                                                        compiler, why):  # fmt: skip
+def test_without_a_working_compiler_it_says_why_and_torchs_path_gives_the_same_numbers(
+    fresh_build, monkeypatch, compiler, why
+):
     body = "echo 'error: no room' >&2\nexit 1"
     monkeypatch.setenv("CC", fake_compiler(fresh_build, body) if compiler == "fake" else compiler)
     assert native.kernel() is None

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from attnviz import figures, hf
-from attnviz.checkpoints import load_shipped
-from attnviz.extract import extract
-from attnviz.models.seq2seq import decode, force
-from attnviz.tasks import get_task
+from attnviz import figures
+from attnviz.builtin.checkpoints import load_shipped
+from attnviz.builtin.models.seq2seq import decode, force
+from attnviz.builtin.tasks import get_task
+from attnviz.pretrained import hf
+from attnviz.pretrained.extract import extract
 
 from chart_data import charts, heatmap_z, labels, ticktext
 from chart_data import decode as decode_array
@@ -154,7 +155,7 @@ def test_compare_page_outside_the_grammar_explains_itself():
 
 
 def test_head_statistics_tab_shows_measured_numbers_and_a_click_opens_the_head():
-    from attnviz.analysis import head_statistics
+    from attnviz.maps.analysis import head_statistics
 
     text = "The cat sat on the mat because it was tired."
     at = open_page("pages/pretrained.py", hf_text=text, hf_analysis="Head statistics")
@@ -171,7 +172,7 @@ def test_head_statistics_tab_shows_measured_numbers_and_a_click_opens_the_head()
 
 
 def test_no_analysis_until_one_is_picked_then_it_follows_every_new_text():
-    from attnviz.analysis import head_statistics
+    from attnviz.maps.analysis import head_statistics
 
     at = open_page("pages/pretrained.py", hf_text="Nothing is analysed until asked.")
     assert set(charts(at)) == {"hf_heatmap"} and not at.dataframe  # a submission draws one figure
@@ -202,7 +203,7 @@ def test_only_the_open_view_is_drawn_and_a_clicked_tile_opens_its_head():
 
 
 def test_rollout_tab_matches_the_pure_function():
-    from attnviz.analysis import rollout
+    from attnviz.maps.analysis import rollout
 
     text = "Rollout follows attention through the layers."
     at = open_page("pages/pretrained.py", hf_text=text, hf_layer="5", hf_analysis="Rollout")
@@ -211,8 +212,8 @@ def test_rollout_tab_matches_the_pure_function():
 
 
 def test_analysis_page_differences_and_corpus():
-    from attnviz.analysis import average_statistics, head_distances, head_statistics
-    from attnviz.corpus import sample_sentences
+    from attnviz.corpus.sentences import sample_sentences
+    from attnviz.maps.analysis import average_statistics, head_distances, head_statistics
 
     at = open_page("pages/analysis.py", an_a="The cat sat on the mat.", an_b="The dog lay on the rug.")
     assert not at.exception
@@ -246,11 +247,11 @@ def test_pretrained_page_switches_to_a_local_decoder_model_and_probes_induction(
 
 
 def test_one_forward_pass_serves_every_view_and_slider_moves(monkeypatch):
-    import attnviz.cache
+    import attnviz.app.cache
 
     calls = []
-    real = attnviz.cache.extract
-    monkeypatch.setattr(attnviz.cache, "extract", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
+    real = attnviz.app.cache.extract
+    monkeypatch.setattr(attnviz.app.cache, "extract", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
     text = "Counting forward passes while the sliders move, a unique sentence 4711."
     at = open_page("pages/pretrained.py", hf_text=text)
     at.slider(key="hf_layer").set_value(3).run()

@@ -10,8 +10,11 @@ import pytest
 from test_export_page import downloads, open_popover
 from test_pages import open_page
 
-from attnviz import analysis, export, figures, hf
-from attnviz.extract import extract
+from attnviz import figures
+from attnviz.figures import export
+from attnviz.maps import analysis
+from attnviz.pretrained import hf
+from attnviz.pretrained.extract import extract
 
 from chart_data import charts
 
@@ -105,9 +108,9 @@ def test_the_pretrained_pages_analysis_panels_export():
 
 
 def test_a_chart_drawn_with_a_paper_stem_exports_exactly_that_chart():
-    """ui.chart(..., paper=stem) puts the popover under the chart it draws (the NTM page's bits and memory)."""
-    from attnviz.checkpoints import load_shipped
-    from attnviz.models import ntm
+    """messages.chart(..., paper=stem) puts the popover under the chart it draws (the NTM page's bits and memory)."""
+    from attnviz.builtin.checkpoints import load_shipped
+    from attnviz.builtin.models import ntm
 
     at = open_page("pages/memory.py")
     assert open_popover(at, "ntm_memory_paper").button(key="ntm_memory_paper-render") is not None
@@ -135,9 +138,21 @@ def test_every_home_illustration_exports_the_figure_on_screen():
 
 @pytest.mark.parametrize(
     "page",
-    ["home", "temporal", "self_attention", "compare", "memory", "hierarchical", "spatial", "analysis", "why",
-     "two_models", "attribution", "long"],
-)  # fmt: skip
+    [
+        "home",
+        "temporal",
+        "self_attention",
+        "compare",
+        "memory",
+        "hierarchical",
+        "spatial",
+        "analysis",
+        "why",
+        "two_models",
+        "attribution",
+        "long",
+    ],
+)
 def test_every_chart_a_page_draws_has_its_figure_button(page):
     """Each page as a visitor first sees it: as many 'Figure for a paper' popovers as charts (one under each),
     all closed, so none of their widgets is drawn until one is opened."""

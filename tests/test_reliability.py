@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from browser_check import need_chromium
 
-from attnviz import hf
-from attnviz.extract import extract
+from attnviz.pretrained import hf
+from attnviz.pretrained.extract import extract
 from benchmarks.browser_support import (
     DRAWN_WORD,
     PLOTTED_Z,

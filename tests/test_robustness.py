@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from test_pages import open_page
 
-from attnviz import hf
-from attnviz.extract import extract
+from attnviz.pretrained import hf
+from attnviz.pretrained.extract import extract
 
 from chart_data import charts, heatmap_z, labels
 
@@ -138,10 +138,12 @@ def test_trust_remote_code_is_false_in_every_loader_call(monkeypatch, tmp_path):
         if loadable:
             real = getattr(transformers, name).from_pretrained
             monkeypatch.setattr(
-                getattr(transformers, name), "from_pretrained",
-                lambda *a, _real=real, _name=name, **k: calls.append((_name, k.get("trust_remote_code", "missing")))
-                or _real(*a, **k),
-            )  # fmt: skip
+                getattr(transformers, name),
+                "from_pretrained",
+                lambda *a, _real=real, _name=name, **k: (
+                    calls.append((_name, k.get("trust_remote_code", "missing"))) or _real(*a, **k)
+                ),
+            )
     for folder in folders:
         hf.load(str(folder))
     loaders = {name for name, _ in calls}
@@ -152,7 +154,7 @@ def test_trust_remote_code_is_false_in_every_loader_call(monkeypatch, tmp_path):
 
 
 def test_loaded_models_are_bounded_least_recently_used_first(monkeypatch, tmp_path):
-    from attnviz import cache
+    from attnviz.app import cache
 
     from hf_models import save_tiny
 

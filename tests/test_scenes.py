@@ -6,8 +6,8 @@ import random
 import numpy as np
 import pytest
 
-from attnviz.tasks import scenes
-from attnviz.tasks.scenes import SceneError, SceneObject, compose, mask, render
+from attnviz.builtin.tasks import scenes
+from attnviz.builtin.tasks.scenes import SceneError, SceneObject, compose, mask, render
 
 
 def test_scenes_are_deterministic_per_seed():

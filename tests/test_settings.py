@@ -11,8 +11,10 @@ from attnviz import settings
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
 
-@pytest.mark.parametrize("value, expected", [("", "auto"), ("auto", "auto"), ("1", "hosted"), ("TRUE", "hosted"),
-                                             ("0", "local"), ("no", "local")])  # fmt: skip
+@pytest.mark.parametrize(
+    "value, expected",
+    [("", "auto"), ("auto", "auto"), ("1", "hosted"), ("TRUE", "hosted"), ("0", "local"), ("no", "local")],
+)
 def test_known_values_choose_a_mode(monkeypatch, value, expected):
     monkeypatch.setenv("ATTNVIZ_HOSTED", value)
     assert settings.mode() == expected
@@ -63,7 +65,7 @@ def test_the_app_runs_each_forward_pass_on_the_threads_it_is_given():
     import subprocess
     import sys
 
-    read = "import torch, attnviz.cache; print(torch.get_num_threads())"
+    read = "import torch, attnviz.app.cache; print(torch.get_num_threads())"
     for env, expected in [({}, "1"), ({"ATTNVIZ_TORCH_THREADS": "2"}, "2")]:
         done = subprocess.run([sys.executable, "-c", read], env={**os.environ, **env}, capture_output=True, text=True)
         assert done.stdout.split()[-1] == expected, done.stderr[-500:]

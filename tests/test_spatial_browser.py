@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from browser_check import need_chromium
 
-from attnviz import grids
-from attnviz.checkpoints import load_shipped
-from attnviz.models import vit
-from attnviz.tasks.scenes import scene_for
+from attnviz.builtin.checkpoints import load_shipped
+from attnviz.builtin.models import vit
+from attnviz.builtin.tasks.scenes import scene_for
+from attnviz.maps import grids
 from benchmarks.browser_support import browser_page, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.browser

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from attnviz.checkpoints import checkpoint_path, load_checkpoint
-from attnviz.evaluate import evaluate
+from attnviz.builtin.checkpoints import checkpoint_path, load_checkpoint
+from attnviz.builtin.evaluate import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL_SEED = 2026
@@ -41,10 +41,14 @@ def test_vit_meets_its_bar_on_1000_fresh_scenes():
 @pytest.mark.parametrize("model", ["sat", "vit"])
 def test_evaluate_prints_the_scene_measures_as_json(model):
     command = [sys.executable, "-m", "attnviz", "evaluate", "--task", "scenes", "--model", model, "--n", "50"]
-    result = json.loads(subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True,
-                                       timeout=300).stdout)  # fmt: skip
-    keys = {"exact_match", "pointing_game", "mass_on_gold"} if model == "sat" else {"accuracy",
-            "rollout_on_object_patches", "object_patches_share"}  # fmt: skip
+    result = json.loads(
+        subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True, timeout=300).stdout
+    )
+    keys = (
+        {"exact_match", "pointing_game", "mass_on_gold"}
+        if model == "sat"
+        else {"accuracy", "rollout_on_object_patches", "object_patches_share"}
+    )
     assert keys <= result.keys() and result["n"] == 50
 
 
@@ -54,8 +58,21 @@ def test_training_twice_gives_the_same_weights_bit_for_bit(tmp_path, model):
     outputs = []
     for run in ("a", "b"):
         out = tmp_path / f"{run}.pt"
-        command = [sys.executable, "-m", "attnviz", "train", "--task", "scenes", "--model", model, "--steps", "6",
-                   "--out", str(out), "--quiet"]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "attnviz",
+            "train",
+            "--task",
+            "scenes",
+            "--model",
+            model,
+            "--steps",
+            "6",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
         subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True, timeout=600)
         outputs.append(load_checkpoint(out)[0].state_dict())
     for name, value in outputs[0].items():

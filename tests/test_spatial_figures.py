@@ -3,8 +3,8 @@
 import numpy as np
 
 from attnviz import figures
+from attnviz.builtin.tasks import scenes
 from attnviz.figures.spatial import outline, to_rgb
-from attnviz.tasks import scenes
 
 from chart_data import decode
 

@@ -5,9 +5,9 @@ import math
 import numpy as np
 import torch
 
-from attnviz.models import sat, vit
-from attnviz.models.build import build_model
-from attnviz.tasks import scenes
+from attnviz.builtin.models import sat, vit
+from attnviz.builtin.models.build import build_model
+from attnviz.builtin.tasks import scenes
 
 
 def untrained(name: str, seed: int = 0):

@@ -3,10 +3,10 @@
 import numpy as np
 from test_pages import open_page
 
-from attnviz import analysis, grids
-from attnviz.checkpoints import load_shipped
-from attnviz.models import sat, vit
-from attnviz.tasks.scenes import scene_for
+from attnviz.builtin.checkpoints import load_shipped
+from attnviz.builtin.models import sat, vit
+from attnviz.builtin.tasks.scenes import scene_for
+from attnviz.maps import analysis, grids
 
 from chart_data import charts, decode
 
@@ -62,7 +62,7 @@ def test_random_scene_button_draws_a_new_scene():
 def test_pretrained_tab_draws_a_local_vision_transformer_on_the_sample(tmp_path):
     from test_vision import save_tiny
 
-    from attnviz import images, vision
+    from attnviz.pretrained import images, vision
 
     folder = save_tiny("dinov2-registers", tmp_path / "dino")
     at = open_page("pages/spatial.py", sph_vision_model=str(folder), sph_query="7")

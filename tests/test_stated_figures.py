@@ -14,12 +14,14 @@ import plotly.io as pio
 import pytest
 import torch
 
-from attnviz import analysis, figures, hf
-from attnviz.attention import AttentionMap
-from attnviz.checkpoints import checkpoint_path
-from attnviz.corpus import sample_sentences
-from attnviz.evaluate import evaluate
-from attnviz.extract import extract
+from attnviz import figures
+from attnviz.builtin.checkpoints import checkpoint_path
+from attnviz.builtin.evaluate import evaluate
+from attnviz.corpus.sentences import sample_sentences
+from attnviz.maps import analysis
+from attnviz.maps.attention_map import AttentionMap
+from attnviz.pretrained import hf
+from attnviz.pretrained.extract import extract
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS_DOC = (ROOT / "docs" / "models.md").read_text(encoding="utf-8")
@@ -51,8 +53,12 @@ ACCURACY = table(MODELS_DOC, "| task | model | exact match")
 @pytest.mark.parametrize("row", ACCURACY, ids=[f"{r['task']}-{r['model']}" for r in ACCURACY])
 def test_the_accuracy_table_is_what_evaluate_measures(row):
     result = evaluate(row["task"], row["model"], n=1000, seed=0)
-    for column, key in [("exact match", "exact_match"), ("token accuracy", "token_accuracy"),
-                        ("alignment agreement", "alignment_agreement"), ("mass on gold", "mass_on_gold")]:  # fmt: skip
+    for column, key in [
+        ("exact match", "exact_match"),
+        ("token accuracy", "token_accuracy"),
+        ("alignment agreement", "alignment_agreement"),
+        ("mass on gold", "mass_on_gold"),
+    ]:
         assert abs(percent(row[column]) - 100 * result[key]) <= PERCENT, (column, result[key])
     assert abs(float(row["AER"]) - result["aer"]) <= 0.0005 + 0.0005
     assert row["head"] == result.get("best_head", "temporal")
@@ -97,8 +103,9 @@ def test_the_ntm_figures_are_what_evaluate_measures():
 
 def test_the_han_figures_are_what_evaluate_measures():
     result = evaluate("documents", "han", n=1000, seed=0)
-    stated = re.search(r"accuracy \*\*([\d.]+)%\*\*.*?in \*\*([\d.]+)%\*\* of documents.*?in \*\*([\d.]+)%\*\*",
-                       MODELS_DOC, re.S).groups()  # fmt: skip
+    stated = re.search(
+        r"accuracy \*\*([\d.]+)%\*\*.*?in \*\*([\d.]+)%\*\* of documents.*?in \*\*([\d.]+)%\*\*", MODELS_DOC, re.S
+    ).groups()
     measured = (result["accuracy"], result["top_sentence_is_evidence"], result["top_word_is_evidence_word"])
     for text, value in zip(stated, measured, strict=True):
         assert abs(float(text) - 100 * value) <= PERCENT
@@ -121,8 +128,12 @@ def test_readme_payload_figures():
     rng = np.random.default_rng(0)
     for tokens in (16, 128, 512):  # MiniLM's shape: 6 layers x 12 heads
         weights = rng.random((6, 12, tokens, tokens)).astype(np.float32) ** 4
-        attn = AttentionMap(weights / weights.sum(-1, keepdims=True), [f"t{i}" for i in range(tokens)],
-                            [f"t{i}" for i in range(tokens)], "self")  # fmt: skip
+        attn = AttentionMap(
+            weights / weights.sum(-1, keepdims=True),
+            [f"t{i}" for i in range(tokens)],
+            [f"t{i}" for i in range(tokens)],
+            "self",
+        )
         assert _payload_mb(figures.overview(attn)) <= 0.15 + 0.005  # "at most 0.15 MB ... at any length"
     assert abs(_payload_mb(figures.heatmap(attn, 0, 0)) - 1.5) <= 0.05  # "a single head at 512 tokens is 1.5 MB"
     assert "at most 0.15 MB" in README and "is 1.5 MB of float32" in README
@@ -142,15 +153,24 @@ def test_readme_corpus_figures_are_the_benchmark_runs():
     rows = [r for r in table(BENCHMARKS_DOC, "| engine | sentences | wall time") if r["sentences"] == "10,000"]
     [local] = [r for r in rows if r["engine"].startswith("local")]
     [ray] = [r for r in rows if r["engine"].startswith("Ray")]
-    stated = re.search(r"MiniLM ran\s+([\d.]+) sentences a second with the local engine \(peak memory ([\d,]+) MB\) "
-                       r"and ([\d.]+) on a local Ray with 2 actors\s+\(([\d,]+) MB\)", README)  # fmt: skip
+    stated = re.search(
+        r"MiniLM ran\s+([\d.]+) sentences a second with the local engine \(peak memory ([\d,]+) MB\) "
+        r"and ([\d.]+) on a local Ray with 2 actors\s+\(([\d,]+) MB\)",
+        README,
+    )
     assert stated, "README's corpus figures"
-    assert stated.groups() == (local["sentences / s"], local["peak memory"].removesuffix(" MB"),
-                               ray["sentences / s"], ray["peak memory"].removesuffix(" MB"))  # fmt: skip
+    assert stated.groups() == (
+        local["sentences / s"],
+        local["peak memory"].removesuffix(" MB"),
+        ray["sentences / s"],
+        ray["peak memory"].removesuffix(" MB"),
+    )
 
 
-SCENE_MEASURES = {"sat": ("exact_match", "pointing_game", "mass_on_gold", "gold_share_of_grid"),
-                  "vit": ("accuracy", "rollout_on_object_patches", "object_patches_share")}  # fmt: skip
+SCENE_MEASURES = {
+    "sat": ("exact_match", "pointing_game", "mass_on_gold", "gold_share_of_grid"),
+    "vit": ("accuracy", "rollout_on_object_patches", "object_patches_share"),
+}
 
 
 @pytest.mark.parametrize("model", list(SCENE_MEASURES))
@@ -180,7 +200,7 @@ def test_readme_scene_figures_are_the_docs_tables():
 
 
 def _results(name: str) -> dict:
-    from attnviz import experiments
+    from attnviz.builtin import experiments
 
     return experiments.load(name)
 
@@ -190,10 +210,13 @@ def test_the_softmax_scale_figures_are_the_results_file():
     rows = table(MODELS_DOC, "| d_k | entropy, unscaled")
     assert [int(r["d_k"]) for r in rows] == [r["d_k"] for r in shipped["random"]["rows"]]
     for stated, measured in zip(rows, shipped["random"]["rows"], strict=True):
-        columns = {"entropy, unscaled": ("unscaled", "entropy"), "entropy, scaled": ("scaled", "entropy"),
-                   "largest weight, unscaled": ("unscaled", "max_weight"),
-                   "gradient, unscaled": ("unscaled", "gradient"),
-                   "gradient, scaled": ("scaled", "gradient")}  # fmt: skip
+        columns = {
+            "entropy, unscaled": ("unscaled", "entropy"),
+            "entropy, scaled": ("scaled", "entropy"),
+            "largest weight, unscaled": ("unscaled", "max_weight"),
+            "gradient, unscaled": ("unscaled", "gradient"),
+            "gradient, scaled": ("scaled", "gradient"),
+        }
         for column, (scale, key) in columns.items():
             assert abs(float(stated[column]) - measured[scale][key]) <= 0.0005, column
     trained = shipped["trained"]["rows"]
@@ -203,7 +226,7 @@ def test_the_softmax_scale_figures_are_the_results_file():
 
 
 def test_the_attention_cost_figures_are_the_results_file_and_the_flops_are_exact():
-    from attnviz.experiments import attention_cost
+    from attnviz.builtin.experiments import attention_cost
 
     shipped = _results("attention-cost")
     rows = table(MODELS_DOC, "| T | additive ms")
@@ -238,7 +261,7 @@ def test_the_accumulation_figures_are_the_results_file():
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["softmax-scale", "accumulation", "bottleneck", "hierarchy"])
 def test_the_deterministic_experiments_reproduce_their_results_files(name):
-    from attnviz import experiments
+    from attnviz.builtin import experiments
 
     again = json.loads(json.dumps(experiments.runner(name)()))
     assert _same(again, _results(name))
@@ -263,7 +286,7 @@ def _same(a, b) -> bool:
 
 
 def test_the_skipped_training_sources_are_what_evaluation_skips():
-    from attnviz.heldout import fresh_examples
+    from attnviz.builtin.heldout import fresh_examples
 
     stated = re.search(
         r"it skipped \*\*(\d+)\*\* `reverse`, \*\*(\d+)\*\* `translate` and \*\*(\d+)\*\* `dates`", MODELS_DOC
@@ -273,7 +296,7 @@ def test_the_skipped_training_sources_are_what_evaluation_skips():
 
 
 def test_the_bottleneck_tables_are_the_results_file_and_the_baseline_is_trained_fairly():
-    from attnviz.checkpoints import load_shipped
+    from attnviz.builtin.checkpoints import load_shipped
 
     shipped = _results("bottleneck")["tasks"]
     for task, curves in shipped.items():
@@ -298,21 +321,27 @@ def test_the_heads_figures_are_the_results_file():
         measured = shipped[stated["model"]]
         assert stated["heads × width"] == f"{measured['heads']} × {measured['d_head']}"
         assert int(stated["parameters"].replace(",", "")) == measured["parameters"]
-        for column, key in [("exact match", "exact_match"), ("token accuracy", "token_accuracy"),
-                            ("best head's agreement", "alignment_agreement")]:  # fmt: skip
+        for column, key in [
+            ("exact match", "exact_match"),
+            ("token accuracy", "token_accuracy"),
+            ("best head's agreement", "alignment_agreement"),
+        ]:
             assert abs(percent(stated[column]) - 100 * measured[key]) <= 0.05 + 1e-9, (column, stated["model"])
         distances = [f"{d:.2f}" for d in measured["mean_distance_between_heads"] if d is not None] or ["–"]
         assert stated["mean JS distance between heads"] == ", ".join(distances)
     for stated in table(MODELS_DOC, "| model | layer | head | agreement | entropy"):
-        [head] = [h for h in shipped[stated["model"]]["per_head"]
-                  if (h["layer"], h["head"]) == (int(stated["layer"]), int(stated["head"]))]  # fmt: skip
+        [head] = [
+            h
+            for h in shipped[stated["model"]]["per_head"]
+            if (h["layer"], h["head"]) == (int(stated["layer"]), int(stated["head"]))
+        ]
         assert abs(percent(stated["agreement"]) - 100 * head["agreement"]) <= 0.05 + 1e-9
         assert abs(float(stated["entropy (bits)"]) - head["entropy_bits"]) <= 0.005 + 1e-9
 
 
 @pytest.mark.slow
 def test_the_heads_experiment_reproduces_its_results_file():
-    from attnviz import experiments
+    from attnviz.builtin import experiments
 
     assert _same(json.loads(json.dumps(experiments.runner("heads")())), _results("heads"))
 
@@ -337,7 +366,7 @@ def test_the_memory_figures_are_the_results_file():
 
 @pytest.mark.slow
 def test_the_memory_experiment_reproduces_its_results_file():
-    from attnviz import experiments
+    from attnviz.builtin import experiments
 
     again = json.loads(json.dumps(experiments.runner("memory")()))
     assert _same(again, _results("memory"))
@@ -374,7 +403,7 @@ def test_the_hierarchy_figures_are_the_results_file():
     for model in shipped["models"]:
         record = torch.load(checkpoint_path("documents", model), weights_only=True)["train"]
         assert f"`{model}`: {record['steps']} steps, {record['seconds']:.0f} s" in MODELS_DOC
-    assert f"{(ROOT / 'attnviz/weights/documents-han-mean.pt').stat().st_size / 1e3:.1f} kB" in MODELS_DOC
+    assert f"{(ROOT / 'attnviz/builtin/weights/documents-han-mean.pt').stat().st_size / 1e3:.1f} kB" in MODELS_DOC
     curves = {r["training step"]: r for r in table(MODELS_DOC, "| training step | 50 | 100 |")}
     for model, curve in shipped["learning"]["curves"].items():
         cells = {int(step): value for step, value in curves[model].items() if step != "training step"}
@@ -389,7 +418,8 @@ def test_the_hierarchy_figures_are_the_results_file():
 def test_the_figure_export_limits_are_the_settings(monkeypatch):
     from PIL import Image
 
-    from attnviz import export, settings
+    from attnviz import settings
+    from attnviz.figures import export
 
     doc = (ROOT / "docs" / "figures.md").read_text(encoding="utf-8")
     monkeypatch.setenv("ATTNVIZ_HOSTED", "0")
@@ -411,8 +441,8 @@ def test_the_figure_export_limits_are_the_settings(monkeypatch):
 
 
 def test_the_layout_caps_docs_layouts_states_are_the_code():
-    from attnviz import scripts
     from attnviz.figures.common import token_ticks
+    from attnviz.text import scripts
 
     layouts = (ROOT / "docs" / "layouts.md").read_text(encoding="utf-8")
     assert "Up to 40 drawn labels" in layouts and scripts.UPRIGHT_MAX == 40
@@ -422,7 +452,8 @@ def test_the_layout_caps_docs_layouts_states_are_the_code():
 
 
 def test_the_attribution_figures_are_measured(monkeypatch):
-    from attnviz import attribution, settings
+    from attnviz import settings
+    from attnviz.pretrained import attribution
 
     doc = (ROOT / "docs" / "attribution.md").read_text(encoding="utf-8")
     loaded = hf.load(None)
@@ -442,7 +473,7 @@ def test_the_attribution_figures_are_measured(monkeypatch):
 
 
 def test_the_readmes_attribution_correlations_are_the_default_views():
-    from attnviz import attribution
+    from attnviz.pretrained import attribution
 
     result = attribution.attribute(hf.load(None), "The cat sat on the mat because it was tired.", 1, steps=32)
     matrix = attribution.correlations(attribution.scores(result))
@@ -454,8 +485,9 @@ def test_the_readmes_attribution_correlations_are_the_default_views():
 
 # --- Two models side by side: docs/two-models.md and README state the depth rule's example and the page's bounds.
 def test_two_models_doc_states_the_depth_matching_and_the_bounds_the_page_uses():
-    from attnviz import cache, settings
-    from attnviz.two_models import depth_table
+    from attnviz import settings
+    from attnviz.app import cache
+    from attnviz.pretrained.two_models import depth_table
 
     doc = " ".join((ROOT / "docs" / "two-models.md").read_text(encoding="utf-8").split())
     stated = re.search(r"For 12 against 6 layers: ([\d\-, ]+)\.", doc).group(1)
@@ -474,8 +506,11 @@ def test_the_vit_paragraph_states_its_table_its_second_seed_and_its_learning_cur
     assert f"The ViT names the objects of {vit['accuracy']} of scenes exactly" in text
     stated = re.search(r"\(([\d.]+)% of the 1,000 scenes of seed 2026", text)
     assert abs(float(stated.group(1)) - 100 * evaluate("scenes", "vit", n=1000, seed=2026)["accuracy"]) <= PERCENT
-    rollout = re.search(r"puts ([\d.]+%) of its attention on the patches that hold an object, ([\d.]+) times their "
-                        r"([\d.]+%) share", text)  # fmt: skip
+    rollout = re.search(
+        r"puts ([\d.]+%) of its attention on the patches that hold an object, ([\d.]+) times their "
+        r"([\d.]+%) share",
+        text,
+    )
     assert rollout.group(1, 3) == (vit["rollout_on_object_patches"], vit["object_patches_share"])
     ratio = percent(vit["rollout_on_object_patches"]) / percent(vit["object_patches_share"])
     assert abs(float(rollout.group(2)) - ratio) <= 0.05 + 0.01

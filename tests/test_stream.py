@@ -1,4 +1,4 @@
-"""Streaming extraction (attnviz/stream.py) equals the model's own eager attention, for every decoder family.
+"""Streaming extraction (attnviz/long/stream.py) equals the model's own eager attention, for every decoder family.
 
 Tiny random models are built from configs (nothing downloaded), with large initial weights so that heads are
 peaked (softcapping then changes numbers) and inputs longer than the sliding windows.
@@ -16,13 +16,19 @@ import pytest
 import torch
 import transformers as tf
 
-from attnviz import analysis
-from attnviz.attention import AttentionMap
 from attnviz.figures.overview import downsample
-from attnviz.stream import _band, stream, visible_spans
+from attnviz.long.stream import _band, stream, visible_spans
+from attnviz.maps import analysis
+from attnviz.maps.attention_map import AttentionMap
 
-SMALL = dict(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=3, num_attention_heads=4,
-             initializer_range=0.5)  # fmt: skip
+SMALL = dict(
+    vocab_size=64,
+    hidden_size=32,
+    intermediate_size=64,
+    num_hidden_layers=3,
+    num_attention_heads=4,
+    initializer_range=0.5,
+)
 DECODERS = {
     "llama (GQA)": lambda: tf.LlamaForCausalLM(tf.LlamaConfig(**SMALL, num_key_value_heads=2)),
     "qwen2 (GQA)": lambda: tf.Qwen2ForCausalLM(tf.Qwen2Config(**SMALL, num_key_value_heads=1)),
@@ -154,7 +160,7 @@ def test_an_encoder_streams_too(softmax_path):
 
 MEMORY_PROBE = """
 import json, resource, sys, torch, transformers as tf
-from attnviz.stream import _band, stream, visible_spans
+from attnviz.long.stream import _band, stream, visible_spans
 n = int(sys.argv[1])
 config = tf.LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=n)
@@ -173,9 +179,13 @@ def test_memory_stays_far_below_the_full_map_at_thousands_of_tokens():
     n = 5000
     full_map_mb = 2 * 4 * n * n * 4 / 2**20  # every head's map in float32: 763 MB
     out = subprocess.run(
-        [sys.executable, "-c", MEMORY_PROBE, str(n)], capture_output=True, text=True, check=True,
-        cwd=Path(__file__).parents[1], timeout=600,
-    )  # fmt: skip
+        [sys.executable, "-c", MEMORY_PROBE, str(n)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parents[1],
+        timeout=600,
+    )
     found = json.loads(out.stdout)
     assert abs(found["rows"] - 1.0) < 1e-5  # the last query's row, recomputed on demand, is a distribution
     # the additive eager mask (95 MB at 5,000 tokens) and one chunk's temporaries, not the maps (measured: ~150 MB)

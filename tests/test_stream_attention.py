@@ -1,4 +1,4 @@
-"""The streaming fast path (attnviz/stream_attention.py) against each family's own eager attention, on one chunk
+"""The streaming fast path (attnviz/long/chunks.py) against each family's own eager attention, on one chunk
 of queries over a band of keys, with grouped keys, soft caps and masks; its row statistics by hand."""
 
 import sys
@@ -8,8 +8,8 @@ import pytest
 import torch
 from test_stream import DECODERS, tiny
 
-from attnviz.stream import _Run, zero_where_visible
-from attnviz.stream_attention import chunk_attention, is_standard
+from attnviz.long.chunks import chunk_attention, is_standard
+from attnviz.long.stream import _Run, zero_where_visible
 
 
 def attention_module(model) -> torch.nn.Module:

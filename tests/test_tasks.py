@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from attnviz.tasks import TASKS, TaskInputError, UnknownWordsError, get_task
-from attnviz.tasks.dates import MONTHS
+from attnviz.builtin.tasks import TASKS, TaskInputError, UnknownWordsError, get_task
+from attnviz.builtin.tasks.dates import MONTHS
 
 
 @pytest.mark.parametrize("name", list(TASKS))
@@ -74,8 +74,12 @@ def test_dates_fields_align_to_their_own_input_word(text, iso, year_pos, month_p
     example = task.reference(task.tokenize(text))
     assert example.target == iso
     assert example.alignment == (
-        frozenset({year_pos}), frozenset(), frozenset({month_pos}), frozenset(), frozenset({day_pos})
-    )  # fmt: skip
+        frozenset({year_pos}),
+        frozenset(),
+        frozenset({month_pos}),
+        frozenset(),
+        frozenset({day_pos}),
+    )
 
 
 def test_dates_generated_examples_are_real_dates_with_correct_weekday():

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from two_models_support import bpe_tokenizer, js_by_hand, metaspace_tokenizer, pool_by_hand
 
-from attnviz import hf
-from attnviz.analysis import js_distance
-from attnviz.attention import AttentionMap
-from attnviz.two_models import (
+from attnviz.maps.analysis import js_distance
+from attnviz.maps.attention_map import AttentionMap
+from attnviz.pretrained import hf
+from attnviz.pretrained.two_models import (
     Words,
     align,
     all_pair_distances,
@@ -126,8 +126,20 @@ def test_both_maps_pooled_to_the_shared_words_equal_a_loop_computation():
 
 
 def test_layers_are_matched_by_relative_depth_halves_rounding_up():
-    assert depth_table(12, 6) == [(0, 0), (1, 0), (2, 1), (3, 1), (4, 2), (5, 2),
-                                  (6, 3), (7, 3), (8, 4), (9, 4), (10, 5), (11, 5)]  # fmt: skip
+    assert depth_table(12, 6) == [
+        (0, 0),
+        (1, 0),
+        (2, 1),
+        (3, 1),
+        (4, 2),
+        (5, 2),
+        (6, 3),
+        (7, 3),
+        (8, 4),
+        (9, 4),
+        (10, 5),
+        (11, 5),
+    ]
     assert depth_table(6, 12) == [(0, 0), (1, 2), (2, 4), (3, 7), (4, 9), (5, 11)]  # 6.6 -> 7, 8.8 -> 9
     assert depth_table(3, 2) == [(0, 0), (1, 1), (2, 1)]  # 0.5 -> 1
     assert depth_table(1, 6) == [(0, 0)]
@@ -155,7 +167,7 @@ def test_every_pair_and_the_closest_pairs_agree_with_the_hand_computation():
         rows = [js_by_hand(a.weights[la, ha, q].tolist(), b.weights[lb, hb, q].tolist()) for q in range(4)]
         assert grid[la * 2 + ha, lb * 3 + hb] == pytest.approx(sum(rows) / 4, abs=1e-6)
     library = js_distance(a.weights[2].astype(np.float64)[:, None], b.weights[1].astype(np.float64)[None]).mean(-1)
-    np.testing.assert_allclose(grid[4:6, 3:6], library, atol=1e-6)  # the same as attnviz.analysis.js_distance
+    np.testing.assert_allclose(grid[4:6, 3:6], library, atol=1e-6)  # the same as attnviz.maps.analysis.js_distance
     closest = closest_pairs(a, b, count=3)
     matched = [(la, ha, lb, hb) for la, lb in depth_table(3, 2) for ha in range(2) for hb in range(3)]
     by_hand = sorted(grid[la * 2 + ha, lb * 3 + hb] for la, ha, lb, hb in matched)[:3]
@@ -166,8 +178,13 @@ def test_every_pair_and_the_closest_pairs_agree_with_the_hand_computation():
 def test_long_inputs_are_compared_over_the_same_blocks_on_both_sides():
     words = [f"w{i}" for i in range(10)]
     groups = [(i,) for i in range(10)]
-    pair = compare(" ".join(words), random_map(1, 2, words, seed=5), _spaced(words), random_map(2, 1, words, seed=6),
-                   _spaced(words))  # fmt: skip
+    pair = compare(
+        " ".join(words),
+        random_map(1, 2, words, seed=5),
+        _spaced(words),
+        random_map(2, 1, words, seed=6),
+        _spaced(words),
+    )
     small = blocks(pair, 4)  # 10 words in blocks of 3: w0-2, w3-5, w6-8, w9
     assert small.a.n_queries == small.b.n_queries == 4
     expected = pool_by_hand(pair.a.weights[0, 1], [(0, 1, 2), (3, 4, 5), (6, 7, 8), (9,)])
@@ -186,7 +203,7 @@ def _spaced(words):
 def test_the_side_by_side_figure_exports_as_svg_with_both_titles_every_word_and_one_colour_bar():
     from test_export import SVG, svg_texts
 
-    from attnviz import export
+    from attnviz.figures import export
     from attnviz.figures.two_models import side_by_side
 
     words = ["Don", "'t", "stop"]

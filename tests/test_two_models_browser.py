@@ -7,8 +7,8 @@ import pytest
 from browser_check import app_in_browser
 from two_models_support import pool_by_hand, save_tiny_bpe_gpt2
 
-from attnviz import hf
-from attnviz.extract import extract
+from attnviz.pretrained import hf
+from attnviz.pretrained.extract import extract
 from benchmarks.browser_support import tick_labels
 
 pytestmark = pytest.mark.browser

@@ -8,8 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from two_models_support import js_by_hand, pool_by_hand, save_tiny_bpe_gpt2
 
-from attnviz import hf
-from attnviz.extract import extract
+from attnviz.pretrained import hf
+from attnviz.pretrained.extract import extract
 
 from chart_data import charts, decode, labels
 from hf_models import save_tiny
@@ -36,7 +36,7 @@ def open_page(**params) -> AppTest:
 
 
 def unescaped(element) -> str:
-    return element.value.replace("\\", "")  # model names go through ui.plain (markdown escaped)
+    return element.value.replace("\\", "")  # model names go through messages.plain (markdown escaped)
 
 
 def expected(model_id: str, groups) -> np.ndarray:
@@ -70,7 +70,7 @@ def test_two_tokenizers_are_drawn_on_the_same_words_at_matched_depth(folders):
         assert grid[head_a, head_b] == pytest.approx(np.mean(rows), abs=1e-5)
 
     matched = {0: 0, 1: 0, 2: 1, 3: 1, 4: 2, 5: 2}
-    pair_distance = lambda la, ha, lb, hb: np.mean([js_by_hand(minilm[la, ha, q], bpe[lb, hb, q]) for q in range(6)])  # noqa: E731
+    pair_distance = lambda la, ha, lb, hb: np.mean([js_by_hand(minilm[la, ha, q], bpe[lb, hb, q]) for q in range(6)])
     best = min(pair_distance(la, ha, lb, hb) for la, lb in matched.items() for ha in range(12) for hb in range(2))
     table = at.dataframe[0].value
     assert table["distance"].iloc[0] == pytest.approx(round(best, 3), abs=1e-9)
@@ -128,7 +128,7 @@ def test_the_page_keeps_no_models_of_its_own_beyond_the_shared_cache(folders, tm
     """Four different B models one after another: at most MAX_MODELS (3) of them stay loaded in the process."""
     import gc
 
-    from attnviz import cache
+    from attnviz.app import cache
 
     others = [
         folders["bert"],

@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from test_pages import open_page
 
+from attnviz.app.state import SHARE
 from attnviz.settings import limits
-from attnviz.ui.state import SHARE
 
 
 def share_link(at, prefix: str) -> dict[str, list[str]]:
@@ -48,7 +48,7 @@ def test_page_limits_come_from_settings(monkeypatch, hosted):
 
 
 def test_a_link_to_another_page_uses_that_pages_own_keys_and_only_declared_fields():
-    from attnviz.ui import PRETRAINED
+    from attnviz.app.views import PRETRAINED
 
     link = PRETRAINED.link("pretrained", text="A b?", layer=3, head=1, words=True)
     assert link == "pretrained?hf_text=A+b%3F&hf_layer=3&hf_head=1&hf_words=True"

@@ -12,26 +12,33 @@ import torch
 import transformers as T
 from PIL import Image
 
-from attnviz import grids, storage, vision
+from attnviz.maps import grids, storage
+from attnviz.pretrained import vision
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64, image_size=32,
-            patch_size=8)  # fmt: skip
+TINY = dict(
+    hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64, image_size=32, patch_size=8
+)
 SQUARE = dict(size={"height": 32, "width": 32})
 SQUARE_CROP = dict(**SQUARE, crop_size={"height": 32, "width": 32})
 CROP = dict(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
 FAMILIES = {
     "vit": (lambda: T.ViTModel(T.ViTConfig(**TINY)), lambda: T.ViTImageProcessor(**SQUARE), ("[CLS]",)),
-    "deit": (lambda: T.DeiTModel(T.DeiTConfig(**TINY)), lambda: T.DeiTImageProcessor(**SQUARE_CROP),
-             ("[CLS]", "[DIST]")),
-    "beit": (lambda: T.BeitModel(T.BeitConfig(**TINY)), lambda: T.BeitImageProcessor(**SQUARE_CROP),
-             ("[CLS]",)),
+    "deit": (
+        lambda: T.DeiTModel(T.DeiTConfig(**TINY)),
+        lambda: T.DeiTImageProcessor(**SQUARE_CROP),
+        ("[CLS]", "[DIST]"),
+    ),
+    "beit": (lambda: T.BeitModel(T.BeitConfig(**TINY)), lambda: T.BeitImageProcessor(**SQUARE_CROP), ("[CLS]",)),
     "dinov2": (lambda: T.Dinov2Model(T.Dinov2Config(**TINY)), lambda: T.BitImageProcessor(**CROP), ("[CLS]",)),
-    "dinov2-registers": (lambda: T.Dinov2WithRegistersModel(T.Dinov2WithRegistersConfig(**TINY, num_register_tokens=4)),
-                         lambda: T.BitImageProcessor(**CROP), ("[CLS]", "[REG 0]", "[REG 1]", "[REG 2]", "[REG 3]")),
+    "dinov2-registers": (
+        lambda: T.Dinov2WithRegistersModel(T.Dinov2WithRegistersConfig(**TINY, num_register_tokens=4)),
+        lambda: T.BitImageProcessor(**CROP),
+        ("[CLS]", "[REG 0]", "[REG 1]", "[REG 2]", "[REG 3]"),
+    ),
     "clip": (lambda: T.CLIPVisionModel(T.CLIPVisionConfig(**TINY)), lambda: T.CLIPImageProcessor(**CROP), ("[CLS]",)),
     "siglip": (lambda: T.SiglipVisionModel(T.SiglipVisionConfig(**TINY)), lambda: T.SiglipImageProcessor(**SQUARE), ()),
-}  # fmt: skip
+}
 
 
 def save_tiny(family: str, folder: Path) -> Path:
@@ -51,8 +58,12 @@ def recomputed(loaded: vision.LoadedVision, pixels: torch.Tensor) -> list[torch.
     model = loaded.model
     layers = getattr(model, "layers", None) or getattr(model.encoder, "layer", None) or model.encoder.layers
     inputs = []
-    hooks = [layer.register_forward_pre_hook(lambda m, a, k: inputs.append(a[0] if a else k["hidden_states"]),
-                                             with_kwargs=True) for layer in layers]  # fmt: skip
+    hooks = [
+        layer.register_forward_pre_hook(
+            lambda m, a, k: inputs.append(a[0] if a else k["hidden_states"]), with_kwargs=True
+        )
+        for layer in layers
+    ]
     with torch.no_grad():
         model(pixel_values=pixels)
         for hook in hooks:
@@ -88,7 +99,7 @@ def test_a_one_hot_patch_lands_on_its_pixels():
     weights[0, 0, 0, 1 + 1 * 4 + 2] = 1.0
     tokens = ("[CLS]", *(f"patch ({r}, {c})" for r in range(4) for c in range(4)))
     special = (True,) + (False,) * 16
-    from attnviz.attention import AttentionMap
+    from attnviz.maps.attention_map import AttentionMap
 
     attn = AttentionMap(weights, ("[CLS]",), tokens, "self", "", (True,), special, grid=(4, 4))
     pixels = grids.to_pixels(grids.cell_weights(attn, 0, 0, 0), 32, 32)
@@ -99,8 +110,9 @@ def test_a_one_hot_patch_lands_on_its_pixels():
 
 def test_a_text_model_is_refused_in_one_sentence(tmp_path):
     folder = tmp_path / "bert"
-    T.BertModel(T.BertConfig(vocab_size=50, hidden_size=32, num_hidden_layers=1, num_attention_heads=4,
-                             intermediate_size=64)).save_pretrained(folder)  # fmt: skip
+    T.BertModel(
+        T.BertConfig(vocab_size=50, hidden_size=32, num_hidden_layers=1, num_attention_heads=4, intermediate_size=64)
+    ).save_pretrained(folder)
     with pytest.raises(vision.hf.ModelLoadError, match="bert model is not a vision transformer"):
         vision.load_vision(str(folder))
 
@@ -110,8 +122,18 @@ def test_extract_command_writes_self_tokens_and_grid(tmp_path):
     image = tmp_path / "in.png"
     picture(1).save(image)
     out = tmp_path / "x.npz"
-    command = [sys.executable, "-m", "attnviz", "extract", "--model", str(folder), "--image", str(image),
-               "--out", str(out)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "attnviz",
+        "extract",
+        "--model",
+        str(folder),
+        "--image",
+        str(image),
+        "--out",
+        str(out),
+    ]
     subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True, timeout=300)
     maps = storage.load(out)
     assert list(maps) == ["self"] and maps["self"].grid == (4, 4)

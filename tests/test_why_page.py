@@ -7,9 +7,9 @@ import pytest
 from browser_check import app_in_browser
 from streamlit.testing.v1 import AppTest
 
-from attnviz import experiments
-from attnviz.experiments import softmax_scale
-from attnviz.models.registry import MODELS
+from attnviz.builtin import experiments
+from attnviz.builtin.experiments import softmax_scale
+from attnviz.builtin.models.registry import MODELS
 
 from chart_data import charts, decode
 
@@ -81,8 +81,9 @@ def test_a_hosted_rerun_of_the_cost_is_capped(monkeypatch):
     assert "300 fresh reverse words" in " ".join(c.value for c in at.caption)  # 50 of each length 10-15
 
 
-@pytest.mark.parametrize("page_file", ["pages/temporal.py", "pages/self_attention.py", "pages/memory.py",
-                                       "pages/hierarchical.py"])  # fmt: skip
+@pytest.mark.parametrize(
+    "page_file", ["pages/temporal.py", "pages/self_attention.py", "pages/memory.py", "pages/hierarchical.py"]
+)
 def test_the_pages_an_experiment_belongs_to_link_to_it(page_file):
     at = open_page(page_file)
     links = [element.proto for element in at.get("page_link")]
@@ -140,8 +141,10 @@ def test_the_hierarchy_section_draws_the_shipped_results_file(page):
             np.testing.assert_array_equal(drawn[MODELS[model].title][1], [r["accuracy"] for r in rows])
     learned = shipped["learning"]
     behind = 100 * (learned["at_budget"]["han"] - learned["at_budget"]["han-mean"])
-    assert any(f"({learned['budget']} steps," in m.value and f"**{behind:.1f} points** behind" in m.value
-               for m in page.markdown)  # fmt: skip
+    assert any(
+        f"({learned['budget']} steps," in m.value and f"**{behind:.1f} points** behind" in m.value
+        for m in page.markdown
+    )
     page.radio(key="why_han_group").set_value("learning").run()
     drawn = series(charts(page)["why_hierarchy_learning"])
     for model, curve in learned["curves"].items():

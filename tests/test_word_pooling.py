@@ -9,8 +9,8 @@ import torch
 from tokenizers import ByteLevelBPETokenizer, SentencePieceBPETokenizer
 from transformers import AutoTokenizer, BartConfig, BartForConditionalGeneration, PreTrainedTokenizerFast
 
-from attnviz import hf
-from attnviz.extract import extract
+from attnviz.pretrained import hf
+from attnviz.pretrained.extract import extract
 
 SENTENCE = "le chat est assis sur le tapis, noir."
 CORPUS = [SENTENCE, "the cat sat on the mat, quietly.", "un chien noir dort sur le tapis rouge."] * 20
@@ -35,23 +35,35 @@ TOKENIZERS = {
     "byte-level-bpe": (
         lambda: trained(ByteLevelBPETokenizer),
         ["le", "chat", "est", "assis", "sur", "le", "tapis", ",", "noir", "."],
-    ),  # fmt: skip
+    ),
     "sentencepiece": (
         lambda: trained(SentencePieceBPETokenizer),
         ["le", "chat", "est", "assis", "sur", "le", "tapis,", "noir."],
-    ),  # fmt: skip
+    ),
 }
 
 
 def tiny_bart(tokenizer, folder):
     torch.manual_seed(0)
-    ids = dict(pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.sep_token_id or tokenizer.eos_token_id,
-               bos_token_id=tokenizer.cls_token_id or tokenizer.bos_token_id)  # fmt: skip
+    ids = dict(
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.sep_token_id or tokenizer.eos_token_id,
+        bos_token_id=tokenizer.cls_token_id or tokenizer.bos_token_id,
+    )
     config = BartConfig(
-        vocab_size=len(tokenizer), d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
-        decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, max_position_embeddings=64,
-        decoder_start_token_id=ids["eos_token_id"], forced_eos_token_id=None, **ids,
-    )  # fmt: skip
+        vocab_size=len(tokenizer),
+        d_model=16,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+        max_position_embeddings=64,
+        decoder_start_token_id=ids["eos_token_id"],
+        forced_eos_token_id=None,
+        **ids,
+    )
     BartForConditionalGeneration(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return hf.load(str(folder))

@@ -45,8 +45,15 @@ def save_tiny_bpe_gpt2(folder: Path, layers: int = 3) -> Path:
     """A tiny random GPT-2 (``layers`` layers, 2 heads) with :func:`bpe_tokenizer`, saved to ``folder``."""
     tokenizer = bpe_tokenizer()
     torch.manual_seed(1)
-    config = GPT2Config(vocab_size=len(tokenizer), n_embd=16, n_layer=layers, n_head=2, n_positions=128,
-                        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)  # fmt: skip
+    config = GPT2Config(
+        vocab_size=len(tokenizer),
+        n_embd=16,
+        n_layer=layers,
+        n_head=2,
+        n_positions=128,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
     GPT2LMHeadModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
@@ -68,5 +75,5 @@ def pool_by_hand(weights, groups):
 
 def js_by_hand(p, q):
     m = [(x + y) / 2 for x, y in zip(p, q)]
-    kl = lambda a: sum(x * math.log2(x / y) for x, y in zip(a, m) if x > 0)  # noqa: E731
+    kl = lambda a: sum(x * math.log2(x / y) for x, y in zip(a, m) if x > 0)
     return math.sqrt((kl(p) + kl(q)) / 2)

@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from attnviz.figures.common import COLORSCALE, escape, figure_height, token_axis, token_hover
-from attnviz.scripts import tick_angle
+from attnviz.text.scripts import tick_angle
 
 
 def head_grid(values: np.ndarray, title: str, zmax: float | None = 1.0, fmt: str = ".2f") -> go.Figure:
@@ -45,10 +45,15 @@ def difference(
     limit = float(max(np.abs(diff).max(), 1e-6))
     fig = go.Figure(
         go.Heatmap(
-            z=diff, zmin=-limit, zmax=limit, zmid=0.0, colorscale="RdBu_r",
-            colorbar=dict(title=dict(text="difference")), **token_hover(query_tokens, key_tokens, value="+.3f"),
+            z=diff,
+            zmin=-limit,
+            zmax=limit,
+            zmid=0.0,
+            colorscale="RdBu_r",
+            colorbar=dict(title=dict(text="difference")),
+            **token_hover(query_tokens, key_tokens, value="+.3f"),
         )
-    )  # fmt: skip
+    )
     fig.update_layout(
         title=dict(text=escape(title)) if title else None,
         xaxis=dict(tickangle=tick_angle(key_tokens), **token_axis(key_tokens, "key")),
@@ -65,15 +70,22 @@ def similarity(distances: np.ndarray, n_heads: int) -> go.Figure:
     names = [f"L{i // n_heads} H{i % n_heads}" for i in range(n)]
     fig = go.Figure(
         go.Heatmap(
-            z=np.asarray(distances, np.float32), x=np.arange(n), y=np.arange(n), zmin=0.0, zmax=1.0,
-            colorscale="Viridis_r", customdata=np.array([[f"{a} vs {b}" for b in names] for a in names], dtype=object),
+            z=np.asarray(distances, np.float32),
+            x=np.arange(n),
+            y=np.arange(n),
+            zmin=0.0,
+            zmax=1.0,
+            colorscale="Viridis_r",
+            customdata=np.array([[f"{a} vs {b}" for b in names] for a in names], dtype=object),
             hovertemplate="%{customdata}: JS distance %{z:.3f}<extra></extra>",
             colorbar=dict(title=dict(text="JS distance")),
         )
-    )  # fmt: skip
+    )
     ticks = dict(tickmode="array", tickvals=list(range(0, n, n_heads)), ticktext=names[::n_heads])
     fig.update_layout(
-        xaxis=dict(**ticks), yaxis=dict(autorange="reversed", **ticks), height=min(800, 200 + 8 * n),
+        xaxis=dict(**ticks),
+        yaxis=dict(autorange="reversed", **ticks),
+        height=min(800, 200 + 8 * n),
         margin=dict(l=10, r=10, t=10, b=10),
-    )  # fmt: skip
+    )
     return fig

@@ -32,8 +32,9 @@ def score_bars(tokens: Sequence[str], shares: dict[str, np.ndarray], title: str 
         xaxis=dict(title=dict(text=unit), **token_ticks(tokens)),
         yaxis=dict(title=dict(text="share of the score's total |value|"), rangemode="tozero"),
         legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0.0, xanchor="left"),
-        height=420, margin=dict(l=10, r=10, t=110, b=10),
-    )  # fmt: skip
+        height=420,
+        margin=dict(l=10, r=10, t=110, b=10),
+    )
     return fig
 
 
@@ -58,6 +59,7 @@ def correlation_grid(names: Sequence[str], matrix: np.ndarray, over: str = "toke
     fig.update_layout(
         title=dict(text=f"Rank correlation of |score| over the {over}"),
         yaxis=dict(autorange="reversed"),
-        height=380, margin=dict(l=10, r=10, t=50, b=10),
-    )  # fmt: skip
+        height=380,
+        margin=dict(l=10, r=10, t=50, b=10),
+    )
     return fig

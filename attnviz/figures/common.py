@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from attnviz import scripts
+from attnviz.text import scripts
 
 COLORSCALE = "Viridis"
 
@@ -47,7 +47,7 @@ def escape(label: str) -> str:
 
 
 def token_labels(tokens: Sequence[str]) -> list[str]:
-    """Every token escaped for plotly, right-to-left ones isolated (attnviz/scripts.py)."""
+    """Every token escaped for plotly, right-to-left ones isolated (attnviz/text/scripts.py)."""
     return [scripts.readable(escape(t)) for t in tokens]
 
 

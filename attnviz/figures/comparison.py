@@ -22,18 +22,24 @@ def comparison(
     columns = max(1, min(columns, len(panels)))
     n_rows = int(np.ceil(len(panels) / columns))
     fig = make_subplots(
-        rows=n_rows, cols=columns, subplot_titles=[escape(t) for t, _ in panels],
-        horizontal_spacing=0.04, vertical_spacing=0.3 / n_rows,
-    )  # fmt: skip
+        rows=n_rows,
+        cols=columns,
+        subplot_titles=[escape(t) for t, _ in panels],
+        horizontal_spacing=0.04,
+        vertical_spacing=0.3 / n_rows,
+    )
     hover = token_hover(query_tokens, key_tokens)
     for index, (_, weights) in enumerate(panels):
         row, col = index // columns + 1, index % columns + 1
         fig.add_trace(
             go.Heatmap(
-                z=np.asarray(weights, dtype=np.float32), coloraxis="coloraxis", **hover,
+                z=np.asarray(weights, dtype=np.float32),
+                coloraxis="coloraxis",
+                **hover,
             ),
-            row=row, col=col,
-        )  # fmt: skip
+            row=row,
+            col=col,
+        )
         if gold is not None:
             add_gold_links(fig, gold, row=row, col=col)
         fig.update_xaxes(tickangle=-60, **token_ticks(key_tokens, 40), row=row, col=col)

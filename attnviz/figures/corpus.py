@@ -18,14 +18,22 @@ def head_labels(layers: int, heads: int) -> list[str]:
 def distributions(labels: Sequence[str], quantiles: dict[str, np.ndarray], mean: np.ndarray, title: str) -> go.Figure:
     """One box per head from precomputed quantiles: whiskers q05 and q95, box q25 to q75, line at the median,
     dashed line at the mean. ``quantiles`` holds arrays ``q05 q25 q50 q75 q95``, one value per head."""
-    as_list = lambda name: np.asarray(quantiles[name], np.float32).tolist()  # noqa: E731
+    as_list = lambda name: np.asarray(quantiles[name], np.float32).tolist()
     fig = go.Figure(
         go.Box(
-            x=list(labels), lowerfence=as_list("q05"), q1=as_list("q25"), median=as_list("q50"),
-            q3=as_list("q75"), upperfence=as_list("q95"), mean=np.asarray(mean, np.float32).tolist(),
-            boxmean=True, name=escape(title), marker_color="#440154", hoverinfo="x+y",
+            x=list(labels),
+            lowerfence=as_list("q05"),
+            q1=as_list("q25"),
+            median=as_list("q50"),
+            q3=as_list("q75"),
+            upperfence=as_list("q95"),
+            mean=np.asarray(mean, np.float32).tolist(),
+            boxmean=True,
+            name=escape(title),
+            marker_color="#440154",
+            hoverinfo="x+y",
         )
-    )  # fmt: skip
+    )
     fig.update_layout(
         yaxis=dict(title=dict(text=escape(title))),
         xaxis=dict(title=dict(text="head (whiskers: 5% and 95% of sentences; box: 25% to 75%)"), tickangle=-60),
@@ -44,12 +52,19 @@ def statistic_grid(values: np.ndarray, labels: Sequence[str], statistics: Sequen
     scaled = (values - low) / np.where(high > low, high - low, 1.0)
     fig = go.Figure(
         go.Heatmap(
-            z=scaled.astype(np.float32), x=list(statistics), y=list(labels), zmin=0.0, zmax=1.0,
-            colorscale=COLORSCALE, text=np.round(values, 2).astype(np.float32), texttemplate="%{text}",
-            customdata=values.astype(np.float32), hovertemplate="%{y}, %{x}: %{customdata:.3f}<extra></extra>",
+            z=scaled.astype(np.float32),
+            x=list(statistics),
+            y=list(labels),
+            zmin=0.0,
+            zmax=1.0,
+            colorscale=COLORSCALE,
+            text=np.round(values, 2).astype(np.float32),
+            texttemplate="%{text}",
+            customdata=values.astype(np.float32),
+            hovertemplate="%{y}, %{x}: %{customdata:.3f}<extra></extra>",
             colorbar=dict(title=dict(text="column: lowest head 0, highest 1")),
         )
-    )  # fmt: skip
+    )
     fig.update_layout(
         xaxis=dict(side="top"),
         yaxis=dict(autorange="reversed"),

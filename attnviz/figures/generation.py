@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from attnviz.attention import AttentionMap
 from attnviz.figures.common import COLORSCALE, escape, token_labels, token_ticks
+from attnviz.maps.attention_map import AttentionMap
 
 CHOSEN, OTHER = "#d62728", "#1f77b4"
 
@@ -27,12 +27,13 @@ def context_bars(row: AttentionMap, layer: int, head: int, title: str = "", unit
     )
     fig.update_layout(
         title=dict(text=escape(title)) if title else None,
-        xaxis=dict(title=dict(text=f"context {unit} (prompt and answer so far)"), tickangle=-60,
-                   **token_ticks(row.key_tokens)),
+        xaxis=dict(
+            title=dict(text=f"context {unit} (prompt and answer so far)"), tickangle=-60, **token_ticks(row.key_tokens)
+        ),
         yaxis=dict(title=dict(text="attention weight"), range=[0, 1]),
         height=340,
         margin=dict(l=10, r=10, t=40 if title else 10, b=10),
-    )  # fmt: skip
+    )
     return fig
 
 

@@ -28,9 +28,11 @@ def head_bars(
     fig.update_layout(
         barmode="group",
         xaxis=dict(title=dict(text="cross-attention head (layer, head)"), type="category"),
-        yaxis=dict(title=dict(text=y_title), tickformat=".0%" if percent else None,
-                   range=[0, 1.02] if percent else None),
+        yaxis=dict(
+            title=dict(text=y_title), tickformat=".0%" if percent else None, range=[0, 1.02] if percent else None
+        ),
         legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1.0, xanchor="right"),
-        height=340, margin=dict(l=10, r=10, t=50, b=10),
-    )  # fmt: skip
+        height=340,
+        margin=dict(l=10, r=10, t=50, b=10),
+    )
     return fig

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from attnviz.attention import AttentionMap
 from attnviz.figures.common import (
     AXIS_TITLES,
     COLORSCALE,
@@ -21,7 +20,8 @@ from attnviz.figures.common import (
     token_margins,
     token_ticks,
 )
-from attnviz.scripts import tick_angle
+from attnviz.maps.attention_map import AttentionMap
+from attnviz.text.scripts import tick_angle
 
 
 def heatmap(
@@ -75,10 +75,15 @@ def head_view(attn: AttentionMap, layer: int, heads: Sequence[int], threshold: f
     for x, tokens, anchor in ((0.0, attn.query_tokens, "right"), (1.0, attn.key_tokens, "left")):
         fig.add_trace(
             go.Scatter(
-                x=np.full(len(tokens), x), y=np.arange(len(tokens)), mode="text", text=token_labels(tokens),
-                textposition=f"middle {anchor}", showlegend=False, hoverinfo="skip",
+                x=np.full(len(tokens), x),
+                y=np.arange(len(tokens)),
+                mode="text",
+                text=token_labels(tokens),
+                textposition=f"middle {anchor}",
+                showlegend=False,
+                hoverinfo="skip",
             )
-        )  # fmt: skip
+        )
     fig.update_layout(
         xaxis=dict(visible=False, range=[-0.6, 1.6]),
         yaxis=dict(visible=False, autorange="reversed"),
@@ -100,10 +105,15 @@ def _head_lines(weights: np.ndarray, head: int, threshold: float) -> list[go.Sca
             go.Scatter(
                 x=np.tile(np.array([0.0, 1.0, np.nan]), len(qs)),
                 y=np.column_stack([qs, ks, np.full(len(qs), np.nan)]).reshape(-1).astype(np.float32),
-                mode="lines", line=dict(color=color, width=1 + 3 * high), opacity=min(1.0, 0.15 + high * 0.8),
-                name=f"head {head}", legendgroup=f"head {head}", showlegend=low == threshold, hoverinfo="skip",
+                mode="lines",
+                line=dict(color=color, width=1 + 3 * high),
+                opacity=min(1.0, 0.15 + high * 0.8),
+                name=f"head {head}",
+                legendgroup=f"head {head}",
+                showlegend=low == threshold,
+                hoverinfo="skip",
             )
-        )  # fmt: skip
+        )
     return traces
 
 

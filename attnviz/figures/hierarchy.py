@@ -26,8 +26,10 @@ def score_bars(scores: dict[str, dict[str, float]], measures: dict[str, str]) ->
             )
         )
     fig.update_layout(
-        barmode="group", yaxis=dict(tickformat=".0%", range=[0, 1.1]), height=340,
+        barmode="group",
+        yaxis=dict(tickformat=".0%", range=[0, 1.1]),
+        height=340,
         legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1.0, xanchor="right"),
         margin=dict(l=10, r=10, t=40, b=10),
-    )  # fmt: skip
+    )
     return fig

@@ -29,14 +29,22 @@ def overview(thumbnails: np.ndarray) -> go.Figure:
     grid = tiled(np.asarray(thumbnails, dtype=np.float32))
     top = float(grid.max()) if grid.size and grid.max() > 0 else 1.0
     trace = go.Heatmap(
-        z=grid, zmin=0.0, zmax=top, colorscale=COLORSCALE, hoverinfo="skip",
+        z=grid,
+        zmin=0.0,
+        zmax=top,
+        colorscale=COLORSCALE,
+        hoverinfo="skip",
         colorbar=dict(title=dict(text="block mean")),
-    )  # fmt: skip
+    )
     line = dict(color="white", width=2)
-    shapes = [dict(type="line", xref="x", yref="paper", x0=h * cols - 0.5, x1=h * cols - 0.5, y0=0, y1=1, line=line)
-              for h in range(1, heads)]  # fmt: skip
-    shapes += [dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=i * rows - 0.5, y1=i * rows - 0.5, line=line)
-               for i in range(1, layers)]  # fmt: skip
+    shapes = [
+        dict(type="line", xref="x", yref="paper", x0=h * cols - 0.5, x1=h * cols - 0.5, y0=0, y1=1, line=line)
+        for h in range(1, heads)
+    ]
+    shapes += [
+        dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=i * rows - 0.5, y1=i * rows - 0.5, line=line)
+        for i in range(1, layers)
+    ]
     fig = go.Figure([trace, _tile_centres(layers, heads, rows, cols)])
     fig.update_layout(
         shapes=shapes,
@@ -54,11 +62,14 @@ def _tile_centres(layers: int, heads: int, rows: int, cols: int) -> go.Scatter:
     """One invisible point per tile: hover names the head, a click opens it."""
     layer, head = np.meshgrid(np.arange(layers), np.arange(heads), indexing="ij")
     return go.Scatter(
-        x=(head.ravel() + 0.5) * cols - 0.5, y=(layer.ravel() + 0.5) * rows - 0.5, mode="markers",
+        x=(head.ravel() + 0.5) * cols - 0.5,
+        y=(layer.ravel() + 0.5) * rows - 0.5,
+        mode="markers",
         marker=dict(size=max(4, min(40, 600 // max(heads, 1))), opacity=0),
         customdata=np.stack([layer.ravel(), head.ravel()], -1).astype(np.int16),
-        hovertemplate="layer %{customdata[0]} head %{customdata[1]}: click to open<extra></extra>", showlegend=False,
-    )  # fmt: skip
+        hovertemplate="layer %{customdata[0]} head %{customdata[1]}: click to open<extra></extra>",
+        showlegend=False,
+    )
 
 
 def tile_at(x: float, y: float, rows: int, cols: int) -> tuple[int, int]:
@@ -68,9 +79,12 @@ def tile_at(x: float, y: float, rows: int, cols: int) -> tuple[int, int]:
 
 def _tile_axis(count: int, side: int) -> dict:
     return dict(
-        tickmode="array", tickvals=[(i + 0.5) * side - 0.5 for i in range(count)],
-        ticktext=[str(i) for i in range(count)], showgrid=False, zeroline=False,
-    )  # fmt: skip
+        tickmode="array",
+        tickvals=[(i + 0.5) * side - 0.5 for i in range(count)],
+        ticktext=[str(i) for i in range(count)],
+        showgrid=False,
+        zeroline=False,
+    )
 
 
 def head(cells: np.ndarray, factors: tuple[int, int], title: str, key_offset: int = 0) -> go.Figure:
@@ -79,11 +93,17 @@ def head(cells: np.ndarray, factors: tuple[int, int], title: str, key_offset: in
     fq, fk = factors
     cells = np.asarray(cells, dtype=np.float32)
     trace = go.Heatmap(
-        z=cells, x0=key_offset + (fk - 1) / 2, dx=fk, y0=(fq - 1) / 2, dy=fq, zmin=0.0,
-        zmax=float(cells.max()) if cells.size and cells.max() > 0 else 1.0, colorscale=COLORSCALE,
+        z=cells,
+        x0=key_offset + (fk - 1) / 2,
+        dx=fk,
+        y0=(fq - 1) / 2,
+        dy=fq,
+        zmin=0.0,
+        zmax=float(cells.max()) if cells.size and cells.max() > 0 else 1.0,
+        colorscale=COLORSCALE,
         hovertemplate="queries from #%{y} · keys from #%{x}: %{z:.3f}<extra></extra>",
         colorbar=dict(title=dict(text="weight")),
-    )  # fmt: skip
+    )
     fig = go.Figure(trace)
     fig.update_layout(
         title=dict(text=escape(title)),
@@ -104,9 +124,17 @@ def zoom(
     weights = np.asarray(weights, dtype=np.float32)
     top = float(weights.max()) if weights.size and weights.max() > 0 else 1.0
     trace = go.Heatmap(
-        z=weights, x0=start[1], dx=1, y0=start[0], dy=1, zmin=0.0, zmax=top, colorscale=COLORSCALE,
-        colorbar=dict(title=dict(text="weight")), **token_hover(query_tokens, key_tokens),
-    )  # fmt: skip
+        z=weights,
+        x0=start[1],
+        dx=1,
+        y0=start[0],
+        dy=1,
+        zmin=0.0,
+        zmax=top,
+        colorscale=COLORSCALE,
+        colorbar=dict(title=dict(text="weight")),
+        **token_hover(query_tokens, key_tokens),
+    )
     fig = go.Figure(trace)
     fig.update_layout(
         title=dict(text=escape(title)),

@@ -12,14 +12,26 @@ from attnviz.figures.why import lines, shade
 
 def bits(sequence: np.ndarray, output: np.ndarray) -> go.Figure:
     """The pattern given to the NTM next to its copy (probability of each bit being 1)."""
-    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.05,
-                        subplot_titles=["input pattern", "NTM output (probability of 1)"])  # fmt: skip
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        shared_yaxes=True,
+        horizontal_spacing=0.05,
+        subplot_titles=["input pattern", "NTM output (probability of 1)"],
+    )
     for col, values in enumerate((sequence, output), start=1):
         fig.add_trace(
-            go.Heatmap(z=np.asarray(values, np.float32), zmin=0, zmax=1, colorscale="Greys", showscale=col == 2,
-                       hovertemplate="step %{y}, bit %{x}: %{z:.2f}<extra></extra>"),
-            row=1, col=col,
-        )  # fmt: skip
+            go.Heatmap(
+                z=np.asarray(values, np.float32),
+                zmin=0,
+                zmax=1,
+                colorscale="Greys",
+                showscale=col == 2,
+                hovertemplate="step %{y}, bit %{x}: %{z:.2f}<extra></extra>",
+            ),
+            row=1,
+            col=col,
+        )
         fig.update_xaxes(title=dict(text="bit"), dtick=1, row=1, col=col)
     fig.update_yaxes(title=dict(text="time step"), autorange="reversed", dtick=1, row=1, col=1)
     fig.update_layout(height=160 + 22 * len(sequence), margin=dict(l=10, r=10, t=40, b=10))
@@ -30,13 +42,22 @@ def memory(contents: np.ndarray, title: str = "") -> go.Figure:
     """Memory contents ``[slot, width]`` on a diverging scale."""
     limit = float(max(np.abs(contents).max(), 1e-6))
     fig = go.Figure(
-        go.Heatmap(z=np.asarray(contents, np.float32).T, zmin=-limit, zmax=limit, zmid=0, colorscale="RdBu_r",
-                   hovertemplate="slot %{x}, element %{y}: %{z:.3f}<extra></extra>")
-    )  # fmt: skip
+        go.Heatmap(
+            z=np.asarray(contents, np.float32).T,
+            zmin=-limit,
+            zmax=limit,
+            zmid=0,
+            colorscale="RdBu_r",
+            hovertemplate="slot %{x}, element %{y}: %{z:.3f}<extra></extra>",
+        )
+    )
     fig.update_layout(
-        title=dict(text=escape(title)) if title else None, xaxis=dict(title=dict(text="memory slot"), dtick=2),
-        yaxis=dict(title=dict(text="element")), height=300, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
-    )  # fmt: skip
+        title=dict(text=escape(title)) if title else None,
+        xaxis=dict(title=dict(text="memory slot"), dtick=2),
+        yaxis=dict(title=dict(text="element")),
+        height=300,
+        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+    )
     return fig
 
 

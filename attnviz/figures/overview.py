@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from attnviz.attention import AttentionMap
 from attnviz.figures.common import COLORSCALE, token_margins
+from attnviz.maps.attention_map import AttentionMap
 
 OVERVIEW_CELLS = 110_000  # the browser draws a heatmap image of this many cells in well under a second
 
@@ -39,7 +39,7 @@ def downsample(weights: np.ndarray, max_side: int) -> np.ndarray:
     padded[..., :q, :k] = weights
     counts = np.zeros((rows * fq, cols * fk))
     counts[:q, :k] = 1
-    block = lambda a: a.reshape(*a.shape[:-2], rows, fq, cols, fk).sum(axis=(-3, -1))  # noqa: E731
+    block = lambda a: a.reshape(*a.shape[:-2], rows, fq, cols, fk).sum(axis=(-3, -1))
     return (block(padded) / block(counts)).astype(np.float32)
 
 
@@ -51,23 +51,29 @@ def overview(attn: AttentionMap, max_side: int | None = None) -> go.Figure:
     grid = overview_grid(attn, max_side)
     rows, cols = grid.shape[0] // attn.n_layers, grid.shape[1] // attn.n_heads
     thumbnails = go.Heatmap(
-        z=np.round(np.clip(grid, 0, 1) * 255).astype(np.uint8), zmin=0, zmax=255, colorscale=COLORSCALE,
+        z=np.round(np.clip(grid, 0, 1) * 255).astype(np.uint8),
+        zmin=0,
+        zmax=255,
+        colorscale=COLORSCALE,
         hoverinfo="skip",
-        colorbar=dict(title=dict(text="weight"), tickvals=[0, 64, 128, 191, 255],
-                      ticktext=["0", "0.25", "0.5", "0.75", "1"]),
-    )  # fmt: skip
+        colorbar=dict(
+            title=dict(text="weight"), tickvals=[0, 64, 128, 191, 255], ticktext=["0", "0.25", "0.5", "0.75", "1"]
+        ),
+    )
     return go.Figure(  # the layout given to the constructor: update_layout() costs as much again
         [thumbnails, _tile_centres(attn, rows, cols)],
         layout=dict(
             shapes=_tile_borders(attn, rows, cols),
             xaxis=dict(title=dict(text="head"), side="top", automargin=False, **_tile_axis(attn.n_heads, cols)),
-            yaxis=dict(title=dict(text="layer"), autorange="reversed", automargin=False,
-                       **_tile_axis(attn.n_layers, rows)),
-            hovermode="closest", hoverdistance=-1,
+            yaxis=dict(
+                title=dict(text="layer"), autorange="reversed", automargin=False, **_tile_axis(attn.n_layers, rows)
+            ),
+            hovermode="closest",
+            hoverdistance=-1,
             margin=_margins(attn),
             height=int(min(900, max(280, 90 * attn.n_layers + 80))),
         ),
-    )  # fmt: skip
+    )
 
 
 def _margins(attn: AttentionMap) -> dict:
@@ -81,12 +87,14 @@ def _tile_centres(attn: AttentionMap, rows: int, cols: int) -> go.Scatter:
     """One invisible point per tile: hover names the head, a click opens it."""
     layer, head = np.meshgrid(np.arange(attn.n_layers), np.arange(attn.n_heads), indexing="ij")
     return go.Scatter(
-        x=(head.ravel() + 0.5) * cols - 0.5, y=(layer.ravel() + 0.5) * rows - 0.5, mode="markers",
+        x=(head.ravel() + 0.5) * cols - 0.5,
+        y=(layer.ravel() + 0.5) * rows - 0.5,
+        mode="markers",
         marker=dict(size=max(4, min(40, 600 // max(attn.n_heads, 1))), opacity=0),
         customdata=np.stack([layer.ravel(), head.ravel()], -1).astype(np.int16),
         hovertemplate="layer %{customdata[0]} head %{customdata[1]}: click to open<extra></extra>",
         showlegend=False,
-    )  # fmt: skip
+    )
 
 
 def _tile_borders(attn: AttentionMap, rows: int, cols: int) -> list[dict]:
@@ -105,9 +113,12 @@ def _tile_borders(attn: AttentionMap, rows: int, cols: int) -> list[dict]:
 def _tile_axis(count: int, side: int) -> dict:
     """An axis labelled 0..count-1 at the centre of each tile of ``side`` cells."""
     return dict(
-        tickmode="array", tickvals=[(i + 0.5) * side - 0.5 for i in range(count)],
-        ticktext=[str(i) for i in range(count)], showgrid=False, zeroline=False,
-    )  # fmt: skip
+        tickmode="array",
+        tickvals=[(i + 0.5) * side - 0.5 for i in range(count)],
+        ticktext=[str(i) for i in range(count)],
+        showgrid=False,
+        zeroline=False,
+    )
 
 
 def tile_at(attn: AttentionMap, x: float, y: float, max_side: int | None = None) -> tuple[int, int]:

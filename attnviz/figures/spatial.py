@@ -47,11 +47,18 @@ def outline(mask: np.ndarray) -> tuple[list[float | None], list[float | None]]:
 def _cell_heatmap(cells: np.ndarray, height: int, width: int, x0: float = 0.0, zmax: float | None = None) -> go.Heatmap:
     rows, cols = cells.shape
     return go.Heatmap(
-        z=np.asarray(cells, dtype=np.float32), x0=x0 + (width / cols - 1) / 2, dx=width / cols,
-        y0=(height / rows - 1) / 2, dy=height / rows, colorscale=OVERLAY, zmin=0.0,
-        zmax=float(np.nanmax(cells)) if zmax is None else zmax, hoverinfo="skip",
-        colorbar=dict(title="weight", thickness=12), hoverongaps=False,
-    )  # fmt: skip
+        z=np.asarray(cells, dtype=np.float32),
+        x0=x0 + (width / cols - 1) / 2,
+        dx=width / cols,
+        y0=(height / rows - 1) / 2,
+        dy=height / rows,
+        colorscale=OVERLAY,
+        zmin=0.0,
+        zmax=float(np.nanmax(cells)) if zmax is None else zmax,
+        hoverinfo="skip",
+        colorbar=dict(title="weight", thickness=12),
+        hoverongaps=False,
+    )
 
 
 def _cell_points(cells: np.ndarray, height: int, width: int) -> go.Scatter:
@@ -60,41 +67,64 @@ def _cell_points(cells: np.ndarray, height: int, width: int) -> go.Scatter:
     rows, cols = cells.shape
     r, c = np.divmod(np.arange(rows * cols), cols)
     return go.Scatter(
-        x=(c + 0.5) * width / cols - 0.5, y=(r + 0.5) * height / rows - 0.5, mode="markers", name="cells",
-        marker=dict(symbol="square", size=12, opacity=0.0), customdata=np.stack([r, c, cells.reshape(-1)], -1),
+        x=(c + 0.5) * width / cols - 0.5,
+        y=(r + 0.5) * height / rows - 0.5,
+        mode="markers",
+        name="cells",
+        marker=dict(symbol="square", size=12, opacity=0.0),
+        customdata=np.stack([r, c, cells.reshape(-1)], -1),
         hovertemplate="cell (%{customdata[0]}, %{customdata[1]}): %{customdata[2]:.3f}<extra></extra>",
-        unselected=dict(marker=dict(opacity=0.0)), selected=dict(marker=dict(opacity=0.0)),
-    )  # fmt: skip
+        unselected=dict(marker=dict(opacity=0.0)),
+        selected=dict(marker=dict(opacity=0.0)),
+    )
 
 
 def _layout(fig: go.Figure, height: int, width: int, title: str, pixels: int = 360) -> go.Figure:
     fig.update_xaxes(visible=False, range=[-0.5, width - 0.5], constrain="domain")
     fig.update_yaxes(visible=False, range=[height - 0.5, -0.5], scaleanchor="x", constrain="domain")
-    fig.update_layout(title=dict(text=escape(title), x=0.0), height=pixels, margin=dict(l=5, r=5, t=40, b=5),
-                      showlegend=False, clickmode="event+select")  # fmt: skip
+    fig.update_layout(
+        title=dict(text=escape(title), x=0.0),
+        height=pixels,
+        margin=dict(l=5, r=5, t=40, b=5),
+        showlegend=False,
+        clickmode="event+select",
+    )
     return fig
 
 
 def image_attention(
-    image: np.ndarray, cells: np.ndarray, title: str = "", gold: np.ndarray | None = None,
+    image: np.ndarray,
+    cells: np.ndarray,
+    title: str = "",
+    gold: np.ndarray | None = None,
     marked: tuple[int, int] | None = None,
-) -> go.Figure:  # fmt: skip
+) -> go.Figure:
     """The image with ``cells`` (rows, cols) of attention over it; ``gold`` (H, W) bool outlined; ``marked``
     (row, col) a cell drawn as a white square (the query patch)."""
     rgb = to_rgb(image)
     height, width = rgb.shape[:2]
-    fig = go.Figure([go.Image(z=rgb, hoverinfo="skip"), _cell_heatmap(cells, height, width),
-                     _cell_points(cells, height, width)])  # fmt: skip
+    fig = go.Figure(
+        [go.Image(z=rgb, hoverinfo="skip"), _cell_heatmap(cells, height, width), _cell_points(cells, height, width)]
+    )
     if gold is not None and np.any(gold):
         xs, ys = outline(gold)
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=OUTLINE, width=2), name="gold object",
-                                 hoverinfo="skip"))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=xs, y=ys, mode="lines", line=dict(color=OUTLINE, width=2), name="gold object", hoverinfo="skip"
+            )
+        )
     if marked is not None:
         rows, cols = cells.shape
         h, w = height / rows, width / cols
         r, c = marked
-        fig.add_shape(type="rect", x0=c * w - 0.5, x1=(c + 1) * w - 0.5, y0=r * h - 0.5, y1=(r + 1) * h - 0.5,
-                      line=dict(color="white", width=2))  # fmt: skip
+        fig.add_shape(
+            type="rect",
+            x0=c * w - 0.5,
+            x1=(c + 1) * w - 0.5,
+            y0=r * h - 0.5,
+            y1=(r + 1) * h - 0.5,
+            line=dict(color="white", width=2),
+        )
     return _layout(fig, height, width, title)
 
 
@@ -136,8 +166,19 @@ def _tiled_heatmap(z, rows, cols, height, width, columns, tile_rows) -> go.Heatm
     """Cell centres of every tile in pixel coordinates (tiles are GAP apart, so x and y are given per cell)."""
     x = [c * (width + GAP) + (j + 0.5) * width / cols - 0.5 for c in range(columns) for j in range(cols)]
     y = [r * (height + GAP) + (i + 0.5) * height / rows - 0.5 for r in range(tile_rows) for i in range(rows)]
-    heads = np.array([[f"head {(i // rows) * columns + j // cols}" for j in range(z.shape[1])]
-                      for i in range(z.shape[0])], dtype=object)  # fmt: skip
-    return go.Heatmap(z=z, x=np.array(x), y=np.array(y), colorscale=OVERLAY, zmin=0.0, zmax=float(np.nanmax(z)),
-                      customdata=heads, hovertemplate="%{customdata}: %{z:.3f}<extra></extra>", hoverongaps=False,
-                      colorbar=dict(title="weight", thickness=12))  # fmt: skip
+    heads = np.array(
+        [[f"head {(i // rows) * columns + j // cols}" for j in range(z.shape[1])] for i in range(z.shape[0])],
+        dtype=object,
+    )
+    return go.Heatmap(
+        z=z,
+        x=np.array(x),
+        y=np.array(y),
+        colorscale=OVERLAY,
+        zmin=0.0,
+        zmax=float(np.nanmax(z)),
+        customdata=heads,
+        hovertemplate="%{customdata}: %{z:.3f}<extra></extra>",
+        hoverongaps=False,
+        colorbar=dict(title="weight", thickness=12),
+    )

@@ -8,9 +8,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from attnviz.attention import AttentionMap
 from attnviz.figures.common import COLORSCALE, escape, figure_height, token_hover, token_ticks
-from attnviz.two_models import short_name
+from attnviz.maps.attention_map import AttentionMap
+from attnviz.pretrained.two_models import short_name
 
 DISTANCE_COLORS = "Magma"  # dark = heads that attend alike
 
@@ -42,8 +42,13 @@ def side_by_side(a: AttentionMap, b: AttentionMap, head_a: tuple[int, int], head
 def head_pairs(distances: np.ndarray, names: tuple[str, str], layers: tuple[int, int]) -> go.Figure:
     """``[head of A, head of B]`` JS distances of one pair of layers as a heatmap (dark = alike)."""
     title = f"JS distance: {names[0]} layer {layers[0]} (rows) vs {names[1]} layer {layers[1]} (columns)"
-    return _distance_grid(distances, [f"head {h}" for h in range(distances.shape[0])],
-                          [f"head {h}" for h in range(distances.shape[1])], title, names)  # fmt: skip
+    return _distance_grid(
+        distances,
+        [f"head {h}" for h in range(distances.shape[0])],
+        [f"head {h}" for h in range(distances.shape[1])],
+        title,
+        names,
+    )
 
 
 def all_head_pairs(distances: np.ndarray, heads: tuple[int, int], names: tuple[str, str]) -> go.Figure:
@@ -59,10 +64,14 @@ def _distance_grid(
 ) -> go.Figure:
     fig = go.Figure(
         go.Heatmap(
-            z=np.asarray(distances, np.float32), zmin=0.0, zmax=1.0, colorscale=DISTANCE_COLORS,
-            colorbar=dict(title=dict(text="JS distance")), **token_hover(rows, columns),
+            z=np.asarray(distances, np.float32),
+            zmin=0.0,
+            zmax=1.0,
+            colorscale=DISTANCE_COLORS,
+            colorbar=dict(title=dict(text="JS distance")),
+            **token_hover(rows, columns),
         )
-    )  # fmt: skip
+    )
     fig.update_xaxes(title_text=escape(names[1]), tickangle=-60, **token_ticks(columns, 48))
     fig.update_yaxes(title_text=escape(names[0]), autorange="reversed", **token_ticks(rows, 48))
     fig.update_layout(

@@ -37,16 +37,28 @@ def lines(
     fig.update_layout(
         title=dict(text=escape(title)) if title else None,
         xaxis=dict(title=dict(text=x_title), type="log" if log_x else "linear"),
-        yaxis=dict(title=dict(text=y_title), type="log" if log_y else "linear",
-                   tickformat=".0%" if percent else None, range=[-0.02, 1.02] if percent else None),
+        yaxis=dict(
+            title=dict(text=y_title),
+            type="log" if log_y else "linear",
+            tickformat=".0%" if percent else None,
+            range=[-0.02, 1.02] if percent else None,
+        ),
         legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1.0, xanchor="right"),
-        height=380, margin=dict(l=10, r=10, t=60, b=10),
-    )  # fmt: skip
+        height=380,
+        margin=dict(l=10, r=10, t=60, b=10),
+    )
     return fig
 
 
 def shade(fig: go.Figure, start: float, end: float, label: str) -> go.Figure:
     """Grey band over x in [start, end] with a label (e.g. lengths beyond training)."""
-    fig.add_vrect(x0=start, x1=end, fillcolor="#888", opacity=0.12, line_width=0,
-                  annotation_text=escape(label), annotation_position="top left")  # fmt: skip
+    fig.add_vrect(
+        x0=start,
+        x1=end,
+        fillcolor="#888",
+        opacity=0.12,
+        line_width=0,
+        annotation_text=escape(label),
+        annotation_position="top left",
+    )
     return fig

@@ -1,0 +1,307 @@
+"""Cached loaders and runs for the app: every ``st.cache_*`` of attnviz lives here.
+
+Models load once per process (``st.cache_resource``: shared, eval mode, never mutated); results are
+cached per input (``st.cache_data``), so moving a slider re-draws without re-running a model. The other
+streamlit modules (``ui``, ``panels``) hold widgets and views; the rest of attnviz never imports streamlit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+import torch
+
+from attnviz import settings
+from attnviz.builtin import evaluate, experiments
+from attnviz.builtin.checkpoints import load_shipped
+from attnviz.builtin.models import han, ntm, sat, vit
+from attnviz.builtin.models.registry import SEQ2SEQ_MODELS
+from attnviz.builtin.models.seq2seq import Translation, decode, force
+from attnviz.builtin.tasks import get_task
+from attnviz.builtin.tasks.documents import parse
+from attnviz.builtin.tasks.scenes import scene_for
+from attnviz.corpus import results as corpus_results_module
+from attnviz.long import results as long_input
+from attnviz.maps import analysis
+from attnviz.maps.attention_map import AttentionMap
+from attnviz.pretrained import generation, hf, images, vision
+from attnviz.pretrained import two_models as pairing
+from attnviz.pretrained.extract import Extraction, extract
+from attnviz.pretrained.extract import induction_probe as extract_induction
+
+MAX_RESULTS = 256  # every result cache is also bounded by bytes (max_size); README lists each bound
+MAX_MODELS = 3  # least recently used pretrained models beyond this are evicted
+BY_CONTENT = {AttentionMap: lambda attn: attn.fingerprint}  # hash a map by its content hash, not its bytes
+torch.set_num_threads(settings.torch_threads())  # per forward pass; sessions run side by side (settings says why)
+
+
+@st.cache_resource(show_spinner="Loading the built-in model ...")
+def builtin_model(task_name: str, model_name: str):
+    return load_shipped(task_name, model_name)
+
+
+@st.cache_data(show_spinner="Decoding ...", max_entries=MAX_RESULTS, max_size="64MB")
+def run_builtin(task_name: str, model_name: str, text: str) -> Translation:
+    """Tokenise ``text`` for the task (TaskInputError if it can't be) and greedy-decode it."""
+    task = get_task(task_name)
+    source = task.tokenize(text)
+    return decode(builtin_model(task_name, model_name), task, [source], label=f"{model_name} · {task_name}")[0]
+
+
+def pretrained_model(model_id: str) -> hf.LoadedModel:
+    """The loaded model; PermissionError if hosted mode does not allow it, ModelLoadError if it won't load."""
+    settings.check_model(model_id)
+    return _pretrained_model(model_id)
+
+
+@st.cache_resource(show_spinner="Loading the pretrained model (once) ...", max_entries=MAX_MODELS)
+def _pretrained_model(model_id: str) -> hf.LoadedModel:
+    return hf.load(model_id)
+
+
+def run_pretrained(
+    model_id: str,
+    text: str,
+    pair: str | None = None,
+    target: str | None = None,
+    word_level: bool = False,
+    max_tokens: int | None = None,
+) -> Extraction:
+    """One forward pass for (model, input); every view of the page reads this result.
+
+    The visitor's permission is checked on every call, outside the cache: a result cached for the
+    operator never reaches a visitor who may not load that model.
+    """
+    settings.check_model(model_id)
+    budget = settings.limits().max_attention_mb
+    return _run_pretrained(model_id, text, pair, target, word_level, max_tokens, budget)
+
+
+@st.cache_data(show_spinner="Running the model ...", max_entries=MAX_RESULTS, max_size="1GB")
+def _run_pretrained(
+    model_id: str,
+    text: str,
+    pair: str | None = None,
+    target: str | None = None,
+    word_level: bool = False,
+    max_tokens: int | None = None,
+    max_attention_mb: int | None = None,
+) -> Extraction:
+    loaded = pretrained_model(model_id)
+    result = extract(loaded, text, pair, target, word_level, max_tokens=max_tokens, max_attention_mb=max_attention_mb)
+    for attn in result.maps.values():
+        attn.fingerprint  # noqa: B018 - computed once here, it travels with the cached copies
+    return result
+
+
+@st.cache_data(show_spinner="Reading attention on the gold target ...", max_entries=MAX_RESULTS, max_size="64MB")
+def force_builtin(task_name: str, model_name: str, text: str) -> dict[str, AttentionMap]:
+    """Attention with the gold target fed in (every model's rows are the same gold tokens).
+
+    TaskInputError if the text can't be tokenised; ValueError if the task's rules give no gold target.
+    """
+    task = get_task(task_name)
+    example = task.reference(task.tokenize(text))
+    if example is None:
+        raise ValueError(
+            "This input is outside the task's rules, so there is no gold alignment to compare against. "
+            "Try the random example button."
+        )
+    return force(builtin_model(task_name, model_name), task, example, label=f"{model_name} · {task_name}")
+
+
+@st.cache_data(show_spinner="Scoring every map on 200 held-out examples ...", max_entries=16, max_size="8MB")
+def held_out_alignment(task_name: str, n: int = 200, seed: int = 0) -> list[dict]:
+    """Alignment of every RNN score function and every Transformer cross-attention head on ``n`` examples."""
+    models = {name: builtin_model(task_name, name) for name in SEQ2SEQ_MODELS}
+    return evaluate.alignment_rows(task_name, n=n, seed=seed, models=models)
+
+
+@st.cache_data(show_spinner="Running the induction probe ...", max_entries=8, max_size="256MB")
+def induction_probe(model_id: str, period: int = 20) -> AttentionMap:
+    return extract_induction(pretrained_model(model_id), period)
+
+
+@st.cache_data(hash_funcs=BY_CONTENT, max_entries=MAX_RESULTS, show_spinner=False, max_size="64MB")
+def statistics(attn: AttentionMap) -> dict:
+    return analysis.head_statistics(attn)
+
+
+@st.cache_data(hash_funcs=BY_CONTENT, max_entries=MAX_RESULTS, show_spinner=False, max_size="512MB")
+def rollout(attn: AttentionMap, encoder: AttentionMap | None = None) -> AttentionMap:
+    return analysis.cross_rollout(attn, encoder) if encoder is not None else analysis.rollout(attn)
+
+
+@st.cache_data(
+    hash_funcs=BY_CONTENT, max_entries=MAX_RESULTS, show_spinner="Comparing every pair of heads ...", max_size="256MB"
+)
+def similarity(attn: AttentionMap):
+    return analysis.head_similarity(attn)
+
+
+@st.cache_data(hash_funcs=BY_CONTENT, max_entries=MAX_RESULTS, max_size="512MB", show_spinner=False)
+def without_special(attn: AttentionMap) -> AttentionMap:
+    return analysis.drop_special(attn)
+
+
+@st.cache_data(show_spinner="Reading the results ...", max_entries=16, max_size="256MB")
+def corpus_results(folder: str, finished: float) -> corpus_results_module.CorpusResults:
+    """A results folder's aggregates and extremes; ``finished`` (summary.json's mtime) keys a folder rewritten."""
+    return corpus_results_module.load(Path(folder))
+
+
+@st.cache_data(show_spinner=False, max_entries=MAX_RESULTS, max_size="64MB")
+def classify_document(text: str) -> han.Classified:
+    """Parse a document (ValueError if it can't be) and classify it with the shipped HAN."""
+    return han.classify(builtin_model("documents", "han"), parse(text))
+
+
+@st.cache_data(show_spinner=False, max_entries=MAX_RESULTS, max_size="64MB")
+def run_copy(pattern: tuple[tuple[int, ...], ...]) -> ntm.CopyRun:
+    return ntm.run_copy(builtin_model("copy", "ntm"), np.array(pattern, dtype=np.float32))
+
+
+@st.cache_data(show_spinner=False, max_entries=MAX_RESULTS, max_size="64MB")
+def caption_scene(objects: str, seed: int) -> sat.Captioned:
+    """The scene (SceneError if the objects can't be read or placed) captioned by the shipped captioner."""
+    return sat.caption(builtin_model("scenes", "sat"), scene_for(objects, seed))
+
+
+@st.cache_data(show_spinner=False, max_entries=MAX_RESULTS, max_size="64MB")
+def name_scene(objects: str, seed: int) -> vit.Named:
+    """The scene (SceneError if the objects can't be read or placed) through the shipped tiny ViT."""
+    return vit.name_objects(builtin_model("scenes", "vit"), scene_for(objects, seed))
+
+
+def vision_model(model_id: str) -> vision.LoadedVision:
+    """A pretrained vision transformer; PermissionError if this visitor may not load it, ModelLoadError if it
+    won't load."""
+    settings.check_model(model_id)
+    return _vision_model(model_id)
+
+
+@st.cache_resource(show_spinner="Loading the vision transformer (once) ...", max_entries=MAX_MODELS)
+def _vision_model(model_id: str) -> vision.LoadedVision:
+    return vision.load_vision(model_id)
+
+
+def look_at(model_id: str, data: bytes) -> tuple[AttentionMap, np.ndarray, tuple[str, ...]]:
+    """(self-attention over the image, the image as the model sees it, notes on the upload) for image bytes;
+    ImageError for a bad upload."""
+    settings.check_model(model_id)
+    caps = settings.limits()
+    return _look_at(model_id, data, caps.max_image_bytes, caps.max_image_pixels)
+
+
+@st.cache_data(show_spinner="Running the vision transformer ...", max_entries=MAX_RESULTS, max_size="512MB")
+def _look_at(model_id: str, data: bytes, max_bytes: int, max_pixels: int):
+    read = images.read_image(data, max_bytes, max_pixels)
+    loaded = vision_model(model_id)
+    return vision.extract_image(loaded, read.image), vision.model_view(loaded, read.image), read.notes
+
+
+@st.cache_data(show_spinner=False, max_entries=16, max_size="16MB")
+def shipped_results(name: str) -> dict | None:
+    """The results file shipped for a 'why attention' experiment (None if it has not been run)."""
+    return experiments.load(name)
+
+
+@st.cache_data(show_spinner="Running the experiment ...", max_entries=32, max_size="32MB")
+def rerun(name: str, **options) -> dict:
+    """A 'why attention' experiment run again with ``options`` (the page caps every size)."""
+    return experiments.runner(name)(**options)
+
+
+@st.cache_resource(show_spinner=False)
+def long_store() -> long_input.Store:
+    """The long-input page's results, once per process and bounded by bytes (not pickled into every rerun)."""
+    return long_input.Store(settings.LONG_STORE_MB * 2**20)
+
+
+def attribute(model_id: str, text: str, position: int, target: str, baseline: str, steps: int):
+    """Attribution for one token of a pretrained model (attnviz.pretrained.attribution), within this visitor's caps;
+    ValueError with one sentence for input that can't be attributed."""
+    settings.check_model(model_id)
+    caps = settings.limits()
+    return _attribute(model_id, text, position, target, baseline, steps, caps.max_attribution_tokens, caps.max_ig_steps)
+
+
+@st.cache_data(show_spinner="Computing gradients ...", max_entries=MAX_RESULTS, max_size="256MB")
+def _attribute(model_id, text, position, target, baseline, steps, max_tokens, max_steps):
+    from attnviz.pretrained import attribution  # here, so this addition stays one block at the end of the file
+
+    loaded = pretrained_model(model_id)
+    return attribution.attribute(loaded, text, position, target, baseline, steps, max_tokens, max_steps)
+
+
+# ---- generation step by step (pages/generation.py) ----------------------------------------------
+
+
+def run_generation(model_id: str, prompt: str, answer: str | None, new_tokens: int) -> generation.Generation:
+    """A greedy answer of ``new_tokens`` tokens, or the typed ``answer`` fed in; ValueError with one sentence.
+
+    Permission and limits are read on every call, outside the cache, as in :func:`run_pretrained`.
+    """
+    settings.check_model(model_id)
+    chosen = settings.limits()
+    return _run_generation(
+        model_id, prompt, answer, new_tokens, chosen.max_new_tokens, chosen.max_tokens, chosen.max_attention_mb
+    )
+
+
+@st.cache_data(show_spinner="Generating ...", max_entries=MAX_RESULTS, max_size="512MB")
+def _run_generation(
+    model_id: str, prompt: str, answer: str | None, new_tokens: int, cap: int, max_tokens: int, budget_mb: int
+) -> generation.Generation:
+    loaded = pretrained_model(model_id)
+    if max_tokens < loaded.max_tokens:
+        loaded = replace(loaded, max_tokens=max_tokens)
+    if answer is not None:
+        return generation.force(loaded, prompt, answer, cap, budget_mb)
+    return generation.generate(loaded, prompt, new_tokens, cap, budget_mb)
+
+
+# ---- two models side by side (pages/two_models.py) ------------------------------------------------------------
+
+
+def model_pair(model_a: str, model_b: str, text: str, max_tokens: int) -> tuple[pairing.Pair, tuple[str, ...]]:
+    """(both models' attention on the same words, warnings of the runs); each visitor's permission checked here.
+
+    The two models go through the one pretrained-model cache (``MAX_MODELS``, least recently used out):
+    this page keeps no models of its own.
+    """
+    settings.check_model(model_a)
+    settings.check_model(model_b)
+    return _model_pair(model_a, model_b, text, max_tokens, settings.limits().max_attention_mb)
+
+
+@st.cache_data(show_spinner="Running both models ...", max_entries=MAX_RESULTS, max_size="256MB")
+def _model_pair(model_a: str, model_b: str, text: str, max_tokens: int, max_attention_mb: int):
+    sides, warnings = [], []
+    for model_id in (model_a, model_b):
+        loaded = pretrained_model(model_id)
+        cap = min(loaded.max_tokens, max_tokens)
+        result = _run_pretrained(model_id, text, max_tokens=cap, max_attention_mb=max_attention_mb)
+        words, count = pairing.tokenizer_words(loaded.tokenizer, text, cap)
+        if count != result.primary.n_queries:
+            raise ValueError(f"{loaded.name}: its tokenizer and its attention disagree on the number of tokens.")
+        sides.append((result.primary, words))
+        warnings.extend(f"{loaded.name}: {w}" for w in result.warnings)
+    (map_a, words_a), (map_b, words_b) = sides
+    return pairing.compare(text, map_a, words_a, map_b, words_b), tuple(warnings)
+
+
+@st.cache_data(
+    hash_funcs=BY_CONTENT, max_entries=MAX_RESULTS, max_size="256MB", show_spinner="Comparing every head pair ..."
+)
+def all_head_pairs(a: AttentionMap, b: AttentionMap) -> np.ndarray:
+    """``[layer*head of A, layer*head of B]`` JS distances (seconds for two 12 x 12 models on 64 words: cached)."""
+    return pairing.all_pair_distances(a, b)
+
+
+@st.cache_data(hash_funcs=BY_CONTENT, max_entries=MAX_RESULTS, max_size="16MB", show_spinner=False)
+def closest_head_pairs(a: AttentionMap, b: AttentionMap, count: int) -> list[dict]:
+    return pairing.closest_pairs(a, b, count)

@@ -1,0 +1,108 @@
+"""The Corpus page's streamlit side: run a small corpus in-process (the same files as the command line) and
+explore a results folder: per-head distributions, a head x statistic grid, and search for sentences."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from attnviz import figures
+from attnviz.app import cache, panels
+from attnviz.app.messages import plain, warning
+from attnviz.app.paper import paper_figure
+from attnviz.app.state import ViewState
+from attnviz.app.views import PRETRAINED, PRETRAINED_PAGE
+from attnviz.corpus import pipeline as corpus_pipeline
+from attnviz.corpus.job import STATISTICS
+from attnviz.corpus.results import CorpusResults
+from attnviz.maps import analysis
+from attnviz.pretrained.hf import DEFAULT_MODEL
+
+RUNS = Path(tempfile.gettempdir()) / "attnviz-corpus"  # in-process results, one folder per (model, sentences, options)
+PAGE_SHARD_SIZE = 25  # the progress bar moves once a shard
+
+
+def run_in_process(model_id: str, sentences: list[str], word_level: bool, max_tokens: int) -> Path:
+    """The results folder of these sentences, computed here (with a progress bar) unless it is complete already."""
+    loaded = cache.pretrained_model(model_id)
+    key = "\n".join([loaded.name, str(word_level), str(max_tokens), *sentences]).encode()
+    folder = RUNS / hashlib.blake2b(key, digest_size=12).hexdigest()
+    if not (folder / "summary.json").is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        source, temporary = folder / "input.txt", folder / f"input.tmp-{os.getpid()}"
+        temporary.write_text("\n".join(sentences) + "\n", encoding="utf-8")
+        os.replace(temporary, source)
+        bar = st.progress(0.0, text=f"Running {len(sentences)} sentences ...")
+        show = lambda done, total, _: bar.progress(done / total, text=f"{done} / {total} sentences")
+        options = corpus_pipeline.Options(
+            model_id, shard_size=PAGE_SHARD_SIZE, word_level=word_level, max_tokens=max_tokens
+        )
+        corpus_pipeline.run(source, folder, options, loaded=loaded, progress=show)
+        bar.empty()
+    return folder
+
+
+def show(results: CorpusResults, view: ViewState) -> None:
+    """Every view of a results folder."""
+    summary, job = results.summary, results.job
+    st.caption(
+        plain(
+            f"{summary['sentences']:,} sentences through {job['model']} ({summary['skipped']} skipped: only special "
+            f"tokens; {summary['truncated']} cut to {job['max_tokens']} tokens)."
+        )
+    )
+    for note in summary["notes"]:
+        warning(note)
+    note = f"Mean over {summary['sentences']:,} sentences (first attention map of the model)."
+    panels.statistics(results.means(list(analysis.STATISTICS)), view, note=note, clickable=False)
+    names = list(STATISTICS)
+    labels = figures.head_labels(*results.shape)
+    st.markdown("**How each head varies across sentences**")
+    statistic = st.selectbox("Statistic", names, key=view.key("dist_stat"), format_func=STATISTICS.get)
+    rows = results.aggregates[results.aggregates.statistic == statistic].sort_values(["layer", "head"])
+    quantiles = {name: rows[name].to_numpy() for name in ("q05", "q25", "q50", "q75", "q95")}
+    figure = figures.distributions(labels, quantiles, rows["mean"].to_numpy(), statistic)
+    st.plotly_chart(figure, key=view.key("distributions"))
+    paper_figure(lambda: figure, f"attnviz-corpus-{statistic}-by-head", view.key("paper_distributions"))
+    st.markdown("**Every head x every statistic** (mean; each column coloured from its lowest head to its highest)")
+    means = results.means(names)
+    grid = np.stack([means[name].reshape(-1) for name in names], axis=1)
+    st.plotly_chart(figures.statistic_grid(grid, labels, names), key=view.key("head_statistic_grid"))
+    paper_figure(lambda: figures.statistic_grid(grid, labels, names), "attnviz-corpus-heads", view.key("paper_grid"))
+    search(results, view)
+
+
+def search(results: CorpusResults, view: ViewState) -> None:
+    """Pick a head and a statistic: the sentences where it is highest or lowest, each with a link to its head view."""
+    st.markdown("**Search: the sentences behind a number**")
+    layers, heads = results.shape
+    left, middle, right, end_column = st.columns(4)
+    layer = left.selectbox("Layer", range(layers), key=view.key("search_layer"))
+    head = middle.selectbox("Head", range(heads), key=view.key("search_head"))
+    names = list(STATISTICS)
+    statistic = right.selectbox("Statistic", names, index=names.index("previous"), key=view.key("search_stat"))
+    end = end_column.radio("Where it is", ["highest", "lowest"], key=view.key("search_end"), horizontal=True)
+    found = results.search(layer, head, statistic, end)
+    model = results.job["model"]
+    fields = {"model": "" if model == DEFAULT_MODEL else model, "layer": layer, "head": head}
+    if results.job["word_level"]:
+        fields["words"] = True
+    found["open"] = [PRETRAINED.link(PRETRAINED_PAGE, text=text, **fields) for text in found.text]
+    st.caption(
+        f"Layer {layer} head {head}: the sentences with the {end} {statistic}. 'open' shows the sentence on "
+        "the pretrained page at this layer and head."
+    )
+    st.dataframe(
+        found[["rank", "value", "text", "open"]],
+        hide_index=True,
+        key=view.key("search_table"),
+        column_config={
+            "value": st.column_config.NumberColumn(format="%.3f"),
+            "open": st.column_config.LinkColumn("head view", display_text="open"),
+        },
+    )

@@ -1,0 +1,112 @@
+"""Analysis views shared by pages: head statistics, rollout, differences (streamlit side).
+
+They take AttentionMaps, call the pure functions of attnviz.maps.analysis and draw attnviz.figures.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from attnviz import figures
+from attnviz.app import cache
+from attnviz.app.paper import paper_figure
+from attnviz.app.state import ViewState
+from attnviz.maps import analysis
+from attnviz.maps.attention_map import AttentionMap
+
+
+def _stem(view: ViewState) -> str:
+    """The page part of a figure's file name ("hf" for the pretrained page's views)."""
+    return view.prefix.rstrip("_")
+
+
+def statistics_frame(stats: dict) -> pd.DataFrame:
+    """One row per head: every statistic and the pattern label."""
+    frame = pd.DataFrame(analysis.head_patterns(stats))
+    for name, values in stats.items():
+        frame[name] = values.reshape(-1)
+    return frame
+
+
+def statistics(
+    stats: dict, view: ViewState, note: str = "Averaged over this input's queries.", clickable: bool = True
+) -> None:
+    """Layer x head grids of a chosen statistic, the pattern of every head, and a CSV of it all."""
+    frame = statistics_frame(stats)
+    n_layers, n_heads = stats["entropy"].shape
+    names = list(analysis.STATISTICS)
+    metric = st.selectbox(
+        "Statistic", names, index=names.index("previous"), key=view.key("metric"), format_func=analysis.STATISTICS.get
+    )
+    values = frame[metric].to_numpy().reshape(n_layers, n_heads)
+    zmax = None if metric == "distance" else 1.0
+    fig = figures.head_grid(values, metric, zmax=zmax, fmt=".1f" if metric == "distance" else ".2f")
+    st.caption(f"{note} Click a cell to open that head." if clickable else note)
+    st.plotly_chart(fig, key=view.key("stats_grid"), on_select="rerun", selection_mode="points")
+    paper_figure(lambda: fig, f"attnviz-{_stem(view)}-head-{metric}", view.key("stats_paper"))
+    top = frame.sort_values(metric, ascending=metric == "entropy").head(5)
+    best = ", ".join(f"layer {r.layer} head {r.head} ({getattr(r, metric):.2f})" for r in top.itertuples())
+    st.markdown(f"**Highest {metric}:** {best}" if metric != "entropy" else f"**Most focused heads:** {best}")
+    st.markdown("**What each head does** (label, and the number that decided it)")
+    st.dataframe(
+        frame[["layer", "head", "pattern", "score", "why"]],
+        hide_index=True,
+        column_config={"score": st.column_config.NumberColumn(format="%.2f")},
+        height=260,
+    )
+    csv_name = f"attnviz-{view.prefix}head-statistics.csv"
+    st.download_button(
+        "Download head statistics (CSV)",
+        frame.to_csv(index=False).encode(),
+        csv_name,
+        "text/csv",
+        key=view.key("stats_csv"),
+        on_click="ignore",
+    )
+
+
+def rollout(attn: AttentionMap, layer: int, head: int, view: ViewState, encoder: AttentionMap | None = None) -> None:
+    """Raw attention of one head next to the attention rollout up to the same layer."""
+    st.caption(
+        "Rollout (Abnar & Zuidema 2020) follows attention through the layers: each layer's heads are "
+        "averaged, half the weight stays on the token itself for the residual connection, and the "
+        "layers multiply. It estimates how much each input token can reach each position."
+    )
+    try:
+        rolled = cache.rollout(attn, encoder)
+    except ValueError as error:
+        st.info(str(error))
+        return
+    left, right = st.columns(2)
+    raw = lambda: figures.heatmap(attn, layer, head, title=f"raw: layer {layer}, head {head}")
+    title = f"rollout through layer {layer} (all heads)"
+    rolled_figure = lambda: figures.heatmap(rolled, layer, 0, title=title)
+    with left:
+        st.plotly_chart(raw(), key=view.key("raw_pair"))
+        paper_figure(raw, f"attnviz-{_stem(view)}-raw-layer{layer}-head{head}", view.key("raw_paper"))
+    with right:
+        st.plotly_chart(rolled_figure(), key=view.key("rollout_pair"))
+        paper_figure(rolled_figure, f"attnviz-{_stem(view)}-rollout-layer{layer}", view.key("rollout_paper"))
+
+
+def similarity(attn: AttentionMap, view: ViewState) -> None:
+    """How alike the heads are on this input (Jensen-Shannon distance between every pair)."""
+    build = lambda: figures.similarity(cache.similarity(attn), attn.n_heads)
+    st.plotly_chart(build(), key=view.key("similarity"))
+    paper_figure(build, f"attnviz-{_stem(view)}-head-similarity", view.key("similarity_paper"))
+
+
+def induction(model_id: str, view: ViewState, period: int = 20) -> None:
+    """Run the repeated-random-tokens probe on a decoder model and show each head's induction score."""
+    st.caption(
+        f"{period} random tokens, then the same {period} again. An induction head, reading a token of the "
+        "second copy, attends to the token that followed it the first time: the pattern behind in-context copying."
+    )
+    probe = cache.induction_probe(model_id, period)
+    scores = analysis.induction_scores(probe, period)
+    build = lambda: figures.head_grid(scores, "induction score")
+    st.plotly_chart(build(), key=view.key("induction_grid"))
+    paper_figure(build, f"attnviz-{_stem(view)}-induction", view.key("induction_paper"))
+    layer, head = divmod(int(scores.argmax()), scores.shape[1])
+    st.markdown(f"**Most induction-like:** layer {layer} head {head} ({scores[layer, head]:.2f}).")

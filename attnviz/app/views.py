@@ -1,0 +1,24 @@
+"""View states that more than one page needs: a page that links to another builds the link from its view."""
+
+from __future__ import annotations
+
+from attnviz.app.state import Field, ViewState, flag
+
+PRETRAINED_VIEWS = ["Single head", "All heads", "Head view"]
+PRETRAINED_ANALYSES = ["Head statistics", "Rollout", "Head similarity"]
+PRETRAINED = ViewState(
+    "hf_",
+    model=Field(""),
+    text=Field("The cat sat on the mat because it was tired."),
+    pair=Field(""),
+    target=Field(""),
+    words=Field(False, flag),
+    hide=Field(False, flag),
+    stretch=Field(False, flag),
+    map=Field("self"),
+    tab=Field(PRETRAINED_VIEWS[0]),
+    analysis=Field(None),
+    layer=Field(0, int),
+    head=Field(0, int),
+)
+PRETRAINED_PAGE = "pretrained"  # its url_path in app.py

@@ -1,0 +1,85 @@
+"""Widgets several pages share: the task box, the model box, the overview chart, downloads, random draws."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from attnviz import figures
+from attnviz.app import cache
+from attnviz.app.messages import error
+from attnviz.app.state import Field, ViewState
+from attnviz.builtin.tasks import TASKS, Task
+from attnviz.maps import storage
+from attnviz.maps.attention_map import AttentionMap
+from attnviz.pretrained.hf import DEFAULT_DESCRIPTION, LoadedModel, ModelLoadError
+from attnviz.settings import limits
+
+TASK_FIELDS = {"task": Field("translate"), "text": Field("")}  # the fields task_input uses; text defaults per task
+MODEL_LABEL = "Model: a Hugging Face id or a local folder; empty for the packaged default"
+
+
+def task_input(view: ViewState) -> tuple[Task, str]:
+    """Task picker, text box and 'random example' button (fields ``task`` and ``text``); returns (task, text)."""
+    left, right = st.columns([1, 3])
+    view.choose("task", list(TASKS), default="translate")
+    left.selectbox("Task", list(TASKS), key=view.key("task"), format_func=lambda name: TASKS[name].title)
+    task = TASKS[view["task"]]
+    if view.key("text") not in st.session_state and view.key("text") not in st.query_params:
+        view["text"] = task.example_text
+    max_chars = limits().max_task_chars
+    view.cap("text", max_chars)
+    right.text_input("Input", key=view.key("text"), max_chars=max_chars, help=task.description)
+    st.button(
+        "Random example", icon=":material/casino:", key=view.key("random"), on_click=_random_example, args=(task, view)
+    )
+    with st.expander(f"About the {task.name} task and its vocabulary"):
+        st.write(task.description)
+        st.text(", ".join(task.vocabulary()))
+    return task, view["text"]
+
+
+def next_draw(key: str) -> int:
+    """A fresh seed for a 'random ...' button: a new one on every press, per session."""
+    st.session_state[key] = st.session_state.get(key, 0) + 1
+    return 1_000_000 + st.session_state[key]
+
+
+def _random_example(task: Task, view: ViewState) -> None:
+    example = task.examples(1, seed=next_draw("_random_counter"))[0]
+    view["text"] = task.detokenize(example.source)
+
+
+def model_box(view: ViewState, label: str = MODEL_LABEL) -> tuple[str, LoadedModel]:
+    """The pretrained-model box (field ``model``): (model id, loaded model); one that won't load stops the page."""
+    view.restore("model")
+    st.text_input(label, key=view.key("model"), placeholder=DEFAULT_DESCRIPTION)  # the hint in an empty box
+    model_id = view["model"].strip()
+    try:
+        return model_id, cache.pretrained_model(model_id)
+    except (ModelLoadError, PermissionError) as problem:
+        error(problem)
+        st.stop()
+
+
+def overview(attn: AttentionMap, view: ViewState, chart: str = "overview") -> None:
+    """All heads as one tiled chart; a click on a tile is picked up by ``view.pick_tile`` on the rerun."""
+    st.plotly_chart(figures.overview(attn), key=view.key(chart), on_select="rerun", selection_mode="points")
+
+
+def downloads(maps: dict[str, AttentionMap], stem: str) -> None:
+    """Download buttons for the maps on screen as CSV, NPZ and JSON."""
+    mime = {"csv": "text/csv", "npz": "application/octet-stream", "json": "application/json"}
+    for column, fmt in zip(st.columns(3), ("csv", "npz", "json")):
+        column.download_button(
+            f"Download {fmt.upper()}",
+            data=lambda fmt=fmt: storage.to_bytes(maps, fmt),
+            file_name=f"{stem}.{fmt}",
+            mime=mime[fmt],
+            key=f"download-{stem}-{fmt}",
+            on_click="ignore",
+        )
+
+
+def why_link(label: str) -> None:
+    """A link to the 'Why attention, measured' page, from the page an experiment belongs to."""
+    st.page_link("pages/why.py", label=label, icon=":material/science:")

@@ -1,0 +1,1 @@
+"""Our own models: tasks, models, one fit(), evaluation, experiments, checkpoints, shipped weights."""

@@ -1,0 +1,1 @@
+"""Corpus jobs: input, job, pipeline (local or Ray), results."""

@@ -1,0 +1,195 @@
+"""A finished corpus job's results: per-head aggregates and extreme sentences, computed from the shards.
+
+The reduction reads one shard at a time, so its memory does not grow with the corpus, and its numbers do
+not depend on how the shards were computed or how many sentences a shard holds: sums are kept in integer
+fixed point (1/2**30 steps), which adds in any order to the same total; quantiles come
+from a histogram of HISTOGRAM_BINS bins over each statistic's range (0-1, or 0 to the model's token limit
+for the distance), interpolated inside the bin: within 1/HISTOGRAM_BINS of the range.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from attnviz.corpus.job import STATISTICS, Job, shard_path
+from attnviz.corpus.sentences import CorpusError
+
+HISTOGRAM_BINS = 4096
+FIXED_POINT = 2.0**30  # a value v counts as round(v * 2**30) in the sums: exact, in any order (16M sentences a head)
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+TOP = 20  # sentences kept per head, statistic and end
+
+
+@dataclass(frozen=True)
+class CorpusResults:
+    job: dict
+    summary: dict
+    aggregates: pd.DataFrame  # layer, head, statistic, count, mean, min, q05 ... q95, max
+    extremes: pd.DataFrame  # layer, head, statistic, end ("highest" | "lowest"), rank, sentence_id, value, text
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return int(self.aggregates.layer.max()) + 1, int(self.aggregates["head"].max()) + 1
+
+    def means(self, names=None) -> dict[str, np.ndarray]:
+        """``{statistic: [layer, head]}`` means over the corpus."""
+        layers, heads = self.shape
+        names = names or STATISTICS
+        by_name = {n: g.sort_values(["layer", "head"]) for n, g in self.aggregates.groupby("statistic")}
+        return {n: by_name[n]["mean"].to_numpy(np.float32).reshape(layers, heads) for n in names}
+
+    def search(self, layer: int, head: int, statistic: str, end: str, n: int = TOP) -> pd.DataFrame:
+        """The sentences where ``statistic`` of this head is highest (or lowest), best first."""
+        rows = self.extremes[
+            (self.extremes.layer == layer)
+            & (self.extremes["head"] == head)
+            & (self.extremes.statistic == statistic)
+            & (self.extremes.end == end)
+        ]
+        return rows.sort_values("rank").head(n)[["rank", "sentence_id", "value", "text"]].reset_index(drop=True)
+
+
+def reduce(out: Path, job: Job, n_shards: int, notes: list[str], seconds: float) -> dict:
+    """Aggregates and extremes over every shard; writes them and summary.json (last). Returns the summary."""
+    out = Path(out)
+    accumulator, skipped, truncated, heads = None, 0, 0, None
+    for index in range(n_shards):
+        parquet = pq.ParquetFile(shard_path(out, index))
+        skipped += int(parquet.schema_arrow.metadata[b"attnviz_skipped"])
+        table = parquet.read().to_pandas()
+        if table.empty:
+            continue
+        heads = heads or (int(table.layer.max()) + 1, int(table["head"].max()) + 1)
+        accumulator = accumulator or _Accumulator(*heads, job.distance_range)
+        accumulator.add(table)
+        truncated += int(table.drop_duplicates("sentence_id").truncated.sum())
+    if accumulator is None:
+        raise CorpusError("None of the sentences could be run: each held only special tokens.")
+    for name, frame in (("aggregates", accumulator.aggregates()), ("extremes", accumulator.extremes)):
+        temporary = out / f"{name}.tmp-{os.getpid()}"
+        frame.to_parquet(temporary, index=False)
+        os.replace(temporary, out / f"{name}.parquet")
+    summary = {
+        "sentences": job.sentences - skipped,
+        "skipped": skipped,
+        "truncated": truncated,
+        "layers": heads[0],
+        "heads": heads[1],
+        "shards": n_shards,
+        "seconds": round(seconds, 2),
+        "notes": notes,
+    }
+    temporary = out / f"summary.tmp-{os.getpid()}"
+    temporary.write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    os.replace(temporary, out / "summary.json")  # last: its presence means the folder is complete
+    return summary
+
+
+def load(out: Path) -> CorpusResults:
+    """Read a finished results folder; CorpusError with one sentence when it is not one."""
+    out = Path(out)
+    if not (out / "job.json").is_file():
+        raise CorpusError(f"{out} is not a corpus results folder (it has no job.json).")
+    if not (out / "summary.json").is_file():
+        raise CorpusError(f"The job in {out} has not finished: run `python -m attnviz corpus` again to resume it.")
+    read = lambda name: json.loads((out / name).read_text(encoding="utf-8"))
+    return CorpusResults(
+        read("job.json"),
+        read("summary.json"),
+        pd.read_parquet(out / "aggregates.parquet"),
+        pd.read_parquet(out / "extremes.parquet"),
+    )
+
+
+class _Accumulator:
+    """Running sums, extremes, histograms and top/bottom sentences of every head x statistic."""
+
+    def __init__(self, layers: int, heads: int, distance_range: int):
+        self.layers, self.heads, self.n = layers, heads, layers * heads
+        self.ranges = {name: (distance_range if name == "distance" else 1.0) for name in STATISTICS}
+        shape = (len(STATISTICS), self.n)
+        self.count, self.total = np.zeros(shape, np.int64), np.zeros(shape, np.int64)
+        self.low, self.high = np.full(shape, np.inf), np.full(shape, -np.inf)
+        self.histogram = np.zeros((*shape, HISTOGRAM_BINS), np.int64)
+        self.extremes = pd.DataFrame()
+
+    def add(self, table: pd.DataFrame) -> None:
+        index = table.layer.to_numpy(np.int64) * self.heads + table["head"].to_numpy(np.int64)
+        for s, name in enumerate(STATISTICS):
+            values = table[name].to_numpy(np.float64)
+            ok = np.isfinite(values)
+            where, values = index[ok], values[ok]
+            self.count[s] += np.bincount(where, minlength=self.n)
+            np.add.at(self.total[s], where, np.rint(values * FIXED_POINT).astype(np.int64))
+            np.minimum.at(self.low[s], where, values)
+            np.maximum.at(self.high[s], where, values)
+            bins = np.clip((values / self.ranges[name] * HISTOGRAM_BINS).astype(np.int64), 0, HISTOGRAM_BINS - 1)
+            self.histogram[s] += np.bincount(where * HISTOGRAM_BINS + bins, minlength=self.n * HISTOGRAM_BINS).reshape(
+                self.n, HISTOGRAM_BINS
+            )
+        self.extremes = _best(pd.concat([self.extremes, _candidates(table)], ignore_index=True))
+
+    def aggregates(self) -> pd.DataFrame:
+        rows = []
+        for s, name in enumerate(STATISTICS):
+            width = self.ranges[name] / HISTOGRAM_BINS
+            cumulative = np.cumsum(self.histogram[s], axis=-1)
+            for i in range(self.n):
+                count = int(self.count[s, i])
+                row = {
+                    "layer": i // self.heads,
+                    "head": i % self.heads,
+                    "statistic": name,
+                    "count": count,
+                    "mean": self.total[s, i] / FIXED_POINT / count if count else np.nan,
+                    "min": self.low[s, i],
+                    "max": self.high[s, i],
+                }
+                for q in QUANTILES:
+                    row[f"q{round(q * 100):02d}"] = _quantile(cumulative[i], q, width, self.low[s, i], self.high[s, i])
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+
+def _quantile(cumulative: np.ndarray, q: float, width: float, low: float, high: float) -> float:
+    """The q-quantile from cumulative bin counts, linear inside its bin, kept within the observed range."""
+    total = cumulative[-1]
+    if not total:
+        return float("nan")
+    target = q * total
+    b = int(np.searchsorted(cumulative, target, side="left"))
+    before = cumulative[b - 1] if b else 0
+    inside = (target - before) / max(cumulative[b] - before, 1)
+    return float(np.clip((b + inside) * width, low, high))
+
+
+def _candidates(table: pd.DataFrame) -> pd.DataFrame:
+    """Per head and statistic, this table's TOP highest and TOP lowest sentences."""
+    parts = []
+    for name in STATISTICS:
+        frame = table[["layer", "head", "sentence_id", name, "text"]].rename(columns={name: "value"})
+        frame = frame[np.isfinite(frame.value)].assign(statistic=name)
+        for end, ascending in (("highest", False), ("lowest", True)):
+            ordered = frame.sort_values(["value", "sentence_id"], ascending=[ascending, True], kind="stable")
+            parts.append(ordered.groupby(["layer", "head"], sort=False).head(TOP).assign(end=end))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _best(frame: pd.DataFrame) -> pd.DataFrame:
+    """Keep the TOP best per (layer, head, statistic, end), ties broken by the lower sentence id; rank them."""
+    descending = frame.end == "highest"
+    key = np.where(descending, -frame.value, frame.value)
+    ordered = frame.assign(_key=key).sort_values(
+        ["layer", "head", "statistic", "end", "_key", "sentence_id"], kind="stable"
+    )
+    kept = ordered.groupby(["layer", "head", "statistic", "end"], sort=False).head(TOP).drop(columns="_key")
+    kept = kept.assign(rank=kept.groupby(["layer", "head", "statistic", "end"], sort=False).cumcount() + 1)
+    cols = ["layer", "head", "statistic", "end", "rank", "sentence_id", "value", "text"]
+    return kept[cols].reset_index(drop=True)

@@ -1,0 +1,1 @@
+"""Streaming extraction for long inputs: chunks, reducer, bounded results."""

@@ -1,0 +1,159 @@
+"""One chunk of queries' attention, computed as the standard eager attention of transformers computes it, without
+its copies.
+
+Every family attnviz streams (Llama, Mistral, Qwen2, Gemma 2, Phi, GPT-NeoX, GPT-2, BERT) has an
+``eager_attention_forward`` of the same form: ``q k^T * scaling``, Gemma 2's soft cap ``tanh(s / cap) * cap``,
+plus the additive mask, a float32 softmax, dropout (none in eval mode), then the weights times the values. Run
+on a chunk, that function copies every grouped key and value head once per query head (``repeat_kv``) and
+allocates a new tensor at each step. :func:`chunk_attention` does the same arithmetic on the un-repeated keys
+(the query heads that share a key head are stacked, so one matrix product serves them) and scales, caps and
+masks in place, in two buffers that every chunk reuses. ``tests/test_stream.py`` and
+``tests/test_stream_attention.py`` check, family by family, that the weights and outputs equal the model's own
+eager attention; a family not listed here streams through its own eager function instead.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import threading
+
+import torch
+
+from attnviz.long import native
+
+# attnviz's attention functions are switched on a model shared by every session for the length of one run:
+# one run at a time (streaming or capture), whoever asks.
+SWITCH = threading.Lock()
+STANDARD = frozenset({"llama", "mistral", "qwen2", "gemma2", "phi", "gpt_neox", "gpt2", "bert"})
+
+
+def eager_of(module: torch.nn.Module):
+    """The ``eager_attention_forward`` of the modelling file that defines ``module``'s class (its family's own)."""
+    return sys.modules[type(module).__module__].eager_attention_forward
+
+
+def is_standard(eager, module: torch.nn.Module, query: torch.Tensor, mask: torch.Tensor | None) -> bool:
+    """Whether :func:`chunk_attention` computes exactly what ``eager`` (the model's own function) would: one of
+    the families above (their functions read only ``scaling``, ``dropout`` and ``softcap`` of the keyword
+    arguments), in eval mode (no dropout), in float32, with an additive float mask or none."""
+    family = getattr(eager, "__module__", "").rsplit(".", 1)[-1].removeprefix("modeling_")
+    floating = mask is None or mask.is_floating_point()
+    return family in STANDARD and not module.training and query.dtype == torch.float32 and floating
+
+
+class Scratch:
+    """Float32 buffers that every chunk of a run reuses for its scores, weights and widened values. A new tensor
+    of that size for each chunk can be a fresh mapping from the system, whose pages are zeroed before use, and the
+    chunk-sized temporaries of every chunk fragmented the heap (the peak of a 4,000-token run grew chunk after
+    chunk)."""
+
+    def __init__(self):
+        self.flat = [torch.empty(0), torch.empty(0), torch.empty(0)]  # scores, weights, values with columns
+
+    def take(self, index: int, shape: tuple[int, ...]) -> torch.Tensor:
+        size = math.prod(shape)
+        if self.flat[index].numel() < size:
+            self.flat[index] = torch.empty(size)
+        return self.flat[index][:size].view(shape)
+
+
+def chunk_attention(
+    query,
+    key,
+    value,
+    mask,
+    scaling=None,
+    softcap=None,
+    scratch: Scratch | None = None,
+    clear: tuple[int, int] | None = None,
+    columns: torch.Tensor | None = None,
+    blocks: tuple[int, int, int] | None = None,
+    **_,
+):
+    """(output ``[1, chunk, heads, head_dim]``, float32 weights ``[1, heads, chunk, keys]``, and each row's
+    entropy and largest weight ``[heads, chunk]``) of queries ``[1, heads, chunk, head_dim]`` over keys and
+    values ``[1, kv_heads, keys, head_dim]`` (not repeated: query heads ``j * groups ... j * groups + groups - 1``
+    share key head ``j``, as ``repeat_kv`` orders them).
+
+    The row statistics come from the scores: with ``m`` a row's largest score and ``Z = sum exp(s - m)``, the
+    largest weight is ``1 / Z`` and the entropy ``-sum p log p = log Z - sum p (s - m)`` (no logarithm per
+    weight). Where :mod:`attnviz.long.native` has its fused kernel, softmax and statistics are one pass over each row
+    (and the weights overwrite the scores). ``clear``: the keys ``a .. b - 1`` where ``mask`` is 0 for every
+    query (the mask is added elsewhere only). ``columns`` ``[keys, m]``: per-key values whose weighted sum each
+    row also needs; they ride along with the values through the output's matrix product (``rows["sums"]``,
+    ``[heads, chunk, m]``) instead of a matrix-vector pass over the weights each. ``blocks`` ``(k0, fk,
+    n_cols)``: the chunk's first key is key ``k0`` of the input, and each row's sums over blocks of ``fk`` keys
+    are wanted (``rows["blocks"]``, ``[heads, chunk, n_cols]``; given by the fused kernel only)."""
+    batch, heads, chunk, dim = query.shape
+    kv_heads, width = key.shape[1], key.shape[2]
+    scratch = scratch or Scratch()
+    scores = _scores(query, key, mask, dim**-0.5 if scaling is None else scaling, softcap, scratch, clear)
+    fused = native.softmax_rows(scores, *(blocks or (0, width, 1)))  # None without the kernel
+    if fused is None:
+        weights, rows = _softmax(scores, scratch)
+    else:
+        weights, rows = scores, {"entropy": fused["entropy"][0], "max": fused["max"][0]}
+        if blocks is not None:
+            rows["blocks"] = fused["blocks"][0]
+    if columns is None:
+        output = torch.matmul(weights.view(batch, kv_heads, -1, width), value).view(batch, heads, chunk, dim)
+    else:
+        widened = torch.matmul(weights.view(batch, kv_heads, -1, width), _widened(value, columns, scratch))
+        rows["sums"] = widened[..., dim : dim + columns.shape[1]].reshape(heads, chunk, -1)
+        output = widened[..., :dim].reshape(batch, heads, chunk, dim)
+    return output.transpose(1, 2), weights, rows
+
+
+def _softmax(scores: torch.Tensor, scratch: Scratch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """torch's path: the weights (in the second buffer) and each row's entropy and largest weight, pass by pass
+    (the scores are used up)."""
+    weights = torch.softmax(scores, -1, out=scratch.take(1, scores.shape))
+    largest = weights.amax(-1)[0]  # exp(m - m) / Z
+    scores.sub_(scores.amax(-1, keepdim=True))
+    entropy = -largest.log() - scores.mul_(weights).sum(-1)[0]
+    return weights, {"entropy": entropy, "max": largest}
+
+
+def _widened(value: torch.Tensor, columns: torch.Tensor, scratch: Scratch) -> torch.Tensor:
+    """``value`` ``[1, kv_heads, keys, head_dim]`` with ``columns`` ``[keys, m]`` after every head's values, then
+    zeros up to a multiple of 8 columns (the matrix product runs faster on an aligned width)."""
+    batch, kv_heads, width, dim = value.shape
+    extra = columns.shape[1]
+    out = scratch.take(2, (batch, kv_heads, width, dim + extra + (-(dim + extra) % 8)))
+    out[..., :dim] = value
+    out[..., dim : dim + extra] = columns
+    out[..., dim + extra :] = 0.0
+    return out
+
+
+def _scores(query, key, mask, scaling: float, softcap: float | None, scratch: Scratch, clear=None) -> torch.Tensor:
+    """``q k^T * scaling`` (soft-capped) plus the mask, ``[1, heads, chunk, keys]``, in the first buffer."""
+    heads, chunk, width = query.shape[1], query.shape[2], key.shape[2]
+    return scores_into(scratch.take(0, (1, heads, chunk, width)), query, key, mask, scaling, softcap, clear)
+
+
+def scores_into(out, query, key, mask, scaling: float, softcap: float | None, clear=None) -> torch.Tensor:
+    """``q k^T * scaling`` (soft-capped) plus the mask, written into the contiguous ``out`` ``[1, heads, chunk,
+    keys]``, in eager attention's order; the query heads that share a key head are stacked so that one product
+    serves them. A scaling that is a power of two (``head_dim ** -0.5`` for 64 or 256) multiplies the queries
+    instead of the scores: a pass over ``chunk x head_dim`` values instead of ``chunk x keys``, and the same
+    numbers, since multiplying by a power of two rounds nothing. The mask is added only outside ``clear`` (keys
+    ``a .. b - 1`` where it is 0 for every query: a causal chunk's mask is 0 left of its diagonal block)."""
+    heads, chunk, dim = query.shape[1:]
+    kv_heads, width = key.shape[1], key.shape[2]
+    exact = math.frexp(scaling)[0] == 0.5
+    stacked = (query * scaling if exact else query).reshape(kv_heads, heads // kv_heads * chunk, dim)
+    torch.bmm(stacked, key[0].transpose(1, 2), out=out.view(kv_heads, stacked.shape[1], width))
+    if not exact:
+        out.mul_(scaling)
+    if softcap is not None:
+        out.div_(softcap).tanh_().mul_(softcap)
+    if mask is None:
+        return out
+    if clear is None:
+        return out.add_(mask)
+    start, stop = clear
+    out[..., :start].add_(mask[..., :start])
+    out[..., stop:].add_(mask[..., stop:])
+    return out

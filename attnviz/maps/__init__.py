@@ -1,0 +1,1 @@
+"""AttentionMap, its statistics, alignment with gold, storage, image grids."""

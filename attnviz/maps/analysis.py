@@ -1,0 +1,319 @@
+"""Pure functions over attention weights and AttentionMaps: no torch, no streamlit, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from attnviz.maps.attention_map import AttentionMap
+
+Aligned = tuple[np.ndarray, Sequence[frozenset[int]]]  # ([target, source] weights, gold links per target)
+
+
+def alignment_scores(pairs: Iterable[Aligned]) -> dict[str, float]:
+    """Score ``[target, source]`` attention matrices against their gold links, pooled over all pairs.
+
+    Only target rows with at least one gold link count (``rows``). ``agreement`` is the fraction of
+    those rows whose argmax is a gold link; ``mass_on_gold`` the mean attention they put on gold links;
+    ``aer`` the alignment error rate of Och & Ney (2003), 1 - (|A & S| + |A & P|) / (|A| + |S|), with every
+    gold link sure (S = P = G), so 1 - 2|A & G| / (|A| + |G|): A is the argmax link of *every* target row,
+    rows without a gold link included (their links can only be wrong).
+    """
+    rows = hits = gold_links = argmax_links = 0
+    mass = 0.0
+    for weights, gold in pairs:
+        weights = np.asarray(weights, dtype=np.float64)
+        if weights.shape[0] != len(gold):
+            raise ValueError(f"{weights.shape[0]} attention rows for {len(gold)} gold target tokens")
+        argmax_links += len(gold)  # A holds one link per target row, with or without a gold link
+        for i, links in enumerate(gold):
+            if links:
+                rows += 1
+                hits += int(weights[i].argmax()) in links
+                gold_links += len(links)
+                mass += float(weights[i, sorted(links)].sum())
+    if rows == 0:
+        return {"rows": 0, "agreement": float("nan"), "mass_on_gold": float("nan"), "aer": float("nan")}
+    return {
+        "rows": rows,
+        "agreement": hits / rows,
+        "mass_on_gold": mass / rows,
+        "aer": 1.0 - 2.0 * hits / (argmax_links + gold_links),
+    }
+
+
+def pool(
+    attn: AttentionMap,
+    query_groups: Sequence[Sequence[int]],
+    key_groups: Sequence[Sequence[int]],
+    query_labels: Sequence[str],
+    key_labels: Sequence[str],
+) -> AttentionMap:
+    """Pool token attention into groups (words): sum over a group's keys, mean over its queries.
+
+    Rows still sum to 1, and a causal map stays causal when groups are contiguous and in order.
+    Output ``[layer, head, len(query_groups), len(key_groups)]``.
+    """
+    w = attn.weights.astype(np.float64)
+    keys = np.stack([w[..., list(g)].sum(axis=-1) for g in key_groups], axis=-1)
+    pooled = np.stack([keys[..., list(g), :].mean(axis=-2) for g in query_groups], axis=-2)
+    special = lambda flags, groups: tuple(all(flags[i] for i in g) for g in groups)
+    return replace(
+        attn,
+        weights=pooled.astype(np.float32),
+        query_tokens=tuple(query_labels),
+        key_tokens=tuple(key_labels),
+        query_special=special(attn.query_special, query_groups),
+        key_special=special(attn.key_special, key_groups),
+    )
+
+
+def drop_special(attn: AttentionMap) -> AttentionMap:
+    """Remove special-token queries and keys and renormalise each row over the keys that remain.
+
+    A query that put no attention at all on ordinary tokens (in some layer or head) has nothing left to
+    renormalise and is removed too. Raises ValueError when no ordinary token is left.
+    """
+    keys = [j for j, s in enumerate(attn.key_special) if not s]
+    queries = [i for i, s in enumerate(attn.query_special) if not s]
+    w = attn.weights[:, :, queries][..., keys].astype(np.float64)
+    total = w.sum(axis=-1)  # (layer, head, query)
+    kept = [q for q, ok in zip(queries, (total > 0).all(axis=(0, 1))) if ok] if keys else []
+    if not kept:
+        raise ValueError("nothing is left once special tokens are hidden: the text has only special tokens")
+    w = w[:, :, [queries.index(q) for q in kept]]
+    return replace(
+        attn,
+        weights=(w / w.sum(axis=-1, keepdims=True)).astype(np.float32),
+        query_tokens=tuple(attn.query_tokens[i] for i in kept),
+        key_tokens=tuple(attn.key_tokens[j] for j in keys),
+        query_special=(False,) * len(kept),
+        key_special=(False,) * len(keys),
+    )
+
+
+# ---- head statistics (Clark et al. 2019, "What does BERT look at?") ------------------------------
+
+STATISTICS = {
+    "entropy": "normalised entropy (1 = uniform over the keys a query may see, 0 = one key)",
+    "distance": "mean attention distance |i - j| in tokens, weighted by attention",
+    "special": "attention mass on special tokens ([CLS], [SEP], <s>, ...)",
+    "punctuation": "attention mass on punctuation",
+    "self": "attention mass on the token itself",
+    "previous": "attention mass on the previous token",
+    "next": "attention mass on the next token",
+    "first": "attention mass on the first token",
+    "max": "largest weight in a row (confidence)",
+}
+PATTERNS = {"self": "diagonal", "previous": "previous-token", "next": "next-token", "first": "first-token (sink)"}
+PATTERN_THRESHOLD = 0.5
+
+
+def head_statistics(attn: AttentionMap) -> dict[str, np.ndarray]:
+    """Every statistic of :data:`STATISTICS` for every head, each ``[layer, head]``, averaged over queries.
+
+    Positional statistics (self, previous, next, distance) compare query and key positions, which means
+    the same token only for self-attention; for cross-attention they describe the map's geometry.
+    """
+    w = attn.weights.astype(np.float64)
+    q, k = w.shape[-2:]
+    rows, cols = np.indices((q, k))
+    punctuation = np.array([is_punctuation(t) for t in attn.key_tokens])
+    special = np.array(attn.key_special)
+    band = lambda offset: (w * (cols - rows == offset)).sum(-1)
+    stats = {
+        "entropy": window_entropy(attn),
+        "distance": (w * np.abs(rows - cols)).sum(-1).mean(-1),
+        "special": w[..., special].sum(-1).mean(-1),
+        "punctuation": w[..., punctuation].sum(-1).mean(-1),
+        "self": band(0).mean(-1),
+        "previous": band(-1)[..., 1:].mean(-1) if q > 1 else np.zeros(w.shape[:2]),
+        "next": band(1)[..., :-1].mean(-1) if q > 1 else np.zeros(w.shape[:2]),
+        "first": sink_mass(attn),
+        "max": w.max(-1).mean(-1),
+    }
+    return {name: value.astype(np.float32) for name, value in stats.items()}
+
+
+def visible_keys(kind: str, n_queries: int, n_keys: int, window: int | None = None) -> np.ndarray:
+    """``[query, key]`` bool: the keys each query may attend to. Causal maps see keys ``<= query``; a
+    sliding ``window`` of w keeps the last w of those (causal) or the keys within ``|query - key| < w``.
+    """
+    rows, cols = np.indices((n_queries, n_keys))
+    visible = cols <= rows if kind == "causal" else np.ones((n_queries, n_keys), bool)
+    if window is not None:
+        visible &= (rows - cols < window) if kind == "causal" else (np.abs(rows - cols) < window)
+    return visible
+
+
+def window_entropy(attn: AttentionMap, window: int | None = None) -> np.ndarray:
+    """``[layer, head]`` entropy of each row divided by log(number of keys the query may see), averaged
+    over the queries that see more than one key: a head uniform over what it may see scores 1, one that
+    looks at a single key 0. Visible keys as :func:`visible_keys` (causal: query + 1 keys; encoder: all).
+    Heads with no such query (a one-token input) score 0.
+    """
+    w = attn.weights.astype(np.float64)
+    n_visible = visible_keys(attn.kind, *w.shape[-2:], window).sum(-1)  # (query,)
+    counted = n_visible > 1
+    if not counted.any():
+        return np.zeros(w.shape[:2], np.float32)
+    plogp = np.where(w > 0, w * np.log(np.where(w > 0, w, 1.0)), 0.0)
+    entropy = -plogp.sum(-1)[..., counted] / np.log(n_visible[counted])
+    return entropy.mean(-1).astype(np.float32)
+
+
+def sink_mass(attn: AttentionMap) -> np.ndarray:
+    """``[layer, head]`` attention on the first key (the "attention sink"), averaged over queries."""
+    return attn.weights[..., 0].astype(np.float64).mean(-1).astype(np.float32)
+
+
+def is_punctuation(token: str) -> bool:
+    import unicodedata
+
+    return bool(token) and all(unicodedata.category(c).startswith("P") for c in token)
+
+
+def head_patterns(stats: dict[str, np.ndarray]) -> list[dict]:
+    """Label every head: diagonal, previous-token, next-token, first-token (sink) or broad.
+
+    A head gets the positional label whose attention mass is largest when that mass is at least
+    :data:`PATTERN_THRESHOLD`; otherwise it is "broad" (score: its normalised entropy).
+    """
+    layers, heads = stats["entropy"].shape
+    labelled = []
+    for layer in range(layers):
+        for head in range(heads):
+            name, score = max(((s, float(stats[s][layer, head])) for s in PATTERNS), key=lambda x: x[1])
+            if score >= PATTERN_THRESHOLD:
+                label, basis = PATTERNS[name], f"{score:.0%} of attention on the {name} token"
+            else:
+                label, score = "broad", float(stats["entropy"][layer, head])
+                basis = f"no position gets {PATTERN_THRESHOLD:.0%}; entropy {score:.2f}"
+            labelled.append({"layer": layer, "head": head, "pattern": label, "score": score, "why": basis})
+    return labelled
+
+
+def induction_scores(attn: AttentionMap, period: int) -> np.ndarray:
+    """``[layer, head]`` mean attention from each token of a repeated sequence to the token that
+    followed its previous occurrence (query i -> key i - period + 1), over the second repeat.
+    """
+    w = attn.weights.astype(np.float64)
+    queries = np.arange(period, attn.n_queries)
+    if not len(queries):
+        raise ValueError(f"the sequence needs more than {period} tokens to hold a repeat")
+    return w[:, :, queries, queries - period + 1].mean(-1).astype(np.float32)
+
+
+# ---- attention rollout (Abnar & Zuidema 2020) ----------------------------------------------------
+
+
+def rollout(attn: AttentionMap, residual: float = 0.5) -> AttentionMap:
+    """Attention rollout of a self-attention map: ``[layer, 1, query, key]``.
+
+    Each layer's head-average A becomes residual * I + (1 - residual) * A (the residual path),
+    rows are renormalised, and layers multiply: layer l holds the rollout up to and including l.
+    A causal map stays causal (products of lower-triangular matrices are lower-triangular).
+    """
+    if attn.n_queries != attn.n_keys or attn.kind not in ("self", "causal"):
+        raise ValueError("rollout needs a square self-attention map (encoder or decoder self-attention)")
+    eye = np.eye(attn.n_queries)
+    result, out = eye, []
+    for layer in attn.weights.astype(np.float64):
+        mixed = residual * eye + (1 - residual) * layer.mean(0)
+        mixed /= mixed.sum(-1, keepdims=True)
+        result = mixed @ result
+        out.append(result)
+    return replace(attn, weights=np.stack(out)[:, None].astype(np.float32))
+
+
+def cross_rollout(cross: AttentionMap, encoder: AttentionMap, residual: float = 0.5) -> AttentionMap:
+    """Cross-attention followed back through the encoder: each decoder layer's head-averaged
+    cross-attention times the encoder's full rollout, ``[layer, 1, target, source]``.
+    """
+    if cross.key_tokens != encoder.query_tokens:
+        raise ValueError("the cross-attention keys must be the encoder's tokens")
+    through = rollout(encoder, residual).weights[-1, 0].astype(np.float64)
+    weights = np.stack([layer.mean(0) @ through for layer in cross.weights.astype(np.float64)])[:, None]
+    return replace(cross, weights=weights.astype(np.float32))
+
+
+# ---- differences between maps --------------------------------------------------------------------
+
+
+def js_distance(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Jensen-Shannon distance (base 2, in [0, 1]) between distributions along the last axis."""
+    p, q = np.asarray(p, np.float64), np.asarray(q, np.float64)
+    m = (p + q) / 2
+    kl = lambda a: np.where(a > 0, a * np.log2(np.where(a > 0, a, 1.0) / np.where(m > 0, m, 1.0)), 0.0).sum(-1)
+    return np.sqrt(np.clip((kl(p) + kl(q)) / 2, 0.0, 1.0))
+
+
+def head_distances(a: AttentionMap, b: AttentionMap) -> np.ndarray:
+    """``[layer, head]`` mean JS distance over queries between two maps of the same shape."""
+    if a.weights.shape != b.weights.shape:
+        raise ValueError(
+            f"the two maps differ in shape ({a.weights.shape} vs {b.weights.shape}): "
+            "compare inputs of the same token length"
+        )
+    return js_distance(a.weights, b.weights).mean(-1).astype(np.float32)
+
+
+def head_similarity(attn: AttentionMap, max_side: int = 64) -> np.ndarray:
+    """``[layer*head, layer*head]`` mean JS distance between every pair of heads on one input.
+
+    Inputs longer than ``max_side`` tokens are first pooled into at most ``max_side`` contiguous blocks
+    (keys summed, queries averaged), which keeps the cost bounded; pooling can only lower JS distances.
+    """
+    if max(attn.n_queries, attn.n_keys) > max_side:
+        blocks = lambda n: [list(range(i, min(i + -(-n // max_side), n))) for i in range(0, n, -(-n // max_side))]
+        q, k = blocks(attn.n_queries), blocks(attn.n_keys)
+        attn = pool(
+            replace(attn, kind="self" if attn.kind == "causal" else attn.kind),
+            q,
+            k,
+            [str(g[0]) for g in q],
+            [str(g[0]) for g in k],
+        )
+    flat = attn.weights.reshape(-1, attn.n_queries, attn.n_keys).astype(np.float64)
+    return js_distance(flat[:, None], flat[None, :]).mean(-1).astype(np.float32)
+
+
+# ---- alignment shape ------------------------------------------------------------------------------
+
+
+def alignment_shape(weights: np.ndarray) -> dict[str, float]:
+    """How a ``[target, source]`` map moves: ``monotonicity`` is the share of steps whose argmax does
+    not move left; ``diagonality`` the correlation of query position with attended key position
+    (1: diagonal, -1: anti-diagonal).
+    """
+    weights = np.asarray(weights, np.float64)
+    argmax = weights.argmax(-1)
+    monotonicity = float(np.mean(np.diff(argmax) >= 0)) if len(argmax) > 1 else 1.0
+    expected = weights @ np.arange(weights.shape[1])
+    positions = np.arange(weights.shape[0])
+    if len(positions) < 2 or expected.std() == 0:
+        return {"monotonicity": monotonicity, "diagonality": 0.0}
+    return {"monotonicity": monotonicity, "diagonality": float(np.corrcoef(positions, expected)[0, 1])}
+
+
+def alignment_table(
+    maps: Sequence[tuple[str, str, np.ndarray]], gold: Sequence[frozenset[int]], ends_with_eos: bool = True
+) -> list[dict]:
+    """One row per ``(model, map name, [target, source] weights)``: its :func:`alignment_scores` against
+    ``gold`` and its :func:`alignment_shape`. With ``ends_with_eos`` the last row, the ``<eos>`` step
+    (it has no source word to follow, so it would bend the shape), is left out of the shape.
+    """
+    rows = []
+    for model, name, weights in maps:
+        shaped = weights[:-1] if ends_with_eos else weights
+        rows.append({"model": model, "map": name, **alignment_scores([(weights, gold)]), **alignment_shape(shaped)})
+    return rows
+
+
+def average_statistics(per_input: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Mean of :func:`head_statistics` results over many inputs (each ``[layer, head]``)."""
+    if not per_input:
+        raise ValueError("no inputs to average over")
+    return {name: np.nanmean([s[name] for s in per_input], axis=0).astype(np.float32) for name in per_input[0]}

@@ -1,0 +1,1 @@
+"""Hugging Face models: loading with eager attention, capture, generation, attribution, two models, vision."""

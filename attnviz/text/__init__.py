@@ -1,0 +1,1 @@
+"""Tokens, words and writing systems (pure)."""

@@ -87,3 +87,30 @@ def softmax_path(request, monkeypatch):
     else:
         monkeypatch.setenv("ATTNVIZ_NATIVE", "0")
     return request.param
+
+
+# Tiers: README's `pytest` runs unit and page tests; `slow` and `browser` are deselected by default (pyproject's
+# addopts) and `pytest -m ""` runs everything, as CI does. A test in tests/browser/ is a browser test and one in
+# tests/reproduce/ a slow one, by its folder; a slow test elsewhere says so with @pytest.mark.slow.
+TIER_OF_FOLDER = {"browser": "browser", "reproduce": "slow"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        folder = item.path.parent.name
+        if folder in TIER_OF_FOLDER:
+            item.add_marker(TIER_OF_FOLDER[folder])
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    limit = os.environ.get("ATTNVIZ_UNMARKED_LIMIT_S")
+    unmarked = not (item.get_closest_marker("slow") or item.get_closest_marker("browser"))
+    if limit and call.when == "call" and unmarked and report.passed and call.duration > float(limit):
+        report.outcome = "failed"
+        report.longrepr = (
+            f"{item.nodeid} took {call.duration:.1f} s, over the default tier's {float(limit):.0f} s limit: "
+            "make it faster, or mark it @pytest.mark.slow (or move it to tests/reproduce/)"
+        )
+    return report

@@ -119,7 +119,7 @@ _ENTROPY = "normalised entropy (1 = uniform over the keys a query may see, 0 = o
 REGISTRY: dict[str, Statistic] = {
     s.name: s
     for s in (
-        Statistic("entropy", "entropy", _ENTROPY + ", causal, no window", _entropy(window=False)),
+        Statistic("entropy", "entropy", _ENTROPY + ", no sliding window", _entropy(window=False)),
         Statistic(
             "distance",
             "distance",

@@ -4,6 +4,7 @@ import streamlit as st
 
 from attnviz import figures
 from attnviz.app import cache, layouts, legacy_pages, messages, panels, paper, views, widgets
+from attnviz.pretrained.hf import layer_windows
 from attnviz.settings import limits
 
 legacy_pages.enter_through_app()
@@ -107,7 +108,8 @@ def analysis(attn, layer: int, head: int) -> None:
     if chosen is None:
         st.caption("Pick one: head statistics (what each head does), rollout through the layers, or head similarity.")
     elif chosen == "Head statistics":
-        messages.guarded("head statistics", lambda: panels.statistics(cache.statistics(attn), view))
+        windows = None if word_level or hide_special else layer_windows(loaded.model.config, attn)  # token positions
+        messages.guarded("head statistics", lambda: panels.statistics(cache.statistics(attn, windows), view))
         if loaded.family == "decoder" and st.toggle("Probe for induction heads", key=view.key("induction")):
             messages.guarded("induction probe", lambda: panels.induction(model_id, view))
     elif chosen == "Rollout":

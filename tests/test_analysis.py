@@ -13,16 +13,21 @@ from attnviz.maps.analysis import (
     head_distances,
     head_patterns,
     head_similarity,
-    head_statistics,
     induction_scores,
     js_distance,
     pool,
     rollout,
-    sink_mass,
-    visible_keys,
-    window_entropy,
 )
 from attnviz.maps.attention_map import AttentionMap
+from attnviz.maps.statistics import head_statistics, visible_count
+
+
+def window_entropy(attn: AttentionMap, window: int | None = None) -> np.ndarray:
+    return head_statistics(attn, (window,) * attn.n_layers)["window_entropy"]
+
+
+def sink_mass(attn: AttentionMap, window: int | None = None) -> np.ndarray:
+    return head_statistics(attn, (window,) * attn.n_layers)["sink"]
 
 
 def test_attention_on_gold_scores_perfectly_and_aer_counts_the_unlinked_rows_link():
@@ -248,8 +253,9 @@ def test_window_entropy_is_one_for_a_head_uniform_over_what_it_may_see():
     expected = np.mean([1.0, 1.0] + [np.log(3) / np.log(q + 1) for q in range(3, n)])
     assert window_entropy(attn)[0, 1] == pytest.approx(expected, rel=1e-6)
     assert window_entropy(attn, window=3)[0, 1] == pytest.approx(1.0)
-    assert visible_keys("causal", 4, 4, window=2).sum(-1).tolist() == [1, 2, 2, 2]
-    assert visible_keys("self", 4, 4).sum(-1).tolist() == [4, 4, 4, 4]
+    assert visible_count("causal", np.arange(4), 4, window=2).tolist() == [1, 2, 2, 2]
+    assert visible_count("self", np.arange(4), 4, None).tolist() == [4, 4, 4, 4]
+    assert visible_count("self", np.arange(4), 4, 2).tolist() == [2, 3, 3, 2]
 
 
 def test_window_entropy_of_an_encoder_counts_every_key_and_a_one_hot_head_scores_zero():

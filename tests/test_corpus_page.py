@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from attnviz.corpus import pipeline as corpus_pipeline
 from attnviz.corpus.job import one_thread
-from attnviz.maps import analysis
+from attnviz.maps import statistics
 from attnviz.pretrained import hf
 from attnviz.pretrained.extract import extract
 
@@ -47,7 +47,7 @@ def previous_of_layer0_head2() -> dict[str, float]:
     """The independent computation: each sentence alone through MiniLM, the statistic of layer 0 head 2."""
     loaded = hf.load()
     with one_thread():
-        return {s: float(analysis.head_statistics(extract(loaded, s).primary)["previous"][0, 2]) for s in HAND_MADE}
+        return {s: float(statistics.head_statistics(extract(loaded, s).primary)["previous"][0, 2]) for s in HAND_MADE}
 
 
 def test_search_returns_the_sentences_where_the_statistic_is_highest_and_lowest(folder):

@@ -10,7 +10,7 @@ from attnviz import figures
 from attnviz.builtin.checkpoints import load_shipped
 from attnviz.builtin.models.seq2seq import decode
 from attnviz.builtin.tasks import TASKS, TaskInputError
-from attnviz.maps import analysis
+from attnviz.maps import analysis, statistics
 from attnviz.pretrained import hf
 from attnviz.pretrained.extract import extract
 
@@ -28,7 +28,7 @@ def check(attn) -> None:
     np.testing.assert_allclose(attn.weights.sum(-1), 1.0, atol=1e-4)
     if attn.kind == "causal":
         assert not np.triu(attn.weights, k=1).any()
-    stats = analysis.head_statistics(attn)
+    stats = statistics.head_statistics(attn)
     assert all(np.isfinite(v).all() for v in stats.values())
     pio.to_json(figures.heatmap(attn, attn.n_layers - 1, attn.n_heads - 1))
     pio.to_json(figures.overview(attn))

@@ -155,7 +155,7 @@ def test_compare_page_outside_the_grammar_explains_itself():
 
 
 def test_head_statistics_tab_shows_measured_numbers_and_a_click_opens_the_head():
-    from attnviz.maps.analysis import head_statistics
+    from attnviz.maps.statistics import head_statistics
 
     text = "The cat sat on the mat because it was tired."
     at = open_page("pages/pretrained.py", hf_text=text, hf_analysis="Head statistics")
@@ -172,7 +172,7 @@ def test_head_statistics_tab_shows_measured_numbers_and_a_click_opens_the_head()
 
 
 def test_no_analysis_until_one_is_picked_then_it_follows_every_new_text():
-    from attnviz.maps.analysis import head_statistics
+    from attnviz.maps.statistics import head_statistics
 
     at = open_page("pages/pretrained.py", hf_text="Nothing is analysed until asked.")
     assert set(charts(at)) == {"hf_heatmap"} and not at.dataframe  # a submission draws one figure
@@ -213,7 +213,8 @@ def test_rollout_tab_matches_the_pure_function():
 
 def test_analysis_page_differences_and_corpus():
     from attnviz.corpus.sentences import sample_sentences
-    from attnviz.maps.analysis import average_statistics, head_distances, head_statistics
+    from attnviz.maps.analysis import average_statistics, head_distances
+    from attnviz.maps.statistics import head_statistics
 
     at = open_page("pages/analysis.py", an_a="The cat sat on the mat.", an_b="The dog lay on the rug.")
     assert not at.exception

@@ -12,7 +12,7 @@ from test_pages import open_page
 
 from attnviz import figures
 from attnviz.figures import export
-from attnviz.maps import analysis
+from attnviz.maps import analysis, statistics
 from attnviz.pretrained import hf
 from attnviz.pretrained.extract import extract
 
@@ -102,7 +102,7 @@ def test_the_pretrained_pages_analysis_panels_export():
     assert stored["data"] == export.to_bytes(similar, export.options())
     at = open_page("pages/pretrained.py", hf_text=TEXT, hf_analysis="Head statistics")
     stored = render(at, "hf_stats_paper")
-    grid = figures.head_grid(analysis.head_statistics(attn)["previous"], "previous", zmax=1.0, fmt=".2f")
+    grid = figures.head_grid(statistics.head_statistics(attn)["previous"], "previous", zmax=1.0, fmt=".2f")
     assert stored["data"] == export.to_bytes(grid, export.options())
     assert "previous" in svg_texts(stored["data"])
 

@@ -18,7 +18,7 @@ from attnviz import figures
 from attnviz.builtin.checkpoints import checkpoint_path
 from attnviz.builtin.evaluate import evaluate
 from attnviz.corpus.sentences import sample_sentences
-from attnviz.maps import analysis
+from attnviz.maps import analysis, statistics
 from attnviz.maps.attention_map import AttentionMap
 from attnviz.pretrained import hf
 from attnviz.pretrained.extract import extract
@@ -115,7 +115,7 @@ def test_the_han_figures_are_what_evaluate_measures():
 
 def test_minilm_layer_0_head_2_attends_to_the_previous_token_as_readme_says():
     loaded = hf.load()
-    per_sentence = [analysis.head_statistics(extract(loaded, s).primary) for s in sample_sentences()]
+    per_sentence = [statistics.head_statistics(extract(loaded, s).primary) for s in sample_sentences()]
     previous = analysis.average_statistics(per_sentence)["previous"][0, 2]
     assert "layer 0 head 2 puts 100% of its" in README and previous >= 0.995  # prints as 100%
 

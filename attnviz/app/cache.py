@@ -27,6 +27,7 @@ from attnviz.corpus import results as corpus_results_module
 from attnviz.long import results as long_input
 from attnviz.maps import analysis
 from attnviz.maps.attention_map import AttentionMap
+from attnviz.maps.statistics import head_statistics
 from attnviz.pretrained import generation, hf, images, vision
 from attnviz.pretrained import two_models as pairing
 from attnviz.pretrained.extract import Extraction, extract
@@ -126,8 +127,8 @@ def induction_probe(model_id: str, period: int = 20) -> AttentionMap:
 
 
 @st.cache_data(hash_funcs=BY_CONTENT, max_entries=MAX_RESULTS, show_spinner=False, max_size="64MB")
-def statistics(attn: AttentionMap) -> dict:
-    return analysis.head_statistics(attn)
+def statistics(attn: AttentionMap, windows: tuple[int | None, ...] | None = None) -> dict:
+    return head_statistics(attn, windows)
 
 
 @st.cache_data(hash_funcs=BY_CONTENT, max_entries=MAX_RESULTS, show_spinner=False, max_size="512MB")

@@ -18,9 +18,8 @@ from attnviz.app.paper import paper_figure
 from attnviz.app.state import ViewState
 from attnviz.app.views import PRETRAINED, PRETRAINED_PAGE
 from attnviz.corpus import pipeline as corpus_pipeline
-from attnviz.corpus.job import STATISTICS
 from attnviz.corpus.results import CorpusResults
-from attnviz.maps import analysis
+from attnviz.maps.statistics import STATISTIC_NAMES, describe
 from attnviz.pretrained.hf import DEFAULT_MODEL
 
 RUNS = Path(tempfile.gettempdir()) / "attnviz-corpus"  # in-process results, one folder per (model, sentences, options)
@@ -59,11 +58,11 @@ def show(results: CorpusResults, view: ViewState) -> None:
     for note in summary["notes"]:
         warning(note)
     note = f"Mean over {summary['sentences']:,} sentences (first attention map of the model)."
-    panels.statistics(results.means(list(analysis.STATISTICS)), view, note=note, clickable=False)
-    names = list(STATISTICS)
+    panels.statistics(results.means(), view, note=note, clickable=False)
+    names = list(STATISTIC_NAMES)
     labels = figures.head_labels(*results.shape)
     st.markdown("**How each head varies across sentences**")
-    statistic = st.selectbox("Statistic", names, key=view.key("dist_stat"), format_func=STATISTICS.get)
+    statistic = st.selectbox("Statistic", names, key=view.key("dist_stat"), format_func=describe)
     rows = results.aggregates[results.aggregates.statistic == statistic].sort_values(["layer", "head"])
     quantiles = {name: rows[name].to_numpy() for name in ("q05", "q25", "q50", "q75", "q95")}
     figure = figures.distributions(labels, quantiles, rows["mean"].to_numpy(), statistic)
@@ -84,7 +83,7 @@ def search(results: CorpusResults, view: ViewState) -> None:
     left, middle, right, end_column = st.columns(4)
     layer = left.selectbox("Layer", range(layers), key=view.key("search_layer"))
     head = middle.selectbox("Head", range(heads), key=view.key("search_head"))
-    names = list(STATISTICS)
+    names = list(STATISTIC_NAMES)
     statistic = right.selectbox("Statistic", names, index=names.index("previous"), key=view.key("search_stat"))
     end = end_column.radio("Where it is", ["highest", "lowest"], key=view.key("search_end"), horizontal=True)
     found = results.search(layer, head, statistic, end)

@@ -139,16 +139,20 @@ def statistics(streamed, aside: bool = False) -> None:
     """Sink mass and window-aware entropy of every head, as layer x head grids."""
     left, right = st.columns(2)
     with left:
-        st.caption("Sink mass: the weight each head puts on the first token, averaged over the queries.")
-        sink = streamed.statistics["sink"]
-        chart("sink mass", lambda: figures.head_grid(sink, "sink mass"), key=LONG.key("sink"))
-        paper_figure(lambda: figures.head_grid(sink, "sink mass"), "attnviz-long-sink-mass", LONG.key("paper_sink"))
+        st.caption(
+            "Sink mass: the weight each head puts on the first token, averaged over the queries that can see it "
+            "(in a sliding-window layer, the first window's)."
+        )
+        sink = lambda: figures.statistic_head_grid(streamed.statistics["sink"], "sink")
+        chart("sink mass", sink, key=LONG.key("sink"))
+        paper_figure(sink, "attnviz-long-sink-mass", LONG.key("paper_sink"))
     with right:
         but = ", the first token set aside" if aside else ""
         st.caption(f"Entropy over the keys each query may see (causal and window-aware{but}): 1 = uniform over them.")
-        entropy = streamed.statistics["window_entropy_aside" if aside else "window_entropy"]
-        chart("entropy", lambda: figures.head_grid(entropy, "entropy"), key=LONG.key("entropy"))
-        paper_figure(lambda: figures.head_grid(entropy, "entropy"), "attnviz-long-entropy", LONG.key("paper_entropy"))
+        name = "window_entropy_aside" if aside else "window_entropy"
+        entropy = lambda: figures.statistic_head_grid(streamed.statistics[name], name)
+        chart("entropy", entropy, key=LONG.key("entropy"))
+        paper_figure(entropy, "attnviz-long-entropy", LONG.key("paper_entropy"))
 
 
 def one_head(view: ViewState, result: long_input.LongRun, aside: bool = False) -> None:

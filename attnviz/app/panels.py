@@ -14,6 +14,7 @@ from attnviz.app.paper import paper_figure
 from attnviz.app.state import ViewState
 from attnviz.maps import analysis
 from attnviz.maps.attention_map import AttentionMap
+from attnviz.maps.statistics import REGISTRY, STATISTIC_NAMES, describe
 
 
 def _stem(view: ViewState) -> str:
@@ -35,19 +36,19 @@ def statistics(
     """Layer x head grids of a chosen statistic, the pattern of every head, and a CSV of it all."""
     frame = statistics_frame(stats)
     n_layers, n_heads = stats["entropy"].shape
-    names = list(analysis.STATISTICS)
+    names = [name for name in STATISTIC_NAMES if name in stats]
     metric = st.selectbox(
-        "Statistic", names, index=names.index("previous"), key=view.key("metric"), format_func=analysis.STATISTICS.get
+        "Statistic", names, index=names.index("previous"), key=view.key("metric"), format_func=describe
     )
     values = frame[metric].to_numpy().reshape(n_layers, n_heads)
-    zmax = None if metric == "distance" else 1.0
-    fig = figures.head_grid(values, metric, zmax=zmax, fmt=".1f" if metric == "distance" else ".2f")
+    fig = figures.statistic_head_grid(values, metric)
     st.caption(f"{note} Click a cell to open that head." if clickable else note)
     st.plotly_chart(fig, key=view.key("stats_grid"), on_select="rerun", selection_mode="points")
     paper_figure(lambda: fig, f"attnviz-{_stem(view)}-head-{metric}", view.key("stats_paper"))
-    top = frame.sort_values(metric, ascending=metric == "entropy").head(5)
+    focus = metric in ("entropy", "window_entropy")  # the lowest entropy: the most focused heads
+    top = frame.sort_values(metric, ascending=focus).head(5)
     best = ", ".join(f"layer {r.layer} head {r.head} ({getattr(r, metric):.2f})" for r in top.itertuples())
-    st.markdown(f"**Highest {metric}:** {best}" if metric != "entropy" else f"**Most focused heads:** {best}")
+    st.markdown(f"**Most focused heads:** {best}" if focus else f"**Highest {REGISTRY[metric].label}:** {best}")
     st.markdown("**What each head does** (label, and the number that decided it)")
     st.dataframe(
         frame[["layer", "head", "pattern", "score", "why"]],

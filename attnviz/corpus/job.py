@@ -4,7 +4,7 @@ Layout of a results folder (the command line and the Corpus page write the same 
 
     job.json               what was asked: model, input, shard size, sentence count (checked on resume)
     shards/part-00000.parquet   one row per sentence x layer x head: sentence_id, layer, head, tokens,
-                                every statistic of STATISTICS, text
+                                every statistic of STATISTIC_NAMES (attnviz.maps.statistics), text
     aggregates.parquet     per head and statistic: count, mean, min, quantiles, max
     extremes.parquet       per head and statistic: the sentences where it is highest and lowest
     summary.json           written last: counts and notes; its presence means the job is complete
@@ -28,14 +28,9 @@ import pyarrow.parquet as pq
 
 from attnviz.corpus import reader as corpus_input
 from attnviz.corpus.sentences import CorpusError
-from attnviz.maps import analysis
+from attnviz.maps.statistics import STATISTIC_NAMES, head_statistics
 from attnviz.threads import one_thread
 
-STATISTICS = {
-    **analysis.STATISTICS,
-    "sink": "attention mass on the first key (the attention sink)",
-    "window_entropy": "entropy over the keys a query may see, normalised by log(their number)",
-}
 Progress = Callable[[int], None]  # told how many more sentences are done
 
 
@@ -98,18 +93,14 @@ def todo(out: Path, shards: Sequence[Shard]) -> list[Shard]:
 def sentence_rows(loaded, sentence: corpus_input.Sentence, job: Job) -> dict[str, np.ndarray] | None:
     """Every statistic of every head for one sentence, run alone; None if the model has nothing to run."""
     from attnviz.pretrained.extract import extract
+    from attnviz.pretrained.hf import layer_windows
 
     try:
         result = extract(loaded, sentence.text, word_level=job.word_level, max_tokens=job.max_tokens)
     except ValueError:  # only special tokens (or nothing the tokenizer keeps)
         return None
     attn = result.primary
-    window = getattr(loaded.model.config, "sliding_window", None)
-    stats = {
-        **analysis.head_statistics(attn),
-        "sink": analysis.sink_mass(attn),
-        "window_entropy": analysis.window_entropy(attn, window if isinstance(window, int) else None),
-    }
+    stats = head_statistics(attn, None if job.word_level else layer_windows(loaded.model.config, attn))
     layers, heads = attn.weights.shape[:2]
     layer, head = np.divmod(np.arange(layers * heads), heads)
     return {
@@ -117,7 +108,7 @@ def sentence_rows(loaded, sentence: corpus_input.Sentence, job: Job) -> dict[str
         "layer": layer.astype(np.int16),
         "head": head.astype(np.int16),
         "tokens": np.full(layers * heads, attn.n_keys, np.int32),
-        **{name: stats[name].reshape(-1).astype(np.float32) for name in STATISTICS},
+        **{name: stats[name].reshape(-1).astype(np.float32) for name in STATISTIC_NAMES},
         "truncated": np.full(layers * heads, bool(result.warnings)),
     }
 
@@ -157,7 +148,7 @@ def run_local(loaded, job: Job, out: Path, shards: Sequence[Shard], progress: Pr
 
 
 def _columns() -> list[str]:
-    return ["sentence_id", "layer", "head", "tokens", *STATISTICS, "truncated"]
+    return ["sentence_id", "layer", "head", "tokens", *STATISTIC_NAMES, "truncated"]
 
 
 _TYPES = {
@@ -166,7 +157,7 @@ _TYPES = {
     "head": pa.int16(),
     "tokens": pa.int32(),
     "truncated": pa.bool_(),
-    **dict.fromkeys(STATISTICS, pa.float32()),
+    **dict.fromkeys(STATISTIC_NAMES, pa.float32()),
 }
 
 

@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from attnviz.corpus.job import STATISTICS, Job, shard_path
+from attnviz.corpus.job import Job, shard_path
 from attnviz.corpus.sentences import CorpusError
+from attnviz.maps.statistics import REGISTRY, STATISTIC_NAMES
 
 HISTOGRAM_BINS = 4096
 FIXED_POINT = 2.0**30  # a value v counts as round(v * 2**30) in the sums: exact, in any order (16M sentences a head)
@@ -41,7 +42,7 @@ class CorpusResults:
     def means(self, names=None) -> dict[str, np.ndarray]:
         """``{statistic: [layer, head]}`` means over the corpus."""
         layers, heads = self.shape
-        names = names or STATISTICS
+        names = names or STATISTIC_NAMES
         by_name = {n: g.sort_values(["layer", "head"]) for n, g in self.aggregates.groupby("statistic")}
         return {n: by_name[n]["mean"].to_numpy(np.float32).reshape(layers, heads) for n in names}
 
@@ -113,8 +114,8 @@ class _Accumulator:
 
     def __init__(self, layers: int, heads: int, distance_range: int):
         self.layers, self.heads, self.n = layers, heads, layers * heads
-        self.ranges = {name: (distance_range if name == "distance" else 1.0) for name in STATISTICS}
-        shape = (len(STATISTICS), self.n)
+        self.ranges = {name: REGISTRY[name].upper or distance_range for name in STATISTIC_NAMES}
+        shape = (len(STATISTIC_NAMES), self.n)
         self.count, self.total = np.zeros(shape, np.int64), np.zeros(shape, np.int64)
         self.low, self.high = np.full(shape, np.inf), np.full(shape, -np.inf)
         self.histogram = np.zeros((*shape, HISTOGRAM_BINS), np.int64)
@@ -122,7 +123,7 @@ class _Accumulator:
 
     def add(self, table: pd.DataFrame) -> None:
         index = table.layer.to_numpy(np.int64) * self.heads + table["head"].to_numpy(np.int64)
-        for s, name in enumerate(STATISTICS):
+        for s, name in enumerate(STATISTIC_NAMES):
             values = table[name].to_numpy(np.float64)
             ok = np.isfinite(values)
             where, values = index[ok], values[ok]
@@ -138,7 +139,7 @@ class _Accumulator:
 
     def aggregates(self) -> pd.DataFrame:
         rows = []
-        for s, name in enumerate(STATISTICS):
+        for s, name in enumerate(STATISTIC_NAMES):
             width = self.ranges[name] / HISTOGRAM_BINS
             cumulative = np.cumsum(self.histogram[s], axis=-1)
             for i in range(self.n):
@@ -173,7 +174,7 @@ def _quantile(cumulative: np.ndarray, q: float, width: float, low: float, high: 
 def _candidates(table: pd.DataFrame) -> pd.DataFrame:
     """Per head and statistic, this table's TOP highest and TOP lowest sentences."""
     parts = []
-    for name in STATISTICS:
+    for name in STATISTIC_NAMES:
         frame = table[["layer", "head", "sentence_id", name, "text"]].rename(columns={name: "value"})
         frame = frame[np.isfinite(frame.value)].assign(statistic=name)
         for end, ascending in (("highest", False), ("lowest", True)):

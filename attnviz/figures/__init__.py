@@ -1,6 +1,6 @@
 """AttentionMap -> plotly Figure. One function per view; nothing here imports streamlit."""
 
-from attnviz.figures.analysis import difference, head_grid, similarity
+from attnviz.figures.analysis import difference, head_grid, similarity, statistic_head_grid
 from attnviz.figures.attribution import correlation_grid, score_bars
 from attnviz.figures.common import COLORSCALE, escape
 from attnviz.figures.comparison import comparison
@@ -36,6 +36,7 @@ __all__ = [
     "shade",
     "similarity",
     "statistic_grid",
+    "statistic_head_grid",
     "step_bars",
     "thumbnail_side",
     "tile_at",

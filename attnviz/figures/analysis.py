@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from attnviz.figures.common import COLORSCALE, escape, figure_height, token_axis, token_hover
+from attnviz.maps.statistics import REGISTRY
 from attnviz.text.scripts import tick_angle
 
 
@@ -35,6 +36,13 @@ def head_grid(values: np.ndarray, title: str, zmax: float | None = 1.0, fmt: str
         margin=dict(l=10, r=10, t=40, b=10),
     )
     return fig
+
+
+def statistic_head_grid(values: np.ndarray, name: str) -> go.Figure:
+    """A ``[layer, head]`` head statistic of :mod:`attnviz.maps.statistics` as a :func:`head_grid`: its label,
+    its range (from 0 to its largest value, or to the largest head's for one the input's length bounds)."""
+    upper = REGISTRY[name].upper
+    return head_grid(values, REGISTRY[name].label, zmax=upper, fmt=".2f" if upper is not None else ".1f")
 
 
 def difference(

@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from attnviz.figures.common import COLORSCALE, escape
+from attnviz.maps.statistics import REGISTRY
 
 
 def head_labels(layers: int, heads: int) -> list[str]:
@@ -15,10 +16,12 @@ def head_labels(layers: int, heads: int) -> list[str]:
     return [f"L{layer} H{head}" for layer in range(layers) for head in range(heads)]
 
 
-def distributions(labels: Sequence[str], quantiles: dict[str, np.ndarray], mean: np.ndarray, title: str) -> go.Figure:
-    """One box per head from precomputed quantiles: whiskers q05 and q95, box q25 to q75, line at the median,
-    dashed line at the mean. ``quantiles`` holds arrays ``q05 q25 q50 q75 q95``, one value per head."""
-    as_list = lambda name: np.asarray(quantiles[name], np.float32).tolist()
+def distributions(labels: Sequence[str], quantiles: dict[str, np.ndarray], mean: np.ndarray, name: str) -> go.Figure:
+    """Statistic ``name`` of :mod:`attnviz.maps.statistics` across sentences, one box per head from precomputed
+    quantiles: whiskers q05 and q95, box q25 to q75, line at the median, dashed line at the mean. ``quantiles``
+    holds arrays ``q05 q25 q50 q75 q95``, one value per head."""
+    as_list = lambda q: np.asarray(quantiles[q], np.float32).tolist()
+    title = REGISTRY[name].label
     fig = go.Figure(
         go.Box(
             x=list(labels),
@@ -45,7 +48,8 @@ def distributions(labels: Sequence[str], quantiles: dict[str, np.ndarray], mean:
 
 
 def statistic_grid(values: np.ndarray, labels: Sequence[str], statistics: Sequence[str]) -> go.Figure:
-    """``[head, statistic]`` means: each column coloured from its own lowest (0) to highest head (1); the cell
+    """``[head, statistic]`` means of the head statistics named ``statistics`` (their labels on the columns): each
+    column coloured from its own lowest (0) to highest head (1); the cell
     text and the hover give the value itself."""
     values = np.asarray(values, np.float64)
     low, high = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
@@ -53,7 +57,7 @@ def statistic_grid(values: np.ndarray, labels: Sequence[str], statistics: Sequen
     fig = go.Figure(
         go.Heatmap(
             z=scaled.astype(np.float32),
-            x=list(statistics),
+            x=[REGISTRY[name].label for name in statistics],
             y=list(labels),
             zmin=0.0,
             zmax=1.0,

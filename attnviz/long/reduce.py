@@ -1,8 +1,9 @@
 """Reductions of attention weights that can be computed one chunk of queries at a time.
 
 A :class:`Reducer` takes a layer's weights ``[head, query, key]`` in chunks of whole query rows and gives
-the same numbers as the whole-map functions: :func:`attnviz.maps.analysis.head_statistics` (plus the sink mass and
-the window-aware entropy) and :func:`attnviz.figures.overview.downsample` (block means).
+the same numbers as the whole-map functions: every statistic of :mod:`attnviz.maps.statistics` (each chunk's rows
+go through the statistic's own term, the sums are divided at the end) and
+:func:`attnviz.figures.overview.downsample` (block means).
 
 A chunk may hold only a band of keys (``k0`` onwards): a causal query row has no weight past itself, nor a
 sliding-window row before its window, so the streaming extraction leaves those keys out. Every pass over a
@@ -17,23 +18,12 @@ import math
 import numpy as np
 import torch
 
-ROW_STATISTICS = ("entropy", "distance", "special", "punctuation", "self", "previous", "next", "first", "max")
-ENTROPIES = ("entropy", "window_entropy", "entropy_aside", "window_entropy_aside")  # "_aside": first token set aside
+from attnviz.maps.statistics import REGISTRY, Rows
 
 
 def block_factors(n_queries: int, n_keys: int, side: int) -> tuple[int, int]:
     """Rows and columns per thumbnail cell so that neither side exceeds ``side`` (as ``downsample``)."""
     return math.ceil(n_queries / side), math.ceil(n_keys / side)
-
-
-def visible_count(kind: str, rows: np.ndarray, n_keys: int, window: int | None) -> np.ndarray:
-    """How many keys each query row may see (as :func:`attnviz.maps.analysis.visible_keys`, without the matrix)."""
-    if kind == "causal":
-        seen = rows + 1
-        return np.minimum(seen, window) if window is not None else seen
-    if window is None:
-        return np.full(rows.shape, n_keys)
-    return np.minimum(rows + window, n_keys) - np.maximum(rows - window + 1, 0)
 
 
 def key_blocks(w: torch.Tensor, k0: int, fk: int, n_cols: int) -> torch.Tensor:
@@ -56,8 +46,8 @@ def key_blocks(w: torch.Tensor, k0: int, fk: int, n_cols: int) -> torch.Tensor:
 
 
 def _rows(values: torch.Tensor) -> np.ndarray:
-    """``[head, rows]`` per-row values summed over the rows, in float64."""
-    return values.double().sum(-1).numpy()
+    """``[head, rows]`` per-row values in float64."""
+    return values.double().numpy()
 
 
 class Reducer:
@@ -76,8 +66,8 @@ class Reducer:
         self.n_keys, self.kind, self.window, self.factors = n_keys, kind, window, factors
         not_first = np.arange(n_keys) > 0
         self.marks = torch.from_numpy(np.stack([special, punctuation, not_first]).astype(np.float32))  # [3, keys]
-        self.sums = {name: np.zeros(n_heads) for name in (*ROW_STATISTICS, *ENTROPIES)}
-        self.counted = dict.fromkeys(ENTROPIES, 0)
+        self.sums = {name: np.zeros(n_heads) for name in REGISTRY}
+        self.counted = dict.fromkeys(REGISTRY, 0)
         rows, cols = math.ceil(n_keys / factors[0]), math.ceil(n_keys / factors[1])
         self.blocks = np.zeros((n_heads, rows, cols))
         self.blocks_aside = np.zeros((n_heads, rows, cols))  # with the first token set aside, rows renormalised
@@ -104,7 +94,7 @@ class Reducer:
         :meth:`columns`, and "blocks" ``[head, rows, columns]``, its sums over :meth:`layout`'s key blocks (else
         they are computed here). ``w`` is used up."""
         heads, c, width = w.shape
-        given, rows = rows, np.arange(q0, q0 + c)
+        given, positions = rows, np.arange(q0, q0 + c)
         sums = None if given is None else given.get("sums")
         self.n_queries += c
         with torch.no_grad():
@@ -113,24 +103,35 @@ class Reducer:
                 marked = [(flat @ self.marks[column, k0 : k0 + width]).view(heads, c) for column in range(3)]
             else:
                 marked = [sums[..., column] for column in range(3)]
-            self.sums["special"] += _rows(marked[0])
-            self.sums["punctuation"] += _rows(marked[1])
             rest = marked[2]  # each row's weight off the first key
             first = w[..., 0] if k0 == 0 else torch.zeros(heads, c)
-            self.sums["first"] += _rows(first)
             later = None if sums is None else sums[..., 3]
-            self.sums["distance"] += self._distance(w, q0, k0, causal, rest.double() + first.double(), later)
-            self.sums["max"] += _rows(w.amax(-1) if given is None else given["max"])
-            for name, shift in (("self", 0), ("previous", -1), ("next", 1)):
-                self.sums[name] += self._diagonal(w, rows + shift, k0)
             self._thumbnails(w, q0, k0, rest, None if given is None else given.get("blocks"))
             entropy = torch.special.entr(w).sum(-1) if given is None else given["entropy"]  # -p log p; 0 log 0 = 0
-            entropy = entropy.double().numpy()
-            self._entropies(entropy, rows)
-            self._entropies_aside(entropy, first.double().numpy(), rest.double().numpy(), rows)
+            rows = Rows(
+                positions,
+                self.n_keys,
+                self.n_keys,
+                self.kind,
+                self.window,
+                first=_rows(first),
+                rest=_rows(rest),
+                special=_rows(marked[0]),
+                punctuation=_rows(marked[1]),
+                own=self._diagonal(w, positions, k0),
+                previous=self._diagonal(w, positions - 1, k0),
+                next=self._diagonal(w, positions + 1, k0),
+                distance=self._distance(w, q0, k0, causal, rest.double() + first.double(), later),
+                max=_rows(w.amax(-1) if given is None else given["max"]),
+                entropy=_rows(entropy),
+            )
+        for name, statistic in REGISTRY.items():  # each statistic's own term, as the whole-map function applies it
+            values, counted = statistic.term(rows)
+            self.sums[name] += values[:, counted].sum(-1)
+            self.counted[name] += int(counted.sum())
 
     def _distance(self, w: torch.Tensor, q0: int, k0: int, causal: bool, total: torch.Tensor, later=None) -> np.ndarray:
-        """Sum over the rows of each row's mean |query - key|. Causal rows: sum_k w (r - k) = (r - q0) * total -
+        """``[head, rows]`` each row's mean |query - key|. Causal rows: sum_k w (r - k) = (r - q0) * total -
         sum_k w (k - q0), one matrix-vector product unless ``later`` holds it already (keys counted from the
         chunk, so nothing large cancels)."""
         heads, c, width = w.shape
@@ -138,36 +139,18 @@ class Reducer:
         if causal:
             if later is None:
                 later = (w.reshape(heads * c, width) @ offsets).view(heads, c)
-            return (torch.arange(c, dtype=torch.float64) * total - later.double()).sum(-1).numpy()
+            return (torch.arange(c, dtype=torch.float64) * total - later.double()).numpy()
         distance = (torch.arange(c, dtype=torch.float32)[:, None] - offsets).abs_()
         return _rows((w * distance).sum(-1))
 
     def _diagonal(self, w: torch.Tensor, keys: np.ndarray, k0: int) -> np.ndarray:
-        """Sum over the chunk's rows of the weight each row gives to its key in ``keys`` (the rows' own positions
-        shifted by one offset, so a diagonal of ``w``; keys outside the band or the input count nothing)."""
-        offset = int(keys[0]) - k0  # row i's key is column i + offset of the chunk
-        if not -w.shape[1] < offset < w.shape[2]:
-            return np.zeros(w.shape[0])
-        return torch.diagonal(w, offset, dim1=1, dim2=2).double().sum(-1).numpy()
-
-    def _entropies(self, entropy: np.ndarray, rows: np.ndarray, suffix: str = "", aside: bool = False) -> None:
-        """Add each row's ``entropy`` divided by the log of the keys it may see (the first key left out of the
-        count if ``aside``); rows that may see one key or none are not counted."""
-        for name, window in (("entropy", None), ("window_entropy", self.window)):
-            seen = visible_count(self.kind, rows, self.n_keys, window)
-            if aside:
-                seen = seen - ((rows < window) if window is not None else 1)  # whether the row may see key 0
-            counted = seen > 1
-            self.sums[name + suffix] += (entropy[:, counted] / np.log(seen[counted])).sum(-1)
-            self.counted[name + suffix] += int(counted.sum())
-
-    def _entropies_aside(self, entropy: np.ndarray, first: np.ndarray, rest: np.ndarray, rows: np.ndarray) -> None:
-        """Entropies of the rows renormalised without the first key, from each row's entropy H, first weight p0
-        and remaining weight r = 1 - p0: H' = (H + p0 log p0) / r + log r (0 for a row with nothing left)."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            own = entropy + np.where(first > 0, first * np.log(np.where(first > 0, first, 1.0)), 0.0)
-            aside = np.where(rest > 0, own / rest + np.log(np.where(rest > 0, rest, 1.0)), 0.0)
-        self._entropies(aside, rows, "_aside", aside=True)
+        """``[head, rows]`` the weight each of the chunk's rows gives to its key in ``keys`` (0 where that key is
+        outside the chunk's band of keys or the input)."""
+        columns = keys - k0
+        inside = (columns >= 0) & (columns < w.shape[2])
+        out = np.zeros(w.shape[:2])
+        out[:, inside] = _rows(w[:, np.flatnonzero(inside), columns[inside]])
+        return out
 
     def _thumbnails(self, w: torch.Tensor, q0: int, k0: int, rest: torch.Tensor, keys=None) -> None:
         """Fold the chunk into both thumbnails' block sums (as is, and with the first key set aside and each row
@@ -198,12 +181,7 @@ class Reducer:
         cells = np.outer(  # real cells per block: the last row and column of blocks may be partly filled
             np.minimum(fq, q - fq * np.arange(rows)), np.minimum(fk, self.n_keys - fk * np.arange(cols))
         )
-        stats = {name: self.sums[name] / q for name in ("distance", "special", "punctuation", "self", "first", "max")}
-        for name in ("previous", "next"):
-            stats[name] = self.sums[name] / (q - 1) if q > 1 else np.zeros_like(self.sums[name])
-        for name in ENTROPIES:
-            stats[name] = self.sums[name] / self.counted[name] if self.counted[name] else np.zeros_like(self.sums[name])
-        stats["sink"] = stats["first"]
+        stats = {name: self.sums[name] / max(self.counted[name], 1) for name in REGISTRY}
         aside_cells = cells.astype(float)
         aside_cells[:, 0] -= np.minimum(fq, q - fq * np.arange(rows))  # key 0 is not a cell once set aside
         aside = np.divide(self.blocks_aside, aside_cells, out=np.zeros_like(self.blocks_aside), where=aside_cells > 0)

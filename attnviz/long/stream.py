@@ -27,7 +27,7 @@ from transformers.masking_utils import AttentionMaskInterface, eager_mask
 
 from attnviz.long.chunks import SWITCH, Scratch, chunk_attention, eager_of, is_standard
 from attnviz.long.reduce import Reducer, block_factors
-from attnviz.maps import analysis
+from attnviz.maps.statistics import is_punctuation
 
 NAME = "attnviz_stream"
 _ACTIVE: contextvars.ContextVar[_Run | None] = contextvars.ContextVar("attnviz_stream_run", default=None)
@@ -114,7 +114,7 @@ class _Run:
     """The reductions of one forward pass, filled in by :func:`_attention` layer by layer."""
 
     def __init__(self, tokens, special, kind: str, chunk: int, side: int, progress: Progress | None):
-        n_tokens, punctuation = len(tokens), [analysis.is_punctuation(t) for t in tokens]
+        n_tokens, punctuation = len(tokens), [is_punctuation(t) for t in tokens]
         self.n_tokens, self.kind, self.chunk, self.progress = n_tokens, kind, chunk, progress
         self.special, self.punctuation = np.asarray(special, bool), np.asarray(punctuation, bool)
         self.factors = block_factors(n_tokens, n_tokens, side)

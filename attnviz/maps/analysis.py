@@ -94,89 +94,15 @@ def drop_special(attn: AttentionMap) -> AttentionMap:
     )
 
 
-# ---- head statistics (Clark et al. 2019, "What does BERT look at?") ------------------------------
+# ---- head patterns (Clark et al. 2019, "What does BERT look at?"); the statistics: attnviz.maps.statistics ----
 
-STATISTICS = {
-    "entropy": "normalised entropy (1 = uniform over the keys a query may see, 0 = one key)",
-    "distance": "mean attention distance |i - j| in tokens, weighted by attention",
-    "special": "attention mass on special tokens ([CLS], [SEP], <s>, ...)",
-    "punctuation": "attention mass on punctuation",
-    "self": "attention mass on the token itself",
-    "previous": "attention mass on the previous token",
-    "next": "attention mass on the next token",
-    "first": "attention mass on the first token",
-    "max": "largest weight in a row (confidence)",
-}
-PATTERNS = {"self": "diagonal", "previous": "previous-token", "next": "next-token", "first": "first-token (sink)"}
+PATTERNS = {"self": "diagonal", "previous": "previous-token", "next": "next-token", "sink": "first-token (sink)"}
 PATTERN_THRESHOLD = 0.5
 
 
-def head_statistics(attn: AttentionMap) -> dict[str, np.ndarray]:
-    """Every statistic of :data:`STATISTICS` for every head, each ``[layer, head]``, averaged over queries.
-
-    Positional statistics (self, previous, next, distance) compare query and key positions, which means
-    the same token only for self-attention; for cross-attention they describe the map's geometry.
-    """
-    w = attn.weights.astype(np.float64)
-    q, k = w.shape[-2:]
-    rows, cols = np.indices((q, k))
-    punctuation = np.array([is_punctuation(t) for t in attn.key_tokens])
-    special = np.array(attn.key_special)
-    band = lambda offset: (w * (cols - rows == offset)).sum(-1)
-    stats = {
-        "entropy": window_entropy(attn),
-        "distance": (w * np.abs(rows - cols)).sum(-1).mean(-1),
-        "special": w[..., special].sum(-1).mean(-1),
-        "punctuation": w[..., punctuation].sum(-1).mean(-1),
-        "self": band(0).mean(-1),
-        "previous": band(-1)[..., 1:].mean(-1) if q > 1 else np.zeros(w.shape[:2]),
-        "next": band(1)[..., :-1].mean(-1) if q > 1 else np.zeros(w.shape[:2]),
-        "first": sink_mass(attn),
-        "max": w.max(-1).mean(-1),
-    }
-    return {name: value.astype(np.float32) for name, value in stats.items()}
-
-
-def visible_keys(kind: str, n_queries: int, n_keys: int, window: int | None = None) -> np.ndarray:
-    """``[query, key]`` bool: the keys each query may attend to. Causal maps see keys ``<= query``; a
-    sliding ``window`` of w keeps the last w of those (causal) or the keys within ``|query - key| < w``.
-    """
-    rows, cols = np.indices((n_queries, n_keys))
-    visible = cols <= rows if kind == "causal" else np.ones((n_queries, n_keys), bool)
-    if window is not None:
-        visible &= (rows - cols < window) if kind == "causal" else (np.abs(rows - cols) < window)
-    return visible
-
-
-def window_entropy(attn: AttentionMap, window: int | None = None) -> np.ndarray:
-    """``[layer, head]`` entropy of each row divided by log(number of keys the query may see), averaged
-    over the queries that see more than one key: a head uniform over what it may see scores 1, one that
-    looks at a single key 0. Visible keys as :func:`visible_keys` (causal: query + 1 keys; encoder: all).
-    Heads with no such query (a one-token input) score 0.
-    """
-    w = attn.weights.astype(np.float64)
-    n_visible = visible_keys(attn.kind, *w.shape[-2:], window).sum(-1)  # (query,)
-    counted = n_visible > 1
-    if not counted.any():
-        return np.zeros(w.shape[:2], np.float32)
-    plogp = np.where(w > 0, w * np.log(np.where(w > 0, w, 1.0)), 0.0)
-    entropy = -plogp.sum(-1)[..., counted] / np.log(n_visible[counted])
-    return entropy.mean(-1).astype(np.float32)
-
-
-def sink_mass(attn: AttentionMap) -> np.ndarray:
-    """``[layer, head]`` attention on the first key (the "attention sink"), averaged over queries."""
-    return attn.weights[..., 0].astype(np.float64).mean(-1).astype(np.float32)
-
-
-def is_punctuation(token: str) -> bool:
-    import unicodedata
-
-    return bool(token) and all(unicodedata.category(c).startswith("P") for c in token)
-
-
 def head_patterns(stats: dict[str, np.ndarray]) -> list[dict]:
-    """Label every head: diagonal, previous-token, next-token, first-token (sink) or broad.
+    """Label every head from its :func:`attnviz.maps.statistics.head_statistics`: diagonal, previous-token,
+    next-token, first-token (sink) or broad.
 
     A head gets the positional label whose attention mass is largest when that mass is at least
     :data:`PATTERN_THRESHOLD`; otherwise it is "broad" (score: its normalised entropy).
@@ -187,7 +113,10 @@ def head_patterns(stats: dict[str, np.ndarray]) -> list[dict]:
         for head in range(heads):
             name, score = max(((s, float(stats[s][layer, head])) for s in PATTERNS), key=lambda x: x[1])
             if score >= PATTERN_THRESHOLD:
-                label, basis = PATTERNS[name], f"{score:.0%} of attention on the {name} token"
+                label, basis = (
+                    PATTERNS[name],
+                    f"{score:.0%} of attention on the {'first' if name == 'sink' else name} token",
+                )
             else:
                 label, score = "broad", float(stats["entropy"][layer, head])
                 basis = f"no position gets {PATTERN_THRESHOLD:.0%}; entropy {score:.2f}"
@@ -313,7 +242,7 @@ def alignment_table(
 
 
 def average_statistics(per_input: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Mean of :func:`head_statistics` results over many inputs (each ``[layer, head]``)."""
+    """Mean of :func:`attnviz.maps.statistics.head_statistics` results over many inputs (each ``[layer, head]``)."""
     if not per_input:
         raise ValueError("no inputs to average over")
     return {name: np.nanmean([s[name] for s in per_input], axis=0).astype(np.float32) for name in per_input[0]}

@@ -23,7 +23,7 @@ from attnviz.pretrained.two_models import (
     left_out_sentence,
     matched_layer,
     pooled,
-    tokenizer_words,
+    tokenizer_spans,
 )
 from attnviz.text.words import of_word_ids
 
@@ -86,8 +86,8 @@ def test_words_only_one_side_read_are_left_out_and_said():
 
 
 def test_minilm_wordpiece_and_a_byte_level_bpe_align_by_character_offsets():
-    minilm, count_a = tokenizer_words(hf.load().tokenizer, TEXT, 512)
-    bpe, count_b = tokenizer_words(bpe_tokenizer(), TEXT, 512)
+    minilm, count_a = tokenizer_spans(hf.load().tokenizer, TEXT, 512)
+    bpe, count_b = tokenizer_spans(bpe_tokenizer(), TEXT, 512)
     assert count_a == 9 and count_b == 11  # [CLS] don ' t stop , friend . [SEP] / Don 't Ġs t op , Ġ fr ien d .
     alignment = align(TEXT, minilm, bpe, "MiniLM", "BPE")
     assert alignment.labels == ("Don", "'t", "stop", ",", "friend", ".")
@@ -97,8 +97,8 @@ def test_minilm_wordpiece_and_a_byte_level_bpe_align_by_character_offsets():
 
 
 def test_a_sentencepiece_style_tokenizer_keeps_punctuation_in_its_words_so_the_words_widen():
-    minilm, _ = tokenizer_words(hf.load().tokenizer, TEXT, 512)
-    pieces, count = tokenizer_words(metaspace_tokenizer(), TEXT, 512)
+    minilm, _ = tokenizer_spans(hf.load().tokenizer, TEXT, 512)
+    pieces, count = tokenizer_spans(metaspace_tokenizer(), TEXT, 512)
     alignment = align(TEXT, minilm, pieces, "MiniLM", "T5-like")
     assert alignment.labels == ("Don't", "stop,", "friend.")
     assert alignment.groups_a == ((1, 2, 3), (4, 5), (6, 7))
@@ -130,7 +130,7 @@ def hand_groups(tokenizer, text):
 def test_byte_level_space_and_newline_tokens_keep_their_weight_in_the_word_they_join():
     """Bug: 'Ġ', 'ĠĠ' and 'Ċ' tokens (not special) were dropped and their weight spread over the other words."""
     tokenizer = bpe_tokenizer()
-    words, count = tokenizer_words(tokenizer, SPACED, 512)
+    words, count = tokenizer_spans(tokenizer, SPACED, 512)
     tokens = tokenizer(SPACED).tokens()
     assert {"Ġ", "Ċ"} <= set(tokens) and count == len(tokens)
     groups = hand_groups(tokenizer, SPACED)
@@ -149,8 +149,8 @@ def test_byte_level_space_and_newline_tokens_keep_their_weight_in_the_word_they_
 
 
 def test_the_tokens_left_out_of_the_words_are_named_in_one_sentence():
-    minilm, _ = tokenizer_words(hf.load().tokenizer, TEXT, 512)
-    cut, count = tokenizer_words(bpe_tokenizer(), TEXT, 6)  # Don 't Ġs t op , (cut before "friend.")
+    minilm, _ = tokenizer_spans(hf.load().tokenizer, TEXT, 512)
+    cut, count = tokenizer_spans(bpe_tokenizer(), TEXT, 6)  # Don 't Ġs t op , (cut before "friend.")
     map_a = random_map(1, 1, ["[CLS]", "don", "'", "t", "stop", ",", "friend", ".", "[SEP]"], source="A")
     map_b = random_map(1, 1, ["Don", "'t", "s", "t", "op", ","][:count], source="B")
     pair = compare(TEXT, map_a, minilm, map_b, cut)
@@ -159,7 +159,7 @@ def test_the_tokens_left_out_of_the_words_are_named_in_one_sentence():
     assert left_out_sentence(pair, "A", "B") == (
         "Tokens left out of the words, each row renormalised over the rest: [CLS], friend, ., [SEP] (A); none (B)."
     )
-    whole, _ = tokenizer_words(bpe_tokenizer(), TEXT, 512)
+    whole, _ = tokenizer_spans(bpe_tokenizer(), TEXT, 512)
     same = compare(TEXT, random_map(1, 1, list("abcdefghijk"), source="B"), whole, map_a, minilm)
     assert left_out_sentence(same, "B", "A") == (
         "Tokens left out of the words, each row renormalised over the rest: none (B); [CLS], [SEP] (A)."

@@ -233,10 +233,10 @@ def correlations(by_name: dict[str, np.ndarray]) -> np.ndarray:
     return np.array([[spearman(a, b) for b in values] for a in values])
 
 
-def words(loaded: LoadedModel, text: str, n_tokens: int) -> tuple[list[list[int]], tuple[str, ...]]:
-    """(groups, labels) of the words of ``text`` by the tokenizer's own word boundaries (CJK characters words of
-    their own), over the first ``n_tokens`` tokens, the ones :func:`attribute` read; a special token is a group
-    of its own. Without word boundaries (a slow tokenizer) every token is its own word."""
+def labelled_groups(loaded: LoadedModel, text: str, n_tokens: int) -> tuple[list[list[int]], tuple[str, ...]]:
+    """(groups, labels) of the words of ``text`` (:mod:`attnviz.text.words`, as on the pretrained page) over the
+    first ``n_tokens`` tokens, the ones :func:`attribute` read. Without word ids (a slow tokenizer) every token is
+    its own word."""
     encoding = loaded.tokenizer(text)
     raw = loaded.tokenizer.convert_ids_to_tokens(encoding["input_ids"][:n_tokens])
     groups = cut(of_encoding(encoding, (text,)), n_tokens) or [[i] for i in range(n_tokens)]

@@ -80,7 +80,7 @@ def as_spans(
     return Words(tuple(spans), tuple(tokens))
 
 
-def tokenizer_words(tokenizer, text: str, max_tokens: int) -> tuple[Words, int]:
+def tokenizer_spans(tokenizer, text: str, max_tokens: int) -> tuple[Words, int]:
     """(the words of ``text`` as a Hugging Face fast tokenizer splits it, its number of tokens), cut to
     ``max_tokens`` as attnviz.pretrained.extract cuts it; ValueError for a tokenizer that gives no character offsets."""
     encoding = tokenizer(text, truncation=True, max_length=max_tokens, return_offsets_mapping=True)

@@ -1,17 +1,19 @@
 """The one word grouping (attnviz/text/words.py): WordPiece '##', byte-level 'Ġ' / 'Ċ', SentencePiece '▁',
 special tokens and whitespace tokens, on hand-written tokens and on tokenizers built here."""
 
+import numpy as np
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 from two_models_support import CORPUS, bpe_tokenizer
 
 from attnviz.pretrained import hf
 from attnviz.text import words
+from attnviz.text.tokens import is_space
 
 
 def test_whitespace_tokens_are_recognised_in_every_alphabet():
-    assert all(words.is_space(t) for t in ("Ġ", "ĠĠ", "Ċ", "ĠĊ", "ĉ", "▁", "▁▁", "<0x0A>", "<0x20>", " "))
-    assert not any(words.is_space(t) for t in ("Ġcat", "▁le", "##s", "", "<0x41>", "[SEP]", "ĠĠa"))
+    assert all(is_space(t) for t in ("Ġ", "ĠĠ", "Ċ", "ĠĊ", "ĉ", "▁", "▁▁", "<0x0A>", "<0x20>", " "))
+    assert not any(is_space(t) for t in ("Ġcat", "▁le", "##s", "", "<0x41>", "[SEP]", "ĠĠa"))
 
 
 def test_marks_group_wordpiece_byte_level_and_sentencepiece_tokens():
@@ -61,3 +63,21 @@ def test_generated_ids_read_back_by_the_tokenizer_get_its_words_and_keep_end_tok
         ["[SEP]"],
     ]
     assert words.cut(groups, 4, offset=1) == [[1, 2, 3]] and words.after_start([[0, 1], [2]], 3) == [[0], [1, 2]]
+
+
+def test_word_level_extraction_labels_words_without_the_whitespace_they_joined(tmp_path):
+    from two_models_support import pool_by_hand, save_tiny_bpe_gpt2
+
+    from attnviz.pretrained.extract import extract
+
+    loaded = hf.load(str(save_tiny_bpe_gpt2(tmp_path)))
+    text = "Don't  stop,\nfriend.\n\nThe cat   sat \n"
+    tokens = extract(loaded, text).primary
+    pooled = extract(loaded, text, word_level=True).primary
+    assert pooled.key_tokens == ("Don", "'t", "stop", ",", "friend", ".", "The", "cat", "sat")
+    groups = words.of_encoding(loaded.tokenizer(text), (text,))
+    assert sum(map(len, groups)) == tokens.n_keys == 22  # every token in a word, whitespace included
+    for layer, head in np.ndindex(tokens.weights.shape[:2]):
+        expected = pool_by_hand(tokens.weights[layer, head], groups)  # keys summed, queries averaged, by loops
+        np.testing.assert_allclose(pooled.weights[layer, head], expected, atol=1e-5)
+    assert abs(pooled.weights.sum(-1) - 1).max() < 1e-5

@@ -19,23 +19,14 @@ Every word-level view (extraction, generation, two models, attribution) groups t
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from attnviz.text.scripts import is_cjk, scripts
-from attnviz.text.tokens import from_byte_level
+from attnviz.text.tokens import is_space
 
 SPACE_MARKERS = ("Ġ", "▁")
-_BYTE_TOKEN = re.compile(r"<0x([0-9A-Fa-f]{2})>")  # SentencePiece's byte fallback ('<0x0A>' is a newline)
 
 Groups = list[list[int]]
-
-
-def is_space(token: str) -> bool:
-    """Whether a raw token stands for whitespace only: 'Ġ', 'ĠĠ', 'Ċ', '▁', '<0x0A>' (not 'Ġcat', not '')."""
-    byte = _BYTE_TOKEN.fullmatch(token)
-    text = chr(int(byte.group(1), 16)) if byte else from_byte_level(token.replace("▁", " "))
-    return text.isspace()
 
 
 def continuing_prefix(tokenizer) -> str | None:

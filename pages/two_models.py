@@ -28,8 +28,7 @@ BOX = (
 st.title("Two models side by side")
 st.caption(
     "The same text through two models, pooled to the same words, so rows and columns match even when the "
-    "tokenizers differ. Special tokens ([CLS], <s> ...) are left out and each row renormalised over the words. "
-    "Encoder-decoder models are compared on their encoder."
+    "tokenizers differ. Encoder-decoder models are compared on their encoder."
 )
 left, right = st.columns(2)
 with left:
@@ -49,6 +48,7 @@ except ValueError as error:
 for warning in warnings:
     messages.warning(warning)
 a, b, alignment = pair.a, pair.b, pair.alignment
+st.caption(messages.plain(two_models.left_out_sentence(pair, *names)))
 if alignment.agree:
     st.caption(f"Both tokenizers split this text into the same {len(alignment.labels)} words.")
 else:

@@ -9,7 +9,8 @@ from test_generation import hand_generation
 from two_models_support import bpe_tokenizer, metaspace_tokenizer, save_tiny_bpe_gpt2
 
 from attnviz.pretrained import hf
-from attnviz.pretrained.generation import by_words, first_aside, force, marked_groups, step_row
+from attnviz.pretrained.generation import by_words, first_aside, force, step_row
+from attnviz.text import words as grouping
 from attnviz.text.tokens import group_label
 
 from hf_models import save_tiny
@@ -99,6 +100,12 @@ def test_encoder_decoder_cross_and_decoder_words(loaded):
     np.testing.assert_allclose(mine.weights[:, :, 0], summed(decoder, read), atol=1e-5)
     raw = tokenizer.convert_ids_to_tokens(target["input_ids"])
     assert mine.key_tokens[-1] == group_label(raw, [p - 1 for p in read[-1]]) != raw[step - 1]  # a word cut short
+
+
+def marked_groups(tokenizer, ids):
+    """attnviz.text.words' grouping by each token's own mark, for these ids."""
+    special = [i in grouping.special_ids(tokenizer) for i in ids]
+    return grouping.by_marks(tokenizer.convert_ids_to_tokens(ids), special, grouping.continuing_prefix(tokenizer))
 
 
 def test_token_marks_group_words_when_the_tokenizer_cannot_read_the_answer_back():

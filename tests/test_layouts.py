@@ -17,7 +17,7 @@ from attnviz.maps.analysis import pool
 from attnviz.maps.attention_map import AttentionMap
 from attnviz.pretrained import hf
 from attnviz.pretrained.extract import extract
-from attnviz.text import scripts
+from attnviz.text import scripts, words
 from attnviz.text.tokens import clean_token, group_label
 
 from chart_data import charts, labels
@@ -106,12 +106,12 @@ def test_character_words_split_cjk_words_and_keep_a_token_spanning_two_character
     text = "AI芯片 東京"
     spans = [None, (0, 0, 2), (0, 2, 3), (0, 3, 4), (0, 5, 7), None]
     groups = [[0], [1, 2, 3], [4], [5]]
-    assert scripts.character_words(groups, spans, [text]) == [[0], [1], [2], [3], [4], [5]]
+    assert words.character_words(groups, spans, [text]) == [[0], [1], [2], [3], [4], [5]]
     # byte-level BPE: two tokens share one character (each holds some of its bytes): they stay one word
     spans = [(0, 0, 1), (0, 0, 1), (0, 1, 2)]
-    assert scripts.character_words([[0, 1, 2]], spans, ["我猫"]) == [[0, 1], [2]]
+    assert words.character_words([[0, 1, 2]], spans, ["我猫"]) == [[0, 1], [2]]
     # Latin words are untouched
-    assert scripts.character_words([[0, 1]], [(0, 0, 3), (0, 3, 5)], ["unbel"]) == [[0, 1]]
+    assert words.character_words([[0, 1]], [(0, 0, 3), (0, 3, 5)], ["unbel"]) == [[0, 1]]
 
 
 def tiny_bert(tokenizer: PreTrainedTokenizerFast, folder) -> hf.LoadedModel:

@@ -14,16 +14,18 @@ from attnviz.pretrained.two_models import (
     Words,
     align,
     all_pair_distances,
+    as_spans,
     blocks,
     closest_pairs,
     compare,
     depth_table,
     head_pair_distances,
+    left_out_sentence,
     matched_layer,
     pooled,
-    tokenizer_words,
-    words_of,
+    tokenizer_spans,
 )
+from attnviz.text.words import of_word_ids
 
 TEXT = "Don't stop, friend."
 
@@ -39,8 +41,12 @@ def random_map(layers, heads, tokens, kind="self", seed=0, source="m"):
 
 def test_words_come_from_word_ids_with_spaces_trimmed_and_special_tokens_left_out():
     # [CLS] "ab" split in two tokens, " cd" (offsets including its space), a space-only token, [SEP]
-    words = words_of([None, 0, 0, 1, 2, None], [(0, 0), (0, 1), (1, 2), (2, 5), (5, 6), (0, 0)], "ab cd ")
-    assert words == Words(spans=((0, 2), (3, 5)), tokens=((1, 2), (3,)))
+    tokens = ["[CLS]", "a", "b", "Ġcd", "Ġ", "[SEP]"]
+    groups = of_word_ids([None, 0, 0, 1, 2, None], [None, 0, 0, 0, 0, None], tokens)
+    assert groups == [[0], [1, 2], [3, 4], [5]]  # the trailing space joins the word before it
+    special = [t.startswith("[") for t in tokens]
+    words = as_spans(groups, [(0, 0), (0, 1), (1, 2), (2, 5), (5, 6), (0, 0)], special, "ab cd ")
+    assert words == Words(spans=((0, 2), (3, 5)), tokens=((1, 2), (3, 4)))
 
 
 def test_same_words_agree_and_keep_each_sides_tokens():
@@ -80,8 +86,8 @@ def test_words_only_one_side_read_are_left_out_and_said():
 
 
 def test_minilm_wordpiece_and_a_byte_level_bpe_align_by_character_offsets():
-    minilm, count_a = tokenizer_words(hf.load().tokenizer, TEXT, 512)
-    bpe, count_b = tokenizer_words(bpe_tokenizer(), TEXT, 512)
+    minilm, count_a = tokenizer_spans(hf.load().tokenizer, TEXT, 512)
+    bpe, count_b = tokenizer_spans(bpe_tokenizer(), TEXT, 512)
     assert count_a == 9 and count_b == 11  # [CLS] don ' t stop , friend . [SEP] / Don 't Ġs t op , Ġ fr ien d .
     alignment = align(TEXT, minilm, bpe, "MiniLM", "BPE")
     assert alignment.labels == ("Don", "'t", "stop", ",", "friend", ".")
@@ -91,13 +97,73 @@ def test_minilm_wordpiece_and_a_byte_level_bpe_align_by_character_offsets():
 
 
 def test_a_sentencepiece_style_tokenizer_keeps_punctuation_in_its_words_so_the_words_widen():
-    minilm, _ = tokenizer_words(hf.load().tokenizer, TEXT, 512)
-    pieces, count = tokenizer_words(metaspace_tokenizer(), TEXT, 512)
+    minilm, _ = tokenizer_spans(hf.load().tokenizer, TEXT, 512)
+    pieces, count = tokenizer_spans(metaspace_tokenizer(), TEXT, 512)
     alignment = align(TEXT, minilm, pieces, "MiniLM", "T5-like")
     assert alignment.labels == ("Don't", "stop,", "friend.")
     assert alignment.groups_a == ((1, 2, 3), (4, 5), (6, 7))
     assert sorted(p for g in alignment.groups_b for p in g) == list(range(count - 1))  # all but the final </s>
     assert len(alignment.notes) == 3
+
+
+SPACED = "Don't  stop,\nfriend.\n\nThe cat   sat \n"
+
+
+def hand_groups(tokenizer, text):
+    """Word ids read here; a word whose tokens decode to whitespace only joins the next word (the previous one at
+    the end of the text)."""
+    encoding = tokenizer(text)
+    by_id: dict = {}
+    for position, word in enumerate(encoding.word_ids()):
+        by_id.setdefault(word, []).append(position)
+    groups, pending = [], []
+    for group in by_id.values():
+        if tokenizer.convert_tokens_to_string([encoding.tokens()[p] for p in group]).isspace():
+            pending += group
+        else:
+            groups.append(pending + group)
+            pending = []
+    groups[-1] += pending
+    return groups
+
+
+def test_byte_level_space_and_newline_tokens_keep_their_weight_in_the_word_they_join():
+    """Bug: 'Ġ', 'ĠĠ' and 'Ċ' tokens (not special) were dropped and their weight spread over the other words."""
+    tokenizer = bpe_tokenizer()
+    words, count = tokenizer_spans(tokenizer, SPACED, 512)
+    tokens = tokenizer(SPACED).tokens()
+    assert {"Ġ", "Ċ"} <= set(tokens) and count == len(tokens)
+    groups = hand_groups(tokenizer, SPACED)
+    assert sorted(p for g in groups for p in g) == list(range(count))  # every token in a word
+    map_a, map_b = random_map(2, 2, tokens, seed=9, source="A"), random_map(1, 2, tokens, "causal", 10, "B")
+    pair = compare(SPACED, map_a, words, map_b, words)
+    assert pair.alignment.labels == ("Don", "'t", "stop", ",", "friend", ".", "The", "cat", "sat")
+    for source, pooled_map in ((map_a, pair.a), (map_b, pair.b)):
+        for layer, head in np.ndindex(source.weights.shape[:2]):
+            rows = source.weights[layer, head]
+            by_hand = np.array([[sum(rows[q, k] for k in g) for g in groups] for q in range(count)])
+            summed = np.array([by_hand[g].mean(0) for g in groups])  # no renormalising: no token was left out
+            np.testing.assert_allclose(pooled_map.weights[layer, head], summed, atol=1e-6)
+            np.testing.assert_allclose(summed, pool_by_hand(source.weights[layer, head], groups), atol=1e-6)
+    assert words.tokens == tuple(tuple(g) for g in groups)
+
+
+def test_the_tokens_left_out_of_the_words_are_named_in_one_sentence():
+    minilm, _ = tokenizer_spans(hf.load().tokenizer, TEXT, 512)
+    cut, count = tokenizer_spans(bpe_tokenizer(), TEXT, 6)  # Don 't Ġs t op , (cut before "friend.")
+    map_a = random_map(1, 1, ["[CLS]", "don", "'", "t", "stop", ",", "friend", ".", "[SEP]"], source="A")
+    map_b = random_map(1, 1, ["Don", "'t", "s", "t", "op", ","][:count], source="B")
+    pair = compare(TEXT, map_a, minilm, map_b, cut)
+    assert pair.alignment.labels == ("Don", "'t", "stop", ",")
+    assert pair.left_out_a == ("[CLS]", "friend", ".", "[SEP]") and pair.left_out_b == ()
+    assert left_out_sentence(pair, "A", "B") == (
+        "Tokens left out of the words, each row renormalised over the rest: [CLS], friend, ., [SEP] (A); none (B)."
+    )
+    whole, _ = tokenizer_spans(bpe_tokenizer(), TEXT, 512)
+    same = compare(TEXT, random_map(1, 1, list("abcdefghijk"), source="B"), whole, map_a, minilm)
+    assert left_out_sentence(same, "B", "A") == (
+        "Tokens left out of the words, each row renormalised over the rest: none (B); [CLS], [SEP] (A)."
+    )
 
 
 def test_pooling_a_hand_made_map_gives_the_hand_computed_words():

@@ -49,6 +49,8 @@ def test_two_tokenizers_are_drawn_on_the_same_words_at_matched_depth(folders):
     at = open_page(two_text=TEXT, two_b_model=folders["bpe"])
     assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
     assert any("aligned by character offsets" in w.value for w in at.warning)
+    left_out = "left out of the words, each row renormalised over the rest: [CLS], [SEP] (all-MiniLM-L6-v2); none (bpe"
+    assert any(left_out in unescaped(c) for c in at.caption)
     minilm, bpe = expected("", MINILM_GROUPS), expected(folders["bpe"], BPE_GROUPS)
     at.slider(key="two_layer").set_value(4).run()  # MiniLM 6 layers, the BPE GPT-2 3: 4 x 2 / 5 = 1.6 -> 2
     at.slider(key="two_head_a").set_value(7).run()

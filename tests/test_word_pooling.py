@@ -6,8 +6,15 @@ MiniLM's), byte-level BPE (GPT-2 / BART style) and SentencePiece-style BPE (T5 /
 
 import pytest
 import torch
-from tokenizers import ByteLevelBPETokenizer, SentencePieceBPETokenizer
-from transformers import AutoTokenizer, BartConfig, BartForConditionalGeneration, PreTrainedTokenizerFast
+from tokenizers import BertWordPieceTokenizer, ByteLevelBPETokenizer, SentencePieceBPETokenizer, processors
+from transformers import (
+    AutoTokenizer,
+    BartConfig,
+    BartForConditionalGeneration,
+    PreTrainedTokenizerFast,
+    T5Config,
+    T5ForConditionalGeneration,
+)
 
 from attnviz.pretrained import hf
 from attnviz.pretrained.extract import extract
@@ -97,3 +104,41 @@ def test_a_generated_target_is_grouped_by_the_same_words(name, tmp_path):
     loaded.model.generate = lambda **_: torch.tensor([[start, *ids]])  # as if the model had written SENTENCE
     result = extract(loaded, SENTENCE, word_level=True)
     assert words(result.maps["cross"], "query") == expected
+
+
+def small_wordpiece() -> PreTrainedTokenizerFast:
+    """A BERT-style WordPiece tokenizer with a vocabulary of 60, so some words split into '##' pieces."""
+    model = BertWordPieceTokenizer(lowercase=True)
+    special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]"]
+    model.train_from_iterator(CORPUS, vocab_size=60, min_frequency=1, special_tokens=special)
+    model._tokenizer.post_processor = processors.BertProcessing(("[SEP]", 3), ("[CLS]", 2))
+    return PreTrainedTokenizerFast(
+        tokenizer_object=model._tokenizer, pad_token="[PAD]", unk_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]"
+    )
+
+
+def test_a_t5_generating_wordpiece_tokens_pools_its_target_into_the_words_of_the_target_text(tmp_path):
+    """Bug: without WordPiece's '##' rule a generated target (no [CLS], so not the tokenizer's own reading of its
+    text) pooled into one word; its words must be the words of the text it decodes to."""
+    tokenizer = small_wordpiece()
+    torch.manual_seed(0)
+    config = T5Config(
+        vocab_size=len(tokenizer), d_model=16, d_kv=8, d_ff=32, num_layers=1, num_decoder_layers=1, num_heads=2
+    )
+    config.pad_token_id = config.decoder_start_token_id = tokenizer.pad_token_id
+    config.eos_token_id = tokenizer.sep_token_id
+    T5ForConditionalGeneration(config).save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    loaded = hf.load(str(tmp_path))
+    pieces = tokenizer(SENTENCE, add_special_tokens=False)["input_ids"]
+    assert sum(token.startswith("##") for token in tokenizer.convert_ids_to_tokens(pieces)) == 4  # ch ##at ...
+    generated = [tokenizer.pad_token_id, *pieces, tokenizer.sep_token_id]  # what generate() returns: start ... end
+    loaded.model.generate = lambda **_: torch.tensor([generated])
+    result = extract(loaded, "le chat", word_level=True)
+    assert result.target == SENTENCE
+    expected = ["le", "chat", "est", "assis", "sur", "le", "tapis", ",", "noir", "."]
+    assert words(result.maps["cross"], "query") == expected
+    assert result.maps["cross"].query_tokens[-1] == "[SEP]" and result.maps["cross"].query_special[-1]
+    assert words(result.maps["decoder"], "key") == expected  # behind the start token, the end token not read
+    for attn in result.maps.values():
+        assert abs(attn.weights.sum(-1) - 1).max() < 1e-4

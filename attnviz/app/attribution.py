@@ -81,7 +81,7 @@ def word_level(view: ViewState, loaded: LoadedModel, text: str, result: Attribut
     view.restore("words")
     if not st.toggle("Word level (each word's tokens summed)", key=view.key("words")):
         return by_name, result.tokens, f"Scores for token {result.position}"
-    groups, labels = attribution.words(loaded, text, len(result.tokens))
+    groups, labels = attribution.labelled_groups(loaded, text, len(result.tokens))
     word = next(i for i, group in enumerate(groups) if result.position in group)
     st.caption(
         "Word level: every score is summed over each word's tokens (attributions add up; an attention row's weight "

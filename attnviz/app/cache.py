@@ -286,7 +286,7 @@ def _model_pair(model_a: str, model_b: str, text: str, max_tokens: int, max_atte
         loaded = pretrained_model(model_id)
         cap = min(loaded.max_tokens, max_tokens)
         result = _run_pretrained(model_id, text, max_tokens=cap, max_attention_mb=max_attention_mb)
-        words, count = pairing.tokenizer_words(loaded.tokenizer, text, cap)
+        words, count = pairing.tokenizer_spans(loaded.tokenizer, text, cap)
         if count != result.primary.n_queries:
             raise ValueError(f"{loaded.name}: its tokenizer and its attention disagree on the number of tokens.")
         sides.append((result.primary, words))

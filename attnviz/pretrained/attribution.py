@@ -25,6 +25,7 @@ from attnviz.maps.analysis import rollout
 from attnviz.maps.attention_map import AttentionMap
 from attnviz.pretrained.hf import LoadedModel
 from attnviz.text.tokens import clean_token, group_label
+from attnviz.text.words import cut, of_encoding
 
 Baseline = Literal["zero", "pad"]
 Target = Literal["predicted", "following"]
@@ -232,15 +233,13 @@ def correlations(by_name: dict[str, np.ndarray]) -> np.ndarray:
     return np.array([[spearman(a, b) for b in values] for a in values])
 
 
-def words(loaded: LoadedModel, text: str, n_tokens: int) -> tuple[list[list[int]], tuple[str, ...]]:
-    """(groups, labels) of the words of ``text`` by the tokenizer's own word boundaries (CJK characters words of
-    their own), over the first ``n_tokens`` tokens, the ones :func:`attribute` read; a special token is a group
-    of its own. Without word boundaries (a slow tokenizer) every token is its own word."""
-    from attnviz.pretrained.extract import _cut, _tokenizer_words  # the pretrained page's word level, here for one text
-
+def labelled_groups(loaded: LoadedModel, text: str, n_tokens: int) -> tuple[list[list[int]], tuple[str, ...]]:
+    """(groups, labels) of the words of ``text`` (:mod:`attnviz.text.words`, as on the pretrained page) over the
+    first ``n_tokens`` tokens, the ones :func:`attribute` read. Without word ids (a slow tokenizer) every token is
+    its own word."""
     encoding = loaded.tokenizer(text)
     raw = loaded.tokenizer.convert_ids_to_tokens(encoding["input_ids"][:n_tokens])
-    groups = _cut(_tokenizer_words(encoding, (text,)), n_tokens) or [[i] for i in range(n_tokens)]
+    groups = cut(of_encoding(encoding, (text,)), n_tokens) or [[i] for i in range(n_tokens)]
     return groups, tuple(group_label(raw, group) for group in groups)
 
 

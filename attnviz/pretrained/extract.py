@@ -11,10 +11,8 @@ from attnviz.maps.analysis import pool
 from attnviz.maps.attention_map import AttentionMap
 from attnviz.pretrained.capture import Captured, captured
 from attnviz.pretrained.hf import LoadedModel
-from attnviz.text import scripts
-from attnviz.text.tokens import clean_token, group_label, word_groups
-
-WORD_START = ("Ġ", "▁")
+from attnviz.text import words
+from attnviz.text.tokens import clean_token, group_label
 
 
 @dataclass(frozen=True)
@@ -144,49 +142,15 @@ def _encode(loaded: LoadedModel, text: str, pair: str | None, warnings: list[str
             f"The text is {full} tokens long; {loaded.name} reads at most {loaded.max_tokens}, "
             f"so it was cut to the first {loaded.max_tokens} tokens."
         )
-    return _side(tokenizer, encoding["input_ids"], _tokenizer_words(encoding, (text, pair or "")))
-
-
-def _tokenizer_words(encoding, texts: tuple[str, ...] = ()) -> list[list[int]] | None:
-    """Word groups by the tokenizer's own word boundaries (a fast tokenizer's ``word_ids``); None without them.
-
-    CJK characters of ``texts`` (the sequences encoded) are words of their own (attnviz/text/scripts.py).
-    """
-    if not (getattr(encoding, "is_fast", False) or hasattr(encoding, "word_ids")):
-        return None
-    try:
-        groups = word_groups(encoding.word_ids(), encoding.sequence_ids())
-        if "cjk" not in scripts.scripts(texts):
-            return groups
-        spans = [None if s is None else encoding.token_to_chars(i) for i, s in enumerate(encoding.sequence_ids())]
-        spans = [None if c is None else (s, c.start, c.end) for s, c in zip(encoding.sequence_ids(), spans)]
-        return scripts.character_words(groups, spans, texts)
-    except ValueError:
-        return None
-
-
-def _cut(groups: list[list[int]] | None, length: int, offset: int = 0) -> list[list[int]] | None:
-    """Groups moved by ``offset`` positions and cut to the first ``length``; None stays None."""
-    if groups is None:
-        return None
-    moved = ([p + offset for p in group if p + offset < length] for group in groups)
-    return [group for group in moved if group]
-
-
-def _shifted(groups: list[list[int]] | None, length: int) -> list[list[int]] | None:
-    """Groups of a sequence, for the same sequence behind one start token and cut to ``length`` positions."""
-    return None if groups is None else [[0], *_cut(groups, length, offset=1)]
+    return _side(tokenizer, encoding["input_ids"], words.of_encoding(encoding, (text, pair or "")))
 
 
 def _side(tokenizer, ids: list[int], groups: list[list[int]] | None = None) -> _Side:
     raw = tokenizer.convert_ids_to_tokens(ids)
-    special_ids = set(tokenizer.all_special_ids) - {tokenizer.unk_token_id}  # [UNK] stands for the user's text
+    special_ids = words.special_ids(tokenizer)
     special = [i in special_ids for i in ids]
-    if groups is None:  # no word ids (a generated target): words start at a space marker or a special token
-        groups = []
-        for position, token in enumerate(raw):
-            starts = not groups or special[position] or special[position - 1] or token.startswith(WORD_START)
-            groups.append([position]) if starts else groups[-1].append(position)
+    if groups is None:  # no word ids (a slow tokenizer, a probe): each token's own mark
+        groups = words.by_marks(raw, special, words.continuing_prefix(tokenizer))
     return _Side(list(ids), raw, special, groups)
 
 
@@ -203,21 +167,20 @@ def _target(loaded: LoadedModel, ids, target: str | None, max_new_tokens: int, w
     start = config.decoder_start_token_id if config.decoder_start_token_id is not None else config.pad_token_id
     if target is not None and target.strip():
         encoding = tokenizer(text_target=target)
-        labels, groups = encoding["input_ids"], _tokenizer_words(encoding, (target,))
+        labels, groups = encoding["input_ids"], words.of_encoding(encoding, (target,))
         if len(labels) > loaded.max_tokens:
             warnings.append(f"The target was cut to the first {loaded.max_tokens} tokens.")
             labels = labels[: loaded.max_tokens]
-            groups = _cut(groups, len(labels))
+            groups = words.cut(groups, len(labels))
     else:
         generated = loaded.model.generate(input_ids=ids, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1)
         sequence = generated[0].tolist()
         labels = sequence[1:] if sequence[0] == start else sequence
         target = tokenizer.decode(labels, skip_special_tokens=True)
         warnings.append(f"No target given: the model's own greedy output was used (“{target}”).")
-        encoding = tokenizer(text_target=target)  # the words of what was generated, as the tokenizer splits them
-        groups = _tokenizer_words(encoding, (target,)) if encoding["input_ids"] == labels else None
+        groups = words.of_ids(tokenizer, labels, target=True)  # the words of what was generated
     sequence = [start, *labels]
-    decoder_in = _side(tokenizer, sequence[:-1], _shifted(groups, len(sequence) - 1))
+    decoder_in = _side(tokenizer, sequence[:-1], words.after_start(groups, len(sequence) - 1))
     return decoder_in, _side(tokenizer, labels, groups), target
 
 

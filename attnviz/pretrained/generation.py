@@ -16,17 +16,9 @@ import torch
 
 from attnviz.maps.analysis import pool
 from attnviz.maps.attention_map import AttentionMap
-from attnviz.pretrained.extract import (
-    WORD_START,
-    _checked_source,
-    _cut,
-    _map,
-    _shifted,
-    _side,
-    _tokenizer_words,
-    attention_mb,
-)
+from attnviz.pretrained.extract import _checked_source, _map, _side, attention_mb
 from attnviz.pretrained.hf import LoadedModel
+from attnviz.text import words
 from attnviz.text.tokens import clean_token, group_label
 
 TOP = 5  # alternatives shown for every step
@@ -130,8 +122,8 @@ def _score(loaded: LoadedModel, source, answer: list[int], forced: bool, warning
         out = loaded.model(input_ids=torch.tensor([fed.ids], device=device), output_attentions=True)
         logits = out.logits[0, len(source.ids) - 1 :]
         maps = {"self": _map(out.attentions, fed, fed, "causal", name, False)}
-        answer_words = _cut(_answer_groups(loaded, answer), len(fed.ids), offset=len(source.ids))
-        words = {"self": _words(fed.raw, source.groups + answer_words)}
+        answer_words = words.cut(_answer_groups(loaded, answer), len(fed.ids), offset=len(source.ids))
+        keyed = {"self": _keyed(fed.raw, source.groups + answer_words)}
     else:
         config = loaded.model.config
         start = config.decoder_start_token_id if config.decoder_start_token_id is not None else config.pad_token_id
@@ -147,9 +139,9 @@ def _score(loaded: LoadedModel, source, answer: list[int], forced: bool, warning
             "decoder": _map(out.decoder_attentions, fed, fed, "causal", name, False),
             "cross": _map(out.cross_attentions, fed, source, "cross", name, False),
         }
-        words = {
-            "cross": _words(source.raw, source.groups),
-            "decoder": _words(fed.raw, _shifted(_answer_groups(loaded, answer), len(fed.ids))),
+        keyed = {
+            "cross": _keyed(source.raw, source.groups),
+            "decoder": _keyed(fed.raw, words.after_start(_answer_groups(loaded, answer), len(fed.ids))),
         }
     probs = torch.softmax(logits.double(), dim=-1).cpu()
     chosen = probs[torch.arange(len(answer)), torch.tensor(answer)].numpy()
@@ -167,43 +159,17 @@ def _score(loaded: LoadedModel, source, answer: list[int], forced: bool, warning
         top_probabilities=top.values.numpy(),
         maps=maps,
         warnings=tuple(warnings),
-        words=words,
+        words=keyed,
     )
 
 
-def _words(raw: Sequence[str], groups: Sequence[Sequence[int]]) -> Words:
+def _keyed(raw: Sequence[str], groups: Sequence[Sequence[int]]) -> Words:
     return tuple(raw), tuple(tuple(g) for g in groups)
 
 
 def _answer_groups(loaded: LoadedModel, answer: list[int]) -> list[list[int]]:
-    """The answer's words: the tokenizer's own word boundaries when it reads the decoded answer back to the same
-    tokens (an end token it adds is ignored); otherwise each token's own mark (a space marker 'Ġ' or '▁' starts a
-    word, WordPiece's '##' continues one). The answer's first token always starts a word."""
-    tokenizer = loaded.tokenizer
-    decoder = loaded.family == "decoder"
-    text = tokenizer.decode(answer, skip_special_tokens=not decoder)
-    encoding = tokenizer(text, add_special_tokens=False) if decoder else tokenizer(text_target=text)
-    ids = list(encoding["input_ids"])
-    if ids == answer or (ids[:-1] == answer and ids[-1] in tokenizer.all_special_ids):
-        groups = _tokenizer_words(encoding, (text,))
-        if groups is not None:
-            return _cut(groups, len(answer))
-    return marked_groups(tokenizer, answer)
-
-
-def marked_groups(tokenizer, ids: Sequence[int]) -> list[list[int]]:
-    """Word groups by each token's own mark; a special token is a word of its own."""
-    model = getattr(getattr(tokenizer, "backend_tokenizer", None), "model", None)
-    continuing = getattr(model, "continuing_subword_prefix", None)  # '##' for WordPiece
-    special = set(tokenizer.all_special_ids)
-    groups: list[list[int]] = []
-    for position, token in enumerate(tokenizer.convert_ids_to_tokens(list(ids))):
-        starts = not token.startswith(continuing) if continuing else token.startswith(WORD_START)
-        if starts or not groups or ids[position] in special or ids[position - 1] in special:
-            groups.append([position])
-        else:
-            groups[-1].append(position)
-    return groups
+    """The answer's words (:func:`attnviz.text.words.of_ids`); its first token always starts a word."""
+    return words.of_ids(loaded.tokenizer, answer, target=loaded.family != "decoder")
 
 
 def by_words(generation: Generation, name: str, row: AttentionMap, kept: Sequence[int]) -> AttentionMap:

@@ -3,12 +3,15 @@
 Pure functions (no torch, no streamlit). Each model's attention is pooled to one shared list of words, so
 rows and columns match even when the tokenizers differ:
 
-1. each tokenizer's own words (its ``word_ids``) become character spans of the text (:func:`words_of`);
+1. each tokenizer's words (the one grouping of :mod:`attnviz.text.words`: its ``word_ids``, whitespace tokens
+   joined to a neighbouring word, CJK characters words of their own) become character spans of the text
+   (:func:`as_spans`);
 2. spans of the two sides that overlap are joined into one unit (:func:`align`): where both tokenizers
    split the text alike the units are their words; where they disagree (one splits "don't" at the
    apostrophe, the other doesn't) the unit is the smallest stretch of text both sides cover whole;
-3. special tokens ([CLS], <s> ...) are left out and every row renormalised over the tokens that remain,
-   then each unit's keys are summed and its queries averaged (:func:`pooled`, through ``analysis.pool``).
+3. special tokens ([CLS], <s> ...) and words only one side read are left out, and named (:class:`Pair`'s
+   ``left_out_a`` / ``left_out_b``, :func:`left_out_sentence`); every row is renormalised over the tokens that
+   remain, then each unit's keys are summed and its queries averaged (:func:`pooled`, through ``analysis.pool``).
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ import numpy as np
 
 from attnviz.maps.analysis import pool
 from attnviz.maps.attention_map import AttentionMap
+from attnviz.text import words
 
 DEPTH_RULE = "layer i of model A is shown with layer round(i x (LB - 1) / (LA - 1)) of model B (halves round up)"
-MAX_NOTES = 8  # disagreements listed by name; the rest are counted
+MAX_NOTES = 8  # disagreements (and left-out tokens of each side) listed by name; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -47,22 +51,24 @@ class Alignment:
 
 @dataclass(frozen=True)
 class Pair:
-    """Both models' attention pooled to the same words."""
+    """Both models' attention pooled to the same words, and the tokens of each left out of them (by label)."""
 
     a: AttentionMap
     b: AttentionMap
     alignment: Alignment
+    left_out_a: tuple[str, ...] = ()
+    left_out_b: tuple[str, ...] = ()
 
 
-def words_of(word_ids: Sequence[int | None], offsets: Sequence[tuple[int, int]], text: str) -> Words:
-    """A tokenizer's words as spans of ``text`` (spaces trimmed); tokens without a word id (special ones) and
-    words made only of spaces belong to no word."""
-    positions: dict[int, list[int]] = {}
-    for position, word in enumerate(word_ids):
-        if word is not None:
-            positions.setdefault(word, []).append(position)
+def as_spans(
+    groups: Sequence[Sequence[int]], offsets: Sequence[tuple[int, int]], special: Sequence[bool], text: str
+) -> Words:
+    """Word groups (:mod:`attnviz.text.words`) as spans of ``text``, spaces trimmed. A special token, and a word of
+    whitespace only (one with no word beside it), has no span: it is in no word, so :func:`compare` names it."""
     spans, tokens = [], []
-    for group in positions.values():
+    for group in groups:
+        if special[group[0]]:
+            continue
         start, end = min(offsets[p][0] for p in group), max(offsets[p][1] for p in group)
         while start < end and text[start].isspace():
             start += 1
@@ -74,15 +80,17 @@ def words_of(word_ids: Sequence[int | None], offsets: Sequence[tuple[int, int]],
     return Words(tuple(spans), tuple(tokens))
 
 
-def tokenizer_words(tokenizer, text: str, max_tokens: int) -> tuple[Words, int]:
+def tokenizer_spans(tokenizer, text: str, max_tokens: int) -> tuple[Words, int]:
     """(the words of ``text`` as a Hugging Face fast tokenizer splits it, its number of tokens), cut to
     ``max_tokens`` as attnviz.pretrained.extract cuts it; ValueError for a tokenizer that gives no character offsets."""
     encoding = tokenizer(text, truncation=True, max_length=max_tokens, return_offsets_mapping=True)
-    if not getattr(encoding, "is_fast", False):
+    groups = words.of_encoding(encoding, (text,)) if getattr(encoding, "is_fast", False) else None
+    if groups is None:
         raise ValueError(
             "This model's tokenizer gives no character offsets (not a 'fast' tokenizer): its words can't be aligned."
         )
-    return words_of(encoding.word_ids(), encoding["offset_mapping"], text), len(encoding["input_ids"])
+    special = [word is None for word in encoding.word_ids()]
+    return as_spans(groups, encoding["offset_mapping"], special, text), len(encoding["input_ids"])
 
 
 def align(text: str, a: Words, b: Words, name_a: str = "model A", name_b: str = "model B") -> Alignment:
@@ -154,7 +162,26 @@ def compare(text: str, map_a: AttentionMap, words_a: Words, map_b: AttentionMap,
         pooled(map_a, alignment.groups_a, alignment.labels),
         pooled(map_b, alignment.groups_b, alignment.labels),
         alignment,
+        left_out(map_a, alignment.groups_a),
+        left_out(map_b, alignment.groups_b),
     )
+
+
+def left_out(attn: AttentionMap, groups: Sequence[Sequence[int]]) -> tuple[str, ...]:
+    """The labels of the tokens of ``attn`` in none of ``groups``: what :func:`pooled` leaves out, in order."""
+    used = {p for group in groups for p in group}
+    return tuple(token for p, token in enumerate(attn.query_tokens) if p not in used)
+
+
+def left_out_sentence(pair: Pair, name_a: str, name_b: str) -> str:
+    """One sentence naming each side's tokens left out of the words (each row renormalised over the rest)."""
+    said = []
+    for name, tokens in ((name_a, pair.left_out_a), (name_b, pair.left_out_b)):
+        shown = ", ".join(tokens[:MAX_NOTES]) + (
+            f" and {len(tokens) - MAX_NOTES} more" if len(tokens) > MAX_NOTES else ""
+        )
+        said.append(f"{shown or 'none'} ({name})")
+    return "Tokens left out of the words, each row renormalised over the rest: " + "; ".join(said) + "."
 
 
 def short_name(model: str) -> str:

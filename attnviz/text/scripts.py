@@ -1,10 +1,10 @@
 """Writing systems in token labels (pure): CJK per character, right-to-left labels isolated, tick thinning.
 
 CJK text (Chinese, Japanese, Korean) has no spaces between words, so a tokenizer's "word" can be a whole
-clause: at word level CJK characters are words of their own. Arabic and Hebrew read right to left; tokens
-stay in the order they were typed (logical order, first at the left or top) and every label holding
-right-to-left letters is wrapped in Unicode isolates so the browser's bidi algorithm cannot move its
-punctuation or digits, nor let it reorder its neighbours.
+clause: at word level CJK characters are words of their own (attnviz/text/words.py groups them). Arabic and
+Hebrew read right to left; tokens stay in the order they were typed (logical order, first at the left or top)
+and every label holding right-to-left letters is wrapped in Unicode isolates so the browser's bidi algorithm
+cannot move its punctuation or digits, nor let it reorder its neighbours.
 """
 
 from __future__ import annotations
@@ -101,55 +101,6 @@ def tick_angle(tokens: Sequence[str], max_labels: int = 80) -> int:
     special = lambda label: label[:1] in "[<" and label[-1:] in "]>"
     short = all(len(label) <= 2 for label in labels if not special(label))
     return 0 if short and len(labels) <= UPRIGHT_MAX else -60
-
-
-def character_words(
-    groups: Sequence[Sequence[int]], spans: Sequence[tuple[int, int, int] | None], texts: Sequence[str]
-) -> list[list[int]]:
-    """Split word groups so that each CJK character is a word of its own (other characters keep their words).
-
-    ``spans[p]`` is ``(sequence, start, end)``: the characters of ``texts[sequence]`` that token ``p`` came
-    from (None for special tokens). A token covering two characters (or two tokens sharing one character,
-    as byte-level tokenizers do) keeps them in one group: a token's attention cannot be split.
-    """
-    words: list[list[int]] = []
-    for group in groups:
-        last_unit = None
-        for index, position in enumerate(group):
-            span = spans[position] if position < len(spans) else None
-            units = None if span is None else _units(span, texts)
-            if index == 0 or (units is not None and last_unit is not None and units[0] > last_unit):
-                words.append([position])
-            else:
-                words[-1].append(position)
-            if units is not None:
-                last_unit = units[1] if last_unit is None else max(last_unit, units[1])
-    return words
-
-
-def _units(span: tuple[int, int, int], texts: Sequence[str]) -> tuple[tuple, tuple] | None:
-    """(first, last) writing unit a span touches: a CJK character is a unit; a run of other characters is one.
-
-    Spaces belong to no unit (None for a token of spaces only: it stays with the word it is in).
-    """
-    sequence, start, end = span
-    text = texts[sequence]
-    end = max(start + 1, end)
-    while start < end and start < len(text) and text[start].isspace():
-        start += 1
-    while end > start and end - 1 < len(text) and text[end - 1].isspace():
-        end -= 1
-    if start >= end:
-        return None
-
-    def unit(index: int) -> tuple:
-        if index >= len(text) or is_cjk(text[index]):
-            return (sequence, index)
-        while index > 0 and not is_cjk(text[index - 1]) and not text[index - 1].isspace():
-            index -= 1
-        return (sequence, index)
-
-    return unit(start), unit(end - 1)
 
 
 def altered(text: str, normalized: str) -> list[tuple[str, str]]:

@@ -1,11 +1,13 @@
-"""Readable token labels and word groups for sub-word tokenisers (pure functions)."""
+"""Readable token labels for sub-word tokenisers (pure functions); word groups are in attnviz.text.words."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Sequence
 
 MARKERS = ("##", "Ġ", "▁", "Ċ", "</w>")
+_BYTE_TOKEN = re.compile(r"<0x([0-9A-Fa-f]{2})>")  # SentencePiece's byte fallback ('<0x0A>' is a newline)
 
 
 def _byte_alphabet() -> dict[str, int]:
@@ -37,29 +39,20 @@ def clean_token(token: str) -> str:
     return from_byte_level(label) if label else token
 
 
-def word_groups(word_ids: Sequence[int | None], sequence_ids: Sequence[int | None]) -> list[list[int]]:
-    """Group token positions into words; a token with no word (a special token) is a group of its own.
-
-    ``word_ids`` and ``sequence_ids`` are what a fast tokenizer's ``word_ids()`` and ``sequence_ids()``
-    return; words of the second sentence of a pair are kept apart from the first's.
-    """
-    groups: list[list[int]] = []
-    previous = None
-    for position, (word, sequence) in enumerate(zip(word_ids, sequence_ids)):
-        key = None if word is None else (sequence, word)
-        if key is not None and key == previous:
-            groups[-1].append(position)
-        else:
-            groups.append([position])
-        previous = key
-    return groups
+def is_space(token: str) -> bool:
+    """Whether a raw token stands for whitespace only: 'Ġ', 'ĠĠ', 'Ċ', '▁', '<0x0A>' (not 'Ġcat', not '')."""
+    byte = _BYTE_TOKEN.fullmatch(token)
+    text = chr(int(byte.group(1), 16)) if byte else from_byte_level(token.replace("▁", " "))
+    return text.isspace()
 
 
 def group_label(raw_tokens: Sequence[str], group: Sequence[int]) -> str:
     """The label of a word made of the raw tokens at ``group``: ['un', '##believ', '##ably'] -> 'unbelievably'.
 
     NFC-composed: Hangul jamo that an accent-stripping tokenizer split apart read as their syllable again.
+    Whitespace tokens joined to a word ('Ċ', 'ĠĠ') are not in its label.
     """
-    joined = "".join(clean_token(raw_tokens[i]) for i in group)
+    shown = [i for i in group if not is_space(raw_tokens[i])] or group
+    joined = "".join(clean_token(raw_tokens[i]) for i in shown)
     label = unicodedata.normalize("NFC", from_byte_level(joined))
     return label.strip() or label  # a byte-level space token ('Ġ') joined to the word it leads

@@ -29,7 +29,7 @@ view = state.ViewState(
     model=state.Field("transformer"),
 )
 task, text = widgets.task_input(view)
-models = [m for m in MODEL_NAMES if MODELS[m].architecture == "transformer" and task.name in MODELS[m].tasks]
+models = [m for m in MODEL_NAMES if "encoder" in MODELS[m].map_names and task.name in MODELS[m].tasks]
 model = view.choose("model", models, default="transformer")
 if len(models) > 1:  # reverse also has the same Transformer with one head of width 64 (same parameters)
     st.radio("Model", models, key=view.key("model"), format_func=lambda m: MODELS[m].title, horizontal=True)

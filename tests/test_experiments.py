@@ -152,7 +152,7 @@ def test_every_experiment_ships_a_results_file():
 
 
 def test_rnn_none_is_the_attention_rnn_without_attention():
-    from attnviz.builtin.models.build import build_model
+    from attnviz.builtin.models.families import build_model
 
     none, dot = build_model("reverse", "rnn-none"), build_model("reverse", "rnn-dot")
     assert sum(p.numel() for p in none.parameters()) == sum(p.numel() for p in dot.parameters())  # dot adds none

@@ -10,7 +10,7 @@ from attnviz.builtin import experiments
 from attnviz.builtin.checkpoints import load_shipped
 from attnviz.builtin.experiments import heads
 from attnviz.builtin.heldout import fresh_examples
-from attnviz.builtin.models.build import build_model
+from attnviz.builtin.models.families import build_model
 from attnviz.builtin.models.registry import MODELS, SEQ2SEQ_MODELS, shipped
 from attnviz.builtin.models.seq2seq import force
 from attnviz.builtin.tasks import EOS, get_task

@@ -11,7 +11,7 @@ from attnviz.builtin import experiments
 from attnviz.builtin.checkpoints import checkpoint_path, load_checkpoint, load_shipped
 from attnviz.builtin.experiments import hierarchy
 from attnviz.builtin.heldout import fresh_documents, training_documents, training_rng
-from attnviz.builtin.models.build import build_model
+from attnviz.builtin.models.families import build_model
 from attnviz.builtin.models.han import classify, encode
 from attnviz.builtin.tasks import documents as docs
 

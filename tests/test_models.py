@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from attnviz.builtin.checkpoints import load_checkpoint, save_checkpoint
-from attnviz.builtin.models.build import build_model
+from attnviz.builtin.models.families import build_model
 from attnviz.builtin.models.registry import SCORES, SEQ2SEQ_MODELS, rnn
 from attnviz.builtin.models.seq2seq import decode, force
 from attnviz.builtin.tasks import get_task

@@ -162,7 +162,7 @@ def test_loaded_models_are_bounded_least_recently_used_first(monkeypatch, tmp_pa
     loads = []
     real = hf.load
     monkeypatch.setattr(hf, "load", lambda model_id=None: loads.append(model_id) or real(model_id))
-    cache._pretrained_model.clear()
+    cache.pretrained_model.clear()
     for folder in [*folders, folders[3], folders[0]]:
         cache.pretrained_model(folder)
     assert loads == [*folders, folders[0]]  # 4 loads, then m3 was cached, m0 had been evicted

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from attnviz.builtin.models import sat, vit
-from attnviz.builtin.models.build import build_model
+from attnviz.builtin.models.families import build_model
 from attnviz.builtin.tasks import scenes
 
 

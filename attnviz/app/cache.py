@@ -1,8 +1,10 @@
 """Cached loaders and runs for the app: every ``st.cache_*`` of attnviz lives here.
 
 Models load once per process (``st.cache_resource``: shared, eval mode, never mutated); results are
-cached per input (``st.cache_data``), so moving a slider re-draws without re-running a model. The other
-streamlit modules (``ui``, ``panels``) hold widgets and views; the rest of attnviz never imports streamlit.
+cached per input (``st.cache_data``), so moving a slider re-draws without re-running a model. Whatever takes a
+pretrained model's id is declared with :func:`attnviz.app.guard.guarded`: the visitor's rights are checked on
+every call, before the cache is asked. The other streamlit modules (``ui``, ``panels``) hold widgets and
+views; the rest of attnviz never imports streamlit.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import streamlit as st
 import torch
 
 from attnviz import settings
+from attnviz.app.guard import guarded
 from attnviz.builtin import evaluate, experiments
 from attnviz.builtin.checkpoints import load_shipped
 from attnviz.builtin.models import han, ntm, sat, vit
@@ -35,6 +38,7 @@ from attnviz.pretrained.extract import induction_probe as extract_induction
 
 MAX_RESULTS = 256  # every result cache is also bounded by bytes (max_size); README lists each bound
 MAX_MODELS = 3  # least recently used pretrained models beyond this are evicted
+BUDGET = ("max_attention_mb",)  # attention maps of one input, estimated before the model runs
 BY_CONTENT = {AttentionMap: lambda attn: attn.fingerprint}  # hash a map by its content hash, not its bytes
 torch.set_num_threads(settings.torch_threads())  # per forward pass; sessions run side by side (settings says why)
 
@@ -52,37 +56,14 @@ def run_builtin(task_name: str, model_name: str, text: str) -> Translation:
     return decode(builtin_model(task_name, model_name), task, [source], label=f"{model_name} · {task_name}")[0]
 
 
+@guarded(st.cache_resource(show_spinner="Loading the pretrained model (once) ...", max_entries=MAX_MODELS))
 def pretrained_model(model_id: str) -> hf.LoadedModel:
     """The loaded model; PermissionError if hosted mode does not allow it, ModelLoadError if it won't load."""
-    settings.check_model(model_id)
-    return _pretrained_model(model_id)
-
-
-@st.cache_resource(show_spinner="Loading the pretrained model (once) ...", max_entries=MAX_MODELS)
-def _pretrained_model(model_id: str) -> hf.LoadedModel:
     return hf.load(model_id)
 
 
+@guarded(st.cache_data(show_spinner="Running the model ...", max_entries=MAX_RESULTS, max_size="1GB"), limits=BUDGET)
 def run_pretrained(
-    model_id: str,
-    text: str,
-    pair: str | None = None,
-    target: str | None = None,
-    word_level: bool = False,
-    max_tokens: int | None = None,
-) -> Extraction:
-    """One forward pass for (model, input); every view of the page reads this result.
-
-    The visitor's permission is checked on every call, outside the cache: a result cached for the
-    operator never reaches a visitor who may not load that model.
-    """
-    settings.check_model(model_id)
-    budget = settings.limits().max_attention_mb
-    return _run_pretrained(model_id, text, pair, target, word_level, max_tokens, budget)
-
-
-@st.cache_data(show_spinner="Running the model ...", max_entries=MAX_RESULTS, max_size="1GB")
-def _run_pretrained(
     model_id: str,
     text: str,
     pair: str | None = None,
@@ -91,6 +72,7 @@ def _run_pretrained(
     max_tokens: int | None = None,
     max_attention_mb: int | None = None,
 ) -> Extraction:
+    """One forward pass for (model, input); every view of the page reads this result."""
     loaded = pretrained_model(model_id)
     result = extract(loaded, text, pair, target, word_level, max_tokens=max_tokens, max_attention_mb=max_attention_mb)
     for attn in result.maps.values():
@@ -121,7 +103,7 @@ def held_out_alignment(task_name: str, n: int = 200, seed: int = 0) -> list[dict
     return evaluate.alignment_rows(task_name, n=n, seed=seed, models=models)
 
 
-@st.cache_data(show_spinner="Running the induction probe ...", max_entries=8, max_size="256MB")
+@guarded(st.cache_data(show_spinner="Running the induction probe ...", max_entries=8, max_size="256MB"))
 def induction_probe(model_id: str, period: int = 20) -> AttentionMap:
     return extract_induction(pretrained_model(model_id), period)
 
@@ -177,29 +159,21 @@ def name_scene(objects: str, seed: int) -> vit.Named:
     return vit.name_objects(builtin_model("scenes", "vit"), scene_for(objects, seed))
 
 
+@guarded(st.cache_resource(show_spinner="Loading the vision transformer (once) ...", max_entries=MAX_MODELS))
 def vision_model(model_id: str) -> vision.LoadedVision:
     """A pretrained vision transformer; PermissionError if this visitor may not load it, ModelLoadError if it
     won't load."""
-    settings.check_model(model_id)
-    return _vision_model(model_id)
-
-
-@st.cache_resource(show_spinner="Loading the vision transformer (once) ...", max_entries=MAX_MODELS)
-def _vision_model(model_id: str) -> vision.LoadedVision:
     return vision.load_vision(model_id)
 
 
-def look_at(model_id: str, data: bytes) -> tuple[AttentionMap, np.ndarray, tuple[str, ...]]:
+@guarded(
+    st.cache_data(show_spinner="Running the vision transformer ...", max_entries=MAX_RESULTS, max_size="512MB"),
+    limits=("max_image_bytes", "max_image_pixels"),
+)
+def look_at(model_id: str, data: bytes, max_image_bytes: int, max_image_pixels: int):
     """(self-attention over the image, the image as the model sees it, notes on the upload) for image bytes;
     ImageError for a bad upload."""
-    settings.check_model(model_id)
-    caps = settings.limits()
-    return _look_at(model_id, data, caps.max_image_bytes, caps.max_image_pixels)
-
-
-@st.cache_data(show_spinner="Running the vision transformer ...", max_entries=MAX_RESULTS, max_size="512MB")
-def _look_at(model_id: str, data: bytes, max_bytes: int, max_pixels: int):
-    read = images.read_image(data, max_bytes, max_pixels)
+    read = images.read_image(data, max_image_bytes, max_image_pixels)
     loaded = vision_model(model_id)
     return vision.extract_image(loaded, read.image), vision.model_view(loaded, read.image), read.notes
 
@@ -222,70 +196,63 @@ def long_store() -> long_input.Store:
     return long_input.Store(settings.LONG_STORE_MB * 2**20)
 
 
-def attribute(model_id: str, text: str, position: int, target: str, baseline: str, steps: int):
+@guarded(
+    st.cache_data(show_spinner="Computing gradients ...", max_entries=MAX_RESULTS, max_size="256MB"),
+    limits=("max_attribution_tokens", "max_ig_steps"),
+)
+def attribute(model_id, text, position, target, baseline, steps, max_attribution_tokens, max_ig_steps):
     """Attribution for one token of a pretrained model (attnviz.pretrained.attribution), within this visitor's caps;
     ValueError with one sentence for input that can't be attributed."""
-    settings.check_model(model_id)
-    caps = settings.limits()
-    return _attribute(model_id, text, position, target, baseline, steps, caps.max_attribution_tokens, caps.max_ig_steps)
-
-
-@st.cache_data(show_spinner="Computing gradients ...", max_entries=MAX_RESULTS, max_size="256MB")
-def _attribute(model_id, text, position, target, baseline, steps, max_tokens, max_steps):
     from attnviz.pretrained import attribution  # here, so this addition stays one block at the end of the file
 
     loaded = pretrained_model(model_id)
-    return attribution.attribute(loaded, text, position, target, baseline, steps, max_tokens, max_steps)
+    return attribution.attribute(loaded, text, position, target, baseline, steps, max_attribution_tokens, max_ig_steps)
 
 
 # ---- generation step by step (pages/generation.py) ----------------------------------------------
 
 
-def run_generation(model_id: str, prompt: str, answer: str | None, new_tokens: int) -> generation.Generation:
-    """A greedy answer of ``new_tokens`` tokens, or the typed ``answer`` fed in; ValueError with one sentence.
-
-    Permission and limits are read on every call, outside the cache, as in :func:`run_pretrained`.
-    """
-    settings.check_model(model_id)
-    chosen = settings.limits()
-    return _run_generation(
-        model_id, prompt, answer, new_tokens, chosen.max_new_tokens, chosen.max_tokens, chosen.max_attention_mb
-    )
-
-
-@st.cache_data(show_spinner="Generating ...", max_entries=MAX_RESULTS, max_size="512MB")
-def _run_generation(
-    model_id: str, prompt: str, answer: str | None, new_tokens: int, cap: int, max_tokens: int, budget_mb: int
+@guarded(
+    st.cache_data(show_spinner="Generating ...", max_entries=MAX_RESULTS, max_size="512MB"),
+    limits=("max_new_tokens", "max_tokens", "max_attention_mb"),
+)
+def run_generation(
+    model_id: str,
+    prompt: str,
+    answer: str | None,
+    new_tokens: int,
+    max_new_tokens: int,
+    max_tokens: int,
+    max_attention_mb: int,
 ) -> generation.Generation:
+    """A greedy answer of ``new_tokens`` tokens, or the typed ``answer`` fed in; ValueError with one sentence."""
     loaded = pretrained_model(model_id)
     if max_tokens < loaded.max_tokens:
         loaded = replace(loaded, max_tokens=max_tokens)
     if answer is not None:
-        return generation.force(loaded, prompt, answer, cap, budget_mb)
-    return generation.generate(loaded, prompt, new_tokens, cap, budget_mb)
+        return generation.force(loaded, prompt, answer, max_new_tokens, max_attention_mb)
+    return generation.generate(loaded, prompt, new_tokens, max_new_tokens, max_attention_mb)
 
 
 # ---- two models side by side (pages/two_models.py) ------------------------------------------------------------
 
 
-def model_pair(model_a: str, model_b: str, text: str, max_tokens: int) -> tuple[pairing.Pair, tuple[str, ...]]:
-    """(both models' attention on the same words, warnings of the runs); each visitor's permission checked here.
+@guarded(
+    st.cache_data(show_spinner="Running both models ...", max_entries=MAX_RESULTS, max_size="256MB"),
+    models=("model_a", "model_b"),
+    limits=BUDGET,
+)
+def model_pair(model_a: str, model_b: str, text: str, max_tokens: int, max_attention_mb: int):
+    """(both models' attention on the same words, warnings of the runs) as ``(pairing.Pair, warnings)``.
 
     The two models go through the one pretrained-model cache (``MAX_MODELS``, least recently used out):
     this page keeps no models of its own.
     """
-    settings.check_model(model_a)
-    settings.check_model(model_b)
-    return _model_pair(model_a, model_b, text, max_tokens, settings.limits().max_attention_mb)
-
-
-@st.cache_data(show_spinner="Running both models ...", max_entries=MAX_RESULTS, max_size="256MB")
-def _model_pair(model_a: str, model_b: str, text: str, max_tokens: int, max_attention_mb: int):
     sides, warnings = [], []
     for model_id in (model_a, model_b):
         loaded = pretrained_model(model_id)
         cap = min(loaded.max_tokens, max_tokens)
-        result = _run_pretrained(model_id, text, max_tokens=cap, max_attention_mb=max_attention_mb)
+        result = run_pretrained.cached(model_id, text, max_tokens=cap, max_attention_mb=max_attention_mb)
         words, count = pairing.tokenizer_spans(loaded.tokenizer, text, cap)
         if count != result.primary.n_queries:
             raise ValueError(f"{loaded.name}: its tokenizer and its attention disagree on the number of tokens.")

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from attnviz.builtin.models.build import rebuild
+from attnviz.builtin.models.families import rebuild
 from attnviz.builtin.models.registry import check_pair
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"

@@ -5,7 +5,7 @@ Pure over model outputs: nothing here trains or saves. :func:`evaluate` serves e
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -13,9 +13,10 @@ from torch import nn
 from attnviz.builtin.checkpoints import load_shipped
 from attnviz.builtin.evaluate_scenes import evaluate_sat, evaluate_vit
 from attnviz.builtin.heldout import fresh_documents, fresh_examples, seen_in_copy_training
+from attnviz.builtin.models.families import Objective, family
 from attnviz.builtin.models.han import encode
 from attnviz.builtin.models.ntm import copy_batch
-from attnviz.builtin.models.registry import SEQ2SEQ_MODELS, SEQ2SEQ_TASKS, check_pair, spec
+from attnviz.builtin.models.registry import SEQ2SEQ_MODELS, SEQ2SEQ_TASKS, check_pair
 from attnviz.builtin.models.seq2seq import decode, make_batch
 from attnviz.builtin.tasks import Example, Task, get_task
 from attnviz.builtin.tasks import documents as docs
@@ -33,14 +34,7 @@ def evaluate(task_name: str, model_name: str, n: int = 1000, seed: int = 0, mode
     """Every measure of ``model_name`` on ``n`` fresh examples of its task (default: the shipped checkpoint)."""
     check_pair(task_name, model_name)
     model = model if model is not None else load_shipped(task_name, model_name)
-    architecture = spec(model_name).architecture
-    if architecture in ("ntm", "lstm"):
-        return evaluate_copy(model, model_name, n, seed)
-    if architecture == "han":
-        return evaluate_han(model, n, seed, model_name)
-    if architecture in ("sat", "vit"):
-        return (evaluate_sat if architecture == "sat" else evaluate_vit)(model, n, seed)
-    return evaluate_seq2seq(task_name, model_name, model, n, seed)
+    return EVALUATIONS[family(model_name).objective](task_name, model_name, model, n, seed)
 
 
 def exact_match(model: nn.Module, task: Task, examples: list[Example]) -> float:
@@ -271,3 +265,13 @@ def markdown_table(n: int = 1000, seed: int = 0) -> str:
                 f"{r.get('best_head', 'temporal')} |"
             )
     return "\n".join(lines)
+
+
+# One evaluation for each objective (attnviz.builtin.models.families): (task, model name, model, n, seed) -> results
+EVALUATIONS: dict[Objective, Callable[[str, str, nn.Module, int, int], dict]] = {
+    "seq2seq": evaluate_seq2seq,
+    "copy": lambda task_name, model_name, model, n, seed: evaluate_copy(model, model_name, n, seed),
+    "documents": lambda task_name, model_name, model, n, seed: evaluate_han(model, n, seed, model_name),
+    "captions": lambda task_name, model_name, model, n, seed: evaluate_sat(model, n, seed),
+    "objects": lambda task_name, model_name, model, n, seed: evaluate_vit(model, n, seed),
+}

@@ -1,6 +1,7 @@
 """What each built-in model trains on: its data, its loss, its validation score and its stopping rule.
 
-:func:`attnviz.builtin.train.fit` runs every recipe; a new model adds a recipe here, never a new loop.
+:func:`attnviz.builtin.train.fit` runs every recipe; a new model adds a recipe here, never a new loop. A model's
+family (:mod:`attnviz.builtin.models.families`) names its recipe (its objective) and holds its training settings.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from torch import nn
 from attnviz.builtin import evaluate, evaluate_scenes
 from attnviz.builtin.heldout import training_rng
 from attnviz.builtin.models import sat, vit
+from attnviz.builtin.models.families import Objective, family
 from attnviz.builtin.models.han import encode
 from attnviz.builtin.models.ntm import NTMConfig, copy_batch
-from attnviz.builtin.models.registry import spec
 from attnviz.builtin.models.seq2seq import make_batch
 from attnviz.builtin.tasks import documents as docs
 from attnviz.builtin.tasks import get_task
@@ -62,40 +63,14 @@ class Recipe:
     rate: Callable[[], float] = lambda: 1.0  # a factor on the learning rate, read after every step
 
 
-DEFAULTS = {
-    "rnn": TrainConfig(warmup=200, clip=1.0),
-    "transformer": TrainConfig(learning_rate=2e-3, warmup=200, clip=1.0),
-    "ntm": TrainConfig(
-        steps=6000,
-        batch_size=16,
-        learning_rate=1e-3,
-        stop_at=0.005,
-        clip=10.0,
-        max_len=20,
-        curriculum=(10, 32, 0.05),
-        keep_best=True,
-        copy_validation=1000,
-        final_learning_rate=3e-4,
-    ),  # NTM training is unstable (at 1e-3 on 1-20, validation errors jump from 0.02 to 35): a lower rate there
-    # and the best weights kept
-    "han": TrainConfig(steps=2000, stop_at=0.995, eval_every=50),  # a learning curve fine enough to compare
-    "sat": TrainConfig(steps=3000, coverage=0.01, stop_at=0.99),
-    "vit": TrainConfig(steps=1600, learning_rate=4e-3, warmup=100, clip=1.0, stop_at=1.0, cosine=True),
-}  # the ViT runs its whole cosine schedule: stopped half way down, at a lucky validation score, it falls short
-# The memory baseline: the NTM's data, batch and optimiser for the 4,750 steps the NTM took, on lengths 1-20
-# from the first step (no curriculum: it is given every length from the start).
-DEFAULTS["lstm"] = TrainConfig(**(vars(DEFAULTS["ntm"]) | {"curriculum": None, "steps": 4750}))
-
-
 def default_config(model_name: str) -> TrainConfig:
-    """A fresh copy of the training settings ``model_name`` is shipped with."""
-    base = DEFAULTS[spec(model_name).architecture]
-    return TrainConfig(**vars(base))
+    """A fresh copy of the training settings ``model_name`` is shipped with (its family's)."""
+    return TrainConfig(**family(model_name).training)
 
 
 def recipe(task_name: str, model_name: str, config: TrainConfig) -> Recipe:
-    """The recipe of ``model_name`` on ``task_name`` under ``config``."""
-    return RECIPES[spec(model_name).architecture](task_name, config)
+    """The recipe of ``model_name`` on ``task_name`` under ``config`` (its family's objective's)."""
+    return RECIPES[family(model_name).objective](task_name, config)
 
 
 def seq2seq(task_name: str, config: TrainConfig) -> Recipe:
@@ -223,12 +198,10 @@ def objects(task_name: str, config: TrainConfig) -> Recipe:
     )
 
 
-RECIPES: dict[str, Callable[[str, TrainConfig], Recipe]] = {
-    "rnn": seq2seq,
-    "transformer": seq2seq,
-    "ntm": copy,
-    "han": documents,
-    "sat": captions,
-    "vit": objects,
-    "lstm": copy,
+RECIPES: dict[Objective, Callable[[str, TrainConfig], Recipe]] = {
+    "seq2seq": seq2seq,
+    "copy": copy,
+    "documents": documents,
+    "captions": captions,
+    "objects": objects,
 }

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from attnviz.builtin.models.build import build_model
+from attnviz.builtin.models.families import build_model
 from attnviz.builtin.recipes import Recipe, TrainConfig, default_config, recipe
 from attnviz.threads import one_thread
 

@@ -16,15 +16,11 @@ from __future__ import annotations
 
 import math
 import sys
-import threading
 
 import torch
 
 from attnviz.long import native
 
-# attnviz's attention functions are switched on a model shared by every session for the length of one run:
-# one run at a time (streaming or capture), whoever asks.
-SWITCH = threading.Lock()
 STANDARD = frozenset({"llama", "mistral", "qwen2", "gemma2", "phi", "gpt_neox", "gpt2", "bert"})
 
 

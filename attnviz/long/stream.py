@@ -25,9 +25,10 @@ import torch
 from transformers import AttentionInterface
 from transformers.masking_utils import AttentionMaskInterface, eager_mask
 
-from attnviz.long.chunks import SWITCH, Scratch, chunk_attention, eager_of, is_standard
+from attnviz.long.chunks import Scratch, chunk_attention, eager_of, is_standard
 from attnviz.long.reduce import Reducer, block_factors
 from attnviz.maps.statistics import is_punctuation
+from attnviz.pretrained.implementation import attention_implementation
 
 NAME = "attnviz_stream"
 _ACTIVE: contextvars.ContextVar[_Run | None] = contextvars.ContextVar("attnviz_stream_run", default=None)
@@ -256,13 +257,8 @@ def stream(
     run.total_layers = getattr(model.config, "num_hidden_layers", 0)
     token = _ACTIVE.set(run)
     try:
-        with SWITCH:
-            previous = model.config._attn_implementation
-            model.set_attn_implementation(NAME)
-            try:
-                model.base_model(input_ids=input_ids.to(model.device), use_cache=False)  # no logits needed
-            finally:
-                model.set_attn_implementation(previous)
+        with attention_implementation(model, NAME):
+            model.base_model(input_ids=input_ids.to(model.device), use_cache=False)  # no logits needed
     finally:
         _ACTIVE.reset(token)
     if not run.reducers:

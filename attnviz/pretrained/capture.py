@@ -21,9 +21,10 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from attnviz.long.chunks import SWITCH, eager_of, is_standard, scores_into
+from attnviz.long.chunks import eager_of, is_standard, scores_into
 from attnviz.maps.attention_map import ROW_SUM_TOLERANCE
 from attnviz.maps.buffers import POOL
+from attnviz.pretrained.implementation import NotSwitchable, attention_implementation
 
 NAME = "attnviz_capture"
 
@@ -107,16 +108,10 @@ def captured(model: torch.nn.Module, run_model: Callable[[], object], n_layers: 
     run = _Run(n_layers)
     token = _ACTIVE.set(run)
     try:
-        with SWITCH:
-            previous = model.config._attn_implementation
-            try:
-                model.set_attn_implementation(NAME)
-            except (ValueError, NotImplementedError):  # a model class without the attention interface
-                return None
-            try:
-                run_model()
-            finally:
-                model.set_attn_implementation(previous)
+        with attention_implementation(model, NAME):
+            run_model()
+    except NotSwitchable:  # a model class without the attention interface
+        return None
     finally:
         _ACTIVE.reset(token)
     if len(run.returned) != n_layers:

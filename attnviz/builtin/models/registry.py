@@ -1,5 +1,8 @@
 """The one place that knows the built-in models, the tasks they are trained on, their maps and kinds.
 
+How each family is built, trained and measured is :mod:`attnviz.builtin.models.families` (one spec a family,
+named by a model's ``architecture``); what makes one model of its family is its ``config`` here.
+
 Closed sets are typed ``Literal`` names (as TransformerLens names its head detectors) and listed with
 ``get_args``; nobody else builds a model name from parts or splits one apart. No torch here: the
 registry is read by the app, the command line and the data type alike.
@@ -48,8 +51,12 @@ class ModelSpec:
     title: str
     tasks: tuple[TaskName, ...]
     maps: tuple[tuple[MapName, Kind], ...]
-    score: Score | None = None
-    heads: int | None = None  # attention heads per layer (transformer only; None: the config's default, 4)
+    config: tuple[tuple[str, object], ...] = ()  # its family's config fields that make this model (score, heads ...)
+
+    @property
+    def score(self) -> Score | None:
+        """The RNN's score function (None: no attention, or not an RNN)."""
+        return dict(self.config).get("score")
 
     @property
     def map_names(self) -> tuple[MapName, ...]:
@@ -66,7 +73,12 @@ _TRANSFORMER_MAPS: tuple[tuple[MapName, Kind], ...] = (("encoder", "self"), ("de
 MODELS: dict[ModelName, ModelSpec] = {
     **{
         name: ModelSpec(
-            name, "rnn", f"RNN, {_RNN_TITLES[score]} attention", SEQ2SEQ_TASKS, (("temporal", "temporal"),), score
+            name,
+            "rnn",
+            f"RNN, {_RNN_TITLES[score]} attention",
+            SEQ2SEQ_TASKS,
+            (("temporal", "temporal"),),
+            (("score", score),),
         )
         for score, name in _RNN_NAMES.items()
     },
@@ -78,18 +90,25 @@ MODELS: dict[ModelName, ModelSpec] = {
         "han", "han", "hierarchical attention network", ("documents",), (("words", "word"), ("sentences", "sentence"))
     ),
     # The bottleneck baseline: the same RNN without attention; its decoder sees only the encoder's final state.
-    "rnn-none": ModelSpec("rnn-none", "rnn", "RNN without attention", SEQ2SEQ_TASKS, ()),
+    "rnn-none": ModelSpec("rnn-none", "rnn", "RNN without attention", SEQ2SEQ_TASKS, (), (("score", None),)),
     "sat": ModelSpec("sat", "sat", "Show, Attend and Tell captioner", ("scenes",), (("spatial", "spatial"),)),
     "vit": ModelSpec("vit", "vit", "tiny Vision Transformer", ("scenes",), (("encoder", "self"),)),
     # Multi-head as groups: the tiny Transformer with one head of width 64 instead of four of width 16 (the same
     # parameters). Shipped for reverse only (weights budget).
     "transformer-1head": ModelSpec(
-        "transformer-1head", "transformer", "tiny Transformer, 1 head", ("reverse",), _TRANSFORMER_MAPS, heads=1
+        "transformer-1head",
+        "transformer",
+        "tiny Transformer, 1 head",
+        ("reverse",),
+        _TRANSFORMER_MAPS,
+        (("n_heads", 1),),
     ),
     # The memory baseline: an LSTM on the copy task with no external memory and no attention (vs the NTM).
     "lstm": ModelSpec("lstm", "lstm", "LSTM without external memory", ("copy",), ()),
     # The HAN's baseline without attention: the same encoders, the mean over words and over sentences.
-    "han-mean": ModelSpec("han-mean", "han", "HAN without attention (mean pooling)", ("documents",), ()),
+    "han-mean": ModelSpec(
+        "han-mean", "han", "HAN without attention (mean pooling)", ("documents",), (), (("pooling", "mean"),)
+    ),
 }
 # The seq2seq models with attention (the baselines without it return no maps and are listed apart).
 SEQ2SEQ_MODELS: tuple[ModelName, ...] = tuple(

@@ -13,7 +13,7 @@ for title, section in (
     ("accumulation", why.accumulation),
     ("softmax scale", why.softmax_scale),
     ("attention cost", why.attention_cost),
-    ("multi-head", lambda: why_heads.multi_head(why.VIEW)),
+    ("multi-head", why_heads.multi_head),
     ("memory", why_models.memory),
     ("hierarchy", why_models.hierarchy),
 ):

@@ -14,36 +14,46 @@ except SettingError as problem:
     st.error(str(problem), icon=":material/error:")
     st.stop()
 
-PAGES = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True),
-    st.Page("pages/temporal.py", title="Temporal attention (RNN)", icon=":material/timer:", url_path="temporal"),
-    st.Page(
-        "pages/self_attention.py",
-        title="Self-attention (Transformer)",
-        icon=":material/hub:",
-        url_path="self_attention",
-    ),
-    st.Page("pages/pretrained.py", title="Pretrained model", icon=":material/psychology:", url_path="pretrained"),
-    st.Page("pages/compare.py", title="Compare", icon=":material/compare:", url_path="compare"),
-    st.Page("pages/memory.py", title="Memory (NTM)", icon=":material/memory:", url_path="memory"),
-    st.Page(
-        "pages/hierarchical.py", title="Hierarchical attention", icon=":material/account_tree:", url_path="hierarchical"
-    ),
-    st.Page("pages/spatial.py", title="Spatial attention", icon=":material/image_search:", url_path="spatial"),
-    st.Page("pages/analysis.py", title="Corpus & differences", icon=":material/analytics:", url_path="analysis"),
-    st.Page("pages/why.py", title="Why attention, measured", icon=":material/science:", url_path="why"),
-    st.Page("pages/long.py", title="Long inputs", icon=":material/notes:", url_path="long"),
-    st.Page(
-        "pages/attribution.py",
-        title="Attention vs attribution",
-        icon=":material/compare_arrows:",
-        url_path="attribution",
-    ),
-    st.Page("pages/generation.py", title="Generation step by step", icon=":material/keyboard:", url_path="generation"),
-    st.Page("pages/two_models.py", title="Two models", icon=":material/splitscreen:", url_path="two_models"),
-]
+SECTIONS = {
+    "Start": [st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True)],
+    "Built-in models": [
+        st.Page("pages/temporal.py", title="Temporal attention (RNN)", icon=":material/timer:", url_path="temporal"),
+        st.Page(
+            "pages/self_attention.py",
+            title="Self-attention (Transformer)",
+            icon=":material/hub:",
+            url_path="self_attention",
+        ),
+        st.Page("pages/compare.py", title="Compare", icon=":material/compare:", url_path="compare"),
+        st.Page("pages/memory.py", title="Memory (NTM)", icon=":material/memory:", url_path="memory"),
+        st.Page(
+            "pages/hierarchical.py",
+            title="Hierarchical attention",
+            icon=":material/account_tree:",
+            url_path="hierarchical",
+        ),
+        st.Page("pages/spatial.py", title="Spatial attention", icon=":material/image_search:", url_path="spatial"),
+        st.Page("pages/why.py", title="Why attention, measured", icon=":material/science:", url_path="why"),
+    ],
+    "Pretrained models": [
+        st.Page("pages/pretrained.py", title="Pretrained model", icon=":material/psychology:", url_path="pretrained"),
+        st.Page("pages/two_models.py", title="Two models", icon=":material/splitscreen:", url_path="two_models"),
+        st.Page(
+            "pages/generation.py", title="Generation step by step", icon=":material/keyboard:", url_path="generation"
+        ),
+        st.Page(
+            "pages/attribution.py",
+            title="Attention vs attribution",
+            icon=":material/compare_arrows:",
+            url_path="attribution",
+        ),
+        st.Page("pages/long.py", title="Long inputs", icon=":material/notes:", url_path="long"),
+        st.Page("pages/analysis.py", title="Corpus & differences", icon=":material/analytics:", url_path="analysis"),
+    ],
+}
 
-page = st.navigation(PAGES)
+# expanded=True: every page shows in the sidebar; the default folds a list of more than 12 behind "View N more"
+page = st.navigation(SECTIONS, expanded=True)
 mark_entered()  # pages check this: see attnviz/app/legacy_pages.py
 with st.sidebar:
     st.caption(

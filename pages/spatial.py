@@ -2,120 +2,26 @@
 
 import streamlit as st
 
-from attnviz import figures
-from attnviz.app import cache, legacy_pages, messages, paper, state, widgets
-from attnviz.app import vision as vision_ui
+from attnviz.app import cache, legacy_pages, messages, spatial
 from attnviz.builtin.tasks import scenes
-from attnviz.maps import grids
-from attnviz.settings import limits
 
 legacy_pages.enter_through_app()
-view = state.ViewState(
-    "sp_",
-    objects=state.Field("red circle, blue square, yellow triangle"),
-    seed=state.Field(0, int),
-    word=state.Field(0, int),
-)
-vit_view = state.ViewState("spv_", layer=state.Field(2, int), head=state.Field(0, int), query=state.Field(0, int))
-hf_view = state.ViewState(
-    "sph_", vision_model=state.Field(""), layer=state.Field(0, int), head=state.Field(0, int), query=state.Field(0, int)
-)
+view = spatial.VIEW
 
 st.title("Spatial attention")
-st.markdown(
-    "Temporal attention picks **which input step** to look at; spatial attention picks **which part of an "
-    "image** to look at. It is the same mechanism, a softmax over scores of every key against a query, run "
-    "over a different axis: the keys are grid cells or patches of the picture instead of words in a sentence."
-)
-
-
-def random_scene() -> None:
-    view["objects"], view["seed"] = "", widgets.next_draw("_sp_counter")
-
-
-def place_again() -> None:
-    view["seed"] = widgets.next_draw("_sp_counter")
-
-
-view.cap("objects", limits().max_task_chars)
-view.restore("seed")
-left, middle, right = st.columns([3, 1, 1], vertical_alignment="bottom")
-left.text_input(
-    f"Objects (1-3: a colour and a shape each, e.g. 'red circle, blue square'; colours "
-    f"{', '.join(scenes.COLOUR_NAMES)}; shapes {', '.join(scenes.SHAPES)}). Empty: a random scene.",
-    key=view.key("objects"),
-    max_chars=limits().max_task_chars,
-)
-middle.button("Place again", icon=":material/shuffle:", on_click=place_again)
-right.button("Random scene", icon=":material/casino:", on_click=random_scene)
+st.markdown(spatial.INTRO)
+spatial.scene_box()
 try:
     captioned = cache.caption_scene(view["objects"], int(view["seed"]))
     named = cache.name_scene(view["objects"], int(view["seed"]))
 except scenes.SceneError as problem:
     messages.error(problem)
     st.stop()
-scene = captioned.scene
-captioner, transformer, pretrained = st.tabs(
-    ["Captioner (Show, Attend and Tell)", "Tiny Vision Transformer", "Pretrained vision transformer"]
-)
-
-
-def captioner_view() -> None:
-    st.caption(
-        "A small CNN turns the 64 x 64 scene into an 8 x 8 grid of cells; an LSTM writes the caption and, "
-        "before each word, attends over the cells (Xu et al. 2015). The outline is the object the word names."
-    )
-    verdict = "right" if captioned.caption == scene.caption and captioned.finished else "wrong"
-    st.markdown(f"**Caption: {' '.join(captioned.caption)}** ({verdict}; gold: *{' '.join(scene.caption)}*)")
-    attn = captioned.attention
-    words = attn.query_tokens
-    step = view.clamp("word", len(words) - 1)
-    if len(words) > 1:
-        step = st.select_slider(
-            "Word", options=list(range(len(words))), format_func=lambda i: f"{i + 1}. {words[i]}", key=view.key("word")
-        )
-    gold = _gold_mask(step)
-    cells = grids.cell_weights(attn, 0, 0, step)
-    title = f"attention before writing '{words[step]}'"
-    picture = lambda: figures.image_attention(scene.image, cells, title, gold=gold)
-    messages.chart("caption attention", picture, key=view.key("caption_chart"))
-    paper.paper_figure(picture, f"attnviz-sat-word{step + 1}", view.key("paper"))
-    if gold is not None:
-        hit = grids.pointing_hit(cells.reshape(-1), grids.cells_of_mask(gold, attn.grid))
-        share = grids.mass_on(cells.reshape(-1), grids.cells_of_mask(gold, attn.grid))
-        where = "on" if hit else "off"
-        st.caption(
-            f"The most attended cell is {where} the object (one cell of slack); {share:.0%} of the weight "
-            "lies on its cells."
-        )
-    widgets.downloads({"spatial": attn}, "attnviz-sat")
-
-
-def _gold_mask(step: int):
-    # the pixels of the object word `step` names, when the model's caption agrees with the gold one up to there
-    if step >= len(scene.alignment) or captioned.caption[: step + 1] != scene.caption[: step + 1]:
-        return None
-    index = scene.alignment[step]
-    return None if index is None else scene.masks[index]
-
-
-def transformer_view() -> None:
-    st.caption(
-        "A tiny ViT cuts the scene into 8 x 8-pixel patches (an 8 x 8 grid; a small convolutional stem lets each "
-        "patch's token see a 4-pixel border around it), puts a class token first, and "
-        "reads it with 3 layers x 4 heads of self-attention; the class token names the objects present. "
-        "Pick a query (click a patch on the picture, or take the class token) to see where it attends."
-    )
-    names = ", ".join(f"{c} {s}" for c, s in named.present) or "nothing"
-    truth = ", ".join(f"{c} {s}" for c, s in sorted({(o.colour, o.shape) for o in scene.objects}))
-    st.markdown(f"**The ViT sees: {names}** (the scene holds: {truth})")
-    vision_ui.image_views(named.attention, scene.image, vit_view, "vit")
-
-
+captioner, transformer, pretrained = st.tabs(spatial.TABS)
 with captioner:
-    messages.guarded("captioner", captioner_view)
+    messages.guarded("captioner", lambda: spatial.captioner_view(captioned))
 with transformer:
-    messages.guarded("vision transformer", transformer_view)
+    messages.guarded("vision transformer", lambda: spatial.transformer_view(named, captioned.scene))
 with pretrained:
-    messages.guarded("pretrained vision transformer", lambda: vision_ui.pretrained_view(hf_view))
-view.share(vit_view, hf_view)
+    messages.guarded("pretrained vision transformer", spatial.pretrained_view)
+view.share(spatial.VIT_VIEW, spatial.HF_VIEW)

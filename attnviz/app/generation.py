@@ -1,4 +1,5 @@
-"""The generation page's view state and widgets: the answer box and the sink / special-token / word-level options."""
+"""The generation page's view state and widgets: the answer box, the sink / special-token / word-level options, the
+step picker and what the page shows at a step."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from dataclasses import dataclass
 import streamlit as st
 
 from attnviz.app import cache
-from attnviz.app.messages import warning
+from attnviz.app.messages import chart, plain, warning
+from attnviz.app.paper import paper_figure
 from attnviz.app.state import Field, ViewState, flag
+from attnviz.figures import generation as charts
 from attnviz.maps.attention_map import AttentionMap
 from attnviz.pretrained import generation
 from attnviz.settings import Limits
@@ -94,3 +97,78 @@ def shown(result: generation.Generation, name: str, row: AttentionMap, chosen: O
         except ValueError as problem:
             warning(problem)
     return generation.by_words(result, name, row, kept) if chosen.words else row
+
+
+def step_picker(view: ViewState, result: generation.Generation) -> int:
+    """The answer token to look at (field ``step``) and a sentence on how it was chosen and how probable it was."""
+    step = view.clamp("step", result.steps - 1)
+    if result.steps > 1:
+        step = st.select_slider(
+            "Answer token (step)",
+            list(range(result.steps)),
+            key=view.key("step"),
+            format_func=lambda i: f"{i}: {result.answer[i]}",
+        )
+    how = "fed in (teacher forcing)" if result.forced else "chosen greedily"
+    st.markdown(
+        f"Step {step}: **{plain(result.answer[step])}**, {how}; "
+        f"the model gave it probability **{float(result.probabilities[step]):.4f}**."
+    )
+    return step
+
+
+def map_picker(view: ViewState, result: generation.Generation) -> str:
+    """The attention to follow (field ``map``): a decoder's self-attention, or cross / decoder self-attention."""
+    names = ["self"] if result.family == "decoder" else ["cross", "decoder"]
+    view.choose("map", names)
+    if len(names) > 1:
+        st.radio("Attention", names, key=view.key("map"), format_func=MAP_TITLES.get, horizontal=True)
+    return view["map"]
+
+
+def step_views(view: ViewState, result: generation.Generation, step: int, chosen: Options) -> None:
+    """The chosen head's row at this step, then every head and the rollout, then the alternatives."""
+    name = view["map"]
+    full = result.maps[name]
+    row = shown(result, name, generation.step_row(result, full, step), chosen)
+    layer, head = view.layer_head(row)
+    seen = (
+        "(the prompt and the answer before this token)."
+        if result.family == "decoder"
+        else "(the source, or the decoder's earlier outputs)."
+    )
+    st.caption(
+        "The row of the step that chose this token: the last token fed in, looking at what the model could see then "
+        + seen
+    )
+    title = f"'{result.answer[step]}' (step {step}): layer {layer}, head {head}"
+    unit = "word" if chosen.words else "token"
+    build = lambda: charts.context_bars(row, layer, head, title=title, unit=unit)
+    chart("attention row", build, key=view.key("row"))
+    paper_figure(build, f"attnviz-generation-step{step}-layer{layer}-head{head}", view.key("paper"))
+    heads, rolled_out = st.columns(2)
+    with heads:
+        st.caption("Every layer and head at this step (a row each).")
+        every = lambda: charts.every_head(row, unit=unit)
+        chart("every head", every, key=view.key("heads"), paper=f"attnviz-generation-step{step}-heads")
+    with rolled_out:
+        encoder = result.maps["encoder"] if name == "cross" else None
+        st.caption("Rolled out through every layer (Abnar & Zuidema 2020; head-averaged, half residual).")
+        rolled = shown(result, name, generation.step_row(result, cache.rollout(full, encoder), step), chosen)
+        build = lambda: charts.context_bars(rolled, rolled.n_layers - 1, 0, unit=unit)
+        chart("rollout", build, key=view.key("rollout"), paper=f"attnviz-generation-step{step}-rollout")
+
+
+def step_choices(view: ViewState, result: generation.Generation, step: int) -> None:
+    """The most probable tokens at this step, and the probability of every answer token at its step."""
+    alternatives, every_step = st.columns(2)
+    with alternatives:
+        st.caption(f"The {generation.TOP} most probable tokens at this step (softmax of the model's logits).")
+        top = result.top_tokens[step], result.top_probabilities[step], result.answer[step]
+        top = (*top, float(result.probabilities[step]))
+        build = lambda: charts.alternatives(*top)
+        chart("alternatives", build, key=view.key("top"), paper=f"attnviz-generation-step{step}-top")
+    with every_step:
+        st.caption("The probability of every answer token at its step.")
+        build = lambda: charts.answer_probabilities(result.answer, result.probabilities, step)
+        chart("answer", build, key=view.key("steps"), paper="attnviz-generation-probabilities")

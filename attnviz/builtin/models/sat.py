@@ -149,6 +149,15 @@ class Captioned:
     finished: bool
     attention: AttentionMap  # [1, 1, words (+ <eos>), cells], kind "spatial", grid 8 x 8
 
+    def gold_mask(self, step: int) -> np.ndarray | None:
+        """bool (64, 64): the pixels of the object that caption word ``step`` names, when the caption agrees with
+        the gold one up to there; None for a word that names no object or after the first wrong word."""
+        scene = self.scene
+        if step >= len(scene.alignment) or self.caption[: step + 1] != scene.caption[: step + 1]:
+            return None
+        index = scene.alignment[step]
+        return None if index is None else scene.masks[index]
+
 
 @torch.no_grad()
 def caption(model: SAT, scene: scenes.Scene) -> Captioned:

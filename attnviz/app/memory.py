@@ -1,0 +1,72 @@
+"""The memory page: the copy pattern to feed the Neural Turing Machine, and its write, read and memory views."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from attnviz import figures, settings
+from attnviz.app import messages, paper, state, widgets
+from attnviz.builtin.models.ntm import CopyRun
+
+BITS = 8
+VIEW = state.ViewState("ntm_", length=state.Field(6, int), pattern=state.Field(None, shared=False))
+INTRO = (
+    "An LSTM controller with a 64-slot memory (Graves et al. 2014). Its heads address memory with "
+    "attention: content (cosine similarity to a key), interpolation with the last weighting, a shift by "
+    "one slot, and sharpening. Trained to copy patterns of 1-20 steps: it writes each step to a slot, then "
+    "reads them back in order. Draw a pattern (tick the bits) or take a random one."
+)
+TABS = ["Write weightings", "Read weightings", "Memory over time"]
+
+
+def random_pattern() -> None:
+    rng = np.random.default_rng(widgets.next_draw("_ntm_counter"))
+    VIEW["pattern"] = rng.integers(0, 2, (VIEW["length"], BITS)).astype(bool)
+
+
+def pattern_box() -> tuple[tuple[int, ...], ...]:
+    """The length slider, a random-pattern button and an editable grid of bits; the pattern, one row a step."""
+    longest = settings.limits().max_copy_length
+    VIEW.clamp("length", longest, lower=1)
+    left, right = st.columns([3, 1])
+    left.slider("Length (trained on 1-20; longer tests generalisation)", 1, longest, key=VIEW.key("length"))
+    right.button("Random pattern", icon=":material/casino:", on_click=random_pattern)
+    length = VIEW["length"]
+    if VIEW["pattern"] is None or len(VIEW["pattern"]) != length:
+        VIEW["pattern"] = np.random.default_rng(length).integers(0, 2, (length, BITS)).astype(bool)
+    frame = pd.DataFrame(VIEW["pattern"], columns=[f"bit {b}" for b in range(BITS)])
+    editor = VIEW.key(f"editor_{length}_{st.session_state.get('_ntm_counter', 0)}")
+    edited = st.data_editor(frame, key=editor, hide_index=False)
+    return tuple(tuple(int(v) for v in row) for row in edited.to_numpy())
+
+
+def write_view(run: CopyRun) -> None:
+    st.caption(
+        "Each row is one time step; the bright cell is the slot the write head attends to. It stores each "
+        "input one step after seeing it, moving one slot at a time."
+    )
+    written = lambda: figures.heatmap(run.write, 0, 0, title="write head")
+    messages.chart("write weightings", written, key=VIEW.key("write"))
+    paper.paper_figure(written, "attnviz-ntm-write", VIEW.key("pw"))
+
+
+def read_view(run: CopyRun) -> None:
+    st.caption("After the delimiter the read head revisits the written slots in the same order: the copy.")
+    read = lambda: figures.heatmap(run.read, 0, 0, title="read head")
+    messages.chart("read weightings", read, key=VIEW.key("read"))
+    paper.paper_figure(read, "attnviz-ntm-read", VIEW.key("pr"))
+
+
+def memory_view(run: CopyRun) -> None:
+    steps = run.write.query_tokens
+    step = st.select_slider(
+        "Time step", options=list(range(len(steps))), format_func=lambda i: steps[i], key=VIEW.key("step")
+    )
+    messages.chart(
+        "memory",
+        lambda: figures.memory(run.memory[step], title=f"memory after {steps[step]}"),
+        key=VIEW.key("memory"),
+        paper=f"attnviz-ntm-memory-step{step}",
+    )

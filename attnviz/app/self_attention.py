@@ -1,0 +1,61 @@
+"""The self-attention page: which Transformer, which map, the overview of every head and one head in full."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from attnviz import figures
+from attnviz.app import messages, paper, state, widgets
+from attnviz.builtin.models.registry import MODEL_NAMES, MODELS
+from attnviz.builtin.tasks import Task
+from attnviz.maps.attention_map import AttentionMap
+
+MAPS = {
+    "encoder": "Encoder self-attention",
+    "decoder": "Decoder self-attention (causal)",
+    "cross": "Cross-attention (decoder → source)",
+}
+VIEW = state.ViewState(
+    "tf_",
+    **widgets.TASK_FIELDS,
+    map=state.Field("cross"),
+    layer=state.Field(0, int),
+    head=state.Field(0, int),
+    model=state.Field("transformer"),
+)
+INTRO = (
+    "2 encoder + 2 decoder layers, 4 heads each, d_model 64; every head computes "
+    "softmax(QKᵀ/√d_head) explicitly. Pick a map, a layer and a head, or click a tile of the overview."
+)
+
+
+def model_picker(task: Task) -> str:
+    """The Transformer to read: reverse also has the same one with one head of width 64 (same parameters)."""
+    models = [m for m in MODEL_NAMES if "encoder" in MODELS[m].map_names and task.name in MODELS[m].tasks]
+    model = VIEW.choose("model", models, default="transformer")
+    if len(models) > 1:
+        st.radio("Model", models, key=VIEW.key("model"), format_func=lambda m: MODELS[m].title, horizontal=True)
+    return model
+
+
+def map_picker() -> str:
+    name = VIEW.choose("map", list(MAPS), default="cross")
+    st.radio("Attention map", list(MAPS), key=VIEW.key("map"), format_func=MAPS.get, horizontal=True)
+    return name
+
+
+def overview(attn: AttentionMap, stem: str) -> None:
+    st.caption("All layers x heads: click a tile to open it below.")
+    VIEW.pick_tile(attn, "overview")
+    widgets.overview(attn, VIEW)
+    paper.paper_figure(lambda: figures.overview(attn), f"{stem}-all-heads", VIEW.key("paper_all"))
+
+
+def head_view(attn: AttentionMap, name: str, gold, stem: str) -> None:
+    """Layer and head sliders and the head's map, with the gold alignment over it when there is one."""
+    layer, head = VIEW.layer_head(attn)
+    show_gold = st.checkbox("Overlay the gold alignment", value=True, disabled=gold is None, key=VIEW.key("gold"))
+    title = f"{MAPS[name]}, layer {layer}, head {head}"
+    heatmap = lambda: figures.heatmap(attn, layer, head, gold=gold if show_gold else None, title=title)
+    messages.chart("attention", heatmap, key=VIEW.key("heatmap"))
+    paper.paper_figure(heatmap, f"{stem}-layer{layer}-head{head}", VIEW.key("paper"))

@@ -1,0 +1,79 @@
+"""The temporal-attention page: the score function, what the output says against the gold answer, the attention
+with its agreement with the gold alignment, and one decoding step at a time."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from attnviz import figures
+from attnviz.app import messages, paper, state, widgets
+from attnviz.builtin.models.registry import SCORES
+from attnviz.builtin.tasks import Task
+from attnviz.maps.analysis import alignment_scores
+from attnviz.maps.attention_map import AttentionMap
+
+VIEW = state.ViewState(
+    "rnn_", **widgets.TASK_FIELDS, score=state.Field("additive"), step=state.Field(1, int, shared=False)
+)
+INTRO = (
+    "A bidirectional GRU reads the input; a GRU decoder writes the output one token per step and, at each "
+    "step, attends over all input positions. Rows: decoding steps. Columns: input tokens."
+)
+SCORE_TITLES = {"additive": "additive (Bahdanau)", "dot": "dot (Luong)", "scaled": "scaled dot"}
+
+
+def score_picker() -> str:
+    VIEW.choose("score", SCORES)
+    st.radio(
+        "Score function",
+        SCORES,
+        key=VIEW.key("score"),
+        horizontal=True,
+        format_func=SCORE_TITLES.get,
+        help="additive: vᵀ tanh(W s + U h) · dot: sᵀh · scaled dot: sᵀh / √d",
+    )
+    return VIEW["score"]
+
+
+def output_notes(task: Task, result, reference) -> None:
+    """The output, and whether it was cut off, has no gold answer, or is wrong."""
+    st.markdown(f"**Output:** `{task.detokenize(result.output)}`")
+    if not result.finished:
+        st.warning("The decoder hit its length limit before emitting <eos>: the output is cut off.")
+    if reference is None:
+        st.info("This input is outside the task's rules, so there is no gold answer or alignment to compare with.")
+    elif reference.target != result.output:
+        st.warning(f"The gold answer is `{task.detokenize(reference.target)}`: the model got this one wrong.")
+
+
+def attention_view(attn: AttentionMap, gold, stem: str) -> None:
+    """The map with the gold alignment over it (if any), and how often its argmax hits a gold link."""
+    show_gold = st.checkbox("Overlay the gold alignment", value=True, disabled=gold is None, key=VIEW.key("gold"))
+    heatmap = lambda: figures.heatmap(attn, 0, 0, gold=gold if show_gold else None)
+    messages.chart("attention", heatmap, key=VIEW.key("heatmap"))
+    paper.paper_figure(heatmap, stem, VIEW.key("paper"))
+    if gold is not None:
+        scores = alignment_scores([(attn.head(0, 0), gold)])
+        st.caption(
+            f"Against the gold alignment: the argmax hits a gold link on {scores['agreement']:.0%} of the "
+            f"{scores['rows']} linked steps; {scores['mass_on_gold']:.0%} of the attention mass is on gold links."
+        )
+
+
+def step_through(attn: AttentionMap, stem: str) -> None:
+    """One decoding step: the three most attended source tokens, and the step's weights as bars."""
+    st.subheader("Step through the decoding")
+    VIEW.clamp("step", attn.n_queries, lower=1)
+    step = st.slider("Decoding step", 1, max(2, attn.n_queries), key=VIEW.key("step")) - 1 if attn.n_queries > 1 else 0
+    emitted = attn.query_tokens[step]
+    top = sorted(zip(attn.head(0, 0)[step], attn.key_tokens, range(attn.n_keys)), reverse=True)[:3]
+    st.markdown(
+        f"To emit **{figures.escape(emitted)}** (step {step + 1}), the decoder looked at: "
+        + ", ".join(f"**{figures.escape(token)}** (#{j}, {weight:.2f})" for weight, token, j in top)
+    )
+    messages.chart(
+        "decoding step",
+        lambda: figures.step_bars(attn, step),
+        key=VIEW.key("step_bars"),
+        paper=f"{stem}-step{step + 1}",
+    )

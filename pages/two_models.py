@@ -4,7 +4,7 @@ import streamlit as st
 
 from attnviz import settings
 from attnviz.app import cache, legacy_pages, messages, two_models, widgets
-from attnviz.pretrained.two_models import short_name
+from attnviz.text.tokens import short_name
 
 legacy_pages.enter_through_app()
 view = two_models.VIEW

@@ -10,7 +10,7 @@ from plotly.subplots import make_subplots
 
 from attnviz.figures.common import COLORSCALE, escape, figure_height, token_hover, token_ticks
 from attnviz.maps.attention_map import AttentionMap
-from attnviz.pretrained.two_models import short_name
+from attnviz.text.tokens import short_name
 
 DISTANCE_COLORS = "Magma"  # dark = heads that attend alike
 

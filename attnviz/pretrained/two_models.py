@@ -24,6 +24,7 @@ import numpy as np
 from attnviz.maps.analysis import pool
 from attnviz.maps.attention_map import AttentionMap
 from attnviz.text import words
+from attnviz.text.tokens import short_name
 
 DEPTH_RULE = "layer i of model A is shown with layer round(i x (LB - 1) / (LA - 1)) of model B (halves round up)"
 MAX_NOTES = 8  # disagreements (and left-out tokens of each side) listed by name; the rest are counted
@@ -182,11 +183,6 @@ def left_out_sentence(pair: Pair, name_a: str, name_b: str) -> str:
         )
         said.append(f"{shown or 'none'} ({name})")
     return "Tokens left out of the words, each row renormalised over the rest: " + "; ".join(said) + "."
-
-
-def short_name(model: str) -> str:
-    """A model's name for titles: the last part of a Hub id or folder ('/data/runs/bert-ft/' -> 'bert-ft')."""
-    return model.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1] or model
 
 
 def matched_layer(layer: int, layers_a: int, layers_b: int) -> int:

@@ -56,3 +56,8 @@ def group_label(raw_tokens: Sequence[str], group: Sequence[int]) -> str:
     joined = "".join(clean_token(raw_tokens[i]) for i in shown)
     label = unicodedata.normalize("NFC", from_byte_level(joined))
     return label.strip() or label  # a byte-level space token ('Ġ') joined to the word it leads
+
+
+def short_name(model: str) -> str:
+    """A model's name for titles: the last part of a Hub id or folder ('/data/runs/bert-ft/' -> 'bert-ft')."""
+    return model.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1] or model

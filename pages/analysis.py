@@ -5,7 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from attnviz import figures
-from attnviz.app import cache, legacy_pages, messages, paper, state, widgets
+from attnviz.app import cache, legacy_pages, messages, state, widgets
 from attnviz.app import corpus as corpus_ui
 from attnviz.corpus.sentences import CorpusError, parse_upload, sample_sentences
 from attnviz.maps import analysis
@@ -93,16 +93,14 @@ with pair_tab:
         messages.error(error)
         st.stop()
     st.markdown("**Jensen-Shannon distance per head** (0: the head attends the same way on both inputs)")
-    messages.chart("distances", lambda: figures.head_grid(distances, "JS distance"), key=view.key("distances"))
-    paper.paper_figure(
-        lambda: figures.head_grid(distances, "JS distance"), "attnviz-pair-distances", view.key("paper_distances")
-    )
+    grid = lambda: figures.head_grid(distances, "JS distance")
+    messages.chart("distances", grid, key=view.key("distances"), paper="attnviz-pair-distances")
     layer, head = view.layer_head(a)
     title = f"A - B, layer {layer} head {head} (tokens of A)"
     changed = lambda: figures.difference(
         a.head(layer, head), b.head(layer, head), a.query_tokens, a.key_tokens, title=title
     )
-    messages.chart("difference", changed, key=view.key("difference"))
-    paper.paper_figure(changed, f"attnviz-pair-difference-layer{layer}-head{head}", view.key("paper_difference"))
+    stem = f"attnviz-pair-difference-layer{layer}-head{head}"
+    messages.chart("difference", changed, key=view.key("difference"), paper=stem)
     st.caption("Red: A attends more; blue: B attends more.")
 view.share()

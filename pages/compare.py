@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from attnviz import figures
-from attnviz.app import cache, legacy_pages, messages, paper, state, widgets
+from attnviz.app import cache, legacy_pages, messages, state, widgets
 from attnviz.builtin.models.registry import SCORES, rnn
 from attnviz.builtin.tasks import TaskInputError
 from attnviz.maps.analysis import alignment_table, js_distance
@@ -40,12 +40,10 @@ shown = right.multiselect("Transformer cross-attention heads", list(names), defa
 panels = [(f"RNN, {score}", rnn_maps[score].head(0, 0))]
 panels += [(f"Transformer L{names[name][0]} H{names[name][1]}", cross.head(*names[name])) for name in shown]
 messages.chart(
-    "comparison", lambda: figures.comparison(panels, cross.query_tokens, cross.key_tokens, gold), key=view.key("figure")
-)
-paper.paper_figure(
+    "comparison",
     lambda: figures.comparison(panels, cross.query_tokens, cross.key_tokens, gold),
-    f"attnviz-compare-{task.name}",
-    view.key("paper"),
+    key=view.key("figure"),
+    paper=f"attnviz-compare-{task.name}",
 )
 
 maps = [(f"RNN ({s})", "temporal", m.head(0, 0)) for s, m in rnn_maps.items()]

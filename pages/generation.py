@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from attnviz.app import cache, legacy_pages, messages, paper, widgets
+from attnviz.app import cache, legacy_pages, messages, widgets
 from attnviz.app.generation import GENERATION as view
 from attnviz.app.generation import MAP_TITLES, answer_input, options, shown
 from attnviz.figures import generation as charts
@@ -63,8 +63,9 @@ st.caption(
 title = f"'{result.answer[step]}' (step {step}): layer {layer}, head {head}"
 unit = "word" if chosen.words else "token"
 build = lambda: charts.context_bars(row, layer, head, title=title, unit=unit)
-messages.chart("attention row", build, key=view.key("row"))
-paper.paper_figure(build, f"attnviz-generation-step{step}-layer{layer}-head{head}", view.key("paper"))
+messages.chart(
+    "attention row", build, key=view.key("row"), paper=f"attnviz-generation-step{step}-layer{layer}-head{head}"
+)
 
 heads, rolled_out = st.columns(2)
 with heads:

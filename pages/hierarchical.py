@@ -3,7 +3,7 @@
 import streamlit as st
 
 from attnviz import figures
-from attnviz.app import cache, legacy_pages, messages, paper, state, widgets
+from attnviz.app import cache, legacy_pages, messages, state, widgets
 from attnviz.builtin.models.han import weights_of
 from attnviz.builtin.tasks import documents as docs
 from attnviz.settings import limits
@@ -56,8 +56,8 @@ else:
     st.caption(f"The rules say **{gold.label}**, decided by {where}; the model {verdict}.")
 word_weights, sentence_weights = weights_of(result)
 words = [m.key_tokens for m in result.words]
-messages.chart("document", lambda: figures.document(words, word_weights, sentence_weights), key=view.key("document"))
-paper.paper_figure(lambda: figures.document(words, word_weights, sentence_weights), "attnviz-han", view.key("paper"))
+document = lambda: figures.document(words, word_weights, sentence_weights)
+messages.chart("document", document, key=view.key("document"), paper="attnviz-han")
 widgets.downloads(
     {"sentences": result.sentences, **{f"words_{i + 1}": m for i, m in enumerate(result.words)}}, "attnviz-han"
 )

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from attnviz import figures
-from attnviz.app import cache, legacy_pages, messages, paper, state, widgets
+from attnviz.app import cache, legacy_pages, messages, state, widgets
 from attnviz.settings import limits
 
 legacy_pages.enter_through_app()
@@ -47,16 +47,12 @@ with write_tab:
         "Each row is one time step; the bright cell is the slot the write head attends to. It stores each "
         "input one step after seeing it, moving one slot at a time."
     )
-    messages.chart(
-        "write weightings", lambda: figures.heatmap(run.write, 0, 0, title="write head"), key=view.key("write")
-    )
-    paper.paper_figure(
-        lambda: figures.heatmap(run.write, 0, 0, title="write head"), "attnviz-ntm-write", view.key("pw")
-    )
+    write = lambda: figures.heatmap(run.write, 0, 0, title="write head")
+    messages.chart("write weightings", write, key=view.key("write"), paper="attnviz-ntm-write")
 with read_tab:
     st.caption("After the delimiter the read head revisits the written slots in the same order: the copy.")
-    messages.chart("read weightings", lambda: figures.heatmap(run.read, 0, 0, title="read head"), key=view.key("read"))
-    paper.paper_figure(lambda: figures.heatmap(run.read, 0, 0, title="read head"), "attnviz-ntm-read", view.key("pr"))
+    read = lambda: figures.heatmap(run.read, 0, 0, title="read head")
+    messages.chart("read weightings", read, key=view.key("read"), paper="attnviz-ntm-read")
 with memory_tab:
     steps = run.write.query_tokens
     step = st.select_slider(

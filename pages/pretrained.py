@@ -3,7 +3,7 @@
 import streamlit as st
 
 from attnviz import figures
-from attnviz.app import cache, layouts, legacy_pages, messages, panels, paper, views, widgets
+from attnviz.app import cache, layouts, legacy_pages, messages, panels, views, widgets
 from attnviz.settings import limits
 
 legacy_pages.enter_through_app()
@@ -80,23 +80,20 @@ def head_tabs(attn, layer: int, head: int) -> None:
         with single:
             title = f"layer {layer}, head {head}"
             heatmap = lambda: figures.heatmap(attn, layer, head, title=title, stretch=stretch)
-            messages.chart("single head", heatmap, key=view.key("heatmap"))
-            paper.paper_figure(heatmap, f"attnviz-pretrained-{view['map']}-layer{layer}-head{head}", view.key("paper"))
+            stem = f"attnviz-pretrained-{view['map']}-layer{layer}-head{head}"
+            messages.chart("single head", heatmap, key=view.key("heatmap"), paper=stem)
     if overview.open:
         with overview:
             st.caption(
                 "Every layer x head; long inputs are shown as block-averaged thumbnails. Click a tile to open it."
             )
-            messages.guarded("overview", lambda: widgets.overview(attn, view))
-            stem = f"attnviz-pretrained-{view['map']}-all-heads"
-            paper.paper_figure(lambda: figures.overview(attn), stem, view.key("paper_overview"))
+            widgets.overview(attn, view, f"attnviz-pretrained-{view['map']}-all-heads")
     if lines.open:
         with lines:
             heads = st.multiselect("Heads", list(range(attn.n_heads)), default=[head], key=view.key("lines_heads"))
             lines_view = lambda: figures.head_view(attn, layer, heads)
-            messages.chart("head view", lines_view, key=view.key("head_view"))
             stem = f"attnviz-pretrained-{view['map']}-layer{layer}-lines"
-            paper.paper_figure(lines_view, stem, view.key("paper_lines"))
+            messages.chart("head view", lines_view, key=view.key("head_view"), paper=stem)
 
 
 def analysis(attn, layer: int, head: int) -> None:

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from attnviz import figures
-from attnviz.app import cache, legacy_pages, messages, paper, state, widgets
+from attnviz.app import cache, legacy_pages, messages, state, widgets
 from attnviz.builtin.models.registry import MODEL_NAMES, MODELS
 from attnviz.builtin.tasks import TaskInputError
 
@@ -49,17 +49,14 @@ attn = result.maps[name]
 
 st.caption("All layers x heads: click a tile to open it below.")
 view.pick_tile(attn, "overview")
-widgets.overview(attn, view)
-paper.paper_figure(
-    lambda: figures.overview(attn), f"attnviz-{task.name}-{model}-{name}-all-heads", view.key("paper_all")
-)
+widgets.overview(attn, view, f"attnviz-{task.name}-{model}-{name}-all-heads")
 layer, head = view.layer_head(attn)
 gold = reference.gold_rows(result.output) if reference is not None and name == "cross" else None
 show_gold = st.checkbox("Overlay the gold alignment", value=True, disabled=gold is None, key=view.key("gold"))
 title = f"{MAPS[name]}, layer {layer}, head {head}"
 heatmap = lambda: figures.heatmap(attn, layer, head, gold=gold if show_gold else None, title=title)
-messages.chart("attention", heatmap, key=view.key("heatmap"))
-paper.paper_figure(heatmap, f"attnviz-{task.name}-{model}-{name}-layer{layer}-head{head}", view.key("paper"))
+stem = f"attnviz-{task.name}-{model}-{name}-layer{layer}-head{head}"
+messages.chart("attention", heatmap, key=view.key("heatmap"), paper=stem)
 widgets.downloads({name: attn}, f"attnviz-{task.name}-{model}-{name}")
 view.share()
 widgets.why_link("Why attention, measured: why √d_k, and what additive self-attention would cost")

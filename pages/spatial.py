@@ -3,7 +3,7 @@
 import streamlit as st
 
 from attnviz import figures
-from attnviz.app import cache, legacy_pages, messages, paper, state, widgets
+from attnviz.app import cache, legacy_pages, messages, state, widgets
 from attnviz.app import vision as vision_ui
 from attnviz.builtin.tasks import scenes
 from attnviz.maps import grids
@@ -78,8 +78,7 @@ def captioner_view() -> None:
     cells = grids.cell_weights(attn, 0, 0, step)
     title = f"attention before writing '{words[step]}'"
     picture = lambda: figures.image_attention(scene.image, cells, title, gold=gold)
-    messages.chart("caption attention", picture, key=view.key("caption_chart"))
-    paper.paper_figure(picture, f"attnviz-sat-word{step + 1}", view.key("paper"))
+    messages.chart("caption attention", picture, key=view.key("caption_chart"), paper=f"attnviz-sat-word{step + 1}")
     if gold is not None:
         hit = grids.pointing_hit(cells.reshape(-1), grids.cells_of_mask(gold, attn.grid))
         share = grids.mass_on(cells.reshape(-1), grids.cells_of_mask(gold, attn.grid))

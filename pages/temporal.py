@@ -3,7 +3,7 @@
 import streamlit as st
 
 from attnviz import figures
-from attnviz.app import cache, legacy_pages, messages, paper, state, widgets
+from attnviz.app import cache, legacy_pages, messages, state, widgets
 from attnviz.builtin.models.registry import SCORES, rnn
 from attnviz.builtin.tasks import TaskInputError
 from attnviz.maps.analysis import alignment_scores
@@ -48,8 +48,7 @@ elif reference.target != result.output:
 
 show_gold = st.checkbox("Overlay the gold alignment", value=True, disabled=gold is None, key=view.key("gold"))
 heatmap = lambda: figures.heatmap(attn, 0, 0, gold=gold if show_gold else None)
-messages.chart("attention", heatmap, key=view.key("heatmap"))
-paper.paper_figure(heatmap, f"attnviz-{task.name}-{rnn(score)}", view.key("paper"))
+messages.chart("attention", heatmap, key=view.key("heatmap"), paper=f"attnviz-{task.name}-{rnn(score)}")
 if gold is not None:
     scores = alignment_scores([(attn.head(0, 0), gold)])
     st.caption(

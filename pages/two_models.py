@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from attnviz.app import cache, legacy_pages, messages, paper, state, widgets
+from attnviz.app import cache, legacy_pages, messages, state, widgets
 from attnviz.figures import two_models as figures
 from attnviz.pretrained import two_models
 from attnviz.settings import TWO_MODELS_CLOSEST, TWO_MODELS_MAX_SIDE, limits
@@ -89,9 +89,9 @@ def both() -> object:
     return figures.side_by_side(a, b, (layer_a, head_a), (layer_b, head_b))
 
 
-messages.chart("side by side", both, key=view.key("side_by_side"))
+stem = f"attnviz-two-models-layer{layer_a}-head{head_a}-vs-{layer_b}-{head_b}"
+messages.chart("side by side", both, key=view.key("side_by_side"), paper=stem)
 st.caption("One colour scale for both: 0 to the larger of the two heads' maxima.")
-paper.paper_figure(both, f"attnviz-two-models-layer{layer_a}-head{head_a}-vs-{layer_b}-{head_b}", view.key("paper"))
 
 st.subheader("Which heads attend alike")
 st.caption(

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from attnviz import figures
-from attnviz.app import cache, legacy_pages, messages, paper, state
+from attnviz.app import cache, legacy_pages, messages, state
 from attnviz.app.why_heads import multi_head
 from attnviz.builtin.experiments import COMMANDS
 from attnviz.builtin.models.registry import MODELS
@@ -90,8 +90,9 @@ def bottleneck() -> None:
     fig = figures.lines(series, "source length (tokens)", metric.replace("_", " "), percent=True)
     if max(lengths) > longest:
         figures.shade(fig, longest + 0.5, max(lengths) + 0.5, "beyond training")
-    messages.chart("bottleneck", lambda: fig, key=view.key("bottleneck"))
-    paper.paper_figure(lambda: fig, f"attnviz-why-bottleneck-{task}-{metric}", view.key("paper_bottleneck"))
+    messages.chart(
+        "bottleneck", lambda: fig, key=view.key("bottleneck"), paper=f"attnviz-why-bottleneck-{task}-{metric}"
+    )
     if "rnn-none" in curves:
         none, best = curves["rnn-none"], curves.get("rnn-additive", [])
         st.markdown(bottleneck_sentence(task, none, best, longest))
@@ -126,8 +127,7 @@ def accumulation() -> None:
     positions = list(range(1, len(entry["free"]) + 1))
     series = {"free decoding": (positions, entry["free"]), "teacher forcing": (positions, entry["forced"])}
     accumulated = lambda: figures.lines(series, "target position", "error rate", percent=True)
-    messages.chart("accumulation", accumulated, key=view.key("accumulation"))
-    paper.paper_figure(accumulated, f"attnviz-why-accumulation-{name}", view.key("paper_accumulation"))
+    messages.chart("accumulation", accumulated, key=view.key("accumulation"), paper=f"attnviz-why-accumulation-{name}")
     provenance(
         "accumulation",
         f"{result['n']} fresh {result['task']} words of {result['lengths'][0]}-"
@@ -151,13 +151,11 @@ def failing_example(failing: dict) -> None:
         attn = AttentionMap(weights, tuple(failing[f"{kind}_queries"]), tuple(failing["source"]), "temporal")
         with column:
             drifted = lambda a=attn, t=title: figures.heatmap(a, 0, 0, title=t)
-            messages.chart(title, drifted, key=view.key(f"drift_{kind}"))
-            paper.paper_figure(drifted, f"attnviz-why-failing-{kind}", view.key(f"paper_drift_{kind}"))
+            messages.chart(title, drifted, key=view.key(f"drift_{kind}"), paper=f"attnviz-why-failing-{kind}")
     drift = failing["total_variation"]
     steps = list(range(1, len(drift) + 1))
     drifting = lambda: figures.lines({"free vs forced": (steps, drift)}, "decoding step", "total variation distance")
-    messages.chart("drift", drifting, key=view.key("drift"))
-    paper.paper_figure(drifting, "attnviz-why-drift", view.key("paper_drift"))
+    messages.chart("drift", drifting, key=view.key("drift"), paper="attnviz-why-drift")
 
 
 def softmax_scale() -> None:
@@ -175,8 +173,7 @@ def softmax_scale() -> None:
     for measure, label in (("entropy", "normalised entropy"), ("gradient", "softmax Jacobian norm")):
         series = {f"{scale}": (dims, [r[scale][measure] for r in rows]) for scale in ("unscaled", "scaled")}
         scaled = lambda s=series, y=label: figures.lines(s, "d_k", y, log_x=True)
-        messages.chart(label, scaled, key=view.key(measure))
-        paper.paper_figure(scaled, f"attnviz-why-softmax-{measure}-{keys}-keys", view.key(f"paper_{measure}"))
+        messages.chart(label, scaled, key=view.key(measure), paper=f"attnviz-why-softmax-{measure}-{keys}-keys")
     st.markdown("The trained Transformer's encoder heads (translate), as trained and with the scale removed:")
     measures = [(m, s) for s in ("scaled", "unscaled") for m in ("entropy", "max_weight", "gradient")]
     table = pd.DataFrame(
@@ -202,8 +199,7 @@ def attention_cost() -> None:
     for measure, label in (("seconds", "seconds per call"), ("bytes", "bytes allocated"), ("flops", "FLOPs")):
         series = {kind: (lengths, [r[kind][measure] for r in result["rows"]]) for kind in ("additive", "dot")}
         costs = lambda s=series, y=label: figures.lines(s, "sequence length T", y, log_x=True, log_y=True)
-        messages.chart(label, costs, key=view.key(f"cost_{measure}"))
-        paper.paper_figure(costs, f"attnviz-why-cost-{measure}", view.key(f"paper_cost_{measure}"))
+        messages.chart(label, costs, key=view.key(f"cost_{measure}"), paper=f"attnviz-why-cost-{measure}")
     last = result["rows"][-1]
     ratio = {m: last["additive"][m] / last["dot"][m] for m in ("seconds", "bytes", "flops")}
     st.markdown(
@@ -230,10 +226,8 @@ def memory() -> None:
         return missing("memory")
     curves = {model_title(m): rows for m, rows in result["models"].items()}
     longest = result["trained_lengths"][1]
-    messages.chart("memory", lambda: figures.wrong_bits_by_length(curves, longest), key=view.key("memory"))
-    paper.paper_figure(
-        lambda: figures.wrong_bits_by_length(curves, longest), "attnviz-why-memory", view.key("paper_memory")
-    )
+    wrong_bits = lambda: figures.wrong_bits_by_length(curves, longest)
+    messages.chart("memory", wrong_bits, key=view.key("memory"), paper="attnviz-why-memory")
     st.markdown(memory_sentence(result["models"], longest, result["parameters"]))
     seen = sum(r["seen_in_training"] for r in result["models"]["ntm"])
     provenance(
@@ -283,8 +277,8 @@ def hierarchy() -> None:
     titles = {name: model_title(name) for name in result["models"]}
     measures = {"accuracy": "topic accuracy", "top_sentence_is_evidence": "top sentence = evidence"}
     scores = {titles[name]: values for name, values in result["models"].items()}
-    messages.chart("hierarchy", lambda: score_bars(scores, measures), key=view.key("hierarchy"))
-    paper.paper_figure(lambda: score_bars(scores, measures), "attnviz-why-hierarchy", view.key("paper_hierarchy"))
+    bars = lambda: score_bars(scores, measures)
+    messages.chart("hierarchy", bars, key=view.key("hierarchy"), paper="attnviz-why-hierarchy")
     st.markdown(hierarchy_sentence(result))
     hierarchy_groups(result, titles)
     provenance(
@@ -318,8 +312,8 @@ def hierarchy_groups(result: dict, titles: dict[str, str]) -> None:
         fig = figures.lines(
             curves, "training step", "validation score (HAN: the lower of accuracy and evidence hits)", percent=True
         )
-        paper.paper_figure(lambda: fig, "attnviz-why-hierarchy-learning", view.key("paper_hierarchy_learning"))
-        return messages.chart("hierarchy learning", lambda: fig, key=view.key("hierarchy_learning"))
+        stem = "attnviz-why-hierarchy-learning"
+        return messages.chart("hierarchy learning", lambda: fig, key=view.key("hierarchy_learning"), paper=stem)
     _, x_key, x_title, trained = HAN_GROUPS[group]
     series = {titles[m]: ([r[x_key] for r in rows], [r["accuracy"] for r in rows]) for m, rows in result[group].items()}
     fig = figures.lines(series, x_title, "topic accuracy", percent=True)
@@ -327,8 +321,8 @@ def hierarchy_groups(result: dict, titles: dict[str, str]) -> None:
     xs = next(iter(series.values()))[0]
     if longest and max(xs) > longest:
         figures.shade(fig, longest + 0.5, max(xs) + 0.5, "beyond training")
-    messages.chart("hierarchy groups", lambda: fig, key=view.key("hierarchy_groups"))
-    paper.paper_figure(lambda: fig, f"attnviz-why-hierarchy-{group}", view.key("paper_hierarchy_groups"))
+    stem = f"attnviz-why-hierarchy-{group}"
+    messages.chart("hierarchy groups", lambda: fig, key=view.key("hierarchy_groups"), paper=stem)
 
 
 def hierarchy_sentence(result: dict) -> str:

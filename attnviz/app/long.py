@@ -11,7 +11,6 @@ import streamlit as st
 from attnviz import figures
 from attnviz.app import cache
 from attnviz.app.messages import chart, error, plain, warning
-from attnviz.app.paper import paper_figure
 from attnviz.app.state import Field, ViewState, flag
 from attnviz.figures import long as long_figures
 from attnviz.long import native
@@ -127,11 +126,9 @@ def overview(streamed, aside: bool = False) -> None:
         "overview",
         lambda: long_figures.overview(thumbnails),
         key=LONG.key("overview"),
+        paper="attnviz-long-all-heads",
         on_select="rerun",
         selection_mode="points",
-    )
-    paper_figure(
-        lambda: long_figures.overview(streamed.thumbnails), "attnviz-long-all-heads", LONG.key("paper_overview")
     )
 
 
@@ -141,14 +138,16 @@ def statistics(streamed, aside: bool = False) -> None:
     with left:
         st.caption("Sink mass: the weight each head puts on the first token, averaged over the queries.")
         sink = streamed.statistics["sink"]
-        chart("sink mass", lambda: figures.head_grid(sink, "sink mass"), key=LONG.key("sink"))
-        paper_figure(lambda: figures.head_grid(sink, "sink mass"), "attnviz-long-sink-mass", LONG.key("paper_sink"))
+        chart(
+            "sink mass", lambda: figures.head_grid(sink, "sink mass"), LONG.key("sink"), paper="attnviz-long-sink-mass"
+        )
     with right:
         but = ", the first token set aside" if aside else ""
         st.caption(f"Entropy over the keys each query may see (causal and window-aware{but}): 1 = uniform over them.")
         entropy = streamed.statistics["window_entropy_aside" if aside else "window_entropy"]
-        chart("entropy", lambda: figures.head_grid(entropy, "entropy"), key=LONG.key("entropy"))
-        paper_figure(lambda: figures.head_grid(entropy, "entropy"), "attnviz-long-entropy", LONG.key("paper_entropy"))
+        chart(
+            "entropy", lambda: figures.head_grid(entropy, "entropy"), LONG.key("entropy"), paper="attnviz-long-entropy"
+        )
 
 
 def one_head(view: ViewState, result: long_input.LongRun, aside: bool = False) -> None:
@@ -163,8 +162,8 @@ def one_head(view: ViewState, result: long_input.LongRun, aside: bool = False) -
     shown = result.head_view(layer, head, how, aside)
     title = f"layer {layer}, head {head}: {shown.title}"
     build = lambda: long_figures.head(shown.cells, shown.factors, title, key_offset=int(aside))
-    chart("head", build, key=view.key("head_chart"), on_select="rerun", selection_mode="box")
-    paper_figure(build, f"attnviz-long-layer{layer}-head{head}-{how}", view.key("paper_head"))
+    stem = f"attnviz-long-layer{layer}-head{head}-{how}"
+    chart("head", build, view.key("head_chart"), paper=stem, on_select="rerun", selection_mode="box")
     _zoom(view, streamed, layer, head, aside)
 
 
@@ -185,9 +184,8 @@ def _zoom(view: ViewState, streamed, layer: int, head: int, aside: bool) -> None
     )
     title = f"layer {layer}, head {head}, every token" + ("; first token set aside" if aside else "")
     build = lambda: long_figures.zoom(weights, streamed.tokens[queries], streamed.tokens[keys], (top, left), title)
-    chart("zoom", build, key=view.key("zoom_chart"))
     stem = f"attnviz-long-layer{layer}-head{head}-zoom-q{queries.start}-k{keys.start}"
-    paper_figure(build, stem, view.key("paper_zoom"))
+    chart("zoom", build, view.key("zoom_chart"), paper=stem)
 
 
 def _take_box(view: ViewState, n: int) -> None:

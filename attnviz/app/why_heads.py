@@ -9,7 +9,6 @@ import streamlit as st
 from attnviz import figures
 from attnviz.app import cache
 from attnviz.app.messages import chart
-from attnviz.app.paper import paper_figure
 from attnviz.app.state import ViewState
 from attnviz.builtin.experiments import COMMANDS
 from attnviz.builtin.models.registry import MODELS
@@ -44,8 +43,7 @@ def multi_head(view: ViewState) -> None:
             for m, r in models.items()
         }
         bars = lambda s=series, y=label, p=percent: figures.head_bars(s, y, percent=p)
-        chart(label, bars, key=view.key(key))
-        paper_figure(bars, f"attnviz-why-heads-{key}", view.key(f"paper_{key}"))
+        chart(label, bars, key=view.key(key), paper=f"attnviz-why-heads-{key}")
     source = "your rerun on this page" if rerun else "the shipped results file"
     st.caption(
         f"{result['n']} fresh reverse words (none a training source), seed {result['seed']}; alignment read with "
@@ -121,5 +119,4 @@ def example_maps(view: ViewState, example: dict) -> None:
     gold = [frozenset(links) for links in example["gold"]]
     st.caption(f"Cross-attention on the fresh word `{''.join(example['source'])}` (gold target fed in; red: gold).")
     maps = lambda: figures.comparison(panels, example["target"], example["source"], gold, columns=5)
-    chart("head maps", maps, key=view.key("heads_maps"))
-    paper_figure(maps, f"attnviz-why-heads-layer{layer}", view.key("paper_heads_maps"))
+    chart("head maps", maps, key=view.key("heads_maps"), paper=f"attnviz-why-heads-layer{layer}")

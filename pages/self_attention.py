@@ -48,7 +48,7 @@ st.radio("Attention map", list(MAPS), key=view.key("map"), format_func=MAPS.get,
 attn = result.maps[name]
 
 st.caption("All layers x heads: click a tile to open it below.")
-view.pick_tile(attn, "overview")
+view.pick_tile("overview", figures.tile_shape(attn))
 widgets.overview(attn, view, f"attnviz-{task.name}-{model}-{name}-all-heads")
 layer, head = view.layer_head(attn)
 gold = reference.gold_rows(result.output) if reference is not None and name == "cross" else None

@@ -124,7 +124,7 @@ def overview(streamed, aside: bool = False) -> None:
     st.caption("Click a tile to open that head below.")
     chart(
         "overview",
-        lambda: long_figures.overview(thumbnails),
+        lambda: figures.block_means(thumbnails),
         key=LONG.key("overview"),
         paper="attnviz-long-all-heads",
         on_select="rerun",
@@ -153,7 +153,7 @@ def statistics(streamed, aside: bool = False) -> None:
 def one_head(view: ViewState, result: long_input.LongRun, aside: bool = False) -> None:
     """Layer and head pickers, the head reduced to a screen (box-select zooms), and the zoom window."""
     streamed = result.streamed
-    _take_tile(view, streamed)
+    view.pick_tile("overview", streamed.thumbnails.shape)
     layer, head = view.layer_head(streamed)
     view.choose("how", list(REDUCTIONS))
     how = st.radio(
@@ -201,19 +201,3 @@ def _take_box(view: ViewState, n: int) -> None:
     window = long_input.window_from_box(dict(boxes[0]), n, n)  # the head view's axes are token positions
     if window is not None:
         view["zq"], view["zk"] = window
-
-
-def _take_tile(view: ViewState, streamed) -> None:
-    """Open the head whose overview tile was clicked (once per click, then the sliders rule)."""
-    event = st.session_state.get(view.key("overview"))
-    points = event.get("selection", {}).get("points", []) if event else []
-    if not points or "x" not in points[0]:
-        return
-    rows, cols = streamed.thumbnails.shape[-2:]
-    layer, head = long_figures.tile_at(points[0]["x"], points[0]["y"], rows, cols)
-    seen = view.key("seen_tile")
-    if st.session_state.get(seen) == (layer, head):
-        return
-    st.session_state[seen] = (layer, head)
-    view["layer"] = min(max(layer, 0), streamed.n_layers - 1)
-    view["head"] = min(max(head, 0), streamed.n_heads - 1)

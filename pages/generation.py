@@ -4,7 +4,8 @@ import streamlit as st
 
 from attnviz.app import cache, legacy_pages, messages, widgets
 from attnviz.app.generation import GENERATION as view
-from attnviz.app.generation import MAP_TITLES, answer_input, options, shown
+from attnviz.app.generation import answer_input, options, shown
+from attnviz.app.views import MAP_TITLES
 from attnviz.figures import generation as charts
 from attnviz.pretrained import generation
 from attnviz.settings import limits

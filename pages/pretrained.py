@@ -11,13 +11,6 @@ VIEWS = views.PRETRAINED_VIEWS
 ANALYSES = views.PRETRAINED_ANALYSES
 view = views.PRETRAINED  # declared in attnviz/app/views.py: the corpus page links here with the same keys
 
-MAP_TITLES = {
-    "self": "Self-attention",
-    "encoder": "Encoder self-attention",
-    "decoder": "Decoder self-attention (causal)",
-    "cross": "Cross-attention",
-}
-
 st.title("Attention in a pretrained model")
 model_id, loaded = widgets.model_box(
     view, "Model: a Hugging Face id (e.g. gpt2, t5-small) or a local folder; empty for the packaged default"
@@ -60,7 +53,7 @@ for warning in result.warnings:
 names = list(result.maps)
 view.choose("map", names, default=names[-1])
 if len(names) > 1:
-    st.radio("Attention map", names, key=view.key("map"), format_func=MAP_TITLES.get, horizontal=True)
+    st.radio("Attention map", names, key=view.key("map"), format_func=views.MAP_TITLES.get, horizontal=True)
 maps = dict(result.maps)
 if hide_special:
     try:
@@ -120,7 +113,7 @@ def views(attn) -> None:
     # Everything that follows the chosen layer and head. A fragment: a slider move, a tab switch, a clicked tile
     # or an analysis chosen reruns only this part of the page, not the model box and the text above it.
     view.choose("tab", VIEWS)
-    if view.pick_tile(attn, "overview") or view.pick_cell("stats_grid"):
+    if view.pick_tile("overview", figures.tile_shape(attn)) or view.pick_cell("stats_grid"):
         view["tab"] = VIEWS[0]  # a clicked overview tile or statistics cell opens that head
     layer, head = view.layer_head(attn)
     head_tabs(attn, layer, head)

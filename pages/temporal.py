@@ -4,7 +4,7 @@ import streamlit as st
 
 from attnviz import figures
 from attnviz.app import cache, legacy_pages, messages, state, widgets
-from attnviz.builtin.models.registry import SCORES, rnn
+from attnviz.builtin.models.registry import SCORE_TITLES, SCORES, rnn
 from attnviz.builtin.tasks import TaskInputError
 from attnviz.maps.analysis import alignment_scores
 
@@ -25,7 +25,7 @@ st.radio(
     SCORES,
     key=view.key("score"),
     horizontal=True,
-    format_func={"additive": "additive (Bahdanau)", "dot": "dot (Luong)", "scaled": "scaled dot"}.get,
+    format_func=SCORE_TITLES.get,
     help="additive: vᵀ tanh(W s + U h) · dot: sᵀh · scaled dot: sᵀh / √d",
 )
 score = view["score"]

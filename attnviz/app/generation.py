@@ -14,11 +14,6 @@ from attnviz.pretrained import generation
 from attnviz.settings import Limits
 
 MODES = ["Generate (greedy)", "Feed in a typed answer"]
-MAP_TITLES = {
-    "self": "Self-attention over the prompt and the answer so far",
-    "cross": "Cross-attention over the source",
-    "decoder": "Decoder self-attention over earlier outputs",
-}
 GENERATION = ViewState(
     "gen_",
     model=Field(""),

@@ -71,7 +71,7 @@ def measure_one(n: int, repeats: int, smoke: bool) -> dict:
     import plotly.io as pio
     import torch
 
-    from attnviz.figures import long as long_figures
+    from attnviz import figures
     from attnviz.long import native
     from attnviz.long import results as long_input
     from attnviz.long.stream import stream
@@ -95,7 +95,7 @@ def measure_one(n: int, repeats: int, smoke: bool) -> dict:
     peak_mb = _peak_mb()
     eager_s = _eager_seconds(model, ids) if n <= 4096 else None  # every map at once: 3.2 GB a layer at 8,192
     layer, head = min(LAYER, streamed.n_layers - 1), min(HEAD, streamed.n_heads - 1)
-    overview = pio.to_json(long_figures.overview(streamed.thumbnails))
+    overview = pio.to_json(figures.block_means(streamed.thumbnails))
     head_s, head_json = _timed(lambda: _head_json(streamed, layer, head))
     window = slice(n // 2, min(n, n // 2 + long_input.ZOOM_SIDE))
     zoom_s, zoom_json = _timed(lambda: _zoom_json(streamed, layer, head, window))

@@ -78,7 +78,9 @@ def test_overview_is_one_heatmap_with_every_head_tiled_as_uint8():
     assert grid.shape == (3 * 5, 4 * 6)
     np.testing.assert_array_equal(grid[5:10, 12:18], np.round(attn.head(1, 2) * 255))  # layer 1, head 2
     centres = fig.data[1]
-    assert figures.tile_at(attn, x=centres.x[6], y=centres.y[6]) == (1, 2) == tuple(centres.customdata[6])
+    assert (
+        figures.tile_at(centres.x[6], centres.y[6], figures.tile_shape(attn)) == (1, 2) == tuple(centres.customdata[6])
+    )
 
 
 def test_overview_payload_does_not_grow_with_the_square_of_the_length():

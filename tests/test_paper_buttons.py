@@ -36,8 +36,8 @@ def render(at, key: str):
 
 def test_the_all_heads_tab_exports_the_tiled_overview_with_its_colour_bar():
     at = open_page("pages/pretrained.py", hf_text=TEXT, hf_tab="All heads")
-    stored = render(at, "hf_paper_overview")
-    assert downloads(at)["hf_paper_overview-download"] == "Download attnviz-pretrained-self-all-heads.svg"
+    stored = render(at, "hf_overview_paper")
+    assert downloads(at)["hf_overview_paper-download"] == "Download attnviz-pretrained-self-all-heads.svg"
     attn = extract(hf.load(), TEXT).maps["self"]
     assert stored["data"] == export.to_bytes(figures.overview(attn), export.options())
     texts = svg_texts(stored["data"])
@@ -46,8 +46,8 @@ def test_the_all_heads_tab_exports_the_tiled_overview_with_its_colour_bar():
 
 def test_the_head_view_tab_exports_its_lines_and_tokens():
     at = open_page("pages/pretrained.py", hf_text=TEXT, hf_tab="Head view", hf_layer="2", hf_head="3")
-    stored = render(at, "hf_paper_lines")
-    assert downloads(at)["hf_paper_lines-download"] == "Download attnviz-pretrained-self-layer2-lines.svg"
+    stored = render(at, "hf_head_view_paper")
+    assert downloads(at)["hf_head_view_paper-download"] == "Download attnviz-pretrained-self-layer2-lines.svg"
     attn = extract(hf.load(), TEXT).maps["self"]
     assert stored["data"] == export.to_bytes(figures.head_view(attn, 2, [3]), export.options())
     assert set(attn.key_tokens) <= svg_texts(stored["data"])
@@ -57,11 +57,11 @@ def test_the_analysis_pages_pair_views_export():
     a_text, b_text = "The cat sat on the mat.", "The dog lay on the rug."
     at = open_page("pages/analysis.py", an_a=a_text, an_b=b_text)
     a, b = (extract(hf.load(), t).maps["self"] for t in (a_text, b_text))
-    stored = render(at, "an_paper_distances")
+    stored = render(at, "an_distances_paper")
     grid = figures.head_grid(analysis.head_distances(a, b), "JS distance")
     assert stored["data"] == export.to_bytes(grid, export.options())
-    stored = render(at, "an_paper_difference")
-    assert downloads(at)["an_paper_difference-download"] == "Download attnviz-pair-difference-layer0-head0.svg"
+    stored = render(at, "an_difference_paper")
+    assert downloads(at)["an_difference_paper-download"] == "Download attnviz-pair-difference-layer0-head0.svg"
     title = "A - B, layer 0 head 0 (tokens of A)"
     difference = figures.difference(a.head(0, 0), b.head(0, 0), a.query_tokens, a.key_tokens, title=title)
     assert stored["data"] == export.to_bytes(difference, export.options())
@@ -69,31 +69,31 @@ def test_the_analysis_pages_pair_views_export():
 
 def test_the_why_page_exports_its_charts():
     at = open_page("pages/why.py")
-    stored = render(at, "why_paper_bottleneck")
-    assert downloads(at)["why_paper_bottleneck-download"] == "Download attnviz-why-bottleneck-reverse-exact_match.svg"
+    stored = render(at, "why_bottleneck_paper")
+    assert downloads(at)["why_bottleneck_paper-download"] == "Download attnviz-why-bottleneck-reverse-exact_match.svg"
     assert {"source length (tokens)", "beyond training"} <= svg_texts(stored["data"])
-    stored = render(at, "why_paper_memory")
+    stored = render(at, "why_memory_paper")
     assert "Download attnviz-why-memory.svg" in downloads(at).values()
 
 
 def test_the_long_page_exports_the_overview_and_the_head():
     at = open_page("pages/long.py")
-    stored = render(at, "long_paper_overview")
-    assert downloads(at)["long_paper_overview-download"] == "Download attnviz-long-all-heads.svg"
+    stored = render(at, "long_overview_paper")
+    assert downloads(at)["long_overview_paper-download"] == "Download attnviz-long-all-heads.svg"
     assert {"head", "layer"} <= svg_texts(stored["data"])
-    stored = render(at, "long_paper_head")
-    assert downloads(at)["long_paper_head-download"] == "Download attnviz-long-layer0-head0-max.svg"
+    stored = render(at, "long_head_chart_paper")
+    assert downloads(at)["long_head_chart_paper-download"] == "Download attnviz-long-layer0-head0-max.svg"
     assert any(t.startswith("layer 0, head 0") for t in svg_texts(stored["data"]))
 
 
 def test_the_pretrained_pages_analysis_panels_export():
     attn = extract(hf.load(), TEXT).maps["self"]
     at = open_page("pages/pretrained.py", hf_text=TEXT, hf_analysis="Rollout", hf_layer="2", hf_head="3")
-    stored = render(at, "hf_rollout_paper")
-    assert downloads(at)["hf_rollout_paper-download"] == "Download attnviz-hf-rollout-layer2.svg"
+    stored = render(at, "hf_rollout_pair_paper")
+    assert downloads(at)["hf_rollout_pair_paper-download"] == "Download attnviz-hf-rollout-layer2.svg"
     rolled = figures.heatmap(analysis.rollout(attn), 2, 0, title="rollout through layer 2 (all heads)")
     assert stored["data"] == export.to_bytes(rolled, export.options())
-    stored = render(at, "hf_raw_paper")
+    stored = render(at, "hf_raw_pair_paper")
     raw = figures.heatmap(attn, 2, 3, title="raw: layer 2, head 3")
     assert stored["data"] == export.to_bytes(raw, export.options())
     at = open_page("pages/pretrained.py", hf_text=TEXT, hf_analysis="Head similarity")
@@ -101,7 +101,7 @@ def test_the_pretrained_pages_analysis_panels_export():
     similar = figures.similarity(analysis.head_similarity(attn), attn.n_heads)
     assert stored["data"] == export.to_bytes(similar, export.options())
     at = open_page("pages/pretrained.py", hf_text=TEXT, hf_analysis="Head statistics")
-    stored = render(at, "hf_stats_paper")
+    stored = render(at, "hf_stats_grid_paper")
     grid = figures.head_grid(statistics.head_statistics(attn)["previous"], "previous", zmax=1.0, fmt=".2f")
     assert stored["data"] == export.to_bytes(grid, export.options())
     assert "previous" in svg_texts(stored["data"])

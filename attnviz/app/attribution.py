@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from attnviz import figures
-from attnviz.app.paper import paper_figure
+from attnviz.app.messages import chart
 from attnviz.app.state import Field, ViewState, flag
 from attnviz.maps.attention_map import AttentionMap
 from attnviz.pretrained import attribution
@@ -99,15 +99,13 @@ def views(view: ViewState, result: Attribution, by_name: dict, labels=None, titl
     unit = "token" if labels is result.tokens else "word"
     grid = lambda: figures.correlation_grid(SCORES, attribution.correlations(by_name), unit + "s")
     with left:
-        st.plotly_chart(grid(), key=view.key("rho"))
-        paper_figure(grid, "attribution-correlations", view.key("rho_paper"))
+        chart("correlations", grid, view.key("rho"), paper="attribution-correlations")
 
     def bars():
         return figures.score_bars(labels, shares, title, unit)
 
     with right:
-        st.plotly_chart(bars(), key=view.key("bars"))
-        paper_figure(bars, "attribution", view.key("paper"))
+        chart("scores", bars, view.key("bars"), paper="attribution")
     table = {unit: list(labels)} | dict(by_name)
     table |= {f"{name} (share)": values for name, values in shares.items()}
     st.dataframe(table, key=view.key("table"))

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from attnviz import figures
-from attnviz.app import cache, messages, paper, state, widgets
+from attnviz.app import cache, messages, state, widgets
 from attnviz.builtin.models.registry import SCORES
 from attnviz.builtin.tasks import Task
 from attnviz.maps.analysis import alignment_table, js_distance
@@ -48,8 +48,7 @@ def panels(task: Task, rnn_maps: dict[str, AttentionMap], cross: AttentionMap, g
     maps = [(f"RNN, {score}", rnn_maps[score].head(0, 0))]
     maps += [(f"Transformer L{names[name][0]} H{names[name][1]}", cross.head(*names[name])) for name in shown]
     compared = lambda: figures.comparison(maps, cross.query_tokens, cross.key_tokens, gold)
-    messages.chart("comparison", compared, key=VIEW.key("figure"))
-    paper.paper_figure(compared, f"attnviz-compare-{task.name}", VIEW.key("paper"))
+    messages.chart("comparison", compared, key=VIEW.key("figure"), paper=f"attnviz-compare-{task.name}")
 
 
 def alignment_scores(rnn_maps: dict[str, AttentionMap], cross: AttentionMap, gold) -> None:

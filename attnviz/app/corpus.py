@@ -13,8 +13,7 @@ import streamlit as st
 
 from attnviz import figures
 from attnviz.app import cache, panels
-from attnviz.app.messages import plain, warning
-from attnviz.app.paper import paper_figure
+from attnviz.app.messages import chart, plain, warning
 from attnviz.app.state import ViewState
 from attnviz.app.views import PRETRAINED, PRETRAINED_PAGE
 from attnviz.corpus import pipeline as corpus_pipeline
@@ -66,13 +65,12 @@ def show(results: CorpusResults, view: ViewState) -> None:
     rows = results.aggregates[results.aggregates.statistic == statistic].sort_values(["layer", "head"])
     quantiles = {name: rows[name].to_numpy() for name in ("q05", "q25", "q50", "q75", "q95")}
     figure = figures.distributions(labels, quantiles, rows["mean"].to_numpy(), statistic)
-    st.plotly_chart(figure, key=view.key("distributions"))
-    paper_figure(lambda: figure, f"attnviz-corpus-{statistic}-by-head", view.key("paper_distributions"))
+    chart("distributions", lambda: figure, view.key("distributions"), paper=f"attnviz-corpus-{statistic}-by-head")
     st.markdown("**Every head x every statistic** (mean; each column coloured from its lowest head to its highest)")
     means = results.means(names)
     grid = np.stack([means[name].reshape(-1) for name in names], axis=1)
-    st.plotly_chart(figures.statistic_grid(grid, labels, names), key=view.key("head_statistic_grid"))
-    paper_figure(lambda: figures.statistic_grid(grid, labels, names), "attnviz-corpus-heads", view.key("paper_grid"))
+    heads = lambda: figures.statistic_grid(grid, labels, names)
+    chart("every statistic", heads, view.key("head_statistic_grid"), paper="attnviz-corpus-heads")
     search(results, view)
 
 

@@ -9,19 +9,14 @@ import streamlit as st
 
 from attnviz.app import cache
 from attnviz.app.messages import chart, plain, warning
-from attnviz.app.paper import paper_figure
 from attnviz.app.state import Field, ViewState, flag
+from attnviz.app.views import MAP_TITLES
 from attnviz.figures import generation as charts
 from attnviz.maps.attention_map import AttentionMap
 from attnviz.pretrained import generation
 from attnviz.settings import Limits
 
 MODES = ["Generate (greedy)", "Feed in a typed answer"]
-MAP_TITLES = {
-    "self": "Self-attention over the prompt and the answer so far",
-    "cross": "Cross-attention over the source",
-    "decoder": "Decoder self-attention over earlier outputs",
-}
 GENERATION = ViewState(
     "gen_",
     model=Field(""),
@@ -144,8 +139,7 @@ def step_views(view: ViewState, result: generation.Generation, step: int, chosen
     title = f"'{result.answer[step]}' (step {step}): layer {layer}, head {head}"
     unit = "word" if chosen.words else "token"
     build = lambda: charts.context_bars(row, layer, head, title=title, unit=unit)
-    chart("attention row", build, key=view.key("row"))
-    paper_figure(build, f"attnviz-generation-step{step}-layer{layer}-head{head}", view.key("paper"))
+    chart("attention row", build, key=view.key("row"), paper=f"attnviz-generation-step{step}-layer{layer}-head{head}")
     heads, rolled_out = st.columns(2)
     with heads:
         st.caption("Every layer and head at this step (a row each).")

@@ -11,7 +11,6 @@ import streamlit as st
 from attnviz import figures
 from attnviz.app import cache
 from attnviz.app.messages import chart, error, plain, warning
-from attnviz.app.paper import paper_figure
 from attnviz.app.state import Field, ViewState, flag
 from attnviz.figures import long as long_figures
 from attnviz.long import native
@@ -125,13 +124,11 @@ def overview(streamed, aside: bool = False) -> None:
     st.caption("Click a tile to open that head below.")
     chart(
         "overview",
-        lambda: long_figures.overview(thumbnails),
+        lambda: figures.block_means(thumbnails),
         key=LONG.key("overview"),
+        paper="attnviz-long-all-heads",
         on_select="rerun",
         selection_mode="points",
-    )
-    paper_figure(
-        lambda: long_figures.overview(streamed.thumbnails), "attnviz-long-all-heads", LONG.key("paper_overview")
     )
 
 
@@ -144,21 +141,19 @@ def statistics(streamed, aside: bool = False) -> None:
             "(in a sliding-window layer, the first window's)."
         )
         sink = lambda: figures.statistic_head_grid(streamed.statistics["sink"], "sink")
-        chart("sink mass", sink, key=LONG.key("sink"))
-        paper_figure(sink, "attnviz-long-sink-mass", LONG.key("paper_sink"))
+        chart("sink mass", sink, LONG.key("sink"), paper="attnviz-long-sink-mass")
     with right:
         but = ", the first token set aside" if aside else ""
         st.caption(f"Entropy over the keys each query may see (causal and window-aware{but}): 1 = uniform over them.")
         name = "window_entropy_aside" if aside else "window_entropy"
         entropy = lambda: figures.statistic_head_grid(streamed.statistics[name], name)
-        chart("entropy", entropy, key=LONG.key("entropy"))
-        paper_figure(entropy, "attnviz-long-entropy", LONG.key("paper_entropy"))
+        chart("entropy", entropy, LONG.key("entropy"), paper="attnviz-long-entropy")
 
 
 def one_head(view: ViewState, result: long_input.LongRun, aside: bool = False) -> None:
     """Layer and head pickers, the head reduced to a screen (box-select zooms), and the zoom window."""
     streamed = result.streamed
-    _take_tile(view, streamed)
+    view.pick_tile("overview", streamed.thumbnails.shape)
     layer, head = view.layer_head(streamed)
     view.choose("how", list(REDUCTIONS))
     how = st.radio(
@@ -167,8 +162,8 @@ def one_head(view: ViewState, result: long_input.LongRun, aside: bool = False) -
     shown = result.head_view(layer, head, how, aside)
     title = f"layer {layer}, head {head}: {shown.title}"
     build = lambda: long_figures.head(shown.cells, shown.factors, title, key_offset=int(aside))
-    chart("head", build, key=view.key("head_chart"), on_select="rerun", selection_mode="box")
-    paper_figure(build, f"attnviz-long-layer{layer}-head{head}-{how}", view.key("paper_head"))
+    stem = f"attnviz-long-layer{layer}-head{head}-{how}"
+    chart("head", build, view.key("head_chart"), paper=stem, on_select="rerun", selection_mode="box")
     _zoom(view, streamed, layer, head, aside)
 
 
@@ -189,9 +184,8 @@ def _zoom(view: ViewState, streamed, layer: int, head: int, aside: bool) -> None
     )
     title = f"layer {layer}, head {head}, every token" + ("; first token set aside" if aside else "")
     build = lambda: long_figures.zoom(weights, streamed.tokens[queries], streamed.tokens[keys], (top, left), title)
-    chart("zoom", build, key=view.key("zoom_chart"))
     stem = f"attnviz-long-layer{layer}-head{head}-zoom-q{queries.start}-k{keys.start}"
-    paper_figure(build, stem, view.key("paper_zoom"))
+    chart("zoom", build, view.key("zoom_chart"), paper=stem)
 
 
 def _take_box(view: ViewState, n: int) -> None:
@@ -207,19 +201,3 @@ def _take_box(view: ViewState, n: int) -> None:
     window = long_input.window_from_box(dict(boxes[0]), n, n)  # the head view's axes are token positions
     if window is not None:
         view["zq"], view["zk"] = window
-
-
-def _take_tile(view: ViewState, streamed) -> None:
-    """Open the head whose overview tile was clicked (once per click, then the sliders rule)."""
-    event = st.session_state.get(view.key("overview"))
-    points = event.get("selection", {}).get("points", []) if event else []
-    if not points or "x" not in points[0]:
-        return
-    rows, cols = streamed.thumbnails.shape[-2:]
-    layer, head = long_figures.tile_at(points[0]["x"], points[0]["y"], rows, cols)
-    seen = view.key("seen_tile")
-    if st.session_state.get(seen) == (layer, head):
-        return
-    st.session_state[seen] = (layer, head)
-    view["layer"] = min(max(layer, 0), streamed.n_layers - 1)
-    view["head"] = min(max(head, 0), streamed.n_heads - 1)

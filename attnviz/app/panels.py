@@ -10,7 +10,7 @@ import streamlit as st
 
 from attnviz import figures
 from attnviz.app import cache
-from attnviz.app.paper import paper_figure
+from attnviz.app.messages import chart
 from attnviz.app.state import ViewState
 from attnviz.maps import analysis
 from attnviz.maps.attention_map import AttentionMap
@@ -43,8 +43,8 @@ def statistics(
     values = frame[metric].to_numpy().reshape(n_layers, n_heads)
     fig = figures.statistic_head_grid(values, metric)
     st.caption(f"{note} Click a cell to open that head." if clickable else note)
-    st.plotly_chart(fig, key=view.key("stats_grid"), on_select="rerun", selection_mode="points")
-    paper_figure(lambda: fig, f"attnviz-{_stem(view)}-head-{metric}", view.key("stats_paper"))
+    stem = f"attnviz-{_stem(view)}-head-{metric}"
+    chart("statistics", lambda: fig, view.key("stats_grid"), paper=stem, on_select="rerun", selection_mode="points")
     focus = metric in ("entropy", "window_entropy")  # the lowest entropy: the most focused heads
     top = frame.sort_values(metric, ascending=focus).head(5)
     best = ", ".join(f"layer {r.layer} head {r.head} ({getattr(r, metric):.2f})" for r in top.itertuples())
@@ -84,18 +84,15 @@ def rollout(attn: AttentionMap, layer: int, head: int, view: ViewState, encoder:
     title = f"rollout through layer {layer} (all heads)"
     rolled_figure = lambda: figures.heatmap(rolled, layer, 0, title=title)
     with left:
-        st.plotly_chart(raw(), key=view.key("raw_pair"))
-        paper_figure(raw, f"attnviz-{_stem(view)}-raw-layer{layer}-head{head}", view.key("raw_paper"))
+        chart("raw", raw, view.key("raw_pair"), paper=f"attnviz-{_stem(view)}-raw-layer{layer}-head{head}")
     with right:
-        st.plotly_chart(rolled_figure(), key=view.key("rollout_pair"))
-        paper_figure(rolled_figure, f"attnviz-{_stem(view)}-rollout-layer{layer}", view.key("rollout_paper"))
+        chart("rollout", rolled_figure, view.key("rollout_pair"), paper=f"attnviz-{_stem(view)}-rollout-layer{layer}")
 
 
 def similarity(attn: AttentionMap, view: ViewState) -> None:
     """How alike the heads are on this input (Jensen-Shannon distance between every pair)."""
     build = lambda: figures.similarity(cache.similarity(attn), attn.n_heads)
-    st.plotly_chart(build(), key=view.key("similarity"))
-    paper_figure(build, f"attnviz-{_stem(view)}-head-similarity", view.key("similarity_paper"))
+    chart("similarity", build, view.key("similarity"), paper=f"attnviz-{_stem(view)}-head-similarity")
 
 
 def induction(model_id: str, view: ViewState, period: int = 20) -> None:
@@ -107,7 +104,6 @@ def induction(model_id: str, view: ViewState, period: int = 20) -> None:
     probe = cache.induction_probe(model_id, period)
     scores = analysis.induction_scores(probe, period)
     build = lambda: figures.head_grid(scores, "induction score")
-    st.plotly_chart(build(), key=view.key("induction_grid"))
-    paper_figure(build, f"attnviz-{_stem(view)}-induction", view.key("induction_paper"))
+    chart("induction", build, view.key("induction_grid"), paper=f"attnviz-{_stem(view)}-induction")
     layer, head = divmod(int(scores.argmax()), scores.shape[1])
     st.markdown(f"**Most induction-like:** layer {layer} head {head} ({scores[layer, head]:.2f}).")

@@ -8,17 +8,11 @@ from typing import NamedTuple
 import streamlit as st
 
 from attnviz import figures, settings
-from attnviz.app import cache, messages, panels, paper, views, widgets
+from attnviz.app import cache, messages, panels, views, widgets
 from attnviz.maps.attention_map import AttentionMap
 from attnviz.pretrained.hf import LoadedModel, layer_windows
 
 VIEW = views.PRETRAINED  # declared in attnviz/app/views.py: the corpus page links here with the same keys
-MAP_TITLES = {
-    "self": "Self-attention",
-    "encoder": "Encoder self-attention",
-    "decoder": "Decoder self-attention (causal)",
-    "cross": "Cross-attention",
-}
 
 
 class Inputs(NamedTuple):
@@ -65,7 +59,7 @@ def shown_maps(maps: dict[str, AttentionMap], hide_special: bool) -> dict[str, A
     names = list(maps)
     VIEW.choose("map", names, default=names[-1])
     if len(names) > 1:
-        st.radio("Attention map", names, key=VIEW.key("map"), format_func=MAP_TITLES.get, horizontal=True)
+        st.radio("Attention map", names, key=VIEW.key("map"), format_func=views.MAP_TITLES.get, horizontal=True)
     maps = dict(maps)
     if hide_special:
         try:
@@ -84,23 +78,24 @@ def head_tabs(attn: AttentionMap, layer: int, head: int, stretch: bool) -> None:
         with single:
             title = f"layer {layer}, head {head}"
             heatmap = lambda: figures.heatmap(attn, layer, head, title=title, stretch=stretch)
-            messages.chart("single head", heatmap, key=VIEW.key("heatmap"))
-            paper.paper_figure(heatmap, f"attnviz-pretrained-{VIEW['map']}-layer{layer}-head{head}", VIEW.key("paper"))
+            messages.chart(
+                "single head",
+                heatmap,
+                key=VIEW.key("heatmap"),
+                paper=f"attnviz-pretrained-{VIEW['map']}-layer{layer}-head{head}",
+            )
     if overview.open:
         with overview:
             st.caption(
                 "Every layer x head; long inputs are shown as block-averaged thumbnails. Click a tile to open it."
             )
-            messages.guarded("overview", lambda: widgets.overview(attn, VIEW))
-            stem = f"attnviz-pretrained-{VIEW['map']}-all-heads"
-            paper.paper_figure(lambda: figures.overview(attn), stem, VIEW.key("paper_overview"))
+            widgets.overview(attn, VIEW, f"attnviz-pretrained-{VIEW['map']}-all-heads")
     if lines.open:
         with lines:
             heads = st.multiselect("Heads", list(range(attn.n_heads)), default=[head], key=VIEW.key("lines_heads"))
             lines_view = lambda: figures.head_view(attn, layer, heads)
-            messages.chart("head view", lines_view, key=VIEW.key("head_view"))
             stem = f"attnviz-pretrained-{VIEW['map']}-layer{layer}-lines"
-            paper.paper_figure(lines_view, stem, VIEW.key("paper_lines"))
+            messages.chart("head view", lines_view, key=VIEW.key("head_view"), paper=stem)
 
 
 def analysis(
@@ -132,7 +127,7 @@ def head_views(result, maps: dict[str, AttentionMap], loaded: LoadedModel, model
     or an analysis chosen reruns only this part of the page, not the model box and the text above it."""
     attn = maps[VIEW["map"]]
     VIEW.choose("tab", views.PRETRAINED_VIEWS)
-    if VIEW.pick_tile(attn, "overview") or VIEW.pick_cell("stats_grid"):
+    if VIEW.pick_tile("overview", figures.tile_shape(attn)) or VIEW.pick_cell("stats_grid"):
         VIEW["tab"] = views.PRETRAINED_VIEWS[0]  # a clicked overview tile or statistics cell opens that head
     layer, head = VIEW.layer_head(attn)
     head_tabs(attn, layer, head, asked.stretch)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from attnviz import figures
-from attnviz.app import messages, paper, state, widgets
+from attnviz.app import messages, state, widgets
 from attnviz.builtin.models.registry import MODEL_NAMES, MODELS
 from attnviz.builtin.tasks import Task
 from attnviz.maps.attention_map import AttentionMap
@@ -46,9 +46,8 @@ def map_picker() -> str:
 
 def overview(attn: AttentionMap, stem: str) -> None:
     st.caption("All layers x heads: click a tile to open it below.")
-    VIEW.pick_tile(attn, "overview")
-    widgets.overview(attn, VIEW)
-    paper.paper_figure(lambda: figures.overview(attn), f"{stem}-all-heads", VIEW.key("paper_all"))
+    VIEW.pick_tile("overview", figures.tile_shape(attn))
+    widgets.overview(attn, VIEW, f"{stem}-all-heads")
 
 
 def head_view(attn: AttentionMap, name: str, gold, stem: str) -> None:
@@ -57,5 +56,4 @@ def head_view(attn: AttentionMap, name: str, gold, stem: str) -> None:
     show_gold = st.checkbox("Overlay the gold alignment", value=True, disabled=gold is None, key=VIEW.key("gold"))
     title = f"{MAPS[name]}, layer {layer}, head {head}"
     heatmap = lambda: figures.heatmap(attn, layer, head, gold=gold if show_gold else None, title=title)
-    messages.chart("attention", heatmap, key=VIEW.key("heatmap"))
-    paper.paper_figure(heatmap, f"{stem}-layer{layer}-head{head}", VIEW.key("paper"))
+    messages.chart("attention", heatmap, key=VIEW.key("heatmap"), paper=f"{stem}-layer{layer}-head{head}")

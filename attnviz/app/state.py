@@ -99,11 +99,12 @@ class ViewState:
             head = right.slider("Head", 0, attn.n_heads - 1, key=self.key("head"))
         return layer, head
 
-    def pick_tile(self, attn: AttentionMap, chart: str) -> bool:
-        """Open the head whose tile was clicked in the overview ``chart`` (call before the sliders); True if a
-        new click was applied."""
+    def pick_tile(self, chart: str, tiles: tuple[int, int, int, int]) -> bool:
+        """Open the head whose tile was clicked in the overview ``chart`` of ``tiles`` (layers, heads, rows, cols:
+        ``figures.tile_shape``, or a long input's thumbnails' shape); call before the sliders. True if a new
+        click was applied."""
         point = self._clicked(chart)
-        return point is not None and self._pick(chart, figures.tile_at(attn, *point))
+        return point is not None and self._pick(chart, figures.tile_at(*point, tiles))
 
     def pick_cell(self, chart: str) -> bool:
         """Open the head whose cell was clicked in the layer x head grid ``chart`` (x = head, y = layer); True if

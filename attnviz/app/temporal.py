@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from attnviz import figures
-from attnviz.app import messages, paper, state, widgets
+from attnviz.app import messages, state, widgets
 from attnviz.builtin.models.registry import SCORES
 from attnviz.builtin.tasks import Task
 from attnviz.maps.analysis import alignment_scores
@@ -50,8 +50,7 @@ def attention_view(attn: AttentionMap, gold, stem: str) -> None:
     """The map with the gold alignment over it (if any), and how often its argmax hits a gold link."""
     show_gold = st.checkbox("Overlay the gold alignment", value=True, disabled=gold is None, key=VIEW.key("gold"))
     heatmap = lambda: figures.heatmap(attn, 0, 0, gold=gold if show_gold else None)
-    messages.chart("attention", heatmap, key=VIEW.key("heatmap"))
-    paper.paper_figure(heatmap, stem, VIEW.key("paper"))
+    messages.chart("attention", heatmap, key=VIEW.key("heatmap"), paper=stem)
     if gold is not None:
         scores = alignment_scores([(attn.head(0, 0), gold)])
         st.caption(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from attnviz.app import cache, messages, paper, state
+from attnviz.app import cache, messages, state
 from attnviz.figures import two_models as figures
 from attnviz.maps.attention_map import AttentionMap
 from attnviz.pretrained import two_models
@@ -87,10 +87,9 @@ def side_by_side(a: AttentionMap, b: AttentionMap, shown: tuple[str, str]) -> tu
     layer_a, layer_b = layers(a, b, shown)
     head_a, head_b = heads(a, b, shown)
     both = lambda: figures.side_by_side(a, b, (layer_a, head_a), (layer_b, head_b))
-    messages.chart("side by side", both, key=VIEW.key("side_by_side"))
-    st.caption("One colour scale for both: 0 to the larger of the two heads' maxima.")
     stem = f"attnviz-two-models-layer{layer_a}-head{head_a}-vs-{layer_b}-{head_b}"
-    paper.paper_figure(both, stem, VIEW.key("paper"))
+    messages.chart("side by side", both, key=VIEW.key("side_by_side"), paper=stem)
+    st.caption("One colour scale for both: 0 to the larger of the two heads' maxima.")
     return layer_a, layer_b
 
 

@@ -5,6 +5,13 @@ from __future__ import annotations
 from attnviz.app.state import Field, ViewState, flag
 
 PRETRAINED_VIEWS = ["Single head", "All heads", "Head view"]
+# A pretrained model's maps (attnviz.pretrained.extract and .generation name them), as the pages title them.
+MAP_TITLES = {
+    "self": "Self-attention",
+    "encoder": "Encoder self-attention",
+    "decoder": "Decoder self-attention over earlier outputs (causal)",
+    "cross": "Cross-attention over the source",
+}
 PRETRAINED_ANALYSES = ["Head statistics", "Rollout", "Head similarity"]
 PRETRAINED = ViewState(
     "hf_",

@@ -12,7 +12,6 @@ import streamlit as st
 from attnviz import figures
 from attnviz.app import cache
 from attnviz.app.messages import chart, error
-from attnviz.app.paper import paper_figure
 from attnviz.app.state import ViewState
 from attnviz.app.widgets import downloads
 from attnviz.maps import grids
@@ -42,8 +41,8 @@ def image_views(attn: AttentionMap, image: np.ndarray, view: ViewState, name: st
     cells = grids.cell_weights(attn, layer, head, query)
     title = f"layer {layer} head {head}: where {tokens[query]} attends"
     picture = lambda: figures.image_attention(image, cells, title, marked=marked)
-    st.plotly_chart(picture(), key=view.key(chart_key), on_select="rerun", selection_mode="points")
-    paper_figure(picture, f"attnviz-{name}-layer{layer}-head{head}-query{query}", view.key(f"{name}_paper"))
+    stem = f"attnviz-{name}-layer{layer}-head{head}-query{query}"
+    chart("picture", picture, view.key(chart_key), paper=stem, on_select="rerun", selection_mode="points")
     per_head = np.stack([grids.cell_weights(attn, layer, h, query) for h in range(attn.n_heads)])
     titles = [f"head {h}" for h in range(attn.n_heads)]
     chart(

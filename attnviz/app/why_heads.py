@@ -8,7 +8,6 @@ import streamlit as st
 
 from attnviz import figures, settings
 from attnviz.app.messages import chart
-from attnviz.app.paper import paper_figure
 from attnviz.app.why import VIEW, missing, model_title, provenance, rerun_button, results
 from attnviz.builtin.experiments.sentences import heads_sentence
 
@@ -39,8 +38,7 @@ def multi_head() -> None:
             for m, r in models.items()
         }
         bars = lambda s=series, y=label, p=percent: figures.head_bars(s, y, percent=p)
-        chart(label, bars, key=VIEW.key(key))
-        paper_figure(bars, f"attnviz-why-heads-{key}", VIEW.key(f"paper_{key}"))
+        chart(label, bars, key=VIEW.key(key), paper=f"attnviz-why-heads-{key}")
     provenance(
         NAME,
         f"{result['n']} fresh reverse words (none a training source), seed {result['seed']}; alignment read with "
@@ -79,5 +77,4 @@ def example_maps(example: dict) -> None:
     gold = [frozenset(links) for links in example["gold"]]
     st.caption(f"Cross-attention on the fresh word `{''.join(example['source'])}` (gold target fed in; red: gold).")
     maps = lambda: figures.comparison(panels, example["target"], example["source"], gold, columns=5)
-    chart("head maps", maps, key=VIEW.key("heads_maps"))
-    paper_figure(maps, f"attnviz-why-heads-layer{layer}", VIEW.key("paper_heads_maps"))
+    chart("head maps", maps, key=VIEW.key("heads_maps"), paper=f"attnviz-why-heads-layer{layer}")

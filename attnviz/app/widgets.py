@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from attnviz import figures
-from attnviz.app import cache
+from attnviz.app import cache, messages
 from attnviz.app.messages import error
 from attnviz.app.state import Field, ViewState
 from attnviz.builtin.tasks import TASKS, Task
@@ -61,9 +61,11 @@ def model_box(view: ViewState, label: str = MODEL_LABEL) -> tuple[str, LoadedMod
         st.stop()
 
 
-def overview(attn: AttentionMap, view: ViewState, chart: str = "overview") -> None:
-    """All heads as one tiled chart; a click on a tile is picked up by ``view.pick_tile`` on the rerun."""
-    st.plotly_chart(figures.overview(attn), key=view.key(chart), on_select="rerun", selection_mode="points")
+def overview(attn: AttentionMap, view: ViewState, paper: str, chart: str = "overview") -> None:
+    """All heads as one tiled chart, with its 'Figure for a paper' (file name stem ``paper``); a click on a tile
+    is picked up by ``view.pick_tile`` on the rerun."""
+    build = lambda: figures.overview(attn)
+    messages.chart("overview", build, view.key(chart), paper=paper, on_select="rerun", selection_mode="points")
 
 
 def downloads(maps: dict[str, AttentionMap], stem: str) -> None:

@@ -9,13 +9,22 @@ from attnviz.figures.documents import document
 from attnviz.figures.groups import head_bars
 from attnviz.figures.heads import head_view, heatmap, step_bars
 from attnviz.figures.memory import bits, memory, wrong_bits_by_length
-from attnviz.figures.overview import downsample, overview, overview_grid, thumbnail_side, tile_at
+from attnviz.figures.overview import (
+    block_means,
+    downsample,
+    overview,
+    overview_grid,
+    thumbnail_side,
+    tile_at,
+    tile_shape,
+)
 from attnviz.figures.spatial import heads_over_image, image_attention
 from attnviz.figures.why import lines, shade
 
 __all__ = [
     "COLORSCALE",
     "bits",
+    "block_means",
     "comparison",
     "difference",
     "distributions",
@@ -40,6 +49,7 @@ __all__ = [
     "step_bars",
     "thumbnail_side",
     "tile_at",
+    "tile_shape",
     "wrong_bits_by_length",
     "correlation_grid",
     "score_bars",

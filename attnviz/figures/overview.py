@@ -1,4 +1,7 @@
-"""All heads at once: block-averaged thumbnails tiled into one heatmap, and which head a click is on."""
+"""All heads at once: block-averaged thumbnails tiled into one heatmap, and which head a click is on.
+
+The one overview tiler: a short map's heads (:func:`overview`) and a long input's streamed block means
+(:func:`block_means`) share the tiles, their borders, axes and click targets (:func:`tiles`)."""
 
 from __future__ import annotations
 
@@ -16,13 +19,24 @@ def thumbnail_side(attn: AttentionMap) -> int:
     return int(max(8, min(64, np.sqrt(OVERVIEW_CELLS / (attn.n_layers * attn.n_heads)))))
 
 
+def tile_shape(attn: AttentionMap, max_side: int | None = None) -> tuple[int, int, int, int]:
+    """(layers, heads, rows, cols) of the overview's tiles: each head block-averaged to at most ``max_side``."""
+    max_side = max_side or thumbnail_side(attn)
+    rows, cols = (int(np.ceil(n / np.ceil(n / max_side))) for n in (attn.n_queries, attn.n_keys))
+    return attn.n_layers, attn.n_heads, rows, cols
+
+
+def tiled(thumbnails: np.ndarray) -> np.ndarray:
+    """``[layer, head, rows, cols]`` -> one grid ``[layer * rows, head * cols]`` (heads left to right)."""
+    layers, heads, rows, cols = thumbnails.shape
+    return thumbnails.transpose(0, 2, 1, 3).reshape(layers * rows, heads * cols)
+
+
 def overview_grid(attn: AttentionMap, max_side: int | None = None) -> np.ndarray:
     """All heads tiled side by side into ``[layers * side, heads * side]``, each block-averaged to at most
     ``max_side`` x ``max_side`` cells.
     """
-    tiles = downsample(attn.weights, max_side or thumbnail_side(attn))  # (L, H, rows, cols)
-    L, H, rows, cols = tiles.shape
-    return tiles.transpose(0, 2, 1, 3).reshape(L * rows, H * cols)
+    return tiled(downsample(attn.weights, max_side or thumbnail_side(attn)))
 
 
 def downsample(weights: np.ndarray, max_side: int) -> np.ndarray:
@@ -49,64 +63,77 @@ def overview(attn: AttentionMap, max_side: int | None = None) -> go.Figure:
     Thumbnails ship as uint8 (weight x 255, 1/255 resolution) so that 72 heads stay under ~0.5 MB.
     """
     grid = overview_grid(attn, max_side)
-    rows, cols = grid.shape[0] // attn.n_layers, grid.shape[1] // attn.n_heads
-    thumbnails = go.Heatmap(
-        z=np.round(np.clip(grid, 0, 1) * 255).astype(np.uint8),
-        zmin=0,
-        zmax=255,
-        colorscale=COLORSCALE,
-        hoverinfo="skip",
-        colorbar=dict(
-            title=dict(text="weight"), tickvals=[0, 64, 128, 191, 255], ticktext=["0", "0.25", "0.5", "0.75", "1"]
-        ),
+    colorbar = dict(
+        title=dict(text="weight"), tickvals=[0, 64, 128, 191, 255], ticktext=["0", "0.25", "0.5", "0.75", "1"]
     )
+    z = np.round(np.clip(grid, 0, 1) * 255).astype(np.uint8)
+    trace = go.Heatmap(z=z, zmin=0, zmax=255, colorscale=COLORSCALE, hoverinfo="skip", colorbar=colorbar)
+    return tiles(trace, tile_shape(attn, max_side))
+
+
+def block_means(thumbnails: np.ndarray) -> go.Figure:
+    """Every layer x head's block-mean thumbnail ``[layer, head, rows, cols]`` (a long input's) in one heatmap.
+
+    Colours stretch to the largest block mean (long inputs spread each row over many keys, so block means are
+    small); the colour bar says the scale."""
+    grid = tiled(np.asarray(thumbnails, dtype=np.float32))
+    top = float(grid.max()) if grid.size and grid.max() > 0 else 1.0
+    colorbar = dict(title=dict(text="block mean"))
+    trace = go.Heatmap(z=grid, zmin=0.0, zmax=top, colorscale=COLORSCALE, hoverinfo="skip", colorbar=colorbar)
+    return tiles(trace, thumbnails.shape)
+
+
+def tiles(trace: go.Heatmap, shape: tuple[int, int, int, int]) -> go.Figure:
+    """The tiled ``trace`` of ``shape`` (layers, heads, rows, cols) with white lines between tiles, head and
+    layer numbers on the axes and one invisible point per tile (hover names the head, a click opens it)."""
+    layers, heads, rows, cols = shape
     return go.Figure(  # the layout given to the constructor: update_layout() costs as much again
-        [thumbnails, _tile_centres(attn, rows, cols)],
+        [trace, _tile_centres(shape)],
         layout=dict(
-            shapes=_tile_borders(attn, rows, cols),
-            xaxis=dict(title=dict(text="head"), side="top", automargin=False, **_tile_axis(attn.n_heads, cols)),
-            yaxis=dict(
-                title=dict(text="layer"), autorange="reversed", automargin=False, **_tile_axis(attn.n_layers, rows)
-            ),
+            shapes=_tile_borders(shape),
+            xaxis=dict(title=dict(text="head"), side="top", automargin=False, **_tile_axis(heads, cols)),
+            yaxis=dict(title=dict(text="layer"), autorange="reversed", automargin=False, **_tile_axis(layers, rows)),
             hovermode="closest",
             hoverdistance=-1,
-            margin=_margins(attn),
-            height=int(min(900, max(280, 90 * attn.n_layers + 80))),
+            margin=_margins(layers),
+            height=int(min(900, max(280, 90 * layers + 80))),
         ),
     )
 
 
-def _margins(attn: AttentionMap) -> dict:
+def _margins(layers: int) -> dict:
     """Room for the layer numbers and title on the left and the head numbers and title on top, fixed so that
     plotly does not lay the chart out twice (figures.common.token_margins says why)."""
-    numbers = token_margins([], [str(attn.n_layers - 1)], 0)
+    numbers = token_margins([], [str(layers - 1)], 0)
     return dict(l=numbers["l"], r=10, t=numbers["b"], b=10)  # the head axis sits on top: its labels are level
 
 
-def _tile_centres(attn: AttentionMap, rows: int, cols: int) -> go.Scatter:
+def _tile_centres(shape: tuple[int, int, int, int]) -> go.Scatter:
     """One invisible point per tile: hover names the head, a click opens it."""
-    layer, head = np.meshgrid(np.arange(attn.n_layers), np.arange(attn.n_heads), indexing="ij")
+    layers, heads, rows, cols = shape
+    layer, head = np.meshgrid(np.arange(layers), np.arange(heads), indexing="ij")
     return go.Scatter(
         x=(head.ravel() + 0.5) * cols - 0.5,
         y=(layer.ravel() + 0.5) * rows - 0.5,
         mode="markers",
-        marker=dict(size=max(4, min(40, 600 // max(attn.n_heads, 1))), opacity=0),
+        marker=dict(size=max(4, min(40, 600 // max(heads, 1))), opacity=0),
         customdata=np.stack([layer.ravel(), head.ravel()], -1).astype(np.int16),
         hovertemplate="layer %{customdata[0]} head %{customdata[1]}: click to open<extra></extra>",
         showlegend=False,
     )
 
 
-def _tile_borders(attn: AttentionMap, rows: int, cols: int) -> list[dict]:
+def _tile_borders(shape: tuple[int, int, int, int]) -> list[dict]:
     """White lines between the heads (vertical) and the layers (horizontal)."""
+    layers, heads, rows, cols = shape
     line = dict(color="white", width=2)
     shapes = [
         dict(type="line", xref="x", yref="paper", x0=h * cols - 0.5, x1=h * cols - 0.5, y0=0, y1=1, line=line)
-        for h in range(1, attn.n_heads)
+        for h in range(1, heads)
     ]
     return shapes + [
         dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=i * rows - 0.5, y1=i * rows - 0.5, line=line)
-        for i in range(1, attn.n_layers)
+        for i in range(1, layers)
     ]
 
 
@@ -121,9 +148,9 @@ def _tile_axis(count: int, side: int) -> dict:
     )
 
 
-def tile_at(attn: AttentionMap, x: float, y: float, max_side: int | None = None) -> tuple[int, int]:
-    """(layer, head) of the overview tile under grid position (x, y)."""
-    max_side = max_side or thumbnail_side(attn)
-    rows, cols = (int(np.ceil(n / np.ceil(n / max_side))) for n in (attn.n_queries, attn.n_keys))
-    layer = min(max(int((y + 0.5) // rows), 0), attn.n_layers - 1)
-    return layer, min(max(int((x + 0.5) // cols), 0), attn.n_heads - 1)
+def tile_at(x: float, y: float, shape: tuple[int, int, int, int]) -> tuple[int, int]:
+    """(layer, head) of the tile under grid position (x, y) in an overview of ``shape`` (layers, heads, rows,
+    cols), kept inside the grid."""
+    layers, heads, rows, cols = shape
+    layer = min(max(int((y + 0.5) // rows), 0), layers - 1)
+    return layer, min(max(int((x + 0.5) // cols), 0), heads - 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import InitVar, dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, get_args
 
 import numpy as np
 
@@ -13,7 +13,9 @@ from attnviz.maps.buffers import POOL
 if TYPE_CHECKING:  # pandas is imported where a frame is made: the home page must not wait 0.5 s for it
     import pandas as pd
 
-KINDS = ("self", "causal", "cross", "temporal", "memory-read", "memory-write", "word", "sentence", "spatial")
+# What a map's keys are to its queries: every source of attention names its maps' kinds from this one set.
+Kind = Literal["self", "causal", "cross", "temporal", "memory-read", "memory-write", "word", "sentence", "spatial"]
+KINDS: tuple[Kind, ...] = get_args(Kind)
 ROW_SUM_TOLERANCE = 1e-4
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from attnviz.maps.attention_map import Kind
+
 Score = Literal["additive", "dot", "scaled"]
 Architecture = Literal["rnn", "transformer", "ntm", "han", "sat", "vit", "lstm"]
 ModelName = Literal[
@@ -31,14 +33,12 @@ ModelName = Literal[
 ]
 TaskName = Literal["reverse", "translate", "dates", "copy", "documents", "scenes"]
 MapName = Literal["temporal", "encoder", "decoder", "cross", "read", "write", "words", "sentences", "spatial"]
-Kind = Literal["self", "causal", "cross", "temporal", "memory-read", "memory-write", "word", "sentence", "spatial"]
 
 SCORES: tuple[Score, ...] = get_args(Score)
 ARCHITECTURES: tuple[Architecture, ...] = get_args(Architecture)
 MODEL_NAMES: tuple[ModelName, ...] = get_args(ModelName)
 TASK_NAMES: tuple[TaskName, ...] = get_args(TaskName)
 MAP_NAMES: tuple[MapName, ...] = get_args(MapName)
-KINDS: tuple[Kind, ...] = get_args(Kind)
 SEQ2SEQ_TASKS: tuple[TaskName, ...] = ("reverse", "translate", "dates")
 
 
@@ -66,7 +66,7 @@ class ModelSpec:
         return dict(self.maps)[map_name]
 
 
-_RNN_TITLES = {"additive": "additive (Bahdanau)", "dot": "dot (Luong)", "scaled": "scaled dot"}
+SCORE_TITLES: dict[Score, str] = {"additive": "additive (Bahdanau)", "dot": "dot (Luong)", "scaled": "scaled dot"}
 _RNN_NAMES: dict[Score, ModelName] = {"additive": "rnn-additive", "dot": "rnn-dot", "scaled": "rnn-scaled"}
 _TRANSFORMER_MAPS: tuple[tuple[MapName, Kind], ...] = (("encoder", "self"), ("decoder", "causal"), ("cross", "cross"))
 
@@ -75,7 +75,7 @@ MODELS: dict[ModelName, ModelSpec] = {
         name: ModelSpec(
             name,
             "rnn",
-            f"RNN, {_RNN_TITLES[score]} attention",
+            f"RNN, {SCORE_TITLES[score]} attention",
             SEQ2SEQ_TASKS,
             (("temporal", "temporal"),),
             (("score", score),),

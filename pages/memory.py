@@ -3,7 +3,7 @@
 import streamlit as st
 
 from attnviz import figures
-from attnviz.app import cache, legacy_pages, memory, messages, widgets
+from attnviz.app import cache, charts, legacy_pages, memory, widgets
 
 legacy_pages.enter_through_app()
 view = memory.VIEW
@@ -13,7 +13,7 @@ st.caption(memory.INTRO)
 pattern = memory.pattern_box()
 run = cache.run_copy(pattern)
 st.markdown(f"**{run.wrong_bits} of {run.sequence.size} bits copied wrong.**")
-messages.chart("bits", lambda: figures.bits(run.sequence, run.output), key=view.key("bits"), paper="attnviz-ntm-bits")
+charts.chart("bits", lambda: figures.bits(run.sequence, run.output), key=view.key("bits"), paper="attnviz-ntm-bits")
 write_tab, read_tab, memory_tab = st.tabs(memory.TABS)
 with write_tab:
     memory.write_view(run)

@@ -66,12 +66,12 @@ import sys
 from attnviz.settings import SettingError, mode, torch_threads
 from attnviz.app.legacy_pages import mark_entered
 from attnviz.builtin import home
-from attnviz.app import legacy_pages, messages, paper
+from attnviz.app import charts, legacy_pages, messages, paper
 from attnviz.app import home as home_page
 pictures = home.shipped()
 figures = [draw(pictures) for draw in home.FIGURES]
 svgs = [home.shipped_svg(n) for n in range(len(figures))]
-legacy_pages.enter_through_app, messages.chart, paper.paper_figure, home_page.ideas
+legacy_pages.enter_through_app, messages.guarded, charts.chart, paper.paper_figure, home_page.ideas
 print(sorted(m for m in ("torch", "transformers", "pandas") if m in sys.modules))
 """
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)

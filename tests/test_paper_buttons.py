@@ -108,7 +108,7 @@ def test_the_pretrained_pages_analysis_panels_export():
 
 
 def test_a_chart_drawn_with_a_paper_stem_exports_exactly_that_chart():
-    """messages.chart(..., paper=stem) puts the popover under the chart it draws (the NTM page's bits and memory)."""
+    """charts.chart(..., paper=stem) puts the popover under the chart it draws (the NTM page's bits and memory)."""
     from attnviz.builtin.checkpoints import load_shipped
     from attnviz.builtin.models import ntm
 

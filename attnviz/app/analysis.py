@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from attnviz import figures, settings
-from attnviz.app import cache, messages, state
+from attnviz.app import cache, charts, messages, state
 from attnviz.app import corpus as corpus_ui
 from attnviz.corpus.sentences import CorpusError, parse_upload, sample_sentences
 from attnviz.maps import analysis
@@ -104,7 +104,7 @@ def pair_tab(model_id: str) -> None:
         messages.error(error)
         st.stop()
     st.markdown("**Jensen-Shannon distance per head** (0: the head attends the same way on both inputs)")
-    messages.chart(
+    charts.chart(
         "distances",
         lambda: figures.head_grid(distances, "JS distance"),
         key=VIEW.key("distances"),
@@ -115,7 +115,7 @@ def pair_tab(model_id: str) -> None:
     changed = lambda: figures.difference(
         a.head(layer, head), b.head(layer, head), a.query_tokens, a.key_tokens, title=title
     )
-    messages.chart(
+    charts.chart(
         "difference", changed, key=VIEW.key("difference"), paper=f"attnviz-pair-difference-layer{layer}-head{head}"
     )
     st.caption("Red: A attends more; blue: B attends more.")

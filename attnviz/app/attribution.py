@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from attnviz import figures
-from attnviz.app.messages import chart
+from attnviz.app.charts import chart
 from attnviz.app.state import Field, ViewState, flag
 from attnviz.maps.attention_map import AttentionMap
 from attnviz.pretrained import attribution

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from attnviz import figures
-from attnviz.app import cache, messages, state, widgets
+from attnviz.app import cache, charts, state, widgets
 from attnviz.builtin.models.registry import SCORES
 from attnviz.builtin.tasks import Task
 from attnviz.maps.analysis import alignment_table, js_distance
@@ -48,7 +48,7 @@ def panels(task: Task, rnn_maps: dict[str, AttentionMap], cross: AttentionMap, g
     maps = [(f"RNN, {score}", rnn_maps[score].head(0, 0))]
     maps += [(f"Transformer L{names[name][0]} H{names[name][1]}", cross.head(*names[name])) for name in shown]
     compared = lambda: figures.comparison(maps, cross.query_tokens, cross.key_tokens, gold)
-    messages.chart("comparison", compared, key=VIEW.key("figure"), paper=f"attnviz-compare-{task.name}")
+    charts.chart("comparison", compared, key=VIEW.key("figure"), paper=f"attnviz-compare-{task.name}")
 
 
 def alignment_scores(rnn_maps: dict[str, AttentionMap], cross: AttentionMap, gold) -> None:
@@ -75,7 +75,7 @@ def two_scores(task: Task, rnn_maps: dict[str, AttentionMap], cross: AttentionMa
     b = second.selectbox("Score function B", SCORES, key=VIEW.key("b"))
     distance = js_distance(rnn_maps[a].head(0, 0), rnn_maps[b].head(0, 0)).mean()
     st.caption(f"Mean Jensen-Shannon distance between their rows: {distance:.3f} (0 identical, 1 disjoint).")
-    messages.chart(
+    charts.chart(
         "difference",
         lambda: figures.difference(
             rnn_maps[a].head(0, 0), rnn_maps[b].head(0, 0), cross.query_tokens, cross.key_tokens, title=f"{a} - {b}"

@@ -13,7 +13,8 @@ import streamlit as st
 
 from attnviz import figures
 from attnviz.app import cache, panels
-from attnviz.app.messages import chart, plain, warning
+from attnviz.app.charts import chart
+from attnviz.app.messages import plain, warning
 from attnviz.app.state import ViewState
 from attnviz.app.views import PRETRAINED, PRETRAINED_PAGE
 from attnviz.corpus import pipeline as corpus_pipeline

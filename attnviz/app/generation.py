@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import streamlit as st
 
 from attnviz.app import cache
-from attnviz.app.messages import chart, plain, warning
+from attnviz.app.charts import chart
+from attnviz.app.messages import plain, warning
 from attnviz.app.state import Field, ViewState, flag
 from attnviz.app.views import MAP_TITLES
 from attnviz.figures import generation as charts

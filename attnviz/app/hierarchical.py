@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from attnviz import figures, settings
-from attnviz.app import messages, state, widgets
+from attnviz.app import charts, state, widgets
 from attnviz.builtin.models.han import Classified, weights_of
 from attnviz.builtin.tasks import documents as docs
 
@@ -62,7 +62,7 @@ def document_view(result: Classified) -> None:
     word_weights, sentence_weights = weights_of(result)
     words = [m.key_tokens for m in result.words]
     drawn = lambda: figures.document(words, word_weights, sentence_weights)
-    messages.chart("document", drawn, key=VIEW.key("document"), paper="attnviz-han")
+    charts.chart("document", drawn, key=VIEW.key("document"), paper="attnviz-han")
     widgets.downloads(
         {"sentences": result.sentences, **{f"words_{i + 1}": m for i, m in enumerate(result.words)}}, "attnviz-han"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from attnviz.app import messages, paper
+from attnviz.app import charts, paper
 from attnviz.builtin import home
 
 EXAMPLE, SCENE = home.EXAMPLE, home.SCENE
@@ -65,7 +65,7 @@ def ideas(pictures: home.HomePictures, interactive: bool) -> None:
         with right:
             key, stem, build = f"home-{number}", f"attnviz-home-idea{number + 1}", lambda draw=draw: draw(pictures)
             if interactive:
-                messages.chart(title, build, key=key, paper=stem)
+                charts.chart(title, build, key=key, paper=stem)
             else:
                 st.image(home.shipped_svg(number), width="stretch")
                 paper.paper_figure(build, stem, f"{key}_paper")

@@ -10,7 +10,8 @@ import streamlit as st
 
 from attnviz import figures
 from attnviz.app import cache
-from attnviz.app.messages import chart, error, plain, warning
+from attnviz.app.charts import chart
+from attnviz.app.messages import error, plain, warning
 from attnviz.app.state import Field, ViewState, flag
 from attnviz.figures import long as long_figures
 from attnviz.long import native

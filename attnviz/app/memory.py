@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from attnviz import figures, settings
-from attnviz.app import messages, state, widgets
+from attnviz.app import charts, state, widgets
 from attnviz.builtin.models.ntm import CopyRun
 
 BITS = 8
@@ -48,13 +48,13 @@ def write_view(run: CopyRun) -> None:
         "input one step after seeing it, moving one slot at a time."
     )
     written = lambda: figures.heatmap(run.write, 0, 0, title="write head")
-    messages.chart("write weightings", written, key=VIEW.key("write"), paper="attnviz-ntm-write")
+    charts.chart("write weightings", written, key=VIEW.key("write"), paper="attnviz-ntm-write")
 
 
 def read_view(run: CopyRun) -> None:
     st.caption("After the delimiter the read head revisits the written slots in the same order: the copy.")
     read = lambda: figures.heatmap(run.read, 0, 0, title="read head")
-    messages.chart("read weightings", read, key=VIEW.key("read"), paper="attnviz-ntm-read")
+    charts.chart("read weightings", read, key=VIEW.key("read"), paper="attnviz-ntm-read")
 
 
 def memory_view(run: CopyRun) -> None:
@@ -62,7 +62,7 @@ def memory_view(run: CopyRun) -> None:
     step = st.select_slider(
         "Time step", options=list(range(len(steps))), format_func=lambda i: steps[i], key=VIEW.key("step")
     )
-    messages.chart(
+    charts.chart(
         "memory",
         lambda: figures.memory(run.memory[step], title=f"memory after {steps[step]}"),
         key=VIEW.key("memory"),

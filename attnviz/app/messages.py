@@ -31,13 +31,3 @@ def guarded(title: str, view: Callable[[], None]) -> None:
     except Exception:
         log.exception("view %r failed", title)
         st.error(f"The {title} view failed to draw. The details are in the server log; other views still work.")
-
-
-def chart(title: str, build: Callable, key: str, paper: str | None = None, **options) -> None:
-    """Build a figure and draw it; if building fails, an error box replaces it and the page goes on. ``paper``:
-    the file name stem of a 'Figure for a paper' under it (the same ``build``)."""
-    guarded(title, lambda: st.plotly_chart(build(), key=key, **options))
-    if paper is not None:
-        from attnviz.app.paper import paper_figure  # paper.py uses this module
-
-        paper_figure(build, paper, f"{key}_paper")

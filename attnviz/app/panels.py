@@ -10,7 +10,7 @@ import streamlit as st
 
 from attnviz import figures
 from attnviz.app import cache
-from attnviz.app.messages import chart
+from attnviz.app.charts import chart
 from attnviz.app.state import ViewState
 from attnviz.maps import analysis
 from attnviz.maps.attention_map import AttentionMap

@@ -8,7 +8,7 @@ from typing import NamedTuple
 import streamlit as st
 
 from attnviz import figures, settings
-from attnviz.app import cache, messages, panels, views, widgets
+from attnviz.app import cache, charts, messages, panels, views, widgets
 from attnviz.maps.attention_map import AttentionMap
 from attnviz.pretrained.hf import LoadedModel, layer_windows
 
@@ -78,7 +78,7 @@ def head_tabs(attn: AttentionMap, layer: int, head: int, stretch: bool) -> None:
         with single:
             title = f"layer {layer}, head {head}"
             heatmap = lambda: figures.heatmap(attn, layer, head, title=title, stretch=stretch)
-            messages.chart(
+            charts.chart(
                 "single head",
                 heatmap,
                 key=VIEW.key("heatmap"),
@@ -95,7 +95,7 @@ def head_tabs(attn: AttentionMap, layer: int, head: int, stretch: bool) -> None:
             heads = st.multiselect("Heads", list(range(attn.n_heads)), default=[head], key=VIEW.key("lines_heads"))
             lines_view = lambda: figures.head_view(attn, layer, heads)
             stem = f"attnviz-pretrained-{VIEW['map']}-layer{layer}-lines"
-            messages.chart("head view", lines_view, key=VIEW.key("head_view"), paper=stem)
+            charts.chart("head view", lines_view, key=VIEW.key("head_view"), paper=stem)
 
 
 def analysis(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from attnviz import figures
-from attnviz.app import messages, state, widgets
+from attnviz.app import charts, state, widgets
 from attnviz.builtin.models.registry import MODEL_NAMES, MODELS
 from attnviz.builtin.tasks import Task
 from attnviz.maps.attention_map import AttentionMap
@@ -56,4 +56,4 @@ def head_view(attn: AttentionMap, name: str, gold, stem: str) -> None:
     show_gold = st.checkbox("Overlay the gold alignment", value=True, disabled=gold is None, key=VIEW.key("gold"))
     title = f"{MAPS[name]}, layer {layer}, head {head}"
     heatmap = lambda: figures.heatmap(attn, layer, head, gold=gold if show_gold else None, title=title)
-    messages.chart("attention", heatmap, key=VIEW.key("heatmap"), paper=f"{stem}-layer{layer}-head{head}")
+    charts.chart("attention", heatmap, key=VIEW.key("heatmap"), paper=f"{stem}-layer{layer}-head{head}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from attnviz import figures, settings
-from attnviz.app import messages, state, widgets
+from attnviz.app import charts, state, widgets
 from attnviz.app import vision as vision_ui
 from attnviz.builtin.models.sat import Captioned
 from attnviz.builtin.models.vit import Named
@@ -73,7 +73,7 @@ def captioner_view(captioned: Captioned) -> None:
     cells = grids.cell_weights(attn, 0, 0, step)
     title = f"attention before writing '{words[step]}'"
     picture = lambda: figures.image_attention(scene.image, cells, title, gold=gold)
-    messages.chart("caption attention", picture, key=VIEW.key("caption_chart"), paper=f"attnviz-sat-word{step + 1}")
+    charts.chart("caption attention", picture, key=VIEW.key("caption_chart"), paper=f"attnviz-sat-word{step + 1}")
     if gold is not None:
         hit = grids.pointing_hit(cells.reshape(-1), grids.cells_of_mask(gold, attn.grid))
         share = grids.mass_on(cells.reshape(-1), grids.cells_of_mask(gold, attn.grid))

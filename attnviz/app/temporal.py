@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from attnviz import figures
-from attnviz.app import messages, state, widgets
+from attnviz.app import charts, state, widgets
 from attnviz.builtin.models.registry import SCORES
 from attnviz.builtin.tasks import Task
 from attnviz.maps.analysis import alignment_scores
@@ -50,7 +50,7 @@ def attention_view(attn: AttentionMap, gold, stem: str) -> None:
     """The map with the gold alignment over it (if any), and how often its argmax hits a gold link."""
     show_gold = st.checkbox("Overlay the gold alignment", value=True, disabled=gold is None, key=VIEW.key("gold"))
     heatmap = lambda: figures.heatmap(attn, 0, 0, gold=gold if show_gold else None)
-    messages.chart("attention", heatmap, key=VIEW.key("heatmap"), paper=stem)
+    charts.chart("attention", heatmap, key=VIEW.key("heatmap"), paper=stem)
     if gold is not None:
         scores = alignment_scores([(attn.head(0, 0), gold)])
         st.caption(
@@ -70,7 +70,7 @@ def step_through(attn: AttentionMap, stem: str) -> None:
         f"To emit **{figures.escape(emitted)}** (step {step + 1}), the decoder looked at: "
         + ", ".join(f"**{figures.escape(token)}** (#{j}, {weight:.2f})" for weight, token, j in top)
     )
-    messages.chart(
+    charts.chart(
         "decoding step",
         lambda: figures.step_bars(attn, step),
         key=VIEW.key("step_bars"),

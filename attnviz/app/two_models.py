@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from attnviz.app import cache, messages, state
+from attnviz.app import cache, charts, messages, state
 from attnviz.figures import two_models as figures
 from attnviz.maps.attention_map import AttentionMap
 from attnviz.pretrained import two_models
@@ -88,7 +88,7 @@ def side_by_side(a: AttentionMap, b: AttentionMap, shown: tuple[str, str]) -> tu
     head_a, head_b = heads(a, b, shown)
     both = lambda: figures.side_by_side(a, b, (layer_a, head_a), (layer_b, head_b))
     stem = f"attnviz-two-models-layer{layer_a}-head{head_a}-vs-{layer_b}-{head_b}"
-    messages.chart("side by side", both, key=VIEW.key("side_by_side"), paper=stem)
+    charts.chart("side by side", both, key=VIEW.key("side_by_side"), paper=stem)
     st.caption("One colour scale for both: 0 to the larger of the two heads' maxima.")
     return layer_a, layer_b
 
@@ -108,9 +108,9 @@ def head_pairs(pair: two_models.Pair, layers: tuple[int, int], names: tuple[str,
     a, b = compared.a, compared.b
     if chosen == PAIR_VIEWS[1]:
         grid = lambda: figures.all_head_pairs(cache.all_head_pairs(a, b), (pair.a.n_heads, pair.b.n_heads), names)
-        messages.chart("all head pairs", grid, key=VIEW.key("all_pairs"), paper="attnviz-two-models-all-head-pairs")
+        charts.chart("all head pairs", grid, key=VIEW.key("all_pairs"), paper="attnviz-two-models-all-head-pairs")
     else:
-        messages.chart(
+        charts.chart(
             "head pairs",
             lambda: figures.head_pairs(two_models.head_pair_distances(a, b, *layers), names, layers),
             key=VIEW.key("pairs_grid"),

@@ -11,7 +11,8 @@ import streamlit as st
 
 from attnviz import figures
 from attnviz.app import cache
-from attnviz.app.messages import chart, error
+from attnviz.app.charts import chart
+from attnviz.app.messages import error
 from attnviz.app.state import ViewState
 from attnviz.app.widgets import downloads
 from attnviz.maps import grids

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from attnviz import figures, settings
-from attnviz.app import cache, messages, state
+from attnviz.app import cache, charts, state
 from attnviz.builtin.experiments import COMMANDS
 from attnviz.builtin.experiments.sentences import bottleneck_sentence
 from attnviz.builtin.models.registry import MODELS
@@ -100,9 +100,7 @@ def bottleneck_chart(curves: dict[str, list[dict]], longest: int, task: str, met
     fig = figures.lines(series, "source length (tokens)", metric.replace("_", " "), percent=True)
     if max(lengths) > longest:
         figures.shade(fig, longest + 0.5, max(lengths) + 0.5, "beyond training")
-    messages.chart(
-        "bottleneck", lambda: fig, key=VIEW.key("bottleneck"), paper=f"attnviz-why-bottleneck-{task}-{metric}"
-    )
+    charts.chart("bottleneck", lambda: fig, key=VIEW.key("bottleneck"), paper=f"attnviz-why-bottleneck-{task}-{metric}")
 
 
 def accumulation() -> None:
@@ -121,7 +119,7 @@ def accumulation() -> None:
     positions = list(range(1, len(entry["free"]) + 1))
     series = {"free decoding": (positions, entry["free"]), "teacher forcing": (positions, entry["forced"])}
     accumulated = lambda: figures.lines(series, "target position", "error rate", percent=True)
-    messages.chart("accumulation", accumulated, key=VIEW.key("accumulation"), paper=f"attnviz-why-accumulation-{name}")
+    charts.chart("accumulation", accumulated, key=VIEW.key("accumulation"), paper=f"attnviz-why-accumulation-{name}")
     provenance(
         "accumulation",
         f"{result['n']} fresh {result['task']} words of {result['lengths'][0]}-"
@@ -150,11 +148,11 @@ def failing_example(failing: dict) -> None:
         attn = failing_map(failing, kind)
         with column:
             drifted = lambda a=attn, t=title: figures.heatmap(a, 0, 0, title=t)
-            messages.chart(title, drifted, key=VIEW.key(f"drift_{kind}"), paper=f"attnviz-why-failing-{kind}")
+            charts.chart(title, drifted, key=VIEW.key(f"drift_{kind}"), paper=f"attnviz-why-failing-{kind}")
     drift = failing["total_variation"]
     steps = list(range(1, len(drift) + 1))
     drifting = lambda: figures.lines({"free vs forced": (steps, drift)}, "decoding step", "total variation distance")
-    messages.chart("drift", drifting, key=VIEW.key("drift"), paper="attnviz-why-drift")
+    charts.chart("drift", drifting, key=VIEW.key("drift"), paper="attnviz-why-drift")
 
 
 def softmax_scale() -> None:
@@ -172,7 +170,7 @@ def softmax_scale() -> None:
     for measure, label in (("entropy", "normalised entropy"), ("gradient", "softmax Jacobian norm")):
         series = {f"{scale}": (dims, [r[scale][measure] for r in rows]) for scale in ("unscaled", "scaled")}
         scaled = lambda s=series, y=label: figures.lines(s, "d_k", y, log_x=True)
-        messages.chart(label, scaled, key=VIEW.key(measure), paper=f"attnviz-why-softmax-{measure}-{keys}-keys")
+        charts.chart(label, scaled, key=VIEW.key(measure), paper=f"attnviz-why-softmax-{measure}-{keys}-keys")
     st.markdown("The trained Transformer's encoder heads (translate), as trained and with the scale removed:")
     st.dataframe(trained_heads_table(result["trained"]["rows"]).round(3), hide_index=True)
     provenance("softmax-scale", "200 random queries over the keys chosen; 50 fresh translate sources.")
@@ -199,7 +197,7 @@ def attention_cost() -> None:
     for measure, label in (("seconds", "seconds per call"), ("bytes", "bytes allocated"), ("flops", "FLOPs")):
         series = {kind: (lengths, [r[kind][measure] for r in result["rows"]]) for kind in ("additive", "dot")}
         costs = lambda s=series, y=label: figures.lines(s, "sequence length T", y, log_x=True, log_y=True)
-        messages.chart(label, costs, key=VIEW.key(f"cost_{measure}"), paper=f"attnviz-why-cost-{measure}")
+        charts.chart(label, costs, key=VIEW.key(f"cost_{measure}"), paper=f"attnviz-why-cost-{measure}")
     last = result["rows"][-1]
     ratio = {m: last["additive"][m] / last["dot"][m] for m in ("seconds", "bytes", "flops")}
     st.markdown(

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from attnviz import figures, settings
-from attnviz.app.messages import chart
+from attnviz.app.charts import chart
 from attnviz.app.why import VIEW, missing, model_title, provenance, rerun_button, results
 from attnviz.builtin.experiments.sentences import heads_sentence
 

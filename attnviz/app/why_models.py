@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from attnviz import figures, settings
-from attnviz.app import messages
+from attnviz.app import charts
 from attnviz.app.why import VIEW, missing, model_title, provenance, rerun_button, results
 from attnviz.builtin.experiments.sentences import hierarchy_sentence, memory_sentence
 from attnviz.figures.hierarchy import score_bars
@@ -31,7 +31,7 @@ def memory() -> None:
         return missing("memory")
     curves = {model_title(m): rows for m, rows in result["models"].items()}
     longest = result["trained_lengths"][1]
-    messages.chart(
+    charts.chart(
         "memory",
         lambda: figures.wrong_bits_by_length(curves, longest),
         key=VIEW.key("memory"),
@@ -70,7 +70,7 @@ def hierarchy() -> None:
     titles = {name: model_title(name) for name in result["models"]}
     measures = {"accuracy": "topic accuracy", "top_sentence_is_evidence": "top sentence = evidence"}
     scores = {titles[name]: values for name, values in result["models"].items()}
-    messages.chart(
+    charts.chart(
         "hierarchy", lambda: score_bars(scores, measures), key=VIEW.key("hierarchy"), paper="attnviz-why-hierarchy"
     )
     st.markdown(hierarchy_sentence(result))
@@ -103,7 +103,7 @@ def hierarchy_groups(result: dict, titles: dict[str, str]) -> None:
     xs = next(iter(series.values()))[0]
     if longest and max(xs) > longest:
         figures.shade(fig, longest + 0.5, max(xs) + 0.5, "beyond training")
-    messages.chart(
+    charts.chart(
         "hierarchy groups", lambda: fig, key=VIEW.key("hierarchy_groups"), paper=f"attnviz-why-hierarchy-{group}"
     )
 
@@ -113,6 +113,6 @@ def learning_curves(result: dict, titles: dict[str, str]) -> None:
     fig = figures.lines(
         curves, "training step", "validation score (HAN: the lower of accuracy and evidence hits)", percent=True
     )
-    messages.chart(
+    charts.chart(
         "hierarchy learning", lambda: fig, key=VIEW.key("hierarchy_learning"), paper="attnviz-why-hierarchy-learning"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from attnviz import figures
-from attnviz.app import cache, messages
+from attnviz.app import cache, charts
 from attnviz.app.messages import error
 from attnviz.app.state import Field, ViewState
 from attnviz.builtin.tasks import TASKS, Task
@@ -65,7 +65,7 @@ def overview(attn: AttentionMap, view: ViewState, paper: str, chart: str = "over
     """All heads as one tiled chart, with its 'Figure for a paper' (file name stem ``paper``); a click on a tile
     is picked up by ``view.pick_tile`` on the rerun."""
     build = lambda: figures.overview(attn)
-    messages.chart("overview", build, view.key(chart), paper=paper, on_select="rerun", selection_mode="points")
+    charts.chart("overview", build, view.key(chart), paper=paper, on_select="rerun", selection_mode="points")
 
 
 def downloads(maps: dict[str, AttentionMap], stem: str) -> None:

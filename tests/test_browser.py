@@ -100,7 +100,7 @@ def test_by_default_only_a_browser_on_this_machine_may_load_a_local_folder(tmp_p
             visitor.goto(f"{entry}/pretrained?hf_model={quote(str(folder))}")
             wait_for_app(visitor)
             text = visitor.locator("[data-testid=stMain]").inner_text()
-            assert ("only loads these models" in text) is not allowed, text[:300]
+            assert ("only loads these models for visitors" in text) is not allowed, text[:300]
             assert ("decoder model" in text) is allowed
 
 

@@ -99,7 +99,7 @@ def test_hosted_mode_refuses_a_folder_and_empty_text_is_one_sentence(folders, mo
     assert [e.value for e in at.error] == ["Type some text first\\."]
     monkeypatch.setenv("ATTNVIZ_HOSTED", "1")
     at = open_page(two_b_model=folders["bpe"])
-    assert len(at.error) == 1 and "only loads these models" in at.error[0].value
+    assert len(at.error) == 1 and "only loads these models for visitors" in at.error[0].value
     assert not at.exception
 
 

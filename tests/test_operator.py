@@ -3,7 +3,11 @@ operator link (``/?operator=<token>``) that the server printed, or on a server d
 
 from __future__ import annotations
 
+import base64
 import hmac
+import os
+import socket
+from urllib.parse import urlsplit
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -50,7 +54,11 @@ def test_the_operator_link_makes_that_session_the_operator_and_leaves_the_url():
     assert _probe().markdown[0].value == "hosted=True"  # another session is still a visitor
 
 
-@pytest.mark.parametrize("wrong", ["", "x", settings.operator_token()[:-1], settings.operator_token() + "x", "ü"])
+@pytest.mark.parametrize(
+    "wrong",
+    ["", "x", settings.operator_token()[:-1], settings.operator_token() + "x", "ü"],
+    ids=["empty", "short", "truncated", "extended", "non-ascii"],
+)
 def test_a_wrong_token_is_a_visitor_and_leaves_the_url_too(wrong):
     at = _probe(operator=wrong)
     assert not at.exception and at.markdown[0].value == "hosted=True"
@@ -141,3 +149,27 @@ def test_the_operators_share_link_never_carries_the_token():
     link = share_link(at, "tf_")
     assert "operator" not in link and settings.operator_token() not in str(link)
     assert link["tf_text"] == ["my friend ate the cake"]
+
+
+def _websocket_handshake(port: int, host: str) -> bytes:
+    """The status line Streamlit answers a WebSocket upgrade to its stream with, for this Host header."""
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (
+        f"GET /_stcore/stream HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: streamlit\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        connection.sendall(request.encode())
+        return connection.recv(200).split(b"\r\n")[0]
+
+
+def test_a_rebound_host_name_gets_no_websocket():
+    """server.allowedHosts (.streamlit/config.toml): a page whose own name was rebound to 127.0.0.1 is refused."""
+    from benchmarks.browser_support import streamlit_server
+
+    with streamlit_server() as url:
+        port = urlsplit(url).port
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", "attnviz.hf.space"):
+            assert _websocket_handshake(port, host) == b"HTTP/1.1 101 Switching Protocols", host
+        for host in (f"rebound.example:{port}", "127.0.0.1.rebound.example", "evilhf.space"):
+            assert _websocket_handshake(port, host) == b"HTTP/1.1 403 Forbidden", host

@@ -42,7 +42,7 @@ def page_text(at) -> str:
 
 
 @pytest.mark.parametrize("name", list(BAD_TEXTS))
-def test_pretrained_page_handles_bad_text(name):
+def test_pretrained_page_handles_bad_text(name, operator):  # the operator's limits: 20,000 characters
     at = open_page("pages/pretrained.py", hf_text=BAD_TEXTS[name])
     assert not at.exception, at.exception
     if name in ("empty", "whitespace"):

@@ -14,6 +14,8 @@ from attnviz.pretrained.extract import extract
 from chart_data import charts, decode, labels
 from hf_models import save_tiny
 
+pytestmark = pytest.mark.usefixtures("operator")  # tiny models in local folders, and the local limits
+
 TEXT = "Don't stop, friend."
 APP = Path(__file__).resolve().parents[1] / "app.py"
 WORDS = ["Don", "'t", "stop", ",", "friend", "."]

@@ -153,7 +153,7 @@ def operator_token() -> str:
 
 def is_operator_token(offered: str) -> bool:
     """Whether ``offered`` is the operator token, compared in constant time."""
-    return hmac.compare_digest(offered.encode(), operator_token().encode())
+    return hmac.compare_digest(offered.encode(errors="replace"), operator_token().encode())
 
 
 def visitor_is_operator() -> bool:

@@ -7,6 +7,7 @@ import base64
 import hmac
 import os
 import socket
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -16,6 +17,7 @@ from test_pages import open_page
 from attnviz import settings
 from attnviz.app import rights
 
+APP = Path(__file__).resolve().parents[1] / "app.py"
 PROBE = """
 import streamlit as st
 from attnviz import settings
@@ -125,8 +127,8 @@ def test_the_operator_link_on_a_page_lifts_the_limits(tmp_path):
 
 def test_the_operator_link_is_printed_once_per_process(monkeypatch, capsys):
     monkeypatch.setattr(rights, "_printed", [])
-    AppTest.from_file(str(open_page.__globals__["APP"]), default_timeout=60).run()
-    AppTest.from_file(str(open_page.__globals__["APP"]), default_timeout=60).run()
+    AppTest.from_file(str(APP), default_timeout=60).run()
+    AppTest.from_file(str(APP), default_timeout=60).run()
     printed = capsys.readouterr().err
     assert printed.count("?operator=") == 1
     assert f"/?operator={settings.operator_token()}" in printed

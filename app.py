@@ -2,17 +2,20 @@
 
 import streamlit as st
 
+from attnviz.app import rights
 from attnviz.app.legacy_pages import mark_entered
-from attnviz.settings import SettingError, mode, torch_threads
+from attnviz.settings import SettingError, check_environment
 
 st.set_page_config(page_title="attnviz: see attention", page_icon=":material/visibility:", layout="wide")
 
 try:
-    mode()  # an unknown ATTNVIZ_HOSTED (or ATTNVIZ_TORCH_THREADS) stops the app here instead of quietly meaning "off"
-    torch_threads()
+    check_environment()  # an unknown ATTNVIZ_HOSTED (or threads, allow-list) stops the app instead of meaning "off"
 except SettingError as problem:
     st.error(str(problem), icon=":material/error:")
     st.stop()
+rights.print_link_once()  # the operator link, to this process's stderr
+rights.claim_from_link()  # ?operator=<token>: this session is the operator; the token leaves the URL
+rights.show_standing()
 
 SECTIONS = {
     "Start": [st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True)],

@@ -1,22 +1,29 @@
-"""Limits of the app, and who may lift them: safe by default for visitors from other machines.
+"""Limits of the app, and who may lift them: safe by default, for every browser.
 
 ``ATTNVIZ_HOSTED`` chooses the mode:
 
-- unset, empty or ``auto`` (the default): the *operator*, a browser on the server's own machine connected
-  straight over loopback, may load any model or local folder with the local limits; every other
-  visitor gets the hosted limits and the model allow-list. A request that came through a proxy
-  (``X-Forwarded-For``, ``Forwarded``, ``X-Real-IP``) never counts as the operator, even from loopback.
-- ``1`` / ``true`` / ``yes``: everybody gets the hosted limits (a public demo).
-- ``0`` / ``false`` / ``no``: everybody is the operator (an explicit opt-in, for a trusted network).
+- unset, empty or ``auto`` (the default): every browser gets the hosted limits and the model allow-list,
+  unless it proves it is the *operator*, the person who started the server: at its first page view the
+  server prints a link carrying a secret token (``/?operator=<token>``, as Jupyter does), and a browser
+  session that opened it may load any model or local folder with the local limits. Rights are never
+  inferred from a connection (loopback, headers, a missing client address): a proxy in front of the app
+  makes every visitor look local. Off the web (the command line, code outside any page) is the operator.
+- ``1`` / ``true`` / ``yes``: everybody gets the hosted limits (a public demo), the token is never printed.
+- ``0`` / ``false`` / ``no``: everybody is the operator (an explicit opt-in, for a server only you can reach).
 
-Any other value stops the app at start with :class:`SettingError`. ``ATTNVIZ_ALLOWED_MODELS``
-(comma-separated) adds to the allow-list. trust_remote_code is never enabled, for anybody.
+Any other value stops the app at start with :class:`SettingError`, as does a malformed
+``ATTNVIZ_ALLOWED_MODELS`` (comma-separated Hub ids or absolute folders added to the allow-list) or
+``ATTNVIZ_TORCH_THREADS``. trust_remote_code is never enabled, for anybody.
 """
 
 from __future__ import annotations
 
+import hmac
 import os
+import re
+import secrets
 import sys
+import threading
 from dataclasses import dataclass
 from typing import Literal
 
@@ -34,7 +41,10 @@ MODES: dict[str, Mode] = {
     "false": "local",
     "no": "local",
 }
-FORWARDING_HEADERS = frozenset({"x-forwarded-for", "forwarded", "x-real-ip", "x-forwarded-host"})
+OPERATOR_PARAM = "operator"  # the operator link: /?operator=<token>
+OPERATOR_KEY = "_attnviz_operator"  # session state: True once this browser session opened the operator link
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}(/[A-Za-z0-9][\w.-]{0,95})?", re.ASCII)  # owner/name or name
+THREADS = re.compile(r"[0-9]{1,3}")  # ASCII digits only: "²".isdigit() is True and int("²") fails
 HOSTED_MODELS = (
     DEFAULT_MODEL,
     "bert-base-uncased",
@@ -102,11 +112,48 @@ def torch_threads() -> int:
     0.08 s with 1 thread and 0.4-0.8 s with 2, whose OpenMP workers spin while they wait for a core).
     """
     raw = os.environ.get("ATTNVIZ_TORCH_THREADS", "1").strip()
-    if not raw.isdigit() or not 1 <= int(raw) <= 256:
+    if not THREADS.fullmatch(raw) or not 1 <= int(raw) <= 256:
         raise SettingError(
             f"ATTNVIZ_TORCH_THREADS={raw!r} is not a number of threads: use a whole number from 1 to 256."
         )
     return int(raw)
+
+
+def extra_models() -> tuple[str, ...]:
+    """``ATTNVIZ_ALLOWED_MODELS``: Hub ids or absolute folders the operator adds to the visitors' allow-list."""
+    entries = tuple(m.strip() for m in os.environ.get("ATTNVIZ_ALLOWED_MODELS", "").split(",") if m.strip())
+    for entry in entries:
+        folder = entry.startswith("/") and ".." not in entry.split("/") and entry.isprintable()
+        if not (HUB_ID.fullmatch(entry) or folder):
+            raise SettingError(
+                f"ATTNVIZ_ALLOWED_MODELS holds {entry!r}, which is not a model: list Hub ids (owner/name) or "
+                "absolute folder paths, separated by commas."
+            )
+    return entries
+
+
+def check_environment() -> None:
+    """SettingError for the first environment setting that means nothing here (the app stops at start)."""
+    mode()
+    torch_threads()
+    extra_models()
+
+
+_token_lock = threading.Lock()
+_token: list[str] = []  # the operator token, made at first use and kept for the life of the server process
+
+
+def operator_token() -> str:
+    """This process's secret: whoever opens ``/?operator=<token>`` is the operator for that browser session."""
+    with _token_lock:
+        if not _token:
+            _token.append(secrets.token_urlsafe(32))
+        return _token[0]
+
+
+def is_operator_token(offered: str) -> bool:
+    """Whether ``offered`` is the operator token, compared in constant time."""
+    return hmac.compare_digest(offered.encode(errors="replace"), operator_token().encode())
 
 
 def visitor_is_operator() -> bool:
@@ -114,29 +161,30 @@ def visitor_is_operator() -> bool:
     current = mode()
     if current != "auto":
         return current == "local"
-    return _visitor_on_this_machine()
+    return _proved_operator()
 
 
-def _visitor_on_this_machine() -> bool:
-    """True off the web (the command line, a test harness) and for a browser connected straight over loopback."""
+def _proved_operator() -> bool:
+    """True off the web (the command line, code outside any page) and for a browser session that opened the
+    operator link. Everything else fails closed: a session without the proof, and server code running outside
+    any session (the runtime exists, no script context)."""
     if "streamlit" not in sys.modules:
         return True
     from streamlit import runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-    if not runtime.exists():
-        return True
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return not runtime.exists()
     import streamlit as st
 
-    headers = {name.lower() for name in st.context.headers}
-    remote = isinstance(st.context.ip_address, str)  # None: loopback (streamlit hides it), or no browser at all
-    return not remote and not headers & FORWARDING_HEADERS
+    return st.session_state.get(OPERATOR_KEY) is True
 
 
 def limits() -> Limits:
     """The limits in force for the visitor being served (read on every call, so tests can switch modes)."""
     if visitor_is_operator():
         return Limits(False, max_text_chars=20_000, max_tokens=4096, max_corpus_sentences=500, allowed_models=None)
-    extra = tuple(m.strip() for m in os.environ.get("ATTNVIZ_ALLOWED_MODELS", "").split(",") if m.strip())
+    extra = extra_models()
     return Limits(
         True,
         max_text_chars=2_000,
@@ -169,8 +217,8 @@ def check_model(model_id: str) -> None:
     if allowed is None or not model_id or model_id in allowed:
         return
     raise PermissionError(
-        f"This hosted demo only loads these models: {', '.join(allowed)}. "
-        "Run attnviz on your own machine to load any model or local folder."
+        f"This server only loads these models for visitors: {', '.join(allowed)}. Its operator may load any "
+        "model or local folder (open the operator link it printed in its terminal, or run attnviz on your own machine)."
     )
 
 

@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -36,9 +37,10 @@ def free_port() -> int:
 
 
 class ServerURL(str):
-    """The server's base URL; ``pid`` is its process id."""
+    """The server's base URL; ``pid`` is its process id, ``log`` the file its stdout and stderr go to."""
 
     pid: int
+    log: Path
 
 
 @contextlib.contextmanager
@@ -62,27 +64,28 @@ def streamlit_server(timeout: float = 60.0, port: int | None = None, env: dict[s
         str(port),
     ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = ServerURL(f"http://127.0.0.1:{port}")
-    url.pid = process.pid
-    try:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError):
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                    break
-            if process.poll() is not None:
-                raise RuntimeError(process.stdout.read().decode(errors="replace"))
-            time.sleep(0.3)
-        else:
-            raise TimeoutError(f"streamlit did not answer on {url} within {timeout:.0f} s")
-        yield url
-    finally:
-        process.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=10)
-        if process.poll() is None:
-            process.kill()
+    with tempfile.NamedTemporaryFile(prefix="attnviz-server-", suffix=".log") as log:  # not a pipe nobody reads
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        url = ServerURL(f"http://127.0.0.1:{port}")
+        url.pid, url.log = process.pid, Path(log.name)
+        try:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                with contextlib.suppress(OSError):
+                    if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
+                        break
+                if process.poll() is not None:
+                    raise RuntimeError(url.log.read_text(errors="replace"))
+                time.sleep(0.3)
+            else:
+                raise TimeoutError(f"streamlit did not answer on {url} within {timeout:.0f} s")
+            yield url
+        finally:
+            process.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=10)
+            if process.poll() is None:
+                process.kill()
 
 
 @contextlib.contextmanager

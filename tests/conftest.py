@@ -47,6 +47,14 @@ def no_network(monkeypatch):
 
 
 @pytest.fixture
+def operator(monkeypatch):
+    """The page runs for the operator (ATTNVIZ_HOSTED=0, a private server). Pages under AppTest are visitors by
+    default, as every browser is until it opens the operator link: a test that needs any model or local folder,
+    or the local limits, says so with this fixture."""
+    monkeypatch.setenv("ATTNVIZ_HOSTED", "0")
+
+
+@pytest.fixture
 def silent_hub(monkeypatch):
     """Point the Hub endpoint at a loopback port that accepts connections and never answers (like a proxy
     that swallows traffic), so the real reachability probe runs and must give up by itself."""

@@ -60,7 +60,7 @@ def test_default_minilm_shows_the_librarys_scores_the_completeness_error_and_the
     assert_page_shows(at, expected, 2, 5)
 
 
-def test_a_tiny_gpt2_attributes_the_next_token_and_its_following_token(tmp_path):
+def test_a_tiny_gpt2_attributes_the_next_token_and_its_following_token(tmp_path, operator):
     folder = str(save_tiny("gpt2", tmp_path / "tiny-gpt2"))
     text = "one two three four five"
     at = open_page(attr_model=folder, attr_text=text, attr_position="2", attr_target="following", attr_steps="16")

@@ -102,22 +102,32 @@ def _through(url: str, headers: dict[str, str] | None):
             yield proxied
 
 
-def test_by_default_only_a_browser_on_this_machine_may_load_a_local_folder(tmp_path, monkeypatch):
-    """ATTNVIZ_HOSTED unset: a browser straight on loopback is the operator; the same request through a proxy
-    (X-Forwarded-For) is a visitor, who gets the allow-list and one sentence that tells nothing about the folder."""
+def test_only_a_browser_that_opened_the_operator_link_may_load_a_local_folder(tmp_path, monkeypatch):
+    """ATTNVIZ_HOSTED unset: a browser straight on loopback and one behind a proxy (with or without a forwarding
+    header) are visitors, who get the allow-list and one sentence that tells nothing about the folder; the same
+    browser that opens the link the server printed (once per process) is the operator, and the token leaves its
+    address bar."""
     from hf_models import save_tiny
 
     need_chromium()
     monkeypatch.delenv("ATTNVIZ_HOSTED", raising=False)
-    folder = save_tiny("gpt2", tmp_path / "tiny-gpt2")
-    proxied = [{"X-Forwarded-For": "203.0.113.7"}, {"Forwarded": "for=203.0.113.7"}, {"X-Real-IP": "203.0.113.7"}]
-    for headers, allowed in [(None, True), *((h, False) for h in proxied)]:
-        with streamlit_server() as url, _through(url, headers) as entry, browser_page() as visitor:
-            visitor.goto(f"{entry}/pretrained?hf_model={quote(str(folder))}")
-            wait_for_app(visitor)
-            text = visitor.locator("[data-testid=stMain]").inner_text()
-            assert ("only loads these models" in text) is not allowed, text[:300]
-            assert ("decoder model" in text) is allowed
+    folder = quote(str(save_tiny("gpt2", tmp_path / "tiny-gpt2")))
+    with streamlit_server() as url:
+        for headers in (None, {}, {"X-Forwarded-For": "203.0.113.7"}):
+            with _through(url, headers) as entry, browser_page() as browser:
+                browser.goto(f"{entry}/pretrained?hf_model={folder}")
+                wait_for_app(browser)
+                text = browser.locator("[data-testid=stMain]").inner_text()
+                assert "only loads these models for visitors" in text and "decoder model" not in text, text[:300]
+                assert "becomes the operator" in browser.locator("[data-testid=stSidebar]").inner_text()
+                [token] = re.findall(r"/\?operator=([\w-]+)", url.log.read_text())  # printed once, so far
+                browser.goto(f"{entry}/pretrained?hf_model={folder}&operator={token}")
+                wait_for_app(browser)
+                text = browser.locator("[data-testid=stMain]").inner_text()
+                assert "decoder model" in text and "only loads these models" not in text, text[:300]
+                assert "You are the operator" in browser.locator("[data-testid=stSidebar]").inner_text()
+                assert "operator" not in urlsplit(browser.url).query and token not in browser.url
+        assert url.log.read_text().count("?operator=") == 1  # six sessions, one line
 
 
 @pytest.mark.parametrize("path, title", list(PAGES.items()))

@@ -12,7 +12,7 @@ BOXES = """() => [...document.querySelectorAll('.js-plotly-plot')].map(p => p.da
     .flat().filter(t => t.type === 'box').map(t => t.x.length)"""
 
 
-def test_the_corpus_page_draws_a_results_folder(tmp_path):
+def test_the_corpus_page_draws_a_results_folder(tmp_path, operator):  # a folder on the server
     need_chromium()
     (tmp_path / "c.txt").write_text("\n".join(SENTENCES) + "\n", encoding="utf-8")
     corpus_pipeline.run(tmp_path / "c.txt", tmp_path / "out", corpus_pipeline.Options(shard_size=2))

@@ -15,6 +15,8 @@ from attnviz.pretrained.extract import extract
 
 from chart_data import charts, decode, heatmap_z
 
+pytestmark = pytest.mark.usefixtures("operator")  # tiny models in local folders, and the local limits
+
 APP = Path(__file__).resolve().parents[1] / "app.py"
 HAND_MADE = [
     "The cat sat on the mat.",

@@ -29,7 +29,7 @@ def test_a_model_that_breaks_while_loading_is_one_sentence(broken_model):
     assert "\n" not in str(refused.value)
 
 
-def test_the_page_recovers_from_a_broken_model_in_the_same_session(broken_model):
+def test_the_page_recovers_from_a_broken_model_in_the_same_session(broken_model, operator):
     at = open_page("pages/pretrained.py", hf_model=str(broken_model))
     assert not at.exception and "Could not load" in at.error[0].value and "hf_heatmap" not in charts(at)
     at.text_input(key="hf_model").set_value("").run()  # back to the packaged default

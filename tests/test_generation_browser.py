@@ -22,7 +22,7 @@ ROW_BARS = """() => {
 }"""
 
 
-def test_moving_the_slider_shows_the_next_tokens_row(tmp_path):
+def test_moving_the_slider_shows_the_next_tokens_row(tmp_path, operator):
     from hf_models import save_tiny
 
     need_chromium()
@@ -50,7 +50,7 @@ def test_moving_the_slider_shows_the_next_tokens_row(tmp_path):
         page.screenshot(path=str(SCREENSHOT), full_page=True)
 
 
-def test_the_word_level_toggle_redraws_the_row_by_word(tmp_path):
+def test_the_word_level_toggle_redraws_the_row_by_word(tmp_path, operator):
     from two_models_support import save_tiny_bpe_gpt2
 
     need_chromium()

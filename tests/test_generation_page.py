@@ -12,6 +12,8 @@ from attnviz.text.tokens import clean_token
 from chart_data import charts, decode, labels
 from hf_models import save_tiny
 
+pytestmark = pytest.mark.usefixtures("operator")  # tiny models in local folders, and the local limits
+
 PAGE = "pages/generation.py"
 PROMPT = "one two three four"
 

@@ -22,6 +22,8 @@ from attnviz.text.tokens import clean_token
 
 from chart_data import charts, heatmap_z, labels
 
+pytestmark = pytest.mark.usefixtures("operator")  # tiny models in local folders, and the local limits
+
 APP = Path(__file__).resolve().parents[1] / "app.py"
 WORDS = (
     "the",

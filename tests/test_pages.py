@@ -123,7 +123,7 @@ def test_pretrained_page_default_model_matches_extraction():
     assert any("renormalised" in i.value for i in at.info)
 
 
-def test_pretrained_page_offline_unknown_model_is_one_clear_sentence(silent_hub):
+def test_pretrained_page_offline_unknown_model_is_one_clear_sentence(silent_hub, operator):
     at = open_page("pages/pretrained.py", hf_model="someone/not-a-model")
     assert not at.exception
     assert "Hub cannot be reached" in at.error[0].value
@@ -234,7 +234,7 @@ def test_compare_page_differences_and_held_out_table():
     assert len(held_out) == 3 + 8 and held_out["agreement"].between(0, 1).all()
 
 
-def test_pretrained_page_switches_to_a_local_decoder_model_and_probes_induction(tmp_path):
+def test_pretrained_page_switches_to_a_local_decoder_model_and_probes_induction(tmp_path, operator):
     from hf_models import save_tiny
 
     folder = str(save_tiny("gpt2", tmp_path / "tiny-gpt2"))

@@ -52,7 +52,7 @@ def test_refusals_never_tell_whether_a_folder_exists(monkeypatch, tmp_path):
     assert len(set(messages)) == 1 and "/" not in messages[0].split(":")[0]
 
 
-@pytest.mark.parametrize("value", ["0", "two", "-1", "1.5", "999"])
+@pytest.mark.parametrize("value", ["0", "two", "-1", "1.5", "999", "²", "1²"])
 def test_an_unknown_thread_count_stops_the_app(monkeypatch, value):
     monkeypatch.setenv("ATTNVIZ_TORCH_THREADS", value)
     at = AppTest.from_file(str(APP), default_timeout=60).run()
@@ -69,3 +69,21 @@ def test_the_app_runs_each_forward_pass_on_the_threads_it_is_given():
     for env, expected in [({}, "1"), ({"ATTNVIZ_TORCH_THREADS": "2"}, "2")]:
         done = subprocess.run([sys.executable, "-c", read], env={**os.environ, **env}, capture_output=True, text=True)
         assert done.stdout.split()[-1] == expected, done.stderr[-500:]
+
+
+@pytest.mark.parametrize("value", ["a b", "../models", "/srv/../etc", "owner/name/extra", "-dash", "gpt2,tab\tid"])
+def test_a_malformed_allow_list_stops_the_app_with_one_sentence(monkeypatch, value):
+    monkeypatch.setenv("ATTNVIZ_ALLOWED_MODELS", value)
+    with pytest.raises(settings.SettingError, match="ATTNVIZ_ALLOWED_MODELS holds"):
+        settings.check_environment()
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception
+    [message] = [e.value for e in at.error]
+    assert message.startswith("ATTNVIZ_ALLOWED_MODELS holds") and message.count(". ") == 0
+    assert not at.title
+
+
+def test_a_well_formed_allow_list_adds_hub_ids_and_folders(monkeypatch):
+    monkeypatch.setenv("ATTNVIZ_HOSTED", "1")
+    monkeypatch.setenv("ATTNVIZ_ALLOWED_MODELS", " org/model-1.5 , gpt2-large,/srv/models/bert,")
+    assert settings.limits().allowed_models[-3:] == ("org/model-1.5", "gpt2-large", "/srv/models/bert")

@@ -59,7 +59,7 @@ def test_random_scene_button_draws_a_new_scene():
     assert at.query_params["sp_seed"] != "0"
 
 
-def test_pretrained_tab_draws_a_local_vision_transformer_on_the_sample(tmp_path):
+def test_pretrained_tab_draws_a_local_vision_transformer_on_the_sample(tmp_path, operator):
     from test_vision import save_tiny
 
     from attnviz.pretrained import images, vision

@@ -20,7 +20,7 @@ PLOTTED = """() => {
 }"""
 
 
-def test_two_tokenizers_side_by_side_in_a_browser(tmp_path):
+def test_two_tokenizers_side_by_side_in_a_browser(tmp_path, operator):
     folder = save_tiny_bpe_gpt2(tmp_path / "bpe-gpt2")
     path = f"two_models?two_text={quote(TEXT)}&two_b_model={quote(str(folder))}&two_layer=5&two_head_a=3"
     with app_in_browser(path, height=1700) as (page, shots):

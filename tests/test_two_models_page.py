@@ -14,6 +14,8 @@ from attnviz.pretrained.extract import extract
 from chart_data import charts, decode, labels
 from hf_models import save_tiny
 
+pytestmark = pytest.mark.usefixtures("operator")  # tiny models in local folders, and the local limits
+
 TEXT = "Don't stop, friend."
 APP = Path(__file__).resolve().parents[1] / "app.py"
 WORDS = ["Don", "'t", "stop", ",", "friend", "."]
@@ -101,7 +103,7 @@ def test_hosted_mode_refuses_a_folder_and_empty_text_is_one_sentence(folders, mo
     assert [e.value for e in at.error] == ["Type some text first\\."]
     monkeypatch.setenv("ATTNVIZ_HOSTED", "1")
     at = open_page(two_b_model=folders["bpe"])
-    assert len(at.error) == 1 and "only loads these models" in at.error[0].value
+    assert len(at.error) == 1 and "only loads these models for visitors" in at.error[0].value
     assert not at.exception
 
 

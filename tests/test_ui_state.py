@@ -31,7 +31,7 @@ def test_a_link_with_an_unknown_choice_falls_back_to_the_default():
     assert at.radio(key="rnn_score").value == "additive" and at.selectbox(key="rnn_task").value == "translate"
 
 
-@pytest.mark.parametrize("hosted", ["", "1"])
+@pytest.mark.parametrize("hosted", ["0", "1"])  # the operator, a visitor
 def test_page_limits_come_from_settings(monkeypatch, hosted):
     monkeypatch.setenv("ATTNVIZ_HOSTED", hosted)
     expected = limits()

@@ -86,8 +86,8 @@ def popover_keys(at) -> list[str]:
     return [p.id.rsplit("-", 1)[0].split("-", 2)[-1] for p in found]
 
 
-@pytest.mark.parametrize("state", list(STATES))
-def test_every_export_is_the_chart_on_screen_in_a_view_other_than_the_default(state, exported, tmp_path):
+@pytest.mark.parametrize("state", list(STATES))  # operator: the tiny models are local folders
+def test_every_export_is_the_chart_on_screen_in_a_view_other_than_the_default(state, exported, tmp_path, operator):
     page, _, model = state.partition("-")
     params = STATES[state]
     if page == "generation":  # the packaged model is an encoder: a tiny decoder or encoder-decoder generates

@@ -100,7 +100,7 @@ def folder(tmp_path_factory) -> str:
     return str(path)
 
 
-def test_the_pretrained_page_the_corpus_job_and_the_long_page_agree_on_a_sliding_window_decoder(folder):
+def test_the_pretrained_page_the_corpus_job_and_the_long_page_agree_on_a_sliding_window_decoder(folder, operator):
     loaded = hf.load(folder)
     with one_thread():  # the corpus job's arithmetic
         attn = extract(loaded, TEXT).primary

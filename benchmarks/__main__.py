@@ -303,7 +303,7 @@ def _peer_and_browser_lines(results: dict) -> list[str]:
             f"- submissions not drawn within 30 s (left out of the median): {web['timeouts']} (runs before "
             "2026-11-30 lost one each: the benchmark's own detector waited for a marker word the tokenizer "
             "splits into three WordPieces, so the tick it looked for never came; the app had drawn it. "
-            "tests/test_benchmarks.py now checks every marker is one token)",
+            "tests/unit/test_benchmarks.py now checks every marker is one token)",
         ]
     return lines
 

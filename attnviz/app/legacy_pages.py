@@ -9,7 +9,7 @@ and sidebar. Only ``st.navigation`` clears the flag (streamlit/commands/navigati
 in app.py: a deep link that is a fresh server's first request would stay in legacy mode. No config
 option or public API changes this (``client.showSidebarNavigation`` only hides the legacy menu), and
 ``pages/`` is this project's declared layout, so each page calls :func:`enter_through_app` first.
-``tests/test_browser.py::test_a_fresh_servers_first_request_to_a_page_comes_through_app_py`` shows it.
+``tests/browser/test_browser.py::test_a_fresh_servers_first_request_to_a_page_comes_through_app_py`` shows it.
 """
 
 from __future__ import annotations

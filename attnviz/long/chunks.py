@@ -7,8 +7,8 @@ plus the additive mask, a float32 softmax, dropout (none in eval mode), then the
 on a chunk, that function copies every grouped key and value head once per query head (``repeat_kv``) and
 allocates a new tensor at each step. :func:`chunk_attention` does the same arithmetic on the un-repeated keys
 (the query heads that share a key head are stacked, so one matrix product serves them) and scales, caps and
-masks in place, in two buffers that every chunk reuses. ``tests/test_stream.py`` and
-``tests/test_stream_attention.py`` check, family by family, that the weights and outputs equal the model's own
+masks in place, in two buffers that every chunk reuses. ``tests/unit/test_stream.py`` and
+``tests/unit/test_stream_attention.py`` check, family by family, that the weights and outputs equal the model's own
 eager attention; a family not listed here streams through its own eager function instead.
 """
 

@@ -6,7 +6,7 @@ a third of the extraction (docs/benchmarks.md). :func:`kernel` compiles the C fi
 system's C compiler (``$CC`` or ``cc``; about 0.2 s) into ``$XDG_CACHE_HOME/attnviz`` (else ``~/.cache``), keyed
 by the source, the flags and the CPU, and loads it with ctypes. Without a compiler, or if the build fails, or
 with ``ATTNVIZ_NATIVE=0``, it answers None and the extraction takes torch's path: the same numbers (within
-float32 rounding: ``tests/test_native.py``), only slower. :func:`status` says which, in one sentence.
+float32 rounding: ``tests/unit/test_native.py``), only slower. :func:`status` says which, in one sentence.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ that was more time than the rest of MiniLM's forward pass. While :func:`captured
 a family whose eager attention has the standard form (:data:`attnviz.long.chunks.STANDARD`) computes its
 scores and softmax in place in its own slice of one ``[layer, head, query, key]`` float32 array, the same
 arithmetic as that eager function, and returns no weights; other families, and any other caller of the same
-model meanwhile, get the model's own eager attention. ``tests/test_capture.py`` checks the weights and
+model meanwhile, get the model's own eager attention. ``tests/unit/test_capture.py`` checks the weights and
 outputs against eager attention family by family.
 """
 

@@ -1,0 +1,47 @@
+"""A quick smoke run of the benchmark suite, so that it cannot rot (its numbers are not checked here)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from browser_check import need_chromium
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_benchmark_smoke_run_writes_its_report(tmp_path):
+    out = tmp_path / "benchmarks.md"
+    command = [sys.executable, "-m", "benchmarks", "--smoke", "--no-bertviz", "--out", str(out)]
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True, timeout=300)
+    text = out.read_text()
+    for section in ("## Budgets", "## Extraction", "## Figures", "## Built-in models"):
+        assert section in text
+    assert "| 16 |" in text
+    assert "Softmax of the streamed extraction in these rows: " in text
+
+
+def test_every_word_the_browser_detectors_wait_for_is_one_token_of_the_model():
+    """The detectors wait for a word as the first tick label: a word the tokenizer splits (foxtrot -> fox ##tro
+    ##t) never appears there, and a drawn submission would be counted as lost."""
+    from attnviz.pretrained import hf
+    from benchmarks.browser import MARKERS
+    from benchmarks.load import WORDS
+
+    tokenizer = hf.load().tokenizer
+    assert [word for word in (*MARKERS, *WORDS) if tokenizer.tokenize(word) != [word]] == []
+
+
+@pytest.mark.browser
+def test_the_browser_section_measures_every_timing_with_nothing_lost():
+    """One round of `benchmarks.browser` (the smoke run leaves the browser out): each detector sees its view
+    drawn, so a change to the page that breaks a detector fails here and not in the next full run."""
+    from benchmarks.browser import browser
+
+    need_chromium()
+    found = browser(["a", "short", "sentence", "for", "the", "timing"], 1)
+    assert found["timeouts"] == 0
+    names = ("cold_start", "submit", "overview", "slider", "submit_wall", "overview_wall", "slider_wall")
+    assert all(0 < found[f"{name}_s"] < 60 for name in names), found
+    assert all(found[f"{name}_s"] <= found[f"{name}_wall_s"] for name in ("submit", "overview", "slider")), found
+    assert found["server_peak_mb"] > 100

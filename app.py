@@ -3,13 +3,14 @@
 import streamlit as st
 
 from attnviz.app.legacy_pages import mark_entered
-from attnviz.settings import SettingError, mode, torch_threads
+from attnviz.settings import SettingError, mode, softmax, torch_threads
 
 st.set_page_config(page_title="attnviz: see attention", page_icon=":material/visibility:", layout="wide")
 
 try:
-    mode()  # an unknown ATTNVIZ_HOSTED (or ATTNVIZ_TORCH_THREADS) stops the app here instead of quietly meaning "off"
+    mode()  # an unknown ATTNVIZ_HOSTED (TORCH_THREADS, SOFTMAX) stops the app here instead of quietly meaning "off"
     torch_threads()
+    softmax()
 except SettingError as problem:
     st.error(str(problem), icon=":material/error:")
     st.stop()

@@ -223,7 +223,37 @@ def measure_softmax(n: int, repeats: int, smoke: bool) -> dict:
 def compare(lengths: list[int], repeats: list[int], smoke: bool = False) -> list[dict]:
     """:func:`measure_softmax` at each length (``repeats[i]`` turns at ``lengths[i]``), each in its own process,
     one after the other: ``python -m benchmarks.long compare 2048,4096,8192 7,5,3`` prints them as a table."""
-    return [_child("softmax", n, r, smoke) for n, r in zip(lengths, repeats, strict=True)]
+    found = []
+    for n, r in zip(lengths, repeats, strict=True):
+        found.append(_child("softmax", n, r, smoke))
+        print(json.dumps(found[-1]), file=sys.stderr, flush=True)  # each length as it comes (a slow machine)
+    return found
+
+
+def measure_chunks(widths: list[int], repeats: int) -> dict:
+    """One chunk's softmax and row statistics (the realistic decoder's 12 heads x 256 queries, over ``width``
+    keys) by each path, in turns, median milliseconds: the part of the extraction the paths differ in, fast
+    enough to measure where the machine is too busy for :func:`compare`."""
+    import torch
+
+    from attnviz.long import native, softmax
+
+    os.environ["ATTNVIZ_SOFTMAX"] = "compiled"
+    compile_s = _timed(lambda: softmax.warm().join())[0]
+    found = {"compile_s": compile_s, "compiled": softmax.status(), "c": native.status(), "ms": {}}
+    for width in widths:
+        scores = torch.randn(1, 12, 256, width, generator=torch.Generator().manual_seed(width)) * 3
+        out = torch.empty_like(scores)
+        seconds: dict[str, list[float]] = {path: [] for path in PATHS}
+        for _ in range(repeats):
+            for path in PATHS:
+                os.environ["ATTNVIZ_SOFTMAX"] = path
+                copy = scores.clone()
+                start = time.perf_counter()
+                softmax.rows(copy, out, (0, 32, width // 32 + 1))
+                seconds[path].append(time.perf_counter() - start)
+        found["ms"][width] = {path: 1000 * statistics.median(times) for path, times in seconds.items()}
+    return found
 
 
 def compare_table(found: list[dict]) -> str:
@@ -272,6 +302,11 @@ if __name__ == "__main__" and sys.argv[1] == "compare":
     ints = lambda text: [int(part) for part in text.split(",")]
     found = compare(ints(sys.argv[2]), ints(sys.argv[3]), len(sys.argv) > 4 and sys.argv[4] == "1")
     print(json.dumps(found), compare_table(found), sep="\n")
+elif __name__ == "__main__" and sys.argv[1] == "chunks":
+    import torch
+
+    torch.set_num_threads(2)
+    print(json.dumps(measure_chunks([int(w) for w in sys.argv[2].split(",")], int(sys.argv[3]))))
 elif __name__ == "__main__":
     kind, n, repeats, smoke = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
     import torch

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import need_native
+from conftest import need_native, skip_or_fail
 from streamlit.testing.v1 import AppTest
 
 from attnviz import settings
@@ -54,7 +54,8 @@ def compiled():
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ATTNVIZ_SOFTMAX", "compiled")
         softmax.warm().join(timeout=600)
-    assert softmax._COMPILED["function"] is not None, softmax._COMPILED["error"]
+    if softmax._COMPILED["function"] is None:
+        skip_or_fail(f"torch.compile failed here: {softmax._COMPILED['error']}", "ATTNVIZ_REQUIRE_NATIVE")
 
 
 @pytest.mark.parametrize("path", ["torch", "compiled", "c"])

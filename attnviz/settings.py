@@ -137,6 +137,7 @@ def check_environment() -> None:
     mode()
     torch_threads()
     extra_models()
+    softmax()
 
 
 _token_lock = threading.Lock()
@@ -154,6 +155,27 @@ def operator_token() -> str:
 def is_operator_token(offered: str) -> bool:
     """Whether ``offered`` is the operator token, compared in constant time."""
     return hmac.compare_digest(offered.encode(errors="replace"), operator_token().encode())
+
+
+Softmax = Literal["torch", "compiled", "c"]
+SOFTMAXES: dict[str, Softmax] = {"": "torch", "torch": "torch", "compiled": "compiled", "c": "c"}
+
+
+def softmax() -> Softmax:
+    """The softmax of the long-input extraction (``ATTNVIZ_SOFTMAX``: ``torch``, the default, ``compiled`` or
+    ``c``; docs/long.md measures them); SettingError for any other value, or for the retired ``ATTNVIZ_NATIVE``."""
+    if os.environ.get("ATTNVIZ_NATIVE") is not None:
+        raise SettingError(
+            f"ATTNVIZ_NATIVE={os.environ['ATTNVIZ_NATIVE']!r} is no longer read: torch's softmax is the default, and "
+            "ATTNVIZ_SOFTMAX=c asks for the fused C kernel (unset ATTNVIZ_NATIVE)."
+        )
+    raw = os.environ.get("ATTNVIZ_SOFTMAX", "")
+    if raw.strip().lower() not in SOFTMAXES:
+        raise SettingError(
+            f"ATTNVIZ_SOFTMAX={raw!r} is not a setting attnviz knows. Use torch (the default), compiled "
+            "(torch.compile) or c (attnviz's fused C kernel, built with this machine's C compiler)."
+        )
+    return SOFTMAXES[raw.strip().lower()]
 
 
 def visitor_is_operator() -> bool:

@@ -177,10 +177,110 @@ def measure_peer(n: int, smoke: bool) -> dict | None:
     return {"tokens": n, "seconds": seconds, "model_mb": model_mb, "peak_mb": _peak_mb(), "entries": len(cache)}
 
 
-def _child(kind: str, n: int, repeats: int, smoke: bool, fused: bool = True) -> dict | None:
-    """One length measured in a fresh process; ``fused=False``: with torch's softmax (ATTNVIZ_NATIVE=0)."""
+PATHS = ("torch", "compiled", "c")  # ATTNVIZ_SOFTMAX's values (attnviz/long/softmax.py)
+
+
+def measure_softmax(n: int, repeats: int, smoke: bool) -> dict:
+    """The streaming extraction with each softmax path against SDPA at one length, in turns (SDPA, torch,
+    compiled, C, SDPA, ...) so that the machine's noise hits every path alike; and what torch.compile's first
+    compilation costs (the background warm-up's time, then the first extraction after it)."""
+    import torch
+
+    from attnviz.long import native, softmax
+    from attnviz.long.stream import stream
+
+    model = decoder(n, smoke)
+    ids = torch.randint(0, model.config.vocab_size, (1, n), generator=torch.Generator().manual_seed(1))
+    tokens, special = tuple(f"t{i}" for i in range(n)), (False,) * n
+    extract = lambda: stream(model, ids, tokens, special)
+    with torch.no_grad():
+        model.base_model(input_ids=ids[:, :64], use_cache=False)
+    os.environ["ATTNVIZ_SOFTMAX"] = "compiled"
+    compile_s = _timed(lambda: softmax.warm().join())[0]
+    compiled_status = softmax.status()
+    first_s = _timed(extract)[0]
+    build_s = _timed(native.kernel)[0]
+    seconds: dict[str, list[float]] = {"sdpa": [], **{path: [] for path in PATHS}}
+    for _ in range(repeats):
+        with torch.no_grad():
+            seconds["sdpa"].append(_timed(lambda: model.base_model(input_ids=ids, use_cache=False))[0])
+        for path in PATHS:
+            os.environ["ATTNVIZ_SOFTMAX"] = path
+            seconds[path].append(_timed(extract)[0])
+    median = {path: statistics.median(times) for path, times in seconds.items()}
+    return {
+        "tokens": n,
+        "repeats": repeats,
+        "seconds": median,
+        "ratio": {path: median[path] / median["sdpa"] for path in PATHS},
+        "compile_s": compile_s,
+        "first_compiled_run_s": first_s,
+        "c_build_s": build_s,
+        "status": {"compiled": compiled_status, "c": native.status()},
+    }
+
+
+def compare(lengths: list[int], repeats: list[int], smoke: bool = False) -> list[dict]:
+    """:func:`measure_softmax` at each length (``repeats[i]`` turns at ``lengths[i]``), each in its own process,
+    one after the other: ``python -m benchmarks.long compare 2048,4096,8192 7,5,3`` prints them as a table."""
+    found = []
+    for n, r in zip(lengths, repeats, strict=True):
+        found.append(_child("softmax", n, r, smoke))
+        print(json.dumps(found[-1]), file=sys.stderr, flush=True)  # each length as it comes (a slow machine)
+    return found
+
+
+def measure_chunks(widths: list[int], repeats: int) -> dict:
+    """One chunk's softmax and row statistics (the realistic decoder's 12 heads x 256 queries, over ``width``
+    keys) by each path, in turns, median milliseconds: the part of the extraction the paths differ in, fast
+    enough to measure where the machine is too busy for :func:`compare`."""
+    import torch
+
+    from attnviz.long import native, softmax
+
+    os.environ["ATTNVIZ_SOFTMAX"] = "compiled"
+    compile_s = _timed(lambda: softmax.warm().join())[0]
+    found = {"compile_s": compile_s, "compiled": softmax.status(), "c": native.status(), "ms": {}}
+    for width in widths:
+        scores = torch.randn(1, 12, 256, width, generator=torch.Generator().manual_seed(width)) * 3
+        out = torch.empty_like(scores)
+        seconds: dict[str, list[float]] = {path: [] for path in PATHS}
+        for _ in range(repeats):
+            for path in PATHS:
+                os.environ["ATTNVIZ_SOFTMAX"] = path
+                copy = scores.clone()
+                start = time.perf_counter()
+                softmax.rows(copy, out, (0, 32, width // 32 + 1))
+                seconds[path].append(time.perf_counter() - start)
+        found["ms"][width] = {path: 1000 * statistics.median(times) for path, times in seconds.items()}
+    return found
+
+
+def compare_table(found: list[dict]) -> str:
+    """docs/long.md's table of :func:`compare`'s results."""
+    lines = [
+        "| tokens | turns | SDPA | torch | compiled | C | torch / SDPA | compiled / SDPA | C / SDPA |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in found:
+        s, r = row["seconds"], row["ratio"]
+        times = " | ".join(f"{s[key]:.2f} s" for key in ("sdpa", *PATHS))
+        lines.append(
+            f"| {row['tokens']:,} | {row['repeats']} | {times} | " + " | ".join(f"{r[p]:.2f}" for p in PATHS) + " |"
+        )
+    first = found[0]
+    lines.append(
+        f"\ntorch.compile's first compilation (background): {first['compile_s']:.1f} s, then the first compiled "
+        f"extraction at {first['tokens']:,} tokens {first['first_compiled_run_s']:.2f} s; the C kernel's build or "
+        f"load {first['c_build_s']:.2f} s. Paths: {first['status']}."
+    )
+    return "\n".join(lines)
+
+
+def _child(kind: str, n: int, repeats: int, smoke: bool, softmax: str = "") -> dict | None:
+    """One length measured in a fresh process; ``softmax``: its ATTNVIZ_SOFTMAX (else the default)."""
     command = [sys.executable, "-m", "benchmarks.long", kind, str(n), str(repeats), "1" if smoke else "0"]
-    env = os.environ | ({} if fused else {"ATTNVIZ_NATIVE": "0"})
+    env = os.environ | ({"ATTNVIZ_SOFTMAX": softmax} if softmax else {})
     out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600, env=env)
     if out.returncode != 0:
         raise RuntimeError(f"benchmarks.long {kind} {n} failed:\n{out.stderr[-2000:]}")
@@ -188,21 +288,30 @@ def _child(kind: str, n: int, repeats: int, smoke: bool, fused: bool = True) -> 
 
 
 def run(lengths: list[int], repeats: int, peer_lengths: list[int], smoke: bool = False) -> dict:
-    """Every length in its own process; the longest once more with torch's softmax instead of the fused kernel
-    (what a machine without a C compiler gets: ``torch_softmax``, not counted against the budgets); the peer (if
-    installed) at ``peer_lengths``."""
+    """Every length in its own process (the default softmax, torch's); the longest once more with the opt-in C
+    kernel (``c_kernel``, not counted against the budgets); the peer (if installed) at ``peer_lengths``."""
     # medians at every length (this machine is noisy), over at least 9 runs where a run takes a second or two
     runs = lambda n: repeats if n > 2048 else max(repeats, 9)
     rows = [_child("ours", n, runs(n), smoke) for n in lengths]
-    fallback = _child("ours", max(lengths), runs(max(lengths)), smoke, fused=False) if lengths else None
+    opt_in = _child("ours", max(lengths), runs(max(lengths)), smoke, softmax="c") if lengths else None
     peers = [p for p in (_child("peer", n, 1, smoke) for n in peer_lengths) if p]
-    return {"rows": rows, "peer": peers, "torch_softmax": fallback}
+    return {"rows": rows, "peer": peers, "c_kernel": opt_in}
 
 
-if __name__ == "__main__":
+if __name__ == "__main__" and sys.argv[1] == "compare":
+    ints = lambda text: [int(part) for part in text.split(",")]
+    found = compare(ints(sys.argv[2]), ints(sys.argv[3]), len(sys.argv) > 4 and sys.argv[4] == "1")
+    print(json.dumps(found), compare_table(found), sep="\n")
+elif __name__ == "__main__" and sys.argv[1] == "chunks":
+    import torch
+
+    torch.set_num_threads(2)
+    print(json.dumps(measure_chunks([int(w) for w in sys.argv[2].split(",")], int(sys.argv[3]))))
+elif __name__ == "__main__":
     kind, n, repeats, smoke = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
     import torch
 
     torch.set_num_threads(2)  # the budgets are for 2 CPU cores
-    found = measure_one(n, repeats, smoke) if kind == "ours" else measure_peer(n, smoke)
+    measure = {"ours": measure_one, "softmax": measure_softmax}.get(kind)
+    found = measure(n, repeats, smoke) if measure else measure_peer(n, smoke)
     print(json.dumps(found))

@@ -88,12 +88,13 @@ def skip_or_fail(message: str, required_by: str) -> None:
 
 @pytest.fixture(params=["fused", "torch"])
 def softmax_path(request, monkeypatch):
-    """Run the test on each of the streaming extraction's two softmax paths: the fused C kernel, and torch's
-    operations (what a machine without a C compiler takes)."""
+    """Run the test on the streaming extraction's default softmax (torch's operations) and on the opt-in fused C
+    kernel (ATTNVIZ_SOFTMAX=c; torch.compile's path has its own tests in test_softmax.py)."""
     if request.param == "fused":
+        monkeypatch.setenv("ATTNVIZ_SOFTMAX", "c")
         need_native()
     else:
-        monkeypatch.setenv("ATTNVIZ_NATIVE", "0")
+        monkeypatch.delenv("ATTNVIZ_SOFTMAX", raising=False)
     return request.param
 
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from attnviz import figures
+from attnviz import figures, settings
 from attnviz.app import cache
 from attnviz.app.charts import chart
 from attnviz.app.messages import error, plain, warning
 from attnviz.app.state import Field, ViewState, flag
 from attnviz.figures import long as long_figures
-from attnviz.long import native
 from attnviz.long import results as long_input
+from attnviz.long import softmax
 from attnviz.long.reduce import block_factors
 from attnviz.pretrained.hf import DEFAULT_MODEL, LoadedModel
 from attnviz.settings import Limits
@@ -62,13 +62,11 @@ def text_input(view: ViewState, caps: Limits) -> str:
 
 
 def softmax_note() -> str:
-    """A sentence for the page's caption where this machine lacks the fused softmax (same numbers, slower)."""
-    if native.kernel() is not None:
+    """A sentence for the page's caption where the softmax asked for (ATTNVIZ_SOFTMAX) is not the one running."""
+    said = softmax.status()
+    if settings.softmax() == "torch" or not said.startswith("torch's operations"):
         return ""
-    return (
-        f" The softmax runs on {native.status()}: the same numbers as attnviz's fused C kernel, 10-20% slower "
-        "on thousands of tokens."
-    )
+    return f" The softmax runs on {said}: the same numbers as the path asked for, only slower on thousands of tokens."
 
 
 def run(model_id: str, loaded: LoadedModel, text: str, max_tokens: int) -> long_input.LongRun:
@@ -77,18 +75,11 @@ def run(model_id: str, loaded: LoadedModel, text: str, max_tokens: int) -> long_
     key = long_input.text_key(model_id or DEFAULT_MODEL, text, max_tokens)
     found = store.get(key)
     if found is None:
+        bar = st.progress(0.0, text=f"Running {plain(loaded.name)} on the text ...")
+        report = lambda done, total: bar.progress(min(1.0, done / max(total, 1)), text=f"Layer {done} of {total} done")
         try:
-            tokenised = long_input.tokenise(loaded, text, max_tokens)
-        except ValueError as problem:
-            error(problem)
-            st.stop()
-        bar = st.progress(0.0, text=f"Running {plain(loaded.name)} on {len(tokenised.tokens):,} tokens ...")
-        report = lambda done, total: bar.progress(
-            min(1.0, done / max(total, 1)), text=f"Layer {done} of {total} done ({len(tokenised.tokens):,} tokens)"
-        )
-        try:
-            found = long_input.LongRun(long_input.run(loaded, tokenised, report), tokenised.full_length)
-        except ValueError as problem:  # a model whose attention does not go through transformers' interface
+            found = long_input.run_text(loaded, text, max_tokens, report)
+        except ValueError as problem:  # no text to run, or a model whose attention is not transformers' interface
             error(problem)
             st.stop()
         finally:
@@ -135,19 +126,20 @@ def overview(streamed, aside: bool = False) -> None:
 
 def statistics(streamed, aside: bool = False) -> None:
     """Sink mass and window-aware entropy of every head, as layer x head grids."""
+    numbers = long_input.page_numbers(streamed)
     left, right = st.columns(2)
     with left:
         st.caption(
             "Sink mass: the weight each head puts on the first token, averaged over the queries that can see it "
             "(in a sliding-window layer, the first window's)."
         )
-        sink = lambda: figures.statistic_head_grid(streamed.statistics["sink"], "sink")
+        sink = lambda: figures.statistic_head_grid(numbers["sink_mass"], "sink")
         chart("sink mass", sink, LONG.key("sink"), paper="attnviz-long-sink-mass")
     with right:
         but = ", the first token set aside" if aside else ""
         st.caption(f"Entropy over the keys each query may see (causal and window-aware{but}): 1 = uniform over them.")
         name = "window_entropy_aside" if aside else "window_entropy"
-        entropy = lambda: figures.statistic_head_grid(streamed.statistics[name], name)
+        entropy = lambda: figures.statistic_head_grid(numbers["entropy_aside" if aside else "entropy"], name)
         chart("entropy", entropy, LONG.key("entropy"), paper="attnviz-long-entropy")
 
 

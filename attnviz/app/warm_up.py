@@ -10,10 +10,10 @@ WARM_UP_DELAY_S = 2.0  # after the home page was sent: time for the browser to f
 
 @functools.cache
 def prepare_other_pages(delay_s: float = WARM_UP_DELAY_S) -> threading.Thread:
-    """Import what every other page needs (torch, the models: 2-3 s) and load long inputs' fused softmax
-    (compiled on a machine's first run) in the background, once per process and ``delay_s`` after the home page
-    was sent, so that the next click does not wait for it; an import then already running makes that page wait
-    only for the rest."""
+    """Import what every other page needs (torch, the models: 2-3 s) and get long inputs' softmax ready (the
+    path ATTNVIZ_SOFTMAX asks for: torch.compile's compilation, or the C kernel's build) in the background, once
+    per process and ``delay_s`` after the home page was sent, so that the next click does not wait for it; an
+    import then already running makes that page wait only for the rest."""
     thread = threading.Timer(delay_s, _prepare)
     thread.daemon = True
     thread.start()
@@ -22,6 +22,6 @@ def prepare_other_pages(delay_s: float = WARM_UP_DELAY_S) -> threading.Thread:
 
 def _prepare() -> None:
     from attnviz.app import cache  # noqa: F401  (imported for its side effect: torch, transformers, the models)
-    from attnviz.long import native
+    from attnviz.long import softmax
 
-    native.kernel()
+    softmax.warm()

@@ -1,4 +1,4 @@
-"""The command line: ``python -m attnviz train | evaluate | extract | corpus | figure | experiment | home``."""
+"""The command line: ``python -m attnviz train | evaluate | extract | corpus | figure | long | experiment | home``."""
 
 from __future__ import annotations
 
@@ -124,6 +124,9 @@ def parser() -> argparse.ArgumentParser:
     from attnviz.cli.figure import add_parser as add_figure_parser
 
     add_figure_parser(sub)
+    from attnviz.cli.long import add_parser as add_long_parser
+
+    add_long_parser(sub)
     from attnviz.builtin.experiments import EXPERIMENT_NAMES
 
     r = sub.add_parser("experiment", help="run one 'why attention' experiment: JSON, and its results file")

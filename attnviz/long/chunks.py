@@ -19,7 +19,7 @@ import sys
 
 import torch
 
-from attnviz.long import native
+from attnviz.long import softmax
 
 STANDARD = frozenset({"llama", "mistral", "qwen2", "gemma2", "phi", "gpt_neox", "gpt2", "bert"})
 
@@ -74,24 +74,18 @@ def chunk_attention(
 
     The row statistics come from the scores: with ``m`` a row's largest score and ``Z = sum exp(s - m)``, the
     largest weight is ``1 / Z`` and the entropy ``-sum p log p = log Z - sum p (s - m)`` (no logarithm per
-    weight). Where :mod:`attnviz.long.native` has its fused kernel, softmax and statistics are one pass over each row
-    (and the weights overwrite the scores). ``clear``: the keys ``a .. b - 1`` where ``mask`` is 0 for every
-    query (the mask is added elsewhere only). ``columns`` ``[keys, m]``: per-key values whose weighted sum each
-    row also needs; they ride along with the values through the output's matrix product (``rows["sums"]``,
-    ``[heads, chunk, m]``) instead of a matrix-vector pass over the weights each. ``blocks`` ``(k0, fk,
+    weight); :mod:`attnviz.long.softmax` computes them by the path this process chose. ``clear``: the keys
+    ``a .. b - 1`` where ``mask`` is 0 for every query (the mask is added elsewhere only). ``columns`` ``[keys,
+    m]``: per-key values whose weighted sum each row also needs; they ride along with the values through the
+    output's matrix product (``rows["sums"]``, ``[heads, chunk, m]``) instead of a matrix-vector pass over the
+    weights each. ``blocks`` ``(k0, fk,
     n_cols)``: the chunk's first key is key ``k0`` of the input, and each row's sums over blocks of ``fk`` keys
-    are wanted (``rows["blocks"]``, ``[heads, chunk, n_cols]``; given by the fused kernel only)."""
+    are wanted (``rows["blocks"]``, ``[heads, chunk, n_cols]``; given by the C kernel only)."""
     batch, heads, chunk, dim = query.shape
     kv_heads, width = key.shape[1], key.shape[2]
     scratch = scratch or Scratch()
     scores = _scores(query, key, mask, dim**-0.5 if scaling is None else scaling, softcap, scratch, clear)
-    fused = native.softmax_rows(scores, *(blocks or (0, width, 1)))  # None without the kernel
-    if fused is None:
-        weights, rows = _softmax(scores, scratch)
-    else:
-        weights, rows = scores, {"entropy": fused["entropy"][0], "max": fused["max"][0]}
-        if blocks is not None:
-            rows["blocks"] = fused["blocks"][0]
+    weights, rows = softmax.rows(scores, scratch.take(1, scores.shape), blocks)
     if columns is None:
         output = torch.matmul(weights.view(batch, kv_heads, -1, width), value).view(batch, heads, chunk, dim)
     else:
@@ -99,16 +93,6 @@ def chunk_attention(
         rows["sums"] = widened[..., dim : dim + columns.shape[1]].reshape(heads, chunk, -1)
         output = widened[..., :dim].reshape(batch, heads, chunk, dim)
     return output.transpose(1, 2), weights, rows
-
-
-def _softmax(scores: torch.Tensor, scratch: Scratch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """torch's path: the weights (in the second buffer) and each row's entropy and largest weight, pass by pass
-    (the scores are used up)."""
-    weights = torch.softmax(scores, -1, out=scratch.take(1, scores.shape))
-    largest = weights.amax(-1)[0]  # exp(m - m) / Z
-    scores.sub_(scores.amax(-1, keepdim=True))
-    entropy = -largest.log() - scores.mul_(weights).sum(-1)[0]
-    return weights, {"entropy": entropy, "max": largest}
 
 
 def _widened(value: torch.Tensor, columns: torch.Tensor, scratch: Scratch) -> torch.Tensor:

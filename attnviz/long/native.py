@@ -4,9 +4,11 @@ torch has no operation that writes attention weights and their row statistics in
 tokens the separate passes over each chunk's weights (softmax, row maxima, entropy sums, thumbnail blocks) cost
 a third of the extraction (docs/benchmarks.md). :func:`kernel` compiles the C file next to this module with the
 system's C compiler (``$CC`` or ``cc``; about 0.2 s) into ``$XDG_CACHE_HOME/attnviz`` (else ``~/.cache``), keyed
-by the source, the flags and the CPU, and loads it with ctypes. Without a compiler, or if the build fails, or
-with ``ATTNVIZ_NATIVE=0``, it answers None and the extraction takes torch's path: the same numbers (within
-float32 rounding: ``tests/unit/test_native.py``), only slower. :func:`status` says which, in one sentence.
+by the source, the flags and the CPU, and loads it with ctypes, only from a folder and a file that are the user's
+own and writable by nobody else. It is an opt-in (``ATTNVIZ_SOFTMAX=c``, :mod:`attnviz.long.softmax`): torch's
+operations are the default (docs/long.md measures both). Without a compiler, or if the build or the load fails,
+it answers None and the extraction takes torch's path: the same numbers (within float32 rounding:
+``tests/unit/test_native.py``). :func:`status` says which, in one sentence.
 """
 
 from __future__ import annotations
@@ -40,23 +42,20 @@ _ARGS = [
 ]
 
 
+CPU_FIELDS = ("model name", "flags", "Features", "CPU implementer", "CPU architecture", "CPU variant", "CPU part")
+
+
 class BuildError(RuntimeError):
     """The fused kernel could not be built or loaded here; the message says why, in one sentence."""
 
 
-def enabled() -> bool:
-    return os.environ.get("ATTNVIZ_NATIVE", "1").strip().lower() not in ("0", "false", "no")
-
-
 def kernel():
-    """The fused softmax (a ctypes function), or None where it is switched off or cannot be built."""
-    return _loaded()[0] if enabled() else None
+    """The fused softmax (a ctypes function), or None where it cannot be built or loaded."""
+    return _loaded()[0]
 
 
 def status() -> str:
-    """Which softmax the streaming extraction uses here, in one sentence."""
-    if not enabled():
-        return "torch's operations (the fused C kernel is switched off by ATTNVIZ_NATIVE=0)"
+    """Which softmax the streaming extraction uses where it asks for this kernel, in one sentence."""
     function, said = _loaded()
     if function is None:
         return f"torch's operations ({said})"
@@ -112,6 +111,7 @@ def _built():
     target = _cache_dir() / f"softmax_rows-{key.hexdigest()[:16]}.so"
     if not target.exists():
         _compile(compiler, target)
+    _check_owner(target)
     try:
         function = getattr(ctypes.CDLL(str(target)), SYMBOL)
     except (OSError, AttributeError) as error:
@@ -135,8 +135,11 @@ def _compiler() -> tuple[str, str]:
 
 def _compile(compiler: str, target: Path) -> None:
     """Build into a temporary file beside ``target``, then move it in place (two processes may race)."""
-    handle, partial = tempfile.mkstemp(suffix=".so", dir=target.parent)
-    os.close(handle)
+    try:
+        handle, partial = tempfile.mkstemp(suffix=".so", dir=target.parent)
+        os.close(handle)
+    except OSError as error:
+        raise BuildError(f"no place to build the kernel: {error}") from None
     try:
         done = subprocess.run(
             [compiler, *FLAGS, "-o", partial, str(SOURCE)], capture_output=True, text=True, timeout=120
@@ -157,14 +160,27 @@ def _cache_dir() -> Path:
         base.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise BuildError(f"no place to keep the compiled kernel: {error}") from None
+    _check_owner(base)
     return base
 
 
+def _check_owner(path: Path) -> None:
+    """BuildError unless ``path`` is this user's and nobody else may write to it (a library loaded from there
+    runs inside the server)."""
+    info = path.stat()
+    if info.st_uid != os.getuid() or info.st_mode & 0o022:
+        raise BuildError(f"{path} belongs to another user or others may write to it; the kernel is not loaded from it")
+
+
 def _cpu() -> str:
-    """What -march=native compiles for: the CPU's model and flags (a cache copied to another CPU rebuilds)."""
+    """What -march=native compiles for: the architecture, and the CPU's model and flags (x86: "model name",
+    "flags"; ARM: "CPU implementer", "CPU part", "Features" ...), so a cache copied to another CPU rebuilds;
+    BuildError where /proc/cpuinfo tells none of them (a build could not be told apart from another CPU's)."""
     try:
         info = Path("/proc/cpuinfo").read_text()
     except OSError:
-        return platform.processor() or platform.machine()
-    lines = [line for line in info.splitlines() if line.startswith(("model name", "flags"))]
-    return "\n".join(dict.fromkeys(lines))
+        info = ""
+    lines = [line for line in info.splitlines() if line.startswith(CPU_FIELDS)]
+    if not lines:
+        raise BuildError("this CPU cannot be identified from /proc/cpuinfo, so a cached build might not fit it")
+    return "\n".join([platform.machine(), *dict.fromkeys(line.replace("\t", "") for line in lines)])

@@ -73,7 +73,10 @@ def kind_of(loaded: LoadedModel) -> str:
     return "self" if loaded.family == "encoder" else "causal"
 
 
-def run(loaded: LoadedModel, tokenised: Tokenised, progress: Callable[[int, int], None] | None = None) -> Streamed:
+Progress = Callable[[int, int], None]  # (layers done, layers)
+
+
+def run(loaded: LoadedModel, tokenised: Tokenised, progress: Progress | None = None) -> Streamed:
     """The model run once on the input, attention streamed (thumbnails, statistics, any head on demand)."""
     from attnviz.long.stream import stream
 
@@ -86,6 +89,25 @@ def run(loaded: LoadedModel, tokenised: Tokenised, progress: Callable[[int, int]
         side=OVERVIEW_SIDE,
         progress=progress,
     )
+
+
+def run_text(loaded: LoadedModel, text: str, max_tokens: int, progress: Progress | None = None) -> LongRun:
+    """The first ``max_tokens`` tokens of ``text`` streamed once: what the long-input page and ``python -m attnviz
+    long`` show; ValueError with one sentence for text or a model it cannot run."""
+    tokenised = tokenise(loaded, text, max_tokens)
+    return LongRun(run(loaded, tokenised, progress), tokenised.full_length)
+
+
+# the page's statistics grids, by the names ``python -m attnviz long`` writes: the reducer's names they show
+PAGE_STATISTICS = {"sink_mass": "sink", "entropy": "window_entropy", "entropy_aside": "window_entropy_aside"}
+
+
+def page_numbers(streamed: Streamed) -> dict[str, np.ndarray]:
+    """What the page draws of every head: "sink_mass", "entropy" (window-aware, normalised) and "entropy_aside"
+    (the first token set aside), each ``[layer, head]``, and "thumbnails" ``[layer, head, rows, cols]`` (block
+    means)."""
+    found = {name: streamed.statistics[own] for name, own in PAGE_STATISTICS.items()}
+    return found | {"thumbnails": streamed.thumbnails}
 
 
 def set_first_aside(weights: np.ndarray) -> np.ndarray:

@@ -1,14 +1,17 @@
 /* The streaming extraction's softmax, fused with the row statistics and thumbnail sums it needs.
 
-   attnviz/native.py compiles this file on first use (cc -O3 -march=native -fopenmp) and calls it through ctypes;
+   attnviz/long/native.py compiles this file on first use (an opt-in: ATTNVIZ_SOFTMAX=c) (cc -O3 -march=native -fopenmp) and calls it through ctypes;
    without a C compiler the extraction does the same arithmetic in torch, pass by pass.
 
    For each row of scores (already scaled, soft-capped and masked, as the family's eager attention computes
    them), in place:
      m = max_j s_j,  e_j = exp(s_j - m),  Z = sum_j e_j,  w_j = e_j / Z   (torch.softmax's weights)
    and, from the same pass:
-     largest = 1 / Z                      (the largest weight: exp(m - m) / Z)
-     entropy = log Z - sum_j e_j (s_j - m) / Z   (-sum w log w, without a logarithm per weight)
+     largest = 1 / Z                      (the largest weight: exp(m - m) / Z, rounded to float32)
+     entropy = -log(largest) - sum_j e_j (s_j - m) largest   (-sum w log w, without a logarithm per weight)
+   The entropy takes the largest weight as written (not log Z), as torch's path does: the set-aside entropy
+   (attnviz/long/reduce.py) subtracts that weight's own p log p, and a row with weight 1 - 1e-8 on its first key
+   keeps only what the other keys give when both round alike.
      blocks[b] = sum of w_j over the keys of block b, key j being key k0 + j of the input, fk keys a block.
    A row of 8,192 floats is 32 KB, so its three passes (maximum, exponentials, scaling and block sums) run from
    the core's cache: one read of the row from memory and one write, where torch's separate operations read the
@@ -100,7 +103,7 @@ void attnviz_softmax_rows(float *scores, int64_t n_rows, int64_t width, float *l
         double z = exponentials(row, width, m, &shifted);
         float inv = (float)(1.0 / z);
         largest[i] = inv;
-        entropy[i] = (float)(__builtin_log(z) - shifted / z);
+        entropy[i] = (float)(-__builtin_log((double)inv) - shifted * inv);
         scale_into_blocks(row, width, inv, blocks + i * n_cols, n_cols, k0, fk);
     }
 }

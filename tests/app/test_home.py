@@ -3,6 +3,7 @@ shown as static SVGs until the visitor asks for interactive charts."""
 
 import base64
 import dataclasses
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -91,8 +92,9 @@ def test_the_other_pages_are_prepared_in_the_background():
         capture_output=True,
         text=True,
         check=True,
+        env=os.environ | {"ATTNVIZ_SOFTMAX": "c"},
     )
-    assert out.stdout.split() == ["True", "True", "1"], out.stderr  # the fused softmax loaded (or found missing)
+    assert out.stdout.split() == ["True", "True", "1"], out.stderr  # the C kernel asked for: loaded (or found missing)
 
 
 def test_the_page_shows_the_shipped_svgs_and_no_chart_until_asked():

@@ -137,9 +137,7 @@ def test_statistics_are_sink_mass_and_window_entropy_of_the_full_maps(folder, so
     text = words(300, seed=1 if softmax_path == "fused" else 11)  # another input: the store would answer the same
     full, _ = eager(folder, text)
     at = open_long(long_model=folder, long_text=text)
-    slower = [c.value for c in at.caption if "The softmax runs on torch's operations" in c.value]
-    assert len(slower) == (softmax_path == "torch")
-    assert all("ATTNVIZ_NATIVE=0): the same numbers as attnviz's fused C kernel" in c for c in slower)
+    assert not [c.value for c in at.caption if "The softmax runs on" in c.value]  # the path asked for runs
     found = charts(at)
     n = full.shape[-1]
     assert n > 64  # past the window: a query after the first 64 cannot see the first token

@@ -45,3 +45,11 @@ def test_the_browser_section_measures_every_timing_with_nothing_lost():
     assert all(0 < found[f"{name}_s"] < 60 for name in names), found
     assert all(found[f"{name}_s"] <= found[f"{name}_wall_s"] for name in ("submit", "overview", "slider")), found
     assert found["server_peak_mb"] > 100
+
+
+def test_the_softmax_comparison_runs_every_path_in_turns():
+    """``python -m benchmarks.long compare`` (docs/long.md's table), on the smoke model."""
+    command = [sys.executable, "-m", "benchmarks.long", "compare", "16", "1", "1"]
+    out = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True, timeout=600).stdout
+    assert "| tokens | turns | SDPA | torch | compiled | C |" in out and "\n| 16 | 1 |" in out
+    assert "torch.compile's first compilation (background)" in out

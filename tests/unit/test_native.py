@@ -4,6 +4,8 @@ and what happens where it cannot be built: one sentence saying why, and torch's 
 
 from __future__ import annotations
 
+import os
+import shutil
 import stat
 
 import numpy as np
@@ -13,7 +15,7 @@ from conftest import need_native
 from test_stream import DECODERS, tiny
 from test_stream_attention import attention_module, chunk_inputs
 
-from attnviz.long import native
+from attnviz.long import native, softmax
 from attnviz.long.chunks import chunk_attention, eager_of
 
 LOW = torch.finfo(torch.float32).min
@@ -129,6 +131,7 @@ def fake_compiler(folder, body: str) -> str:
 def test_without_a_working_compiler_it_says_why_and_torchs_path_gives_the_same_numbers(
     fresh_build, monkeypatch, compiler, why
 ):
+    monkeypatch.setenv("ATTNVIZ_SOFTMAX", "c")
     body = "echo 'error: no room' >&2\nexit 1"
     monkeypatch.setenv("CC", fake_compiler(fresh_build, body) if compiler == "fake" else compiler)
     assert native.kernel() is None
@@ -162,7 +165,59 @@ def test_the_kernel_is_built_once_then_loaded_from_the_cache(fresh_build, monkey
     assert native.status().startswith("the fused C kernel")
 
 
-def test_switched_off_it_says_so(monkeypatch):
-    monkeypatch.setenv("ATTNVIZ_NATIVE", "0")
+def test_by_default_the_extraction_does_not_ask_for_it(monkeypatch):
+    monkeypatch.delenv("ATTNVIZ_SOFTMAX", raising=False)
+    monkeypatch.setattr(native, "kernel", lambda: pytest.fail("the default path asked for the C kernel"))
+    assert softmax.status() == "torch's operations"
+    model = tiny(DECODERS["gemma2 (softcap, alternating windows)"])
+    query, key, value, mask = chunk_inputs(attention_module(model), 4, 2, 8)
+    assert "blocks" not in chunk_attention(query, key, value, mask, blocks=(2, 4, 3))[2]
+
+
+def need_compiler() -> None:
+    if shutil.which(os.environ.get("CC", "cc")) is None:
+        pytest.skip("no C compiler here: the build stops before the cache folder is looked at")
+
+
+def test_a_read_only_cache_folder_means_torchs_path_not_a_crash(fresh_build, monkeypatch):
+    need_compiler()
+
+    def read_only(*args, **kwargs):  # what a folder this user may not write to answers (chmod binds no root)
+        raise PermissionError(13, "Permission denied", kwargs.get("dir"))
+
+    monkeypatch.setattr(native.tempfile, "mkstemp", read_only)
     assert native.kernel() is None
-    assert native.status() == "torch's operations (the fused C kernel is switched off by ATTNVIZ_NATIVE=0)"
+    assert native.status().startswith("torch's operations (no place to build the kernel: [Errno 13] Permission")
+
+
+@pytest.mark.parametrize("mode", [0o777, 0o620])
+def test_a_cache_others_may_write_to_is_not_loaded(fresh_build, mode):
+    need_compiler()
+    cache = fresh_build / "cache" / "attnviz"
+    cache.mkdir(parents=True)
+    cache.chmod(mode | 0o700)
+    assert native.kernel() is None
+    assert "others may write to it; the kernel is not loaded from it" in native.status()
+
+
+def test_a_cached_build_others_may_write_to_is_not_loaded(fresh_build):
+    need_native()
+    [built] = (fresh_build / "cache" / "attnviz").glob("softmax_rows-*.so")
+    built.chmod(0o666)
+    native._loaded.cache_clear()
+    assert native.kernel() is None and "others may write to it" in native.status()
+
+
+ARM = "processor\t: 0\nBogoMIPS\t: 50.00\nFeatures\t: fp asimd sve\nCPU implementer\t: 0x41\nCPU part\t: {part}\n"
+
+
+def test_arm_cpus_are_told_apart(monkeypatch):
+    """On aarch64 /proc/cpuinfo has no "model name" or "flags": the cache key must still differ per CPU."""
+    keys = []
+    for part in ("0xd0c", "0xd40"):
+        monkeypatch.setattr(native.Path, "read_text", lambda self, part=part: ARM.format(part=part))
+        keys.append(native._cpu())
+    assert keys[0] != keys[1] and "CPU part: 0xd0c" in keys[0] and "Features: fp asimd sve" in keys[0]
+    monkeypatch.setattr(native.Path, "read_text", lambda self: "processor\t: 0\n")
+    with pytest.raises(native.BuildError, match="cannot be identified"):
+        native._cpu()

@@ -25,9 +25,10 @@ import torch
 from transformers import AttentionInterface
 from transformers.masking_utils import AttentionMaskInterface, eager_mask
 
-from attnviz.long.chunks import Scratch, chunk_attention, eager_of, is_standard
+from attnviz.long.chunks import Scratch, chunk_attention
 from attnviz.long.reduce import Reducer, block_factors
 from attnviz.maps.statistics import is_punctuation
+from attnviz.pretrained.eager import eager_of, is_standard
 from attnviz.pretrained.implementation import attention_implementation
 
 NAME = "attnviz_stream"

@@ -4,7 +4,7 @@
 scores, the masked scores and the weights of every layer, hand the weights back, and leaves attnviz to stack
 them (another copy) and turn them into an :class:`~attnviz.maps.attention_map.AttentionMap` (one more). At 512 tokens
 that was more time than the rest of MiniLM's forward pass. While :func:`captured` runs a model, every layer of
-a family whose eager attention has the standard form (:data:`attnviz.long.chunks.STANDARD`) computes its
+a family whose eager attention has the standard form (:data:`attnviz.pretrained.eager.STANDARD`) computes its
 scores and softmax in place in its own slice of one ``[layer, head, query, key]`` float32 array, the same
 arithmetic as that eager function, and returns no weights; other families, and any other caller of the same
 model meanwhile, get the model's own eager attention. ``tests/unit/test_capture.py`` checks the weights and
@@ -21,9 +21,9 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from attnviz.long.chunks import eager_of, is_standard, scores_into
 from attnviz.maps.attention_map import ROW_SUM_TOLERANCE
 from attnviz.maps.buffers import POOL
+from attnviz.pretrained.eager import eager_of, is_standard, scores_into
 from attnviz.pretrained.implementation import NotSwitchable, attention_implementation
 
 NAME = "attnviz_capture"

@@ -16,7 +16,8 @@ from test_stream import DECODERS, tiny
 from test_stream_attention import attention_module, chunk_inputs
 
 from attnviz.long import native, softmax
-from attnviz.long.chunks import chunk_attention, eager_of
+from attnviz.long.chunks import chunk_attention
+from attnviz.pretrained.eager import eager_of
 
 LOW = torch.finfo(torch.float32).min
 

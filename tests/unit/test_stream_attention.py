@@ -8,8 +8,9 @@ import pytest
 import torch
 from test_stream import DECODERS, tiny
 
-from attnviz.long.chunks import chunk_attention, is_standard
+from attnviz.long.chunks import chunk_attention
 from attnviz.long.stream import _Run, zero_where_visible
+from attnviz.pretrained.eager import is_standard
 
 
 def attention_module(model) -> torch.nn.Module:

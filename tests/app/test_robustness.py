@@ -3,7 +3,6 @@
 import re
 import socket
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
@@ -83,13 +82,14 @@ def test_hostile_text_is_inert_in_messages_and_figures():
     assert "<" in labels(spec)  # shown literally
 
 
-def test_cli_reports_bad_input_in_one_line(tmp_path):
-    command = [sys.executable, "-m", "attnviz", "extract", "--text", "   ", "--out", str(tmp_path / "x.npz")]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 2 and result.stderr.strip() == "error: Type some text first."  # nothing else
-    command[5] = "long " * 20_000
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0 and "warning: The text is 20002 tokens long" in result.stderr
+def test_cli_reports_bad_input_in_one_line(tmp_path, capsys):
+    """In-process (tests/unit/test_hf.py runs the real `python -m attnviz extract` once)."""
+    from attnviz.cli.main import main
+
+    command = ["extract", "--text", "   ", "--out", str(tmp_path / "x.npz")]
+    assert main(command) == 2 and capsys.readouterr().err.strip() == "error: Type some text first."  # nothing else
+    command[2] = "long " * 20_000
+    assert main(command) == 0 and "warning: The text is 20002 tokens long" in capsys.readouterr().err
 
 
 # ---- hosted mode ------------------------------------------------------------------------------------

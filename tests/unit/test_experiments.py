@@ -2,8 +2,6 @@
 
 import json
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -131,17 +129,13 @@ def test_drift_starts_after_the_first_wrong_token():
     assert max(result["total_variation"][: first + 1]) < 1e-5  # identical inputs up to the first mistake
 
 
-def test_the_experiment_command_prints_the_json_it_writes(tmp_path):
+def test_the_experiment_command_prints_the_json_it_writes(tmp_path, capsys):
+    from attnviz.cli.main import main
+
     out = tmp_path / "cost.json"
-    code = "import sys; from attnviz.cli.main import main; sys.exit(main())"
-    done = subprocess.run(
-        [sys.executable, "-c", code, "experiment", "attention-cost", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == json.loads(out.read_text()) and json.loads(done.stdout)["rows"]
+    assert main(["experiment", "attention-cost", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert json.loads(printed) == json.loads(out.read_text()) and json.loads(printed)["rows"]
     with pytest.raises(ValueError, match="choose one of"):
         experiments.runner("nope")
 

@@ -2,8 +2,6 @@
 from each layer's own query and key projections, special tokens are flagged, and the grid maps to pixels."""
 
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -118,23 +116,13 @@ def test_a_text_model_is_refused_in_one_sentence(tmp_path):
 
 
 def test_extract_command_writes_self_tokens_and_grid(tmp_path):
+    from attnviz.cli.main import main
+
     folder = save_tiny("deit", tmp_path / "deit")
     image = tmp_path / "in.png"
     picture(1).save(image)
     out = tmp_path / "x.npz"
-    command = [
-        sys.executable,
-        "-m",
-        "attnviz",
-        "extract",
-        "--model",
-        str(folder),
-        "--image",
-        str(image),
-        "--out",
-        str(out),
-    ]
-    subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True, timeout=300)
+    assert main(["extract", "--model", str(folder), "--image", str(image), "--out", str(out)]) == 0
     maps = storage.load(out)
     assert list(maps) == ["self"] and maps["self"].grid == (4, 4)
     assert maps["self"].query_tokens[:2] == ("[CLS]", "[DIST]") and maps["self"].weights.dtype == np.float32

@@ -18,6 +18,8 @@ from attnviz.pretrained.extract import extract
 
 from chart_data import charts
 
+pytestmark = pytest.mark.slow  # every test renders through kaleido, which starts a chromium: 5-25 s each
+
 SVG = "{http://www.w3.org/2000/svg}text"
 TEXT = "The cat sat on the mat because it was tired."
 

@@ -82,6 +82,7 @@ def test_hostile_text_is_inert_in_messages_and_figures():
     assert "<" in labels(spec)  # shown literally
 
 
+@pytest.mark.slow  # extracts 20,000 tokens' worth of text cut to MiniLM's 512: about 15 s
 def test_cli_reports_bad_input_in_one_line(tmp_path, capsys):
     """In-process (tests/unit/test_hf.py runs the real `python -m attnviz extract` once)."""
     from attnviz.cli.main import main

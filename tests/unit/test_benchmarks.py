@@ -10,6 +10,7 @@ from browser_check import need_chromium
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # a whole python -m benchmarks --smoke run: 15-20 s
 def test_benchmark_smoke_run_writes_its_report(tmp_path):
     out = tmp_path / "benchmarks.md"
     command = [sys.executable, "-m", "benchmarks", "--smoke", "--no-bertviz", "--out", str(out)]

@@ -104,7 +104,7 @@ def _compile() -> None:
             probe = torch.randn(n_rows, width)
             function(probe, torch.empty_like(probe))
         _COMPILED["function"] = function
-    except Exception as error:  # noqa: BLE001  (any failure of the compiler means: stay on torch's operations)
+    except Exception as error:
         _COMPILED["error"] = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
 
 
@@ -122,7 +122,7 @@ def _by_compiled(scores: torch.Tensor, out: torch.Tensor) -> Rows | None:
     try:
         with torch.compiler.set_stance("fail_on_recompile"):
             largest, entropy = function(flat, out.view(-1, width))
-    except Exception:  # noqa: BLE001  (a guard that would recompile, or anything else: torch's path)
+    except Exception:
         return None
     lead = scores.shape[1:-1]
     return {"entropy": entropy.view(lead), "max": largest.view(lead)}

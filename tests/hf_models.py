@@ -5,6 +5,9 @@ They share the packaged MiniLM tokenizer (vocabulary 30,522), so no test downloa
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from pathlib import Path
 
 import torch
@@ -77,10 +80,18 @@ FAMILY = {"bert": "encoder", "gpt2": "decoder", "llama": "decoder", "t5": "encod
 FAMILY |= {"bart": "encoder-decoder", "marian": "encoder-decoder"}
 
 
+_BUILT = Path(tempfile.mkdtemp(prefix="attnviz-tiny-models-"))  # each tiny model built once per test session
+atexit.register(shutil.rmtree, _BUILT, ignore_errors=True)
+
+
 def save_tiny(name: str, folder: Path) -> Path:
-    """Build the tiny ``name`` model with a fixed seed and save it with the MiniLM tokenizer."""
-    torch.manual_seed(0)
-    model = BUILDERS[name]()
-    model.save_pretrained(folder)
-    AutoTokenizer.from_pretrained(packaged_path()).save_pretrained(folder)
+    """The tiny ``name`` model (fixed seed) with the MiniLM tokenizer, saved in ``folder``: built once per test
+    session, then copied (each test gets its own folder, so none can change another's model)."""
+    built = _BUILT / name
+    if not built.exists():
+        torch.manual_seed(0)
+        BUILDERS[name]().save_pretrained(built.with_suffix(".part"))
+        AutoTokenizer.from_pretrained(packaged_path()).save_pretrained(built.with_suffix(".part"))
+        built.with_suffix(".part").rename(built)
+    shutil.copytree(built, folder, dirs_exist_ok=True)
     return folder

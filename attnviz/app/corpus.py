@@ -4,8 +4,6 @@ explore a results folder: per-head distributions, a head x statistic grid, and s
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -18,32 +16,40 @@ from attnviz.app.messages import plain, warning
 from attnviz.app.state import ViewState
 from attnviz.app.views import PRETRAINED, PRETRAINED_PAGE
 from attnviz.corpus import pipeline as corpus_pipeline
+from attnviz.corpus import uploads
 from attnviz.corpus.results import CorpusResults
+from attnviz.corpus.sentences import CorpusError
 from attnviz.maps.statistics import STATISTIC_NAMES, describe
 from attnviz.pretrained.hf import DEFAULT_MODEL
 
-RUNS = Path(tempfile.gettempdir()) / "attnviz-corpus"  # in-process results, one folder per (model, sentences, options)
 PAGE_SHARD_SIZE = 25  # the progress bar moves once a shard
 
 
 def run_in_process(model_id: str, sentences: list[str], word_level: bool, max_tokens: int) -> Path:
-    """The results folder of these sentences, computed here (with a progress bar) unless it is complete already."""
+    """The results folder of these sentences, computed here (with a progress bar) unless it is complete already.
+
+    Each run has its own private folder (attnviz.corpus.uploads: reused per corpus, the oldest evicted);
+    CorpusError with one sentence for anything that goes wrong on disk."""
     loaded = cache.pretrained_model(model_id)
     key = "\n".join([loaded.name, str(word_level), str(max_tokens), *sentences]).encode()
-    folder = RUNS / hashlib.blake2b(key, digest_size=12).hexdigest()
-    if not (folder / "summary.json").is_file():
-        folder.mkdir(parents=True, exist_ok=True)
-        source, temporary = folder / "input.txt", folder / f"input.tmp-{os.getpid()}"
-        temporary.write_text("\n".join(sentences) + "\n", encoding="utf-8")
-        os.replace(temporary, source)
+    try:
+        folder, complete = uploads.run_folder(hashlib.blake2b(key, digest_size=12).hexdigest())
+        if complete:
+            return folder / uploads.RESULTS
+        source = folder / "input.txt"
+        source.write_text("\n".join(sentences) + "\n", encoding="utf-8")
         bar = st.progress(0.0, text=f"Running {len(sentences)} sentences ...")
         show = lambda done, total, _: bar.progress(done / total, text=f"{done} / {total} sentences")
         options = corpus_pipeline.Options(
             model_id, shard_size=PAGE_SHARD_SIZE, word_level=word_level, max_tokens=max_tokens
         )
-        corpus_pipeline.run(source, folder, options, loaded=loaded, progress=show)
+        corpus_pipeline.run(source, folder / uploads.RESULTS, options, loaded=loaded, progress=show)
         bar.empty()
-    return folder
+    except OSError as error:
+        raise CorpusError(
+            f"The corpus could not be written to the server's disk ({error.strerror or error})."
+        ) from None
+    return folder / uploads.RESULTS
 
 
 def show(results: CorpusResults, view: ViewState) -> None:

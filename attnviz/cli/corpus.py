@@ -23,12 +23,14 @@ def add_parser(sub) -> None:
     c.add_argument("--address", help="--engine ray: address of an existing Ray cluster (default: a local Ray)")
     c.add_argument("--num-cpus", type=int, help="--engine ray without --address: CPUs of the local Ray")
     c.add_argument("--actors", type=int, help="--engine ray: model replicas (default: one per CPU, or per GPU)")
+    c.add_argument("--restart", action="store_true", help="remove --out's earlier results of a job and start again")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.set_defaults(run=corpus)
 
 
 def corpus(args: argparse.Namespace) -> int:
-    """Run or resume; bad input or a model that won't load is one line on stderr and exit status 2."""
+    """Run or resume; every failure (bad input, a folder not this job's, a model that won't load, a disk error) is
+    one line on stderr and exit status 2."""
     if args.engine != "ray" and (args.address or args.num_cpus or args.actors):
         print("error: --address, --num-cpus and --actors go with --engine ray", file=sys.stderr)
         return 2
@@ -38,9 +40,12 @@ def corpus(args: argparse.Namespace) -> int:
     )
     bar = _Bar(args.quiet)
     try:
-        summary = corpus_pipeline.run(args.input, args.out, options, progress=bar)
+        summary = corpus_pipeline.run(args.input, args.out, options, progress=bar, restart=args.restart)
     except (CorpusError, hf.ModelLoadError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # the disk: permission denied, no space left, ...
+        print(f"error: {error.strerror or error}{f': {error.filename}' if error.filename else ''}", file=sys.stderr)
         return 2
     finally:
         bar.close()

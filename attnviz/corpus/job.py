@@ -2,23 +2,32 @@
 
 Layout of a results folder (the command line and the Corpus page write the same one)::
 
-    job.json               what was asked: model, input, shard size, sentence count (checked on resume)
+    .lock                  held (fcntl.flock) by the job running here: a second job on the folder waits for it
+    job.json               what was asked: model, input and its sha256, options, sentence count (checked on resume)
     shards/part-00000.parquet   one row per sentence x layer x head: sentence_id, layer, head, tokens,
                                 every statistic of STATISTIC_NAMES (attnviz.maps.statistics), text
     aggregates.parquet     per head and statistic: count, mean, min, quantiles, max
     extremes.parquet       per head and statistic: the sentences where it is highest and lowest
     summary.json           written last: counts and notes; its presence means the job is complete
 
-A shard is written to a temporary file and renamed, so a shard file is either whole or absent: a job that
-is stopped (a crash, Ctrl-C) and started again skips the shards it finished. Every sentence runs alone
-through the model (no padding, no batch), so neither the shard size nor the engine changes a number.
+Every file is written to a uniquely named temporary file in its folder (``mkstemp``) and renamed, so a file
+is either whole or absent: a job that is stopped (a crash, Ctrl-C) and started again skips the shards it
+finished, once each has passed :func:`finished` (readable, this job's schema, fingerprint, sentence range
+and row count; any other file in its place is computed again). A folder that is not empty and holds no
+job.json is never written to. Every sentence runs alone through the model (no padding, no batch), so
+neither the shard size nor the engine changes a number.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import json
 import os
-from collections.abc import Callable, Sequence
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -40,6 +49,7 @@ class Job:
 
     model: str
     input: str
+    input_sha256: str  # of the input's bytes: a resume on a rewritten file is refused
     column: str | None
     shard_size: int
     sentences: int
@@ -68,26 +78,108 @@ def shard_path(out: Path, index: int) -> Path:
     return Path(out) / "shards" / f"part-{index:05d}.parquet"
 
 
-def open_job(out: Path, job: Job) -> None:
-    """Create the results folder for ``job``, or check that the one there was started for the same job."""
+LOCK = ".lock"
+OURS = ("job.json", "shards", "aggregates.parquet", "extremes.parquet", "summary.json")  # what --restart removes
+
+
+@contextlib.contextmanager
+def opened(out: Path, job: Job, restart: bool = False) -> Iterator[None]:
+    """Hold ``out`` for ``job`` (waiting for a job already running there), created or checked by :func:`open_job`."""
     out = Path(out)
+    _refuse_foreign(out)  # before anything is written there
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / LOCK).open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        open_job(out, job, restart)
+        yield
+
+
+def busy(out: Path) -> bool:
+    """Whether a job holds ``out`` right now."""
+    if not (Path(out) / LOCK).is_file():
+        return False
+    with (Path(out) / LOCK).open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        return False
+
+
+def open_job(out: Path, job: Job, restart: bool = False) -> None:
+    """Create the results folder for ``job``, or check that the one there was started for the same job.
+
+    ``restart``: remove this folder's results first (only a folder with a job.json: never another's files)."""
+    out = Path(out)
+    _refuse_foreign(out)
     manifest = out / "job.json"
-    if manifest.exists():
-        found = json.loads(manifest.read_text(encoding="utf-8"))
+    if manifest.exists() and restart:
+        for name in OURS:
+            shutil.rmtree(out / name) if (out / name).is_dir() else (out / name).unlink(missing_ok=True)
+    elif manifest.exists():
+        found = _read_manifest(manifest)
         if found != asdict(job):
             differ = ", ".join(k for k in asdict(job) if found.get(k) != asdict(job)[k])
             raise CorpusError(
                 f"{out} holds the results of another job (different {differ}): give a new --out folder, or "
-                "delete that one to start again."
+                "add --restart to start again there."
             )
+        for stale in [*out.glob("*.tmp"), *out.glob("shards/*.tmp")]:  # cut off by a crash; no job writes now
+            stale.unlink(missing_ok=True)
         return
     (out / "shards").mkdir(parents=True, exist_ok=True)
-    _write_atomic(manifest, json.dumps(asdict(job), indent=1).encode())
+    write_atomic(manifest, lambda path: path.write_text(json.dumps(asdict(job), indent=1), encoding="utf-8"))
 
 
-def todo(out: Path, shards: Sequence[Shard]) -> list[Shard]:
-    """The shards whose file is not there yet (a shard file is only ever there whole)."""
-    return [s for s in shards if not shard_path(out, s.index).exists()]
+def _refuse_foreign(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise CorpusError(f"{out} is a file, not a folder: give a folder for --out.")
+    if out.is_dir() and not (out / "job.json").is_file() and any(p.name != LOCK for p in out.iterdir()):
+        raise CorpusError(f"{out} is not empty and holds no corpus job.json: give a new or empty --out folder.")
+
+
+def _read_manifest(manifest: Path) -> dict:
+    try:
+        found = json.loads(manifest.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        found = None
+    if not isinstance(found, dict):
+        raise CorpusError(f"{manifest} is not a corpus job.json: give a new --out folder.")
+    return found
+
+
+def fingerprint(job: Job) -> str:
+    """What a shard must carry to count for ``job``: its input's hash, model and options (not the input's path)."""
+    fields = {k: v for k, v in asdict(job).items() if k != "input"}
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def todo(out: Path, job: Job, shards: Sequence[Shard]) -> list[Shard]:
+    """The shards without a finished file (a missing, unreadable or foreign one is computed again)."""
+    return [s for s in shards if not finished(out, job, s)]
+
+
+def finished(out: Path, job: Job, shard: Shard) -> bool:
+    """Whether the shard's file is this job's: readable, its schema, fingerprint and sentence range, whole rows."""
+    path = shard_path(out, shard.index)
+    if not path.is_file():
+        return False
+    try:
+        parquet = pq.ParquetFile(path)
+        meta = parquet.schema_arrow.metadata or {}
+        if not parquet.schema_arrow.remove_metadata().equals(SCHEMA) or meta.get(b"attnviz_job") != _key(job):
+            return False
+        sentences, skipped = int(meta[b"attnviz_sentences"]), int(meta[b"attnviz_skipped"])
+        ids = parquet.read(columns=["sentence_id"]).column(0).to_numpy()
+    except (pa.ArrowException, OSError, KeyError, ValueError):
+        return False
+    kept, rows = np.unique(ids, return_counts=True)
+    inside = not kept.size or (kept[0] >= shard.first_id and kept[-1] < shard.first_id + shard.count)
+    return sentences == shard.count and kept.size + skipped == shard.count and inside and len(set(rows)) <= 1
+
+
+def _key(job: Job) -> bytes:
+    return fingerprint(job).encode()
 
 
 def sentence_rows(loaded, sentence: corpus_input.Sentence, job: Job) -> dict[str, np.ndarray] | None:
@@ -125,15 +217,15 @@ def shard_table(loaded, sentences: Sequence[corpus_input.Sentence], job: Job) ->
         texts += [sentence.text] * len(rows["layer"])
     columns = {name: np.concatenate([p[name] for p in parts]) if parts else np.array([]) for name in _columns()}
     table = pa.table({**{n: pa.array(v, _TYPES[n]) for n, v in columns.items()}, "text": pa.array(texts, pa.string())})
-    return table.replace_schema_metadata({"attnviz_sentences": str(len(sentences)), "attnviz_skipped": str(skipped)})
+    meta = {"attnviz_sentences": str(len(sentences)), "attnviz_skipped": str(skipped), "attnviz_job": _key(job)}
+    return table.replace_schema_metadata(meta)
 
 
 def write_shard(out: Path, index: int, table: pa.Table) -> None:
-    """Write one shard atomically: a temporary file in the same folder, then a rename."""
-    path = shard_path(out, index)
-    temporary = path.with_suffix(f".tmp-{os.getpid()}")
-    pq.write_table(table, temporary, use_dictionary=["text"], compression="zstd")
-    os.replace(temporary, path)
+    """Write one shard atomically."""
+    write_atomic(
+        shard_path(out, index), lambda path: pq.write_table(table, path, use_dictionary=["text"], compression="zstd")
+    )
 
 
 def run_local(loaded, job: Job, out: Path, shards: Sequence[Shard], progress: Progress | None = None) -> None:
@@ -161,7 +253,16 @@ _TYPES = {
 }
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    temporary = path.with_suffix(f".tmp-{os.getpid()}")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+SCHEMA = pa.schema([*((name, _TYPES[name]) for name in _columns()), ("text", pa.string())])
+
+
+def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
+    """``write(temporary)`` to a unique temporary file beside ``path`` (mkstemp), then rename it to ``path``."""
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        write(Path(name))
+        os.replace(name, path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise

@@ -36,11 +36,14 @@ def run(
     options: Options,
     loaded=None,
     progress: Callable[[int, int, int], None] | None = None,
+    restart: bool = False,
 ) -> dict:
     """Run (or resume) the job and return its summary. ``loaded``: the model, if it is loaded already.
 
-    ``progress(done, total, newly_done)`` is called at the start and after every shard.
-    CorpusError for bad input or a folder that holds another job; ModelLoadError if the model won't load.
+    ``progress(done, total, newly_done)`` is called at the start and after every shard. A job already running
+    in ``out`` is waited for. ``restart``: this folder's earlier results are removed first.
+    CorpusError for bad input, a folder that holds another job (or is not empty and holds none) and a
+    resume whose input, model or options differ; ModelLoadError if the model won't load.
     """
     from attnviz.pretrained import hf
 
@@ -51,23 +54,31 @@ def run(
     scan = corpus_input.scan(source, options.column, options.shard_size)
     loaded = loaded or hf.load(options.model)  # here too for Ray: its name and token limit go in job.json
     limit = min(options.max_tokens, loaded.max_tokens)
+    digest = corpus_input.digest(source)
     job = corpus_job.Job(
-        loaded.name, str(source), options.column, options.shard_size, scan.sentences, options.word_level, limit, limit
+        loaded.name,
+        str(source),
+        digest,
+        options.column,
+        options.shard_size,
+        scan.sentences,
+        options.word_level,
+        limit,
+        limit,
     )
-    corpus_job.open_job(out, job)
-    if (out / "summary.json").is_file():  # written last: this job is complete
-        return json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    shards = corpus_job.plan(job, scan.starts)
-    remaining = corpus_job.todo(out, shards)
-    done = scan.sentences - sum(s.count for s in remaining)
-    report = _Reporter(progress, done, scan.sentences)
-    if options.engine == "ray" and remaining:
-        from attnviz.corpus import on_ray as corpus_ray
+    with corpus_job.opened(out, job, restart):
+        if (out / "summary.json").is_file():  # written last: this job is complete
+            return json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        shards = corpus_job.plan(job, scan.starts)
+        remaining = corpus_job.todo(out, job, shards)
+        report = _Reporter(progress, scan.sentences - sum(s.count for s in remaining), scan.sentences)
+        if options.engine == "ray" and remaining:
+            from attnviz.corpus import on_ray as corpus_ray
 
-        corpus_ray.run(options.model, job, out, remaining, report, **options.ray)
-    else:
-        corpus_job.run_local(loaded, job, out, remaining, report)
-    return corpus_results.reduce(out, job, len(shards), scan.notes(), time.perf_counter() - started)
+            corpus_ray.run(options.model, job, out, remaining, report, **options.ray)
+        else:
+            corpus_job.run_local(loaded, job, out, remaining, report)
+        return corpus_results.reduce(out, job, len(shards), scan.notes(), time.perf_counter() - started)
 
 
 class _Reporter:

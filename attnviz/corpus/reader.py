@@ -8,6 +8,7 @@ non-empty lines (or values) in file order, numbered from 0; their numbers never 
 from __future__ import annotations
 
 import codecs
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -62,6 +63,12 @@ def scan(path: Path, column: str | None, shard_size: int) -> Scan:
     if not result.sentences:
         raise CorpusError(f"{Path(path).name} holds no sentences: put one sentence on each line.")
     return result
+
+
+def digest(path: Path) -> str:
+    """The sha256 of the file's bytes, read as a stream."""
+    with Path(path).open("rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def read(path: Path, column: str | None, position: int, first_id: int, count: int) -> Iterator[Sentence]:

@@ -10,7 +10,6 @@ for the distance), interpolated inside the bin: within 1/HISTOGRAM_BINS of the r
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from attnviz.corpus.job import Job, shard_path
+from attnviz.corpus.job import Job, shard_path, write_atomic
 from attnviz.corpus.sentences import CorpusError
 from attnviz.maps.statistics import REGISTRY, STATISTIC_NAMES
 
@@ -74,9 +73,7 @@ def reduce(out: Path, job: Job, n_shards: int, notes: list[str], seconds: float)
     if accumulator is None:
         raise CorpusError("None of the sentences could be run: each held only special tokens.")
     for name, frame in (("aggregates", accumulator.aggregates()), ("extremes", accumulator.extremes)):
-        temporary = out / f"{name}.tmp-{os.getpid()}"
-        frame.to_parquet(temporary, index=False)
-        os.replace(temporary, out / f"{name}.parquet")
+        write_atomic(out / f"{name}.parquet", lambda path, frame=frame: frame.to_parquet(path, index=False))
     summary = {
         "sentences": job.sentences - skipped,
         "skipped": skipped,
@@ -87,9 +84,8 @@ def reduce(out: Path, job: Job, n_shards: int, notes: list[str], seconds: float)
         "seconds": round(seconds, 2),
         "notes": notes,
     }
-    temporary = out / f"summary.tmp-{os.getpid()}"
-    temporary.write_text(json.dumps(summary, indent=1), encoding="utf-8")
-    os.replace(temporary, out / "summary.json")  # last: its presence means the folder is complete
+    text = json.dumps(summary, indent=1)
+    write_atomic(out / "summary.json", lambda path: path.write_text(text, encoding="utf-8"))  # last: complete
     return summary
 
 

@@ -86,7 +86,8 @@ OURS = ("job.json", "shards", "aggregates.parquet", "extremes.parquet", "summary
 def opened(out: Path, job: Job, restart: bool = False) -> Iterator[None]:
     """Hold ``out`` for ``job`` (waiting for a job already running there), created or checked by :func:`open_job`."""
     out = Path(out)
-    _refuse_foreign(out)  # before anything is written there
+    if not (out / LOCK).is_file():  # a folder being set up by another job has its lock file
+        _refuse_foreign(out)  # before anything is written there
     out.mkdir(parents=True, exist_ok=True)
     with (out / LOCK).open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
@@ -127,14 +128,15 @@ def open_job(out: Path, job: Job, restart: bool = False) -> None:
         for stale in [*out.glob("*.tmp"), *out.glob("shards/*.tmp")]:  # cut off by a crash; no job writes now
             stale.unlink(missing_ok=True)
         return
-    (out / "shards").mkdir(parents=True, exist_ok=True)
     write_atomic(manifest, lambda path: path.write_text(json.dumps(asdict(job), indent=1), encoding="utf-8"))
+    (out / "shards").mkdir(exist_ok=True)
 
 
 def _refuse_foreign(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise CorpusError(f"{out} is a file, not a folder: give a folder for --out.")
-    if out.is_dir() and not (out / "job.json").is_file() and any(p.name != LOCK for p in out.iterdir()):
+    ours = lambda name: name == LOCK or (name.startswith(".job.json.") and name.endswith(".tmp"))  # a cut-off write
+    if out.is_dir() and not (out / "job.json").is_file() and not all(ours(p.name) for p in out.iterdir()):
         raise CorpusError(f"{out} is not empty and holds no corpus job.json: give a new or empty --out folder.")
 
 

@@ -85,11 +85,13 @@ def test_a_second_job_on_the_folder_waits_for_the_first(tmp_path, minilm):
         target=lambda: corpus_pipeline.run(corpus, out, OPTIONS, loaded=minilm, progress=lambda *c: seen.append(c))
     )
     second.start()
-    second.join(timeout=3)
-    assert second.is_alive() and seen == [] and corpus_job.busy(out)  # waiting on the folder's lock
-    release.set()
-    first.join(timeout=300)
-    second.join(timeout=300)
+    try:
+        second.join(timeout=3)
+        assert second.is_alive() and seen == [] and corpus_job.busy(out)  # waiting on the folder's lock
+    finally:
+        release.set()
+        first.join(timeout=300)
+        second.join(timeout=300)
     assert seen == [] and not corpus_job.busy(out)  # it found the job complete: nothing to report
 
 

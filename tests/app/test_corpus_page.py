@@ -110,3 +110,34 @@ def test_a_visitor_cannot_open_a_folder_and_a_bad_folder_is_one_sentence(tmp_pat
     hosted = AppTest.from_file(str(APP), default_timeout=120).run()
     hosted.switch_page("pages/analysis.py").run()
     assert "Open a results folder" not in hosted.radio(key="an_source").options
+
+
+def test_four_sessions_running_one_corpus_each_get_a_complete_private_folder(tmp_path, monkeypatch):
+    import os
+    import tempfile
+    import threading
+
+    from attnviz.app import corpus as corpus_ui
+    from attnviz.corpus import results as corpus_results
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the system temp folder of this test
+    folders, errors = [], []
+
+    def session():
+        try:
+            folders.append(corpus_ui.run_in_process("", HAND_MADE[:3], False, 64))
+        except Exception as error:  # noqa: BLE001 - the test reports it
+            errors.append(repr(error))
+
+    threads = [threading.Thread(target=session) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert errors == [] and len(folders) == 4
+    home = tmp_path / f"attnviz-corpus-{os.getuid()}"
+    assert home.stat().st_mode & 0o777 == 0o700
+    for folder in folders:
+        assert folder.parent.parent == home and folder.parent.stat().st_mode & 0o777 == 0o700
+        assert corpus_results.load(folder).summary["sentences"] == 3
+    assert corpus_ui.run_in_process("", HAND_MADE[:3], False, 64) in folders  # a complete one is reused

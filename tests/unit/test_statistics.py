@@ -115,7 +115,7 @@ def test_the_pretrained_page_the_corpus_job_and_the_long_page_agree_on_a_sliding
     np.testing.assert_allclose(whole["sink"], by_hand, atol=1e-6)
     assert not np.allclose(whole["sink"][0], whole["first"][0], atol=1e-3)  # the window matters here
 
-    job = corpus_job.Job(folder, "-", None, 1, 1, False, 512, 512)
+    job = corpus_job.Job(folder, "-", "", None, 1, 1, False, 512, 512)
     with one_thread():
         rows = corpus_job.sentence_rows(loaded, Sentence(0, TEXT), job)
     tokenised = long_input.tokenise(loaded, TEXT, 512)

@@ -255,6 +255,15 @@ _TYPES = {
 }
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it (os.umask would, for every thread)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+        return int(next(line.split()[1] for line in status.splitlines() if line.startswith("Umask:")), 8)
+    except (OSError, StopIteration, ValueError):
+        return 0o077  # unknown: keep it private
+
+
 SCHEMA = pa.schema([*((name, _TYPES[name]) for name in _columns()), ("text", pa.string())])
 
 
@@ -263,6 +272,7 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
     handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
     try:
+        os.chmod(name, 0o666 & ~_umask())  # what open() would have given it; mkstemp makes 0o600
         write(Path(name))
         os.replace(name, path)
     except BaseException:

@@ -114,6 +114,7 @@ def test_atomic_writes_to_one_path_from_many_threads(tmp_path):
     assert errors == [] and os.listdir(tmp_path) == ["summary.json"]  # no temporary file left behind
     text = target.read_text()
     assert text == text[: len(text) // 1000] * 1000  # one writer's whole text
+    assert target.stat().st_mode & 0o777 == 0o666 & ~corpus_job._umask()  # as open() would have made it
 
 
 def test_a_rewritten_input_is_refused_and_restart_starts_clean(tmp_path, minilm, capsys):

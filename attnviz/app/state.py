@@ -111,9 +111,22 @@ class ViewState:
 
     def choose(self, name: str, options: Sequence, default: Any = None) -> Any:
         """The field's value if it is one of ``options`` (a link may carry anything), else ``default``."""
+        fallback = options[0] if default is None else default
+        if self[name] not in options and self._offered_by_link(name):
+            field_default = self.fields[name].default
+            fallback = field_default if field_default in options else fallback
         if self[name] not in options:
-            self[name] = options[0] if default is None else default
+            self[name] = fallback
         return self[name]
+
+    def _offered_by_link(self, name: str) -> bool:
+        """True (once, saying so) when the URL carries ``name`` with a value the page does not offer."""
+        said = st.session_state.setdefault(self.key("link_offered"), set())
+        if self.key(name) not in st.query_params or name in said:
+            return False
+        said.add(name)
+        warning(f"The link's {name} is not one this page offers, so the default is used.")
+        return True
 
     def clamp(self, name: str, upper: int, lower: int = 0) -> int:
         """The integer field kept inside lower..upper (a link may carry a layer the model doesn't have)."""

@@ -125,3 +125,12 @@ def test_an_edited_pattern_of_bits_is_used_as_drawn():
     cells = np.eye(6, memory.BITS, dtype=bool)
     edited = pd.DataFrame(cells, columns=[f"bit {b}" for b in range(memory.BITS)])
     assert memory.checked(edited, 6) == tuple(tuple(int(v) for v in row) for row in cells)
+
+
+def test_a_link_choice_the_page_does_not_offer_gives_the_default_and_says_so():
+    at = run("why", {"why_model": "abcdef"})
+    assert not at.exception, at.exception
+    assert at.session_state["why_model"] == run("why", {}).session_state["why_model"]
+    assert [w.value for w in at.warning if "offers" in w.value] == [
+        "The link's model is not one this page offers, so the default is used\\."
+    ]

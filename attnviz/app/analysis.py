@@ -17,8 +17,8 @@ VIEW = state.ViewState(
     model=state.Field(""),
     a=state.Field("The cat sat on the mat."),
     b=state.Field("The dog lay on the rug."),
-    layer=state.Field(0, int),
-    head=state.Field(0, int),
+    layer=state.Field(0, int, check=state.natural),
+    head=state.Field(0, int, check=state.natural),
 )
 SAMPLE, UPLOAD, FOLDER = (
     "Built-in sample (100 varied English sentences)",

@@ -6,7 +6,7 @@ import streamlit as st
 
 from attnviz import figures
 from attnviz.app.charts import chart
-from attnviz.app.state import Field, ViewState, flag
+from attnviz.app.state import Field, ViewState, flag, natural
 from attnviz.maps.attention_map import AttentionMap
 from attnviz.pretrained import attribution
 from attnviz.pretrained.attribution import MEAN_OF_LAST, SCORES, Attribution
@@ -16,10 +16,10 @@ VIEW = ViewState(
     "attr_",
     model=Field(""),
     text=Field("The cat sat on the mat because it was tired."),
-    position=Field(-1, int),
+    position=Field(-1, int, check=lambda position: natural(position + 1)),  # -1: the last token
     target=Field("predicted"),
     baseline=Field("zero"),
-    steps=Field(32, int),
+    steps=Field(32, int, check=natural),
     head=Field("mean"),
     words=Field(False, flag),
 )

@@ -14,7 +14,11 @@ from attnviz.maps.analysis import alignment_table, js_distance
 from attnviz.maps.attention_map import AttentionMap
 
 VIEW = state.ViewState(
-    "cmp_", **widgets.TASK_FIELDS, score=state.Field("additive"), a=state.Field("additive"), b=state.Field("dot")
+    "cmp_",
+    **widgets.TASK_FIELDS,
+    score=state.Field("additive", check=state.one_of(*SCORES)),
+    a=state.Field("additive", check=state.one_of(*SCORES)),
+    b=state.Field("dot", check=state.one_of(*SCORES)),
 )
 INTRO = (
     "Both models read the same input while the gold target is fed to their decoders, so every panel has "

@@ -10,7 +10,7 @@ import streamlit as st
 from attnviz.app import cache
 from attnviz.app.charts import chart
 from attnviz.app.messages import plain, warning
-from attnviz.app.state import Field, ViewState, flag
+from attnviz.app.state import Field, ViewState, flag, natural, one_of
 from attnviz.app.views import MAP_TITLES
 from attnviz.figures import generation as charts
 from attnviz.maps.attention_map import AttentionMap
@@ -22,16 +22,16 @@ GENERATION = ViewState(
     "gen_",
     model=Field(""),
     prompt=Field("The cat sat on the mat because"),
-    mode=Field(MODES[0]),
+    mode=Field(MODES[0], check=one_of(*MODES)),
     answer=Field("it was tired."),
-    new=Field(8, int),
-    step=Field(0, int),
-    map=Field("cross"),
+    new=Field(8, int, check=natural),
+    step=Field(0, int, check=natural),
+    map=Field("cross", check=one_of(*MAP_TITLES)),
     sink=Field(False, flag),
     hide=Field(False, flag),
     words=Field(False, flag),
-    layer=Field(0, int),
-    head=Field(0, int),
+    layer=Field(0, int, check=natural),
+    head=Field(0, int, check=natural),
 )
 
 

@@ -8,10 +8,13 @@ import streamlit as st
 
 from attnviz import figures, settings
 from attnviz.app import charts, state, widgets
+from attnviz.app.messages import warning
 from attnviz.builtin.models.ntm import CopyRun
 
 BITS = 8
-VIEW = state.ViewState("ntm_", length=state.Field(6, int), pattern=state.Field(None, shared=False))
+VIEW = state.ViewState(
+    "ntm_", length=state.Field(6, int, check=lambda length: length >= 1), pattern=state.Field(None, shared=False)
+)
 INTRO = (
     "An LSTM controller with a 64-slot memory (Graves et al. 2014). Its heads address memory with "
     "attention: content (cosine similarity to a key), interpolation with the last weighting, a shift by "
@@ -35,11 +38,31 @@ def pattern_box() -> tuple[tuple[int, ...], ...]:
     right.button("Random pattern", icon=":material/casino:", on_click=random_pattern)
     length = VIEW["length"]
     if VIEW["pattern"] is None or len(VIEW["pattern"]) != length:
-        VIEW["pattern"] = np.random.default_rng(length).integers(0, 2, (length, BITS)).astype(bool)
+        VIEW["pattern"] = default_pattern(length)
     frame = pd.DataFrame(VIEW["pattern"], columns=[f"bit {b}" for b in range(BITS)])
     editor = VIEW.key(f"editor_{length}_{st.session_state.get('_ntm_counter', 0)}")
-    edited = st.data_editor(frame, key=editor, hide_index=False)
-    return tuple(tuple(int(v) for v in row) for row in edited.to_numpy())
+    edited = st.data_editor(frame, key=editor, hide_index=False, num_rows="fixed")
+    return checked(edited, length)
+
+
+def default_pattern(length: int) -> np.ndarray:
+    """The pattern a length starts with: bool [length, BITS], the same on every visit."""
+    return np.random.default_rng(length).integers(0, 2, (length, BITS)).astype(bool)
+
+
+def is_bit(cell: object) -> bool:
+    return isinstance(cell, bool | int | np.bool_ | np.integer) and cell in (0, 1)
+
+
+def checked(edited: pd.DataFrame, length: int) -> tuple[tuple[int, ...], ...]:
+    """The edited grid as the pattern, one row a step, if it is ``length`` rows of BITS bits; else the default
+    pattern, saying so. The browser sends the editor's rows and cells: ``num_rows="fixed"`` is a widget option
+    that a crafted message does not obey (it may add rows past the visitor's length cap, or send any cell)."""
+    cells = edited.to_numpy(dtype=object)
+    if cells.shape != (length, BITS) or not all(is_bit(cell) for cell in cells.flat):
+        warning(f"The edited pattern was not {length} rows of {BITS} bits (0 or 1), so the default pattern is used.")
+        cells = default_pattern(length)
+    return tuple(tuple(int(cell) for cell in row) for row in cells)
 
 
 def write_view(run: CopyRun) -> None:

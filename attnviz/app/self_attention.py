@@ -18,9 +18,9 @@ MAPS = {
 VIEW = state.ViewState(
     "tf_",
     **widgets.TASK_FIELDS,
-    map=state.Field("cross"),
-    layer=state.Field(0, int),
-    head=state.Field(0, int),
+    map=state.Field("cross", check=state.one_of(*MAPS)),
+    layer=state.Field(0, int, check=state.natural),
+    head=state.Field(0, int, check=state.natural),
     model=state.Field("transformer"),
 )
 INTRO = (

@@ -15,12 +15,21 @@ from attnviz.maps import grids
 VIEW = state.ViewState(
     "sp_",
     objects=state.Field("red circle, blue square, yellow triangle"),
-    seed=state.Field(0, int),
-    word=state.Field(0, int),
+    seed=state.Field(0, int, check=state.natural),
+    word=state.Field(0, int, check=state.natural),
 )
-VIT_VIEW = state.ViewState("spv_", layer=state.Field(2, int), head=state.Field(0, int), query=state.Field(0, int))
+VIT_VIEW = state.ViewState(
+    "spv_",
+    layer=state.Field(2, int, check=state.natural),
+    head=state.Field(0, int, check=state.natural),
+    query=state.Field(0, int, check=state.natural),
+)
 HF_VIEW = state.ViewState(
-    "sph_", vision_model=state.Field(""), layer=state.Field(0, int), head=state.Field(0, int), query=state.Field(0, int)
+    "sph_",
+    vision_model=state.Field(""),
+    layer=state.Field(0, int, check=state.natural),
+    head=state.Field(0, int, check=state.natural),
+    query=state.Field(0, int, check=state.natural),
 )
 INTRO = (
     "Temporal attention picks **which input step** to look at; spatial attention picks **which part of an "

@@ -26,18 +26,43 @@ from attnviz.maps.attention_map import AttentionMap
 SHARE = "share_open"  # under a view's prefix: the share expander's key, True while it is open
 
 
+TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no")
+
+
 def flag(text: object) -> bool:
-    """A boolean from the URL ('True' / 'true' / '1' / 'yes')."""
-    return str(text).lower() in ("true", "1", "yes")
+    """A boolean from the URL ('True' / 'false' / '1' / 'no' ...); ValueError for anything else."""
+    word = str(text).lower()
+    if word not in TRUE + FALSE:
+        raise ValueError(f"not a yes or no: {text!r}")
+    return word in TRUE
+
+
+def natural(value: int) -> bool:
+    """A count, an index or a seed a link may carry: 0 to 2**31 - 1."""
+    return 0 <= value < 2**31
+
+
+def one_of(*options: Any) -> Callable[[Any], bool]:
+    """A field's check: the value is one of ``options``."""
+    return lambda value: value in options
 
 
 @dataclass(frozen=True)
 class Field:
-    """One piece of a view: its default, how to read it from the URL, and whether links carry it."""
+    """One piece of a view: its default, how to read it from the URL (``cast``, then ``check``), and whether
+    links carry it (a field not shared is never read from the URL)."""
 
     default: Any
     cast: Callable[[str], Any] = str
     shared: bool = True
+    check: Callable[[Any], bool] = lambda value: True
+
+    def parse(self, text: str) -> Any:
+        """The value a link's ``text`` stands for; ValueError when it is malformed or out of range."""
+        value = self.cast(text)
+        if not self.check(value):
+            raise ValueError(f"out of range: {text[:40]!r}")
+        return value
 
 
 class ViewState:
@@ -54,13 +79,27 @@ class ViewState:
         """The value of a declared field: from the URL on the first visit (a shared link), else its default."""
         key = self.key(name)
         if key not in st.session_state:
-            field = self.fields[name]
-            raw = st.query_params.get(key)
-            try:
-                st.session_state[key] = field.cast(raw) if raw is not None else field.default
-            except (TypeError, ValueError):
-                st.session_state[key] = field.default
+            st.session_state[key] = self._linked().get(name, self.fields[name].default)
         return st.session_state[key]
+
+    def _linked(self) -> dict[str, Any]:
+        """The shared fields the URL carries, each through its parser. The first time, one sentence names those
+        it carried malformed or out of range: they keep their defaults."""
+        values, rejected = {}, []
+        for name, field in self.fields.items():
+            text = st.query_params.get(self.key(name))
+            if text is None or not field.shared:
+                continue
+            try:
+                values[name] = field.parse(text)
+            except (TypeError, ValueError, OverflowError):
+                rejected.append(name)
+        told = self.key("link_checked")
+        if rejected and told not in st.session_state:
+            names = ", ".join(rejected)
+            warning(f"The link's value for {names} was malformed or out of range, so the default is used.")
+        st.session_state[told] = True
+        return values
 
     def restore(self, *names: str) -> None:
         """Read these fields from a shared link (first visit) before their widgets are drawn."""
@@ -72,9 +111,22 @@ class ViewState:
 
     def choose(self, name: str, options: Sequence, default: Any = None) -> Any:
         """The field's value if it is one of ``options`` (a link may carry anything), else ``default``."""
+        fallback = options[0] if default is None else default
+        if self[name] not in options and self._offered_by_link(name):
+            field_default = self.fields[name].default
+            fallback = field_default if field_default in options else fallback
         if self[name] not in options:
-            self[name] = options[0] if default is None else default
+            self[name] = fallback
         return self[name]
+
+    def _offered_by_link(self, name: str) -> bool:
+        """True (once, saying so) when the URL carries ``name`` with a value the page does not offer."""
+        said = st.session_state.setdefault(self.key("link_offered"), set())
+        if self.key(name) not in st.query_params or name in said:
+            return False
+        said.add(name)
+        warning(f"The link's {name} is not one this page offers, so the default is used.")
+        return True
 
     def clamp(self, name: str, upper: int, lower: int = 0) -> int:
         """The integer field kept inside lower..upper (a link may carry a layer the model doesn't have)."""
@@ -144,6 +196,10 @@ class ViewState:
         for key, value in params.items():
             if st.query_params.get(key) != value:
                 st.query_params[key] = value
+        for view in (self, *others):  # a field not shared leaves the URL a link brought it in
+            for name, field in view.fields.items():
+                if not field.shared and view.key(name) in st.query_params:
+                    del st.query_params[view.key(name)]
         base = (st.context.url or "").split("?")[0]
         # The link is drawn only while the expander is open (opening it reruns the page): not on every rerun.
         expander = st.expander("Share this view", icon=":material/link:", key=self.key(SHARE), on_change="rerun")

@@ -13,7 +13,10 @@ from attnviz.maps.analysis import alignment_scores
 from attnviz.maps.attention_map import AttentionMap
 
 VIEW = state.ViewState(
-    "rnn_", **widgets.TASK_FIELDS, score=state.Field("additive"), step=state.Field(1, int, shared=False)
+    "rnn_",
+    **widgets.TASK_FIELDS,
+    score=state.Field("additive", check=state.one_of(*SCORES)),
+    step=state.Field(1, int, shared=False),
 )
 INTRO = (
     "A bidirectional GRU reads the input; a GRU decoder writes the output one token per step and, at each "

@@ -15,12 +15,12 @@ PAIR_VIEWS = ["Matched layers", "All layers"]
 VIEW = state.ViewState(
     "two_",
     text=state.Field("Don't stop: the cat sat on the mat because it was tired."),
-    layer=state.Field(0, int),
-    head_a=state.Field(0, int),
-    head_b=state.Field(0, int),
-    pairs=state.Field(PAIR_VIEWS[0]),
+    layer=state.Field(0, int, check=state.natural),
+    head_a=state.Field(0, int, check=state.natural),
+    head_b=state.Field(0, int, check=state.natural),
+    pairs=state.Field(PAIR_VIEWS[0], check=state.one_of(*PAIR_VIEWS)),
     free=state.Field(False, state.flag),
-    layer_b=state.Field(0, int),
+    layer_b=state.Field(0, int, check=state.natural),
 )
 SIDE_A, SIDE_B = state.ViewState("two_a_", model=state.Field("")), state.ViewState("two_b_", model=state.Field(""))
 BOX = (

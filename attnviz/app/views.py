@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from attnviz.app.state import Field, ViewState, flag
+from attnviz.app.state import Field, ViewState, flag, natural, one_of
 
 PRETRAINED_VIEWS = ["Single head", "All heads", "Head view"]
 # A pretrained model's maps (attnviz.pretrained.extract and .generation name them), as the pages title them.
@@ -22,10 +22,10 @@ PRETRAINED = ViewState(
     words=Field(False, flag),
     hide=Field(False, flag),
     stretch=Field(False, flag),
-    map=Field("self"),
-    tab=Field(PRETRAINED_VIEWS[0]),
-    analysis=Field(None),
-    layer=Field(0, int),
-    head=Field(0, int),
+    map=Field("self", check=one_of(*MAP_TITLES)),
+    tab=Field(PRETRAINED_VIEWS[0], check=one_of(*PRETRAINED_VIEWS)),
+    analysis=Field(None, check=one_of(*PRETRAINED_ANALYSES)),
+    layer=Field(0, int, check=natural),
+    head=Field(0, int, check=natural),
 )
 PRETRAINED_PAGE = "pretrained"  # its url_path in app.py

@@ -18,7 +18,10 @@ from attnviz.builtin.models.registry import MODELS
 from attnviz.maps.attention_map import AttentionMap
 
 VIEW = state.ViewState(
-    "why_", task=state.Field("reverse"), model=state.Field("rnn-additive"), keys=state.Field(32, int)
+    "why_",
+    task=state.Field("reverse"),
+    model=state.Field("rnn-additive"),
+    keys=state.Field(32, int, check=state.natural),
 )
 INTRO = (
     "The arguments for attention, each measured on real trained models: the fixed context vector is a "

@@ -7,14 +7,17 @@ import streamlit as st
 from attnviz import figures
 from attnviz.app import cache, charts
 from attnviz.app.messages import error
-from attnviz.app.state import Field, ViewState
+from attnviz.app.state import Field, ViewState, one_of
 from attnviz.builtin.tasks import TASKS, Task
 from attnviz.maps import storage
 from attnviz.maps.attention_map import AttentionMap
 from attnviz.pretrained.hf import DEFAULT_DESCRIPTION, LoadedModel, ModelLoadError
 from attnviz.settings import limits
 
-TASK_FIELDS = {"task": Field("translate"), "text": Field("")}  # the fields task_input uses; text defaults per task
+TASK_FIELDS = {
+    "task": Field("translate", check=one_of(*TASKS)),
+    "text": Field(""),
+}  # the fields task_input uses; text defaults per task
 MODEL_LABEL = "Model: a Hugging Face id or a local folder; empty for the packaged default"
 
 

@@ -165,10 +165,12 @@ def to_bytes(fig: go.Figure, chosen: FigureOptions) -> bytes:
     os.environ.setdefault("BROWSER_PATH", browser())  # kaleido finds the same one, never a download
     width, height = chosen.layout_size()
     opts = dict(format=chosen.fmt, width=width, height=height, scale=chosen.scale())
+    from kaleido.errors import KaleidoError
+
     try:
         with RENDERS:
             data = within(styled(fig, chosen).to_dict(), opts, RENDER_SECONDS)
-    except RuntimeError as error:  # kaleido's wording when the browser fails or closes
+    except (RuntimeError, KaleidoError) as error:  # kaleido's wording when the browser fails, closes or errs
         raise ExportError(f"The browser that renders figures failed: {str(error).splitlines()[0]}") from None
     return stable_svg(data) if chosen.fmt == "svg" else data
 

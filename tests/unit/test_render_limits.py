@@ -69,3 +69,18 @@ def test_a_real_chromium_that_never_answers_is_killed_with_every_process_it_star
     [(pgid, members)] = groups
     assert pgid in members and len(members) >= 2  # chromium and its helpers (zygote, renderer, ...)
     assert group(pgid) == set()
+
+
+def test_a_browser_that_fails_is_one_sentence(monkeypatch):
+    from kaleido.errors import KaleidoError
+
+    class Failing(HangingBrowser):
+        async def __aenter__(self):
+            return self  # no process: this browser fails at once
+
+        async def calc_fig(self, *args, **kwargs):
+            raise KaleidoError(525, "render failed\ndetails")
+
+    monkeypatch.setattr(kaleido, "Kaleido", Failing)
+    with pytest.raises(export.ExportError, match="^The browser that renders figures failed: Error 525: render failed$"):
+        export.to_bytes(figures.heatmap(attention(), 0, 0), export.options())

@@ -90,6 +90,7 @@ class Limits:
     max_ig_steps: int = 256  # attribution page: integrated-gradients steps (each a forward and backward pass)
     max_attribution_tokens: int = 512  # attribution page: tokens of the text (and at most the model's own maximum)
     max_new_tokens: int = 64  # generation page: tokens generated, or tokens of a typed answer fed in
+    max_renders_per_minute: int | None = None  # 'Figure for a paper' renders per session (each starts a browser)
 
 
 def mode() -> Mode:
@@ -226,6 +227,7 @@ def limits() -> Limits:
         max_ig_steps=64,
         max_attribution_tokens=128,
         max_new_tokens=24,
+        max_renders_per_minute=6,
     )
 
 

@@ -60,6 +60,8 @@ def silent_hub(monkeypatch):
     that swallows traffic), so the real reachability probe runs and must give up by itself."""
     from huggingface_hub import constants
 
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)  # set for every test above; the probe honours it
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)  # the kernel completes the handshake; nobody ever reads or writes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 
 import plotly.graph_objects as go
@@ -10,10 +11,12 @@ import streamlit as st
 
 from attnviz.app.messages import error, log
 from attnviz.figures import export
+from attnviz.settings import limits
 
 FIELDS = ("fmt", "unit", "width", "height", "dpi", "font_family", "font_size", "colorscale")
 AS_ON_SCREEN = "as on screen"  # the view's own colours (export.COLORSCALES' None)
 FORMAT_LABELS = {"svg": "SVG (vector)", "pdf": "PDF (vector)", "png": "PNG (print resolution)"}
+RENDER_TIMES = "attnviz-render-times"  # session state: when this session's recent renders started (monotonic s)
 
 
 def paper_figure(build: Callable[[], go.Figure], stem: str, key: str) -> None:
@@ -101,6 +104,7 @@ def _render(build: Callable[[], go.Figure], stem: str, key: str, file_key: str) 
     """Render the figure into the session (``file_key``); a bad choice or a missing browser is one sentence."""
     try:
         chosen = _chosen(key)
+        _count_render()
         fig = build()
         view = _digest(fig)  # before the export: writing an image can reorder the figure's keys (subplots' did)
         data = export.to_bytes(fig, chosen)
@@ -114,6 +118,18 @@ def _render(build: Callable[[], go.Figure], stem: str, key: str, file_key: str) 
         return
     name = export.file_name(stem, chosen)
     st.session_state[file_key] = dict(view=view, data=data, name=name, mime=export.MIME[chosen.fmt])
+
+
+def _count_render() -> None:
+    """Count one render for this session; ExportError with one sentence past a visitor's renders a minute."""
+    cap = limits().max_renders_per_minute
+    now = time.monotonic()
+    recent = [t for t in st.session_state.get(RENDER_TIMES, []) if now - t < 60]
+    if cap is not None and len(recent) >= cap:
+        raise export.ExportError(
+            f"At most {cap} figures can be rendered a minute here: wait a moment, then render again."
+        )
+    st.session_state[RENDER_TIMES] = [*recent, now]
 
 
 def _digest(fig: go.Figure) -> str:

@@ -148,6 +148,8 @@ def _jsonl_values(path: Path, column: str, position: int) -> Iterator[tuple[int,
             record = json.loads(line)
         except json.JSONDecodeError as error:
             raise CorpusError(f"{path.name}, line {number}: not JSON ({error.msg}).") from None
+        except RecursionError:
+            raise CorpusError(f"{path.name}, line {number}: JSON nested too deeply to read.") from None
         if not isinstance(record, dict) or column not in record:
             raise CorpusError(
                 f"{path.name}, line {number}: no field '{column}'. Name the field that holds the text with --column."
@@ -169,7 +171,7 @@ def _parquet_values(path: Path, column: str, position: int) -> Iterator[tuple[in
     if column not in names:
         raise CorpusError(f"{path.name} has no column '{column}'; its columns: {', '.join(names)}. Use --column.")
     kind = parquet.schema_arrow.field(column).type
-    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+    if not _is_text(pa.types.is_dictionary(kind) and kind.value_type or kind):
         raise CorpusError(f"{path.name}: column '{column}' holds {kind}, not text.")
     row = 0
     for group in range(parquet.num_row_groups):
@@ -178,7 +180,14 @@ def _parquet_values(path: Path, column: str, position: int) -> Iterator[tuple[in
             row += size
             continue
         for batch in parquet.iter_batches(batch_size=4096, row_groups=[group], columns=[column]):
-            for value in batch.column(0).to_pylist():
+            for value in batch.column(0).cast(pa.string()).to_pylist():  # dictionary-encoded and views as plain text
                 if row >= position:
                     yield row, value
                 row += 1
+
+
+def _is_text(kind) -> bool:
+    """Whether an Arrow type is text: string, large_string or string_view."""
+    import pyarrow as pa
+
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)

@@ -7,14 +7,14 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from attnviz.figures.common import HEAD_COLORS, escape, token_ticks
+from attnviz.figures.common import HEAD_COLORS, escape, token_labels, token_ticks
 
 
 def score_bars(tokens: Sequence[str], shares: dict[str, np.ndarray], title: str = "", unit: str = "token") -> go.Figure:
     """Grouped bars: for each token, each score as its share of the score's total magnitude (0 to 1)."""
     fig = go.Figure()
     positions = np.arange(len(tokens))
-    labels = [escape(t) for t in tokens]
+    labels = token_labels(tokens)
     for index, (name, values) in enumerate(shares.items()):
         fig.add_trace(
             go.Bar(

@@ -46,16 +46,26 @@ def escape(label: str) -> str:
     return html.escape(label, quote=False).replace("\n", "\\n")
 
 
+MAX_LABEL_CHARS = 24  # a token's label on a figure, on screen and in an export: a longer one is cut with an ellipsis
+
+
+def token_label(token: str) -> str:
+    """A token as a figure's label: at most MAX_LABEL_CHARS characters (a longer one cut, ending in '…'), escaped for
+    plotly, right-to-left text isolated (attnviz/text/scripts.py). A 5,000-character label would take the page."""
+    short = token if len(token) <= MAX_LABEL_CHARS else token[: MAX_LABEL_CHARS - 1] + "…"
+    return scripts.readable(escape(short))
+
+
 def token_labels(tokens: Sequence[str]) -> list[str]:
-    """Every token escaped for plotly, right-to-left ones isolated (attnviz/text/scripts.py)."""
-    return [scripts.readable(escape(t)) for t in tokens]
+    """Every token as a figure's label (:func:`token_label`)."""
+    return [token_label(t) for t in tokens]
 
 
 def token_ticks(tokens: Sequence[str], max_ticks: int = 80) -> dict:
     """Integer tick positions with token labels (repeated tokens stay distinct): every k-th, k the least that fits."""
     step = scripts.label_step(len(tokens), max_ticks)
     positions = list(range(0, len(tokens), step))
-    return dict(tickmode="array", tickvals=positions, ticktext=[scripts.readable(escape(tokens[i])) for i in positions])
+    return dict(tickmode="array", tickvals=positions, ticktext=[token_label(tokens[i]) for i in positions])
 
 
 def token_axis(tokens: Sequence[str], title: str, max_ticks: int = 80) -> dict:

@@ -7,11 +7,16 @@ PDF page and the SVG viewBox use), and a PNG is rendered at ``dpi`` dots per inc
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import re
 import shutil
+import signal
+import subprocess
 import threading
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Literal, get_args
 
 import plotly.graph_objects as go
@@ -34,6 +39,7 @@ MIN_SIDE_PX = 100  # the caps on size are settings (max_figure_side_px, max_figu
 DPI_RANGE = (72, 1_200)
 FONT_SIZE_RANGE = (4, 48)  # points
 RENDERS = threading.BoundedSemaphore(2)  # browsers rendering at once in this process; more presses wait
+RENDER_SECONDS = 60  # a render's hard time limit: past it, the browser it started is killed
 
 
 class ExportError(ValueError):
@@ -151,16 +157,69 @@ def browser() -> str:
 
 
 def to_bytes(fig: go.Figure, chosen: FigureOptions) -> bytes:
-    """``fig`` rendered as ``chosen.fmt`` at the chosen size, font, colour scale and (PNG) resolution."""
+    """``fig`` rendered as ``chosen.fmt`` at the chosen size, font, colour scale and (PNG) resolution.
+
+    The render has :data:`RENDER_SECONDS`; past them its browser is killed and ExportError says so.
+    """
     check(chosen)
     os.environ.setdefault("BROWSER_PATH", browser())  # kaleido finds the same one, never a download
     width, height = chosen.layout_size()
+    opts = dict(format=chosen.fmt, width=width, height=height, scale=chosen.scale())
+    from kaleido.errors import KaleidoError
+
     try:
         with RENDERS:
-            data = styled(fig, chosen).to_image(format=chosen.fmt, width=width, height=height, scale=chosen.scale())
-    except RuntimeError as error:  # plotly's wording when kaleido finds no browser or the browser fails
+            data = within(styled(fig, chosen).to_dict(), opts, RENDER_SECONDS)
+    except (RuntimeError, KaleidoError) as error:  # kaleido's wording when the browser fails, closes or errs
         raise ExportError(f"The browser that renders figures failed: {str(error).splitlines()[0]}") from None
     return stable_svg(data) if chosen.fmt == "svg" else data
+
+
+def within(fig_dict: dict, opts: dict, seconds: float) -> bytes:
+    """kaleido's render of ``fig_dict`` in a worker thread given ``seconds``: past them, the browser it started
+    (its own process group, as choreographer starts it) is killed and ExportError says the export was stopped."""
+    import kaleido
+    import plotly.io as pio
+
+    renderer = kaleido.Kaleido(n=1, plotlyjs=pio.defaults.plotlyjs, mathjax=pio.defaults.mathjax)
+    outcome: dict = {}
+
+    async def render() -> bytes:
+        outcome["stop"] = partial(asyncio.get_running_loop().call_soon_threadsafe, asyncio.current_task().cancel)
+        async with renderer:
+            return await renderer.calc_fig(fig_dict, opts=opts, topojson=pio.defaults.topojson)
+
+    def run() -> None:
+        try:
+            outcome["data"] = asyncio.run(render())
+        except BaseException as error:  # handed to the caller's thread
+            outcome["error"] = error
+
+    worker = threading.Thread(target=run, name="attnviz-render", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        end_browser(renderer)
+        outcome.get("stop", lambda: None)()  # cancel the render, so the worker thread ends too
+        worker.join(5)
+        end_browser(renderer)  # a browser that started while the first kill ran
+        raise ExportError(f"The export took longer than {seconds:g} s and was stopped.")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["data"]
+
+
+def end_browser(renderer) -> None:
+    """Kill the browser ``renderer`` started, with every process of its group, and reap it; nothing if none."""
+    process: subprocess.Popen | None = getattr(renderer, "subprocess", None)
+    if process is None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        process.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(5)
 
 
 def stable_svg(data: bytes) -> bytes:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from attnviz.figures.common import COLORSCALE, escape, token_labels, token_ticks
+from attnviz.figures.common import COLORSCALE, escape, token_label, token_labels, token_ticks
 from attnviz.maps.attention_map import AttentionMap
 
 CHOSEN, OTHER = "#d62728", "#1f77b4"
@@ -22,7 +22,7 @@ def context_bars(row: AttentionMap, layer: int, head: int, title: str = "", unit
             y=weights,
             marker=dict(color=weights, colorscale=COLORSCALE, cmin=0.0, cmax=1.0, colorbar=dict(title="weight")),
             customdata=np.array(token_labels(row.key_tokens), dtype=object),
-            hovertemplate=f"{escape(row.query_tokens[0])} → %{{customdata}}: %{{y:.3f}}<extra></extra>",
+            hovertemplate=f"{token_label(row.query_tokens[0])} → %{{customdata}}: %{{y:.3f}}<extra></extra>",
         )
     )
     fig.update_layout(

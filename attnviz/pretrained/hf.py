@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 import time
@@ -82,8 +83,12 @@ def hub_reachable(timeout: float = 3.0) -> bool:
 
     Any HTTP answer counts, an error status too; a refused connection, a proxy that accepts and stays
     silent, or no answer in time counts as unreachable. The whole probe ends within about ``timeout``.
+    ``HF_HUB_OFFLINE`` set (1, true, yes, on) is unreachable without any connection.
     """
     from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE or constants._is_true(os.environ.get("HF_HUB_OFFLINE")):
+        return False
 
     url = urlparse(constants.ENDPOINT)
     port = url.port or (443 if url.scheme == "https" else 80)
@@ -126,8 +131,14 @@ def _looks_like_hub_id(name: str) -> bool:
 
 
 def _first_line(error: Exception) -> str:
+    """The error's first line, with the Hub's address (``HF_ENDPOINT``, which may be private) said as 'the Hub'."""
+    from huggingface_hub import constants
+
     text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
+    line = text[0] if text else type(error).__name__
+    for address in (f"'{constants.ENDPOINT}'", constants.ENDPOINT, urlparse(constants.ENDPOINT).netloc):
+        line = line.replace(address, "the Hub") if address else line
+    return line
 
 
 def _load(name: str, location, device: str, local_only: bool) -> LoadedModel:

@@ -13,6 +13,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 FORMATS = ("PNG", "JPEG", "WEBP", "GIF")
@@ -81,6 +82,9 @@ def _to_rgb(image: Image.Image, notes: list[str]) -> Image.Image:
         return image
     if mode == "P" and "transparency" in image.info:
         image, mode = image.convert("RGBA"), "RGBA"
+    if mode.startswith("I;16") or mode == "I":  # Pillow's convert would clip every level above 255 to white
+        notes.append("Its 16-bit grey levels were scaled to 8 bits.")
+        return _eight_bit(image).convert("RGB")
     if mode in ("RGBA", "LA", "PA"):
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))
         notes.append("Its transparent parts are shown on white.")
@@ -88,6 +92,12 @@ def _to_rgb(image: Image.Image, notes: list[str]) -> Image.Image:
     if mode not in ("P", "L", "1"):
         notes.append(f"Its colours were converted from {mode} to RGB.")
     return image.convert("RGB")
+
+
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """A 16-bit grey image (0 to 65,535) as 8-bit grey (0 to 255): each level divided by 257, rounded."""
+    levels = np.asarray(image).astype(np.uint32)
+    return Image.fromarray(((np.minimum(levels, 65_535) + 128) // 257).astype(np.uint8), "L")
 
 
 def sample() -> ReadImage:

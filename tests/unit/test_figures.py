@@ -5,6 +5,7 @@ import plotly.io as pio
 import pytest
 
 from attnviz import figures
+from attnviz.figures.common import MAX_LABEL_CHARS
 from attnviz.maps.attention_map import AttentionMap
 
 from chart_data import decode
@@ -134,7 +135,8 @@ def test_small_maps_hover_with_their_tokens(view):
     attn = random_map(q=3, k=4, tokens=["the", HOSTILE, "sat", "."])
     trace = as_json(_views(attn)[view])["data"][0]
     hover = trace["customdata"]
-    assert len(hover) == 3 and hover[1] == ["q1 → the", f"q1 → {figures.escape(HOSTILE)}", "q1 → sat", "q1 → ."]
+    label = figures.escape(HOSTILE[: MAX_LABEL_CHARS - 1]) + "…"  # escaped, and cut as every label on a figure is
+    assert len(hover) == 3 and hover[1] == ["q1 → the", f"q1 → {label}", "q1 → sat", "q1 → ."]
     assert trace["hovertemplate"].startswith("%{customdata}: %{z:")
 
 

@@ -196,6 +196,8 @@ def test_hub_probe_accepts_any_http_answer(monkeypatch):
 
     from huggingface_hub import constants
 
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)  # tests/conftest.py sets it; the probe now honours it
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)  # answers 501
     threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")

@@ -78,7 +78,7 @@ def run(model_id: str, loaded: LoadedModel, text: str, max_tokens: int) -> long_
         bar = st.progress(0.0, text=f"Running {plain(loaded.name)} on the text ...")
         report = lambda done, total: bar.progress(min(1.0, done / max(total, 1)), text=f"Layer {done} of {total} done")
         try:
-            found = long_input.run_text(loaded, text, max_tokens, report)
+            found = long_input.run_text(loaded, text, max_tokens, report, max_bytes=store.max_bytes)
         except ValueError as problem:  # no text to run, or a model whose attention is not transformers' interface
             error(problem)
             st.stop()

@@ -69,20 +69,30 @@ def softmax_note() -> str:
     return f" The softmax runs on {said}: the same numbers as the path asked for, only slower on thousands of tokens."
 
 
+RUNNING = "long_running"  # session key: this session's long run is in flight (at most one at once)
+BUSY = "A long run of this session is still going: wait for it to finish, then submit again."
+
+
 def run(model_id: str, loaded: LoadedModel, text: str, max_tokens: int) -> long_input.LongRun:
-    """The stored result for this input, or one streamed run with a progress bar; bad input stops the page."""
+    """The stored result for this input, or one streamed run with a progress bar; bad input stops the page, and
+    so does a second run asked for while this session's first is in flight (one sentence)."""
     store = cache.long_store()
     key = long_input.text_key(model_id or DEFAULT_MODEL, text, max_tokens)
     found = store.get(key)
     if found is None:
+        if st.session_state.get(RUNNING):
+            warning(BUSY)
+            st.stop()
+        st.session_state[RUNNING] = True
         bar = st.progress(0.0, text=f"Running {plain(loaded.name)} on the text ...")
         report = lambda done, total: bar.progress(min(1.0, done / max(total, 1)), text=f"Layer {done} of {total} done")
         try:
-            found = long_input.run_text(loaded, text, max_tokens, report)
+            found = long_input.run_text(loaded, text, max_tokens, report, max_bytes=store.max_bytes)
         except ValueError as problem:  # no text to run, or a model whose attention is not transformers' interface
             error(problem)
             st.stop()
         finally:
+            st.session_state[RUNNING] = False
             bar.empty()
         store.put(key, found)
     n = len(found.streamed.tokens)

@@ -91,10 +91,31 @@ def run(loaded: LoadedModel, tokenised: Tokenised, progress: Progress | None = N
     )
 
 
-def run_text(loaded: LoadedModel, text: str, max_tokens: int, progress: Progress | None = None) -> LongRun:
+def estimated_bytes(config, n_tokens: int, side: int = OVERVIEW_SIDE) -> int:
+    """What :func:`stored_bytes` of a run of a model with ``config`` on ``n_tokens`` tokens will be, at most (known
+    before the forward pass): every layer's queries and keys, thumbnails (twice) and the views kept."""
+    layers, heads = config.num_hidden_layers, config.num_attention_heads
+    kv_heads = getattr(config, "num_key_value_heads", None) or heads
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads
+    side = min(side, n_tokens)
+    per_layer = (heads + kv_heads) * n_tokens * head_dim + 2 * heads * side * side + 16 * heads
+    return 4 * layers * per_layer + VIEWS_KEPT * 4 * HEAD_SIDE**2
+
+
+def run_text(
+    loaded: LoadedModel, text: str, max_tokens: int, progress: Progress | None = None, max_bytes: int | None = None
+) -> LongRun:
     """The first ``max_tokens`` tokens of ``text`` streamed once: what the long-input page and ``python -m attnviz
-    long`` show; ValueError with one sentence for text or a model it cannot run."""
+    long`` show; ValueError with one sentence for text or a model it cannot run, or a result estimated to hold
+    more than ``max_bytes`` (said before the model runs)."""
     tokenised = tokenise(loaded, text, max_tokens)
+    n = len(tokenised.tokens)
+    needed = estimated_bytes(loaded.model.config, n)
+    if max_bytes is not None and needed > max_bytes:
+        raise ValueError(
+            f"{n:,} tokens of {loaded.name} would hold about {needed / 2**20:,.0f} MB, "
+            f"more than the {max_bytes / 2**20:,.0f} MB this server keeps for long results: use fewer tokens."
+        )
     return LongRun(run(loaded, tokenised, progress), tokenised.full_length)
 
 
@@ -189,13 +210,14 @@ def text_key(model_id: str, text: str, max_tokens: int) -> tuple[str, str, int]:
 
 
 def stored_bytes(streamed: Streamed) -> int:
-    """Bytes a result holds: thumbnails, statistics, and every layer's queries, keys and mask (shared once)."""
+    """Bytes a result holds: thumbnails, statistics, and every layer's queries, keys and mask (shared once; a
+    mask built a block at a time holds none)."""
     total = streamed.thumbnails.nbytes + sum(v.nbytes for v in streamed.statistics.values())
     total += streamed.thumbnails_aside.nbytes if streamed.thumbnails_aside is not None else 0
     seen: set[int] = set()
     for layer in streamed.layers:
         for tensor in (layer.query, layer.key, layer.mask):
-            if tensor is not None and id(tensor) not in seen:
+            if isinstance(tensor, torch.Tensor) and id(tensor) not in seen:
                 seen.add(id(tensor))
                 total += tensor.element_size() * tensor.nelement()
     return total
@@ -236,7 +258,8 @@ class LongRun:
 class Store:
     """Results kept once per process, oldest evicted first when the bytes held pass ``max_bytes``.
 
-    The newest result is kept even if it alone passes the bound (the page it was run for shows it)."""
+    A result that alone passes the bound is not kept (a run estimated to pass it is refused before it starts:
+    :func:`run_text`'s ``max_bytes``)."""
 
     def __init__(self, max_bytes: int):
         self.max_bytes = max_bytes
@@ -254,7 +277,7 @@ class Store:
         with self._lock:
             self._items[key] = (value, value.nbytes)
             self._items.move_to_end(key)
-            while len(self._items) > 1 and self._bytes() > self.max_bytes:
+            while self._items and self._bytes() > self.max_bytes:
                 self._items.popitem(last=False)
 
     def _bytes(self) -> int:

@@ -10,7 +10,9 @@ The layer's post-RoPE queries and keys and its mask are kept, so any single head
 on demand (:meth:`Streamed.head`), without running the model again.
 
 Memory: the largest attention tensor alive is ``heads x chunk x tokens``; what stays is the queries and keys
-of every layer (``layers x (heads + kv_heads) x tokens x head_dim``) and one mask per mask kind.
+of every layer (``layers x (heads + kv_heads) x tokens x head_dim``). No mask is ever held whole: the mask of a
+layer kind is a :class:`RowMask`, which builds the rows a chunk needs from transformers' own mask function when
+the chunk runs (a dense float32 ``[n, n]`` mask was 4,096 MB at 32,768 tokens).
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from functools import partial
 import numpy as np
 import torch
 from transformers import AttentionInterface
-from transformers.masking_utils import AttentionMaskInterface, eager_mask
+from transformers.masking_utils import AttentionMaskInterface
 
 from attnviz.long.chunks import Scratch, chunk_attention
+from attnviz.long.mask import RowMask, row_mask
 from attnviz.long.reduce import Reducer, block_factors
 from attnviz.maps.statistics import is_punctuation
 from attnviz.pretrained.eager import eager_of, is_standard
@@ -44,7 +47,7 @@ class _Layer:
     eager: Callable
     query: torch.Tensor  # [1, heads, tokens, head_dim], post-RoPE
     key: torch.Tensor  # [1, kv_heads, tokens, head_dim], post-RoPE, not repeated
-    mask: torch.Tensor | None  # [1, 1, tokens, tokens] additive (shared by the layers of a kind)
+    mask: RowMask | torch.Tensor | None  # [1, 1, tokens, tokens] additive (shared by the layers of a kind)
     kwargs: dict
     spans: Spans | None = None  # each query's visible keys (from the mask)
 
@@ -196,7 +199,8 @@ def visible_spans(mask: torch.Tensor | None, n: int) -> Spans | None:
         return None
     first, last = np.zeros(n, np.int64), np.full(n, n - 1)  # a row that sees no key keeps every key
     for q0 in range(0, n, 256):  # a band of rows at a time: no temporary the size of the mask
-        seen = (mask[0, 0, q0 : q0 + 256] > torch.finfo(mask.dtype).min / 2).to(torch.uint8)  # [query, key]
+        rows = _block(mask, q0, min(n, q0 + 256), 0, n)[0, 0]
+        seen = (rows > torch.finfo(mask.dtype).min / 2).to(torch.uint8)  # [query, key]
         some = seen.amax(-1).bool().numpy()
         first[q0 : q0 + 256][some] = seen.argmax(-1).numpy()[some]  # argmax: the first of the maxima
         last[q0 : q0 + 256][some] = n - 1 - seen.flip(-1).argmax(-1).numpy()[some]
@@ -206,6 +210,8 @@ def visible_spans(mask: torch.Tensor | None, n: int) -> Spans | None:
 def zero_where_visible(mask: torch.Tensor) -> bool:
     """Whether the additive ``mask`` ``[1, 1, query, key]`` is exactly 0 wherever it does not hide the key (as
     transformers' eager masks are), a band of rows at a time."""
+    if isinstance(mask, RowMask):  # transformers' eager mask: 0 where a key is visible, the dtype's minimum elsewhere
+        return True
     hidden = torch.finfo(mask.dtype).min / 2
     return all(bool(((band == 0) | (band <= hidden)).all()) for band in mask[0, 0].split(256))
 
@@ -222,6 +228,8 @@ def _block(mask: torch.Tensor | None, q0: int, q1: int, k0: int, k1: int) -> tor
     """The mask of queries q0..q1 over keys k0..k1 (a mask broadcast over queries keeps its one row)."""
     if mask is None:
         return None
+    if isinstance(mask, RowMask):
+        return mask.rows(q0, q1, k0, k1)
     rows = mask if mask.shape[-2] == 1 else mask[..., q0:q1, :]
     return rows[..., k0:k1]
 
@@ -236,7 +244,7 @@ def _attention(module, query, key, value, attention_mask, **kwargs):
 
 
 AttentionInterface.register(NAME, _attention)
-AttentionMaskInterface.register(NAME, eager_mask)  # the additive masks eager attention gets, windows included
+AttentionMaskInterface.register(NAME, row_mask)  # eager attention's additive masks, built a block at a time
 
 
 @torch.no_grad()

@@ -241,3 +241,16 @@ def test_the_default_page_runs_the_packaged_model_on_its_sample():
     tiles = heatmap_z(charts(at)["long_overview"])
     assert tiles.shape[0] % 6 == 0 and tiles.shape[1] % 12 == 0  # MiniLM: 6 layers x 12 heads
     assert "encoder model, reads up to 512 tokens" in at.caption[0].value.replace("\\", "")
+
+
+def test_a_second_long_run_while_this_sessions_first_is_in_flight_is_one_sentence(folder, monkeypatch):
+    from attnviz.app import long as long_ui
+
+    at = open_long(long_model=folder, long_text=words(50, seed=5))
+    assert not at.exception and not at.warning and at.session_state[long_ui.RUNNING] is False  # freed after its run
+    calls = []
+    monkeypatch.setattr(attnviz.long.stream, "stream", lambda *a, **k: calls.append(1))
+    at.session_state[long_ui.RUNNING] = True  # as while this session's first run is in its forward pass
+    at.text_area(key="long_text").set_value(words(60, seed=6)).run()
+    assert not at.exception and calls == []
+    assert [w.value.replace("\\", "") for w in at.warning] == [long_ui.BUSY]

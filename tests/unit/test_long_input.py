@@ -8,6 +8,7 @@ import torch
 import transformers as tf
 
 from attnviz.long import results as long_input
+from attnviz.long.mask import RowMask
 from attnviz.long.results import LongRun, Store, reduce_blocks, set_first_aside, stored_bytes, window_from_box
 from attnviz.long.stream import stream
 
@@ -31,14 +32,36 @@ def streamed_llama(n: int):
     return stream(model, ids, tuple(map(str, range(n))), (False,) * n, side=16)
 
 
-def test_stored_bytes_are_queries_keys_one_mask_thumbnails_and_statistics():
+def test_stored_bytes_are_queries_keys_thumbnails_and_statistics_and_no_dense_mask():
     n = 100
     streamed = streamed_llama(n)
     queries_keys = LAYERS * (HEADS + KV_HEADS) * n * HEAD_DIM * 4  # float32, keys not repeated
-    mask = n * n * 4  # one causal mask shared by both layers
     thumbnails = 2 * LAYERS * HEADS * 15 * 15 * 4  # 100 tokens in blocks of 7: 15 x 15 cells; and first set aside
     statistics = len(streamed.statistics) * LAYERS * HEADS * 4
-    assert stored_bytes(streamed) == queries_keys + mask + thumbnails + statistics
+    assert stored_bytes(streamed) == queries_keys + thumbnails + statistics  # no [n, n] causal mask (was 40,000 B)
+    assert all(isinstance(layer.mask, RowMask) for layer in streamed.layers)
+    config = tf.LlamaConfig(hidden_size=HEADS * HEAD_DIM, num_hidden_layers=LAYERS, num_attention_heads=HEADS)
+    config.num_key_value_heads = KV_HEADS
+    estimate = long_input.estimated_bytes(config, n, side=16)
+    assert LongRun(streamed, n).nbytes <= estimate <= LongRun(streamed, n).nbytes + thumbnails  # known beforehand
+
+
+def test_a_run_whose_result_would_pass_the_store_bound_is_refused_before_the_model_runs(tmp_path, monkeypatch):
+    from attnviz.pretrained import hf
+
+    from hf_models import save_tiny
+
+    loaded = hf.load(str(save_tiny("llama", tmp_path / "llama")))
+    text = "one two three four five six"
+    needed = long_input.estimated_bytes(loaded.model.config, 8)
+    monkeypatch.setattr("attnviz.long.stream.stream", lambda *a, **k: pytest.fail("the model must not run"))
+    with pytest.raises(ValueError) as refused:
+        long_input.run_text(loaded, text, max_tokens=64, max_bytes=needed - 1)
+    mb = f"{needed / 2**20:,.0f} MB"
+    said = f"8 tokens of {loaded.name} would hold about {mb}, more than the {(needed - 1) / 2**20:,.0f} MB this"
+    assert str(refused.value) == said + " server keeps for long results: use fewer tokens."
+    monkeypatch.undo()
+    assert len(long_input.run_text(loaded, text, max_tokens=64, max_bytes=needed).streamed.tokens) == 8
 
 
 def test_the_store_evicts_the_oldest_results_past_its_byte_bound():
@@ -53,10 +76,10 @@ def test_the_store_evicts_the_oldest_results_past_its_byte_bound():
     assert store.keys() == [("m", "a", 60), ("m", "c", 100)]
     assert store.bytes == sizes[60] + sizes[100] <= store.max_bytes
     assert store.get(("m", "b", 80)) is None
-    tiny = Store(max_bytes=1)  # a result larger than the bound is kept alone (the page that ran it shows it)
+    tiny = Store(max_bytes=1)  # a result larger than the bound is not kept, not even alone
     tiny.put(("m", "a", 60), runs[60])
     tiny.put(("m", "c", 100), runs[100])
-    assert tiny.keys() == [("m", "c", 100)]
+    assert tiny.keys() == [] and tiny.bytes == 0
 
 
 def test_block_max_and_mean_cover_partial_edge_blocks_by_their_real_cells():

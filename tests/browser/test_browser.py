@@ -63,22 +63,6 @@ def test_every_page_url_matches_its_file_so_a_fresh_server_finds_deep_links():
     assert {file for file, _ in pairs} == set(PAGES)
 
 
-def test_the_sidebar_shows_every_page_under_its_section_with_none_folded_away(page):
-    """app.py's st.navigation(SECTIONS, expanded=True): the three section headers and all 14 page links are on
-    screen; Streamlit's default would show 10 and a 'View 4 more' button."""
-    app = (Path(__file__).resolve().parents[2] / "app.py").read_text()
-    titles = re.findall(r'st\.Page\(\s*"pages/\w+\.py",\s*title="([^"]+)"', app)
-    assert len(titles) == len(PAGES)
-    page.goto(f"{page.base_url}/home")
-    wait_for_app(page)
-    nav = page.locator("[data-testid=stSidebarNav]")
-    for section in ("Start", "Built-in models", "Pretrained models"):
-        assert nav.get_by_text(section, exact=True).is_visible(), section
-    hidden = [t for t in titles if not nav.get_by_role("link", name=t).is_visible()]
-    assert not hidden, hidden
-    assert "View" not in nav.inner_text()  # no "View N more" / "View less"
-
-
 def test_a_fresh_servers_first_request_to_a_page_comes_through_app_py():
     """Streamlit serves a fresh server's first request in legacy pages/ mode (attnviz/app/legacy_pages.py):
     without the guard this page would come without app.py's navigation and sidebar."""
@@ -223,3 +207,20 @@ def test_eight_concurrent_sessions_each_get_their_own_attention(page):
     finally:
         for session in sessions:
             session.close()
+
+
+def test_the_sidebar_shows_every_page_under_its_section_with_none_folded_away(page):
+    """(Last in the file: the module's shared page must not be open while the tests above start their own
+    browsers.) app.py's st.navigation(SECTIONS, expanded=True): the three section headers and all 14 page links are on
+    screen; Streamlit's default would show 10 and a 'View 4 more' button."""
+    app = (Path(__file__).resolve().parents[2] / "app.py").read_text()
+    titles = re.findall(r'st\.Page\(\s*"pages/\w+\.py",\s*title="([^"]+)"', app)
+    assert len(titles) == len(PAGES)
+    page.goto(f"{page.base_url}/")  # the default page; a second /home visit is "Page not found"
+    wait_for_app(page)
+    nav = page.locator("[data-testid=stSidebarNav]")
+    for section in ("Start", "Built-in models", "Pretrained models"):
+        assert nav.get_by_text(section, exact=True).is_visible(), section
+    hidden = [t for t in titles if not nav.get_by_role("link", name=t).is_visible()]
+    assert not hidden, hidden
+    assert "View" not in nav.inner_text()  # no "View N more" / "View less"

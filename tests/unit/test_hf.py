@@ -215,6 +215,7 @@ def test_models_load_in_eval_mode_with_eager_attention(tiny):
     assert loaded.device == ("cuda" if torch.cuda.is_available() else "cpu")
 
 
+@pytest.mark.slow  # the one real `python -m attnviz` run: a fresh interpreter imports torch (6-30 s)
 def test_extract_command_writes_minilm_heads(tmp_path):
     out = tmp_path / "x.npz"
     command = [sys.executable, "-m", "attnviz", "extract", "--text", "The cat sat on the mat.", "--out", str(out)]

@@ -19,6 +19,7 @@ import math
 import torch
 
 from attnviz.long import softmax
+from attnviz.long.reduce import Layout, row_terms
 from attnviz.pretrained.eager import scores_into
 
 
@@ -29,13 +30,24 @@ class Scratch:
     chunk)."""
 
     def __init__(self):
-        self.flat = [torch.empty(0), torch.empty(0), torch.empty(0)]  # scores, weights, values with columns
+        self.flat = [torch.empty(0), torch.empty(0)]  # a tile's scores and weights
 
     def take(self, index: int, shape: tuple[int, ...]) -> torch.Tensor:
         size = math.prod(shape)
         if self.flat[index].numel() < size:
             self.flat[index] = torch.empty(size)
         return self.flat[index][:size].view(shape)
+
+
+TILE_FLOATS = 2**22  # the scores of one tile (16 MB): in the cache through the passes over it, wide enough a product
+MIN_TILE_ROWS = 32  # fewer rows a tile and the calls cost more than the cache saves
+
+
+def tile_rows(kv_heads: int, width: int, chunk: int) -> int:
+    """Query rows per tile: a power of two (at least :data:`MIN_TILE_ROWS`, at most the chunk) whose scores over
+    ``width`` keys for every key head fill at most :data:`TILE_FLOATS`."""
+    fit = max(1, TILE_FLOATS // max(1, kv_heads * width))
+    return min(chunk, max(MIN_TILE_ROWS, 1 << (fit.bit_length() - 1)))
 
 
 def chunk_attention(
@@ -47,51 +59,72 @@ def chunk_attention(
     softcap=None,
     scratch: Scratch | None = None,
     clear: tuple[int, int] | None = None,
-    columns: torch.Tensor | None = None,
-    blocks: tuple[int, int, int] | None = None,
+    reduce: tuple[Layout, int, int] | None = None,
     **_,
 ):
-    """(output ``[1, chunk, heads, head_dim]``, float32 weights ``[1, heads, chunk, keys]``, and each row's
-    entropy and largest weight ``[heads, chunk]``) of queries ``[1, heads, chunk, head_dim]`` over keys and
-    values ``[1, kv_heads, keys, head_dim]`` (not repeated: query heads ``j * groups ... j * groups + groups - 1``
-    share key head ``j``, as ``repeat_kv`` orders them).
+    """(output ``[1, chunk, heads, head_dim]``, float32 weights ``[1, heads, chunk, keys]`` or None, and each row's
+    terms ``[heads, chunk]``) of queries ``[1, heads, chunk, head_dim]`` over keys and values ``[1, kv_heads,
+    keys, head_dim]`` (not repeated: query heads ``j * groups ... j * groups + groups - 1`` share key head ``j``,
+    as ``repeat_kv`` orders them). ``clear``: the keys ``a .. b - 1`` where ``mask`` is 0 for every query.
 
-    The row statistics come from the scores: with ``m`` a row's largest score and ``Z = sum exp(s - m)``, the
-    largest weight is ``1 / Z`` and the entropy ``-sum p log p = log Z - sum p (s - m)`` (no logarithm per
-    weight); :mod:`attnviz.long.softmax` computes them by the path this process chose. ``clear``: the keys
-    ``a .. b - 1`` where ``mask`` is 0 for every query (the mask is added elsewhere only). ``columns`` ``[keys,
-    m]``: per-key values whose weighted sum each row also needs; they ride along with the values through the
-    output's matrix product (``rows["sums"]``, ``[heads, chunk, m]``) instead of a matrix-vector pass over the
-    weights each. ``blocks`` ``(k0, fk,
-    n_cols)``: the chunk's first key is key ``k0`` of the input, and each row's sums over blocks of ``fk`` keys
-    are wanted (``rows["blocks"]``, ``[heads, chunk, n_cols]``; given by the C kernel only)."""
+    The chunk is computed a tile of query rows at a time (:func:`tile_rows`), each tile from its scores to its
+    share of the output while it is in the cache. Each row's entropy and largest weight come from the scores (with
+    ``m`` its largest score and ``Z = sum exp(s - m)``, the largest weight is ``1 / Z`` and the entropy ``log Z -
+    sum p (s - m)``), by the path :mod:`attnviz.long.softmax` chose. Without ``reduce`` the weights come back
+    whole. With ``reduce`` = ``(layout, q0, k0)`` (the streaming path: the chunk's first query and key are ``q0``
+    and ``k0`` of the input) they are not kept: every term :func:`attnviz.long.reduce.row_terms` gives comes back
+    instead, and ``value`` carries the layout's 4 key columns after the head's values (:func:`widen`), so each row's
+    sums of them ride along with the output's matrix product."""
     batch, heads, chunk, dim = query.shape
     kv_heads, width = key.shape[1], key.shape[2]
-    scratch = scratch or Scratch()
-    scores = _scores(query, key, mask, dim**-0.5 if scaling is None else scaling, softcap, scratch, clear)
-    weights, rows = softmax.rows(scores, scratch.take(1, scores.shape), blocks)
-    if columns is None:
-        output = torch.matmul(weights.view(batch, kv_heads, -1, width), value).view(batch, heads, chunk, dim)
-    else:
-        widened = torch.matmul(weights.view(batch, kv_heads, -1, width), _widened(value, columns, scratch))
-        rows["sums"] = widened[..., dim : dim + columns.shape[1]].reshape(heads, chunk, -1)
-        output = widened[..., :dim].reshape(batch, heads, chunk, dim)
-    return output.transpose(1, 2), weights, rows
+    groups, scratch = heads // kv_heads, scratch or Scratch()
+    scaling = dim**-0.5 if scaling is None else scaling
+    weights = None if reduce is not None else query.new_empty(batch, heads, chunk, width)
+    output = query.new_empty(batch, chunk, heads, dim)
+    found: dict[str, torch.Tensor] = {}
+    step = tile_rows(kv_heads, width, chunk)
+    for group in range(groups):  # the query heads group, group + groups, ... share no key head: one tile's rows
+        for a in range(0, chunk, step):
+            b = min(chunk, a + step)
+            tile = scratch.take(0, (1, kv_heads, b - a, width))
+            scores_into(tile, query[:, group::groups, a:b], key, _rows(mask, a, b), scaling, softcap, clear)
+            blocks = None if reduce is None else (reduce[2], reduce[0].fk, reduce[0].n_cols)
+            w, terms = softmax.rows(tile, scratch.take(1, tile.shape), blocks)
+            if reduce is not None:
+                layout, q0, k0 = reduce
+                terms |= row_terms(w[0], q0 + a, k0, layout, have=("entropy", "max", "sums", *terms))
+            else:
+                weights[0, group::groups, a:b] = w[0]
+            part = torch.bmm(w[0], value[0])  # [kv_heads, rows, value columns]
+            output[0, a:b, group::groups] = part[..., :dim].transpose(0, 1)
+            if reduce is not None:
+                terms["sums"] = part[..., dim : dim + 4]
+            _gather(found, terms, group, groups, (heads, chunk), a)
+    return output, weights, found
 
 
-def _widened(value: torch.Tensor, columns: torch.Tensor, scratch: Scratch) -> torch.Tensor:
-    """``value`` ``[1, kv_heads, keys, head_dim]`` with ``columns`` ``[keys, m]`` after every head's values, then
-    zeros up to a multiple of 8 columns (the matrix product runs faster on an aligned width)."""
+def _gather(found: dict, terms: dict, group: int, groups: int, shape: tuple[int, int], a: int) -> None:
+    """Put a tile's per-row terms (``[..., kv_heads, rows, ...]``) into the chunk's (``[..., heads, chunk, ...]``):
+    the tile holds query heads ``group, group + groups, ...`` and the chunk's rows ``a`` onwards."""
+    for name, values in terms.items():
+        lead = values.dim() - 2 - (name in ("sums", "blocks"))  # "diagonal" has a leading [3]
+        if name not in found:
+            found[name] = values.new_empty(*values.shape[:lead], *shape, *values.shape[lead + 2 :])
+        index = (slice(None),) * lead + (slice(group, None, groups), slice(a, a + values.shape[lead + 1]))
+        found[name][index] = values
+
+
+def _rows(mask: torch.Tensor | None, a: int, b: int) -> torch.Tensor | None:
+    """The mask's query rows ``a .. b - 1`` (a mask broadcast over queries keeps its one row)."""
+    return None if mask is None or mask.shape[-2] == 1 else mask[..., a:b, :]
+
+
+def widen(value: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+    """``value`` ``[1, kv_heads, keys, head_dim]`` with ``columns`` ``[keys, 4]`` after every head's values, then
+    zeros up to a multiple of 8 columns (the matrix product runs faster on an aligned width): once per layer."""
     batch, kv_heads, width, dim = value.shape
     extra = columns.shape[1]
-    out = scratch.take(2, (batch, kv_heads, width, dim + extra + (-(dim + extra) % 8)))
+    out = value.new_zeros(batch, kv_heads, width, dim + extra + (-(dim + extra) % 8))
     out[..., :dim] = value
     out[..., dim : dim + extra] = columns
-    out[..., dim + extra :] = 0.0
     return out
-
-
-def _scores(query, key, mask, scaling: float, softcap: float | None, scratch: Scratch, clear=None) -> torch.Tensor:
-    """``q k^T * scaling`` (soft-capped) plus the mask, ``[1, heads, chunk, keys]``, in the first buffer."""
-    heads, chunk, width = query.shape[1], query.shape[2], key.shape[2]
-    return scores_into(scratch.take(0, (1, heads, chunk, width)), query, key, mask, scaling, softcap, clear)

@@ -14,6 +14,7 @@ weights); what is kept per query row (``[head, rows]``) is summed in float64.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -50,6 +51,57 @@ def _rows(values: torch.Tensor) -> np.ndarray:
     return values.double().numpy()
 
 
+@dataclass(frozen=True)
+class Layout:
+    """How a layer's rows are reduced: thumbnail blocks of ``fk`` keys in ``n_cols`` columns; ``columns`` ``[keys,
+    4]`` per key of the input, its special, punctuation and not-first marks and its index (each row needs its
+    weighted sum of these); ``causal``: no row has weight on a key after itself (the mean distance then comes from
+    those sums, else from a pass over the weights)."""
+
+    fk: int
+    n_cols: int
+    columns: torch.Tensor
+    causal: bool = False
+
+
+def _diagonal(w: torch.Tensor, offset: int) -> torch.Tensor:
+    """``[head, rows]`` ``w[:, i, i + offset]`` (0 where that column is outside ``w``), as a view's copy."""
+    heads, c, width = w.shape
+    out = w.new_zeros(heads, c)
+    lo, hi = max(0, -offset), min(c, width - offset)
+    if lo < hi:
+        out[:, lo:hi] = torch.diagonal(w, offset, 1, 2)[:, : hi - lo]
+    return out
+
+
+def row_terms(w: torch.Tensor, q0: int, k0: int, layout: Layout, have=()) -> dict[str, torch.Tensor]:
+    """What :meth:`Reducer.add` needs from each row of ``w`` = float32 weights ``[head, rows, keys]`` of the
+    queries ``q0, q0 + 1, ...`` over the keys ``k0, k0 + 1, ...``, except the names in ``have`` (an attention that
+    computed them already): "entropy" and "max" ``[head, rows]``; "sums" ``[head, rows, 4]``, each row's weighted
+    sum of ``layout.columns``; "blocks" ``[head, rows, n_cols]``, its sums over blocks of keys; "first" (its weight
+    on key 0) and "first_block" (on the rest of key 0's block); "diagonal" ``[3, head, rows]``, its weight on the
+    key before, at and after its own position; "distance" (its mean distance, unless ``layout.causal``). Each is a
+    pass over the weights or less; the streaming path calls this on tiles small enough to stay in the cache."""
+    heads, c, width = w.shape
+    found: dict[str, torch.Tensor] = {}
+    if "entropy" not in have:
+        found["entropy"] = torch.special.entr(w).sum(-1)  # -p log p; 0 log 0 = 0
+    if "max" not in have:
+        found["max"] = w.amax(-1)
+    if "sums" not in have:
+        found["sums"] = (w.reshape(heads * c, width) @ layout.columns[k0 : k0 + width]).view(heads, c, 4)
+    if "blocks" not in have:
+        found["blocks"] = key_blocks(w, k0, layout.fk, layout.n_cols)
+    first = k0 == 0
+    found["first"] = w[..., 0].clone() if first else w.new_zeros(heads, c)
+    found["first_block"] = w[..., 1 : layout.fk].sum(-1) if first else w.new_zeros(heads, c)
+    found["diagonal"] = torch.stack([_diagonal(w, q0 - k0 + step) for step in (-1, 0, 1)])
+    if not layout.causal:
+        distance = (torch.arange(q0, q0 + c, dtype=torch.float32)[:, None] - torch.arange(k0, k0 + width)).abs_()
+        found["distance"] = (w * distance).sum(-1)
+    return found
+
+
 class Reducer:
     """Sums over query rows, chunk by chunk; :meth:`result` divides them into the whole-map statistics."""
 
@@ -62,109 +114,71 @@ class Reducer:
         factors: tuple[int, int],
         kind: str,
         window: int | None = None,
+        causal: bool = False,
     ):
         self.n_keys, self.kind, self.window, self.factors = n_keys, kind, window, factors
         not_first = np.arange(n_keys) > 0
-        self.marks = torch.from_numpy(np.stack([special, punctuation, not_first]).astype(np.float32))  # [3, keys]
+        marks = np.stack([special, punctuation, not_first, np.arange(n_keys)]).astype(np.float32)
+        rows, cols = math.ceil(n_keys / factors[0]), math.ceil(n_keys / factors[1])
+        self.layout = Layout(factors[1], cols, torch.from_numpy(marks.T.copy()), causal)
         self.sums = {name: np.zeros(n_heads) for name in REGISTRY}
         self.counted = dict.fromkeys(REGISTRY, 0)
-        rows, cols = math.ceil(n_keys / factors[0]), math.ceil(n_keys / factors[1])
         self.blocks = np.zeros((n_heads, rows, cols))
         self.blocks_aside = np.zeros((n_heads, rows, cols))  # with the first token set aside, rows renormalised
         self.n_queries = 0
 
-    def columns(self, q0: int, k0: int, width: int) -> torch.Tensor:
-        """``[width, 4]`` per key of ``k0 .. k0 + width - 1``: the special, punctuation and not-first marks and the
-        key's offset from ``q0``. :meth:`add` needs each row's weighted sum of these; an attention that computes
-        them along with its output passes them back as ``rows["sums"]``."""
-        offsets = torch.arange(k0 - q0, k0 - q0 + width, dtype=torch.float32)
-        return torch.cat([self.marks[:, k0 : k0 + width], offsets[None]]).T
-
-    def layout(self, k0: int) -> tuple[int, int, int]:
-        """``(k0, keys per thumbnail column, columns)``: the key blocks that :meth:`add` sums each row into, for a
-        chunk whose first key is ``k0`` (an attention that sums them itself passes them back as
-        ``rows["blocks"]``)."""
-        return k0, self.factors[1], self.blocks.shape[2]
-
-    def add(self, w: torch.Tensor, q0: int, k0: int = 0, causal: bool = False, rows: dict | None = None) -> None:
-        """Fold in ``w`` = float32 weights ``[head, rows, keys]`` of the queries ``q0, q0 + 1, ...`` over the
-        keys ``k0, k0 + 1, ...`` (every key outside them has weight 0 for these rows); ``causal``: no row has
-        weight on a key after itself; ``rows``: each row's "entropy" and "max" ``[head, rows]`` where the
-        attention computed them already, and "sums" ``[head, rows, 4]``, each row's weighted sum of
-        :meth:`columns`, and "blocks" ``[head, rows, columns]``, its sums over :meth:`layout`'s key blocks (else
-        they are computed here). ``w`` is used up."""
-        heads, c, width = w.shape
-        given, positions = rows, np.arange(q0, q0 + c)
-        sums = None if given is None else given.get("sums")
+    def add(self, w: torch.Tensor | None, q0: int, k0: int = 0, rows: dict | None = None) -> None:
+        """Fold in the rows of the queries ``q0, q0 + 1, ...`` over the keys ``k0, k0 + 1, ...`` (every key outside
+        them has weight 0 for these rows): ``w``, their float32 weights ``[head, rows, keys]`` (used up), or None
+        where ``rows`` holds every term of :func:`row_terms` already; ``rows``: the terms an attention computed."""
+        given = dict(rows or {})
+        if w is not None:
+            given = row_terms(w, q0, k0, self.layout, have=given) | given
+        entropy = given["entropy"]
+        heads, c = entropy.shape
+        positions = np.arange(q0, q0 + c)
         self.n_queries += c
-        with torch.no_grad():
-            if sums is None:  # one matrix-vector product per mark (an (n x 3) product is slower)
-                flat = w.reshape(heads * c, width)
-                marked = [(flat @ self.marks[column, k0 : k0 + width]).view(heads, c) for column in range(3)]
-            else:
-                marked = [sums[..., column] for column in range(3)]
-            rest = marked[2]  # each row's weight off the first key
-            first = w[..., 0] if k0 == 0 else torch.zeros(heads, c)
-            later = None if sums is None else sums[..., 3]
-            self._thumbnails(w, q0, k0, rest, None if given is None else given.get("blocks"))
-            entropy = torch.special.entr(w).sum(-1) if given is None else given["entropy"]  # -p log p; 0 log 0 = 0
-            rows = Rows(
-                positions,
-                self.n_keys,
-                self.n_keys,
-                self.kind,
-                self.window,
-                first=_rows(first),
-                rest=_rows(rest),
-                special=_rows(marked[0]),
-                punctuation=_rows(marked[1]),
-                own=self._diagonal(w, positions, k0),
-                previous=self._diagonal(w, positions - 1, k0),
-                next=self._diagonal(w, positions + 1, k0),
-                distance=self._distance(w, q0, k0, causal, rest.double() + first.double(), later),
-                max=_rows(w.amax(-1) if given is None else given["max"]),
-                entropy=_rows(entropy),
-            )
+        sums, first = given["sums"], given["first"]
+        rest = sums[..., 2]  # each row's weight off the first key
+        self._thumbnails(q0, k0, rest, given["blocks"], given["first_block"])
+        own = [_rows(d) for d in given["diagonal"]]
+        if self.layout.causal:  # sum_k w (r - k) = r * total - sum_k w k, the sums counted from q0 in float64
+            total = rest.double() + first.double()
+            distance = (torch.arange(c, dtype=torch.float64) * total - (sums[..., 3].double() - q0 * total)).numpy()
+        else:
+            distance = _rows(given["distance"])
+        rows = Rows(
+            positions,
+            self.n_keys,
+            self.n_keys,
+            self.kind,
+            self.window,
+            first=_rows(first),
+            rest=_rows(rest),
+            special=_rows(sums[..., 0]),
+            punctuation=_rows(sums[..., 1]),
+            own=own[1],
+            previous=own[0],
+            next=own[2],
+            distance=distance,
+            max=_rows(given["max"]),
+            entropy=_rows(entropy),
+        )
         for name, statistic in REGISTRY.items():  # each statistic's own term, as the whole-map function applies it
             values, counted = statistic.term(rows)
             self.sums[name] += values[:, counted].sum(-1)
             self.counted[name] += int(counted.sum())
 
-    def _distance(self, w: torch.Tensor, q0: int, k0: int, causal: bool, total: torch.Tensor, later=None) -> np.ndarray:
-        """``[head, rows]`` each row's mean |query - key|. Causal rows: sum_k w (r - k) = (r - q0) * total -
-        sum_k w (k - q0), one matrix-vector product unless ``later`` holds it already (keys counted from the
-        chunk, so nothing large cancels)."""
-        heads, c, width = w.shape
-        offsets = torch.arange(k0 - q0, k0 - q0 + width, dtype=torch.float32)
-        if causal:
-            if later is None:
-                later = (w.reshape(heads * c, width) @ offsets).view(heads, c)
-            return (torch.arange(c, dtype=torch.float64) * total - later.double()).numpy()
-        distance = (torch.arange(c, dtype=torch.float32)[:, None] - offsets).abs_()
-        return _rows((w * distance).sum(-1))
-
-    def _diagonal(self, w: torch.Tensor, keys: np.ndarray, k0: int) -> np.ndarray:
-        """``[head, rows]`` the weight each of the chunk's rows gives to its key in ``keys`` (0 where that key is
-        outside the chunk's band of keys or the input)."""
-        columns = keys - k0
-        inside = (columns >= 0) & (columns < w.shape[2])
-        out = np.zeros(w.shape[:2])
-        out[:, inside] = _rows(w[:, np.flatnonzero(inside), columns[inside]])
-        return out
-
-    def _thumbnails(self, w: torch.Tensor, q0: int, k0: int, rest: torch.Tensor, keys=None) -> None:
-        """Fold the chunk into both thumbnails' block sums (as is, and with the first key set aside and each row
-        renormalised by ``rest``): the keys are summed into blocks first (one pass over the weights, unless
-        ``keys`` holds those sums already), then one small batched product sums the query rows of each block for
-        both. Chunks start on a block row."""
-        fq, fk = self.factors
-        heads, c, _ = w.shape
+    def _thumbnails(self, q0: int, k0: int, rest: torch.Tensor, keys: torch.Tensor, first_block: torch.Tensor) -> None:
+        """Fold the rows' key-block sums ``keys`` ``[head, row, key block]`` into both thumbnails (as they are, and
+        with the first key set aside and each row renormalised by ``rest``): one small batched product sums the
+        query rows of each block for both. ``first_block``: each row's weight on the rest of key 0's block."""
+        fq = self.factors[0]
+        heads, c, _ = keys.shape
         n_rows = math.ceil(c / fq)
-        if keys is None:
-            keys = key_blocks(w, k0, fk, self.blocks.shape[2])  # [head, row, key block]
         aside = keys.clone()
         if k0 == 0:  # the first key set aside: its block summed again without it (a difference would cancel)
-            aside[..., 0] = w[..., 1:fk].sum(-1)
+            aside[..., 0] = first_block
         rows = (torch.arange(c) // fq == torch.arange(n_rows)[:, None]).float()  # [block row, row]: 1 if inside
         scaled = rows * torch.where(rest > 0, 1.0 / rest, 0.0)[:, None, :]  # [head, block row, row]
         summed = torch.cat([torch.bmm(rows.expand(heads, n_rows, c), keys), torch.bmm(scaled, aside)], 1)

@@ -20,14 +20,13 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 
 import numpy as np
 import torch
 from transformers import AttentionInterface
 from transformers.masking_utils import AttentionMaskInterface
 
-from attnviz.long.chunks import Scratch, chunk_attention
+from attnviz.long.chunks import Scratch, chunk_attention, widen
 from attnviz.long.mask import RowMask, row_mask
 from attnviz.long.reduce import Reducer, block_factors
 from attnviz.maps.statistics import is_punctuation
@@ -151,31 +150,36 @@ class _Run:
     def run_layer(self, module, eager, query, key, value, mask, kwargs) -> torch.Tensor:
         window = kwargs.get("sliding_window")
         window = window if isinstance(window, int) else None
-        reducer = Reducer(
-            query.shape[1], self.n_tokens, self.special, self.punctuation, self.factors, self.kind, window
-        )
         n = query.shape[2]
         spans = self.spans(mask, n)
+        causal = spans is not None and bool((spans[1] <= np.arange(n)).all())
+        heads = query.shape[1]
+        reducer = Reducer(heads, self.n_tokens, self.special, self.punctuation, self.factors, self.kind, window, causal)
         standard = is_standard(eager, module, query, mask)
-        compute = partial(chunk_attention, scratch=self.scratch) if standard else partial(_eager, eager, module)
+        if standard:  # the reducer's key columns ride along with the values through the output's product
+            value = widen(value, reducer.layout.columns)
         output = None
         step = self.factors[0] * max(1, self.chunk // self.factors[0])  # chunks hold whole thumbnail rows
         for q0 in range(0, n, step):
             q1 = min(n, q0 + step)
             k0, k1 = _band(spans, q0, q1, n)
-            causal = spans is not None and bool((spans[1][q0:q1] <= np.arange(q0, q1)).all())
-            fast = {}
-            if standard:  # the fast path's shortcuts: where the mask is 0, the sums that ride with the values
-                clear, columns = self.clear(mask, q0, q1, k0), reducer.columns(q0, k0, k1 - k0)
-                fast = {"clear": clear, "columns": columns, "blocks": reducer.layout(k0)}
-            part, weights, rows = compute(
-                query[:, :, q0:q1], key[:, :, k0:k1], value[:, :, k0:k1], _block(mask, q0, q1, k0, k1), **kwargs, **fast
+            part, weights, rows = self._chunk(
+                standard,
+                module,
+                eager,
+                reducer,
+                mask,
+                (q0, q1, k0, k1),
+                kwargs,
+                query[:, :, q0:q1],
+                key[:, :, k0:k1],
+                value[:, :, k0:k1],
             )
-            reducer.add(weights[0].detach().float(), q0, k0, causal, rows)
+            reducer.add(None if weights is None else weights[0].detach().float(), q0, k0, rows)
             del weights
             if output is None:  # [1, tokens, heads, head_dim], as eager attention returns it
-                output = part.new_empty(part.shape[0], n, *part.shape[2:])
-            output[:, q0:q1] = part
+                output = part.new_empty(part.shape[0], n, heads, query.shape[3])
+            output[:, q0:q1] = part[..., : query.shape[3]]
         self.layers.append(_Layer(module, eager, query.detach(), key.detach(), mask, dict(kwargs), spans))
         self.reducers.append(reducer)
         self.windows.append(reducer.window)
@@ -183,13 +187,19 @@ class _Run:
             self.progress(len(self.layers), self.total_layers)
         return output
 
+    def _chunk(self, standard, module, eager, reducer, mask, bounds, kwargs, query, key, value):
+        """One chunk of queries q0..q1 over keys k0..k1: (output, weights or None, the rows' terms or None)."""
+        q0, q1, k0, k1 = bounds
+        clear = self.clear(mask, q0, q1, k0) if standard else None
+        block = _block(mask, q0, q1, k0, k1, clear)
+        if not standard:  # the model's own eager attention; the reducer computes every term from the weights
+            part, weights = eager(module, query, key, value, block, **kwargs)
+            return part, weights, None
+        reduce = (reducer.layout, q0, k0)
+        return chunk_attention(query, key, value, block, **kwargs, scratch=self.scratch, clear=clear, reduce=reduce)
+
 
 Spans = tuple[np.ndarray, np.ndarray]  # each query's first and last visible key
-
-
-def _eager(eager, module, *args, **kwargs):
-    """The model's own eager attention on a chunk, as :func:`chunk_attention` answers (no row statistics)."""
-    return (*eager(module, *args, **kwargs), None)
 
 
 def visible_spans(mask: torch.Tensor | None, n: int) -> Spans | None:
@@ -224,12 +234,21 @@ def _band(spans: Spans | None, q0: int, q1: int, n: int) -> tuple[int, int]:
     return int(spans[0][q0:q1].min()), int(spans[1][q0:q1].max()) + 1
 
 
-def _block(mask: torch.Tensor | None, q0: int, q1: int, k0: int, k1: int) -> torch.Tensor | None:
-    """The mask of queries q0..q1 over keys k0..k1 (a mask broadcast over queries keeps its one row)."""
+def _block(mask, q0: int, q1: int, k0: int, k1: int, clear: tuple[int, int] | None = None) -> torch.Tensor | None:
+    """The mask of queries q0..q1 over keys k0..k1 (a mask broadcast over queries keeps its one row). A row mask is
+    built only outside ``clear`` (keys ``k0 + a .. k0 + b - 1``, where it is 0 and is never read): a causal chunk's
+    diagonal block, not the whole band."""
     if mask is None:
         return None
     if isinstance(mask, RowMask):
-        return mask.rows(q0, q1, k0, k1)
+        a, b = clear or (0, 0)
+        block = torch.empty(1, 1, q1 - q0, k1 - k0, dtype=mask.dtype)
+        if a > 0:
+            block[..., :a] = mask.rows(q0, q1, k0, k0 + a)
+        if b < k1 - k0 or a >= b:
+            start = b if a < b else 0
+            block[..., start:] = mask.rows(q0, q1, k0 + start, k1)
+        return block
     rows = mask if mask.shape[-2] == 1 else mask[..., q0:q1, :]
     return rows[..., k0:k1]
 

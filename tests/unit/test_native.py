@@ -16,7 +16,8 @@ from test_stream import DECODERS, tiny
 from test_stream_attention import attention_module, chunk_inputs
 
 from attnviz.long import native, softmax
-from attnviz.long.chunks import chunk_attention
+from attnviz.long.chunks import chunk_attention, widen
+from attnviz.long.reduce import Layout
 from attnviz.pretrained.eager import eager_of
 
 LOW = torch.finfo(torch.float32).min
@@ -143,7 +144,7 @@ def test_without_a_working_compiler_it_says_why_and_torchs_path_gives_the_same_n
     model = tiny(DECODERS["gemma2 (softcap, alternating windows)"])
     module = attention_module(model)
     query, key, value, mask = chunk_inputs(module, 4, 2, 8)
-    out, weights, rows_ = chunk_attention(query, key, value, mask, scaling=0.3, softcap=2.0, blocks=(2, 4, 3))
+    out, weights, rows_ = chunk_attention(query, key, value, mask, scaling=0.3, softcap=2.0)
     options = {"scaling": 0.3, "softcap": 2.0, "dropout": 0.0}
     expected_out, expected_weights = eager_of(module)(module, query, key, value, mask, **options)
     np.testing.assert_allclose(weights.numpy(), expected_weights.numpy(), atol=1e-6)
@@ -172,7 +173,9 @@ def test_by_default_the_extraction_does_not_ask_for_it(monkeypatch):
     assert softmax.status() == "torch's operations"
     model = tiny(DECODERS["gemma2 (softcap, alternating windows)"])
     query, key, value, mask = chunk_inputs(attention_module(model), 4, 2, 8)
-    assert "blocks" not in chunk_attention(query, key, value, mask, blocks=(2, 4, 3))[2]
+    layout = Layout(4, 3, torch.zeros(12, 4))
+    rows = chunk_attention(query, key, widen(value, layout.columns[2:]), mask, reduce=(layout, 5, 2))[2]
+    assert rows["blocks"].shape == (4, 7, 3)  # computed by torch's operations, the kernel never asked
 
 
 def need_compiler() -> None:

@@ -41,7 +41,7 @@ def exact_aside(scores: torch.Tensor) -> np.ndarray:
 def set_aside_entropy(scores: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """(the reducer's "entropy_aside" from the rows the chosen path gives, the first weights) for ``scores``."""
     reducer = Reducer(HEADS, KEYS, np.zeros(KEYS, bool), np.zeros(KEYS, bool), (1, 64), "self")
-    weights, rows = softmax.rows(scores, torch.empty_like(scores), reducer.layout(0))
+    weights, rows = softmax.rows(scores, torch.empty_like(scores), (0, reducer.layout.fk, reducer.layout.n_cols))
     first = weights[0, ..., 0].clone()
     reducer.add(weights[0], 0, 0, rows=rows)
     with np.errstate(invalid="ignore"):  # thumbnail cells of query rows this test has none of

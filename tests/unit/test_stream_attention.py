@@ -8,9 +8,11 @@ import pytest
 import torch
 from test_stream import DECODERS, tiny
 
-from attnviz.long.chunks import chunk_attention
+from attnviz.long import chunks
+from attnviz.long.chunks import chunk_attention, widen
+from attnviz.long.reduce import Layout
 from attnviz.long.stream import _Run, zero_where_visible
-from attnviz.pretrained.eager import is_standard
+from attnviz.pretrained.eager import eager_of, is_standard
 
 
 def attention_module(model) -> torch.nn.Module:
@@ -93,15 +95,39 @@ def test_the_mask_is_skipped_only_where_it_is_zero_for_every_query():
     assert other.clear(biased, 3, 6, 1) is None
 
 
-@pytest.mark.parametrize("extra", [1, 4, 7])
-def test_columns_ride_along_with_the_values_and_leave_the_output_alone(extra):
-    """Per-key columns appended to the values: each row's weighted sum of them, and the same output as without."""
+@pytest.mark.parametrize("causal", [True, False])
+def test_the_streaming_path_gives_every_rows_terms_tile_by_tile_as_the_weights_would(causal, monkeypatch):
+    """With ``reduce`` (the streaming path) the weights are not kept: every term the reducer needs comes back, tile
+    by tile (tiles of 2 rows here), and equals what float64 arithmetic on the family's own eager weights gives; the
+    key columns ride along with the values and leave the output alone."""
+    monkeypatch.setattr(chunks, "MIN_TILE_ROWS", 2)
+    monkeypatch.setattr(chunks, "TILE_FLOATS", 2 * 2 * 10)  # 2 key heads x 2 rows x 10 keys
     model = tiny(DECODERS["llama (GQA)"])
-    query, key, value, mask = chunk_inputs(attention_module(model), 4, 2, 8)
-    columns = torch.randn(10, extra, generator=torch.Generator().manual_seed(6))
-    out, weights, _ = chunk_attention(query, key, value, mask)
-    widened, same, rows = chunk_attention(query, key, value, mask, columns=columns)
-    np.testing.assert_allclose(widened.numpy(), out.numpy(), atol=1e-6)
-    np.testing.assert_array_equal(same.numpy(), weights.numpy())
-    expected = weights[0].double().numpy() @ columns.double().numpy()  # [heads, chunk, extra]
-    np.testing.assert_allclose(rows["sums"].numpy(), expected, atol=1e-5)
+    module = attention_module(model)
+    query, key, value, mask = chunk_inputs(module, 4, 2, 8)  # queries 5..11 over keys 2..11
+    q0, k0, fk = 5, 2, 3
+    marks = torch.rand(12, 4, generator=torch.Generator().manual_seed(6))
+    marks[:, 3] = torch.arange(12.0)
+    layout = Layout(fk, 4, marks, causal)
+    out, weights, rows = chunk_attention(query, key, widen(value, marks[k0:]), mask, reduce=(layout, q0, k0))
+    expected_out, expected = eager_of(module)(module, query, key, value, mask, dropout=0.0, scaling=8**-0.5)
+    assert weights is None and chunks.tile_rows(2, 10, 7) == 2
+    np.testing.assert_allclose(out.numpy(), expected_out.numpy(), atol=1e-5)
+    w = expected[0].double().numpy()  # [heads, 7 rows, 10 keys]
+    positions, keys = np.arange(q0, q0 + 7), np.arange(k0, k0 + 10)
+    np.testing.assert_allclose(rows["sums"].numpy(), w @ marks[k0:].double().numpy(), atol=1e-5)
+    blocks = np.stack([w[..., keys // fk == b].sum(-1) for b in range(4)], -1)
+    np.testing.assert_allclose(rows["blocks"].numpy(), blocks, atol=1e-6)
+    for step, diagonal in zip((-1, 0, 1), rows["diagonal"], strict=True):
+        at = positions + step - k0  # each row's column for the key at its own position + step
+        want = np.where(at < 10, w[:, np.arange(7), np.minimum(at, 9)], 0.0)
+        np.testing.assert_allclose(diagonal.numpy(), want, atol=1e-6)
+    assert not rows["first"].any() and not rows["first_block"].any()  # key 0 is outside the band
+    if causal:
+        assert "distance" not in rows
+    else:
+        want = (w * np.abs(positions[:, None] - keys)).sum(-1)
+        np.testing.assert_allclose(rows["distance"].numpy(), want, atol=1e-4)
+    p = np.where(w > 0, w, 1.0)
+    np.testing.assert_allclose(rows["entropy"].numpy(), -(w * np.log(p)).sum(-1), atol=2e-5)
+    np.testing.assert_allclose(rows["max"].numpy(), w.max(-1), atol=1e-6)

@@ -272,6 +272,6 @@ EVALUATIONS: dict[Objective, Callable[[str, str, nn.Module, int, int], dict]] = 
     "seq2seq": evaluate_seq2seq,
     "copy": lambda task_name, model_name, model, n, seed: evaluate_copy(model, model_name, n, seed),
     "documents": lambda task_name, model_name, model, n, seed: evaluate_han(model, n, seed, model_name),
-    "captions": lambda task_name, model_name, model, n, seed: evaluate_sat(model, n, seed),
-    "objects": lambda task_name, model_name, model, n, seed: evaluate_vit(model, n, seed),
+    "captions": lambda task_name, model_name, model, n, seed: evaluate_sat(model, n, seed, model_name),
+    "objects": lambda task_name, model_name, model, n, seed: evaluate_vit(model, n, seed, model_name),
 }

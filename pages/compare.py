@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from attnviz.app import cache, compare, legacy_pages, messages, widgets
-from attnviz.builtin.models.registry import SCORES, rnn
+from attnviz.app import compare, legacy_pages, messages, widgets
 from attnviz.builtin.tasks import TaskInputError
 
 legacy_pages.enter_through_app()
@@ -13,8 +12,7 @@ st.caption(compare.INTRO)
 view = compare.VIEW
 task, text = widgets.task_input(view)
 try:
-    rnn_maps = {score: cache.force_builtin(task.name, rnn(score), text)["temporal"] for score in SCORES}
-    cross = cache.force_builtin(task.name, "transformer", text)["cross"]
+    rnn_maps, cross = compare.gold_maps(task.name, text)
 except (TaskInputError, ValueError) as error:
     messages.error(error)
     st.stop()

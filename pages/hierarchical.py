@@ -11,7 +11,7 @@ st.title("Hierarchical attention")
 st.caption(hierarchical.INTRO)
 hierarchical.document_box()
 try:
-    result = cache.classify_document(view["text"])
+    result = cache.run_builtin("documents", "han", view["text"])
 except ValueError as error:
     messages.error(error)
     st.stop()

@@ -11,7 +11,7 @@ view = memory.VIEW
 st.title("Attention over memory: a Neural Turing Machine")
 st.caption(memory.INTRO)
 pattern = memory.pattern_box()
-run = cache.run_copy(pattern)
+run = cache.run_builtin("copy", "ntm", pattern)
 st.markdown(f"**{run.wrong_bits} of {run.sequence.size} bits copied wrong.**")
 charts.chart("bits", lambda: figures.bits(run.sequence, run.output), key=view.key("bits"), paper="attnviz-ntm-bits")
 write_tab, read_tab, memory_tab = st.tabs(memory.TABS)

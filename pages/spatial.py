@@ -12,8 +12,9 @@ st.title("Spatial attention")
 st.markdown(spatial.INTRO)
 spatial.scene_box()
 try:
-    captioned = cache.caption_scene(view["objects"], int(view["seed"]))
-    named = cache.name_scene(view["objects"], int(view["seed"]))
+    scene = (view["objects"], int(view["seed"]))
+    captioned = cache.run_builtin("scenes", "sat", scene)
+    named = cache.run_builtin("scenes", "vit", scene)
 except scenes.SceneError as problem:
     messages.error(problem)
     st.stop()

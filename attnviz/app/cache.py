@@ -9,8 +9,10 @@ views; the rest of attnviz never imports streamlit.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import streamlit as st
@@ -20,12 +22,8 @@ from attnviz import settings
 from attnviz.app.guard import guarded
 from attnviz.builtin import evaluate, experiments
 from attnviz.builtin.checkpoints import load_shipped
-from attnviz.builtin.models import han, ntm, sat, vit
+from attnviz.builtin.models import families
 from attnviz.builtin.models.registry import SEQ2SEQ_MODELS
-from attnviz.builtin.models.seq2seq import Translation, decode, force
-from attnviz.builtin.tasks import get_task
-from attnviz.builtin.tasks.documents import parse
-from attnviz.builtin.tasks.scenes import scene_for
 from attnviz.corpus import results as corpus_results_module
 from attnviz.long import results as long_input
 from attnviz.maps import analysis
@@ -48,12 +46,12 @@ def builtin_model(task_name: str, model_name: str):
     return load_shipped(task_name, model_name)
 
 
-@st.cache_data(show_spinner="Decoding ...", max_entries=MAX_RESULTS, max_size="64MB")
-def run_builtin(task_name: str, model_name: str, text: str) -> Translation:
-    """Tokenise ``text`` for the task (TaskInputError if it can't be) and greedy-decode it."""
-    task = get_task(task_name)
-    source = task.tokenize(text)
-    return decode(builtin_model(task_name, model_name), task, [source], label=f"{model_name} · {task_name}")[0]
+@st.cache_data(show_spinner="Running the built-in model ...", max_entries=MAX_RESULTS, max_size="64MB")
+def run_builtin(task_name: str, model_name: str, given: Hashable) -> Any:
+    """The shipped ``model_name`` run on its page's input ``given`` (a string, or tuples) by its family's run
+    (:func:`attnviz.builtin.models.families.run`): a Translation, a Classified document, a CopyRun, a Captioned or
+    a Named scene; that run's error (TaskInputError, ValueError, SceneError) for input it can't take."""
+    return families.run(task_name, model_name, builtin_model(task_name, model_name), given)
 
 
 @guarded(st.cache_resource(show_spinner="Loading the pretrained model (once) ...", max_entries=MAX_MODELS))
@@ -78,22 +76,6 @@ def run_pretrained(
     for attn in result.maps.values():
         attn.fingerprint  # noqa: B018 - computed once here, it travels with the cached copies
     return result
-
-
-@st.cache_data(show_spinner="Reading attention on the gold target ...", max_entries=MAX_RESULTS, max_size="64MB")
-def force_builtin(task_name: str, model_name: str, text: str) -> dict[str, AttentionMap]:
-    """Attention with the gold target fed in (every model's rows are the same gold tokens).
-
-    TaskInputError if the text can't be tokenised; ValueError if the task's rules give no gold target.
-    """
-    task = get_task(task_name)
-    example = task.reference(task.tokenize(text))
-    if example is None:
-        raise ValueError(
-            "This input is outside the task's rules, so there is no gold alignment to compare against. "
-            "Try the random example button."
-        )
-    return force(builtin_model(task_name, model_name), task, example, label=f"{model_name} · {task_name}")
 
 
 @st.cache_data(show_spinner="Scoring every map on 200 held-out examples ...", max_entries=16, max_size="8MB")
@@ -134,29 +116,6 @@ def without_special(attn: AttentionMap) -> AttentionMap:
 def corpus_results(folder: str, finished: float) -> corpus_results_module.CorpusResults:
     """A results folder's aggregates and extremes; ``finished`` (summary.json's mtime) keys a folder rewritten."""
     return corpus_results_module.load(Path(folder))
-
-
-@st.cache_data(show_spinner=False, max_entries=MAX_RESULTS, max_size="64MB")
-def classify_document(text: str) -> han.Classified:
-    """Parse a document (ValueError if it can't be) and classify it with the shipped HAN."""
-    return han.classify(builtin_model("documents", "han"), parse(text))
-
-
-@st.cache_data(show_spinner=False, max_entries=MAX_RESULTS, max_size="64MB")
-def run_copy(pattern: tuple[tuple[int, ...], ...]) -> ntm.CopyRun:
-    return ntm.run_copy(builtin_model("copy", "ntm"), np.array(pattern, dtype=np.float32))
-
-
-@st.cache_data(show_spinner=False, max_entries=MAX_RESULTS, max_size="64MB")
-def caption_scene(objects: str, seed: int) -> sat.Captioned:
-    """The scene (SceneError if the objects can't be read or placed) captioned by the shipped captioner."""
-    return sat.caption(builtin_model("scenes", "sat"), scene_for(objects, seed))
-
-
-@st.cache_data(show_spinner=False, max_entries=MAX_RESULTS, max_size="64MB")
-def name_scene(objects: str, seed: int) -> vit.Named:
-    """The scene (SceneError if the objects can't be read or placed) through the shipped tiny ViT."""
-    return vit.name_objects(builtin_model("scenes", "vit"), scene_for(objects, seed))
 
 
 @guarded(st.cache_resource(show_spinner="Loading the vision transformer (once) ...", max_entries=MAX_MODELS))

@@ -8,7 +8,7 @@ import streamlit as st
 
 from attnviz import figures
 from attnviz.app import cache, charts, state, widgets
-from attnviz.builtin.models.registry import SCORES
+from attnviz.builtin.models.registry import SCORES, rnn
 from attnviz.builtin.tasks import Task
 from attnviz.maps.analysis import alignment_table, js_distance
 from attnviz.maps.attention_map import AttentionMap
@@ -31,6 +31,20 @@ TABLE_NOTE = (
     "monotonicity: share of steps whose focus does not move left; diagonality: correlation of output "
     "position with attended input position (1 diagonal, -1 anti-diagonal). <eos> is left out."
 )
+
+
+def gold_maps(task_name: str, text: str) -> tuple[dict[str, AttentionMap], AttentionMap]:
+    """Every RNN's temporal attention (by score function) and the Transformer's cross-attention, read with the gold
+    target fed in. TaskInputError if the text can't be tokenised; ValueError if the task's rules give no gold target.
+    """
+    rnns = {score: cache.run_builtin(task_name, rnn(score), text) for score in SCORES}
+    transformer = cache.run_builtin(task_name, "transformer", text)
+    if transformer.gold is None:
+        raise ValueError(
+            "This input is outside the task's rules, so there is no gold alignment to compare against. "
+            "Try the random example button."
+        )
+    return {score: run.gold["temporal"] for score, run in rnns.items()}, transformer.gold["cross"]
 
 
 def head_names(cross: AttentionMap) -> dict[str, tuple[int, int]]:

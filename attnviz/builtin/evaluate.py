@@ -16,7 +16,7 @@ from attnviz.builtin.heldout import fresh_documents, fresh_examples, seen_in_cop
 from attnviz.builtin.models.families import Objective, family
 from attnviz.builtin.models.han import encode
 from attnviz.builtin.models.ntm import copy_batch
-from attnviz.builtin.models.registry import SEQ2SEQ_MODELS, SEQ2SEQ_TASKS, check_pair
+from attnviz.builtin.models.registry import MAP_KINDS, SEQ2SEQ_MODELS, SEQ2SEQ_TASKS, check_pair
 from attnviz.builtin.models.seq2seq import decode, make_batch
 from attnviz.builtin.tasks import Example, Task, get_task
 from attnviz.builtin.tasks import documents as docs
@@ -28,6 +28,7 @@ LONGER_COPY_LENGTHS = (30, 40)
 # Copy sequences for evaluation come from their own generator, seeded COPY_EVALUATION_SEED + seed: training
 # draws from seed (0 for the shipped models) and validation from 10,000 + seed (recipes.VALIDATION_SEED).
 COPY_EVALUATION_SEED = 20_000
+ALIGNED_KINDS = ("temporal", "cross")  # the maps from a target token to the source, scored against gold alignments
 
 
 def evaluate(task_name: str, model_name: str, n: int = 1000, seed: int = 0, model: nn.Module | None = None) -> dict:
@@ -100,7 +101,7 @@ def _alignment_summary(per_head: dict[str, list]) -> dict:
         "alignment_rows": scores[best]["rows"],
         "alignment_mode": "forced decoding of the gold target; rows with a gold link",
     }
-    if "temporal" not in scores:
+    if len(scores) > 1:  # several heads: each one's scores too
         result |= {"best_head": best, "per_head": scores}
     return result
 
@@ -109,19 +110,18 @@ def _alignment_summary(per_head: dict[str, list]) -> dict:
 def _forced_attention(model: nn.Module, task: Task, examples: list[Example]) -> dict[str, list]:
     """{head name: [(weights [target, source], gold links), ...]} with the gold target fed in.
 
-    The RNN's one map is called "temporal"; every Transformer cross-attention head is its own entry.
+    The map read is the model's target-to-source one (kind temporal or cross, :data:`ALIGNED_KINDS`); a map of one
+    head is called by its name (the RNN's "temporal"), and each head of a map of several is its own entry.
     """
     source, target_in, _ = make_batch(task, examples)
     _, attention = model(source, target_in)
-    if not attention:  # a model without attention
+    names = [name for name in attention if MAP_KINDS[name] in ALIGNED_KINDS]
+    if not names:  # a model without attention
         return {}
-    aligned = attention["temporal"] if "temporal" in attention else attention["cross"]  # (B, L, H, T, S)
+    [name] = names
+    aligned = attention[name]  # (B, L, H, T, S)
     L, H = aligned.shape[1:3]
-    heads = (
-        {"temporal": (0, 0)}
-        if "temporal" in attention
-        else {f"layer {i} head {h}": (i, h) for i in range(L) for h in range(H)}
-    )
+    heads = {name: (0, 0)} if L * H == 1 else {f"layer {i} head {h}": (i, h) for i in range(L) for h in range(H)}
     return {
         name: [
             (aligned[b, i, h, : len(e.target), : len(e.source)].numpy(), e.alignment) for b, e in enumerate(examples)
@@ -272,6 +272,6 @@ EVALUATIONS: dict[Objective, Callable[[str, str, nn.Module, int, int], dict]] = 
     "seq2seq": evaluate_seq2seq,
     "copy": lambda task_name, model_name, model, n, seed: evaluate_copy(model, model_name, n, seed),
     "documents": lambda task_name, model_name, model, n, seed: evaluate_han(model, n, seed, model_name),
-    "captions": lambda task_name, model_name, model, n, seed: evaluate_sat(model, n, seed),
-    "objects": lambda task_name, model_name, model, n, seed: evaluate_vit(model, n, seed),
+    "captions": lambda task_name, model_name, model, n, seed: evaluate_sat(model, n, seed, model_name),
+    "objects": lambda task_name, model_name, model, n, seed: evaluate_vit(model, n, seed, model_name),
 }

@@ -32,7 +32,7 @@ def caption_exact_match(model: nn.Module, held_out: list[scenes.Scene]) -> float
 
 
 @torch.no_grad()
-def evaluate_sat(model: nn.Module, n: int = 1000, seed: int = 0) -> dict:
+def evaluate_sat(model: nn.Module, n: int = 1000, seed: int = 0, model_name: str = "sat") -> dict:
     """Exact match of greedy captions, and where each object word's attention lies (gold caption fed in).
 
     Pointing game: the most attended cell lies on the named object's cells grown by one cell. Mass on
@@ -55,7 +55,7 @@ def evaluate_sat(model: nn.Module, n: int = 1000, seed: int = 0) -> dict:
                     words += 1
     return {
         "task": "scenes",
-        "model": "sat",
+        "model": model_name,
         "n": n,
         "seed": seed,
         "exact_match": caption_exact_match(model, held_out),
@@ -76,7 +76,7 @@ def objects_accuracy(model: nn.Module, held_out: list[scenes.Scene]) -> float:
 
 
 @torch.no_grad()
-def evaluate_vit(model: nn.Module, n: int = 1000, seed: int = 0) -> dict:
+def evaluate_vit(model: nn.Module, n: int = 1000, seed: int = 0, model_name: str = "vit") -> dict:
     """Accuracy, and how much of the class token's attention rollout (last layer) falls on object patches
     against the share of patches the objects cover (what uniform attention would put there)."""
     model.eval()
@@ -105,7 +105,7 @@ def evaluate_vit(model: nn.Module, n: int = 1000, seed: int = 0) -> dict:
             object_share.append(cells.mean())
     return {
         "task": "scenes",
-        "model": "vit",
+        "model": model_name,
         "n": n,
         "seed": seed,
         "accuracy": correct / n,

@@ -44,21 +44,19 @@ class HomePictures:
 
 
 def compute() -> HomePictures:
-    """Run the shipped checkpoints (imports torch): the pictures as the models draw them today."""
+    """Run the shipped checkpoints (imports torch): the pictures as the models draw them today, through the runs
+    their pages make (:func:`attnviz.builtin.models.families.run`)."""
     from attnviz.builtin.checkpoints import load_shipped
-    from attnviz.builtin.models import sat
-    from attnviz.builtin.models.seq2seq import decode
+    from attnviz.builtin.models.families import run
     from attnviz.builtin.tasks import get_task
-    from attnviz.builtin.tasks.scenes import scene_for
 
-    task = get_task("translate")
-    source = task.tokenize(EXAMPLE)
-    [rnn] = decode(load_shipped("translate", "rnn-additive"), task, [source], label="rnn-additive · translate")
-    [transformer] = decode(load_shipped("translate", "transformer"), task, [source], label="transformer · translate")
-    captioned = sat.caption(load_shipped("scenes", "sat"), scene_for(SCENE, SCENE_SEED))
+    shipped = lambda task, model, given: run(task, model, load_shipped(task, model), given)
+    rnn = shipped("translate", "rnn-additive", EXAMPLE)
+    transformer = shipped("translate", "transformer", EXAMPLE)
+    captioned = shipped("scenes", "sat", (SCENE, SCENE_SEED))
     return HomePictures(
         temporal=rnn.maps["temporal"],
-        gold=task.reference(rnn.source).gold_rows(rnn.output),
+        gold=get_task("translate").reference(rnn.source).gold_rows(rnn.output),
         encoder=transformer.maps["encoder"],
         cross=transformer.maps["cross"],
         spatial=captioned.attention,

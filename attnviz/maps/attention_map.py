@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import weakref
 from dataclasses import InitVar, dataclass, field, replace
 from typing import TYPE_CHECKING, Literal, get_args
 
 import numpy as np
-
-from attnviz.maps.buffers import POOL
 
 if TYPE_CHECKING:  # pandas is imported where a frame is made: the home page must not wait 0.5 s for it
     import pandas as pd
@@ -17,6 +16,9 @@ if TYPE_CHECKING:  # pandas is imported where a frame is made: the home page mus
 Kind = Literal["self", "causal", "cross", "temporal", "memory-read", "memory-write", "word", "sentence", "spatial"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 ROW_SUM_TOLERANCE = 1e-4
+# Owners of memory that only their declarer writes to, and only while no array refers to them: a read-only view of
+# one is kept by a map as an array that owns its memory is (see declare_sole_writer). Keyed by id, held weakly.
+_SOLE_WRITERS: weakref.WeakValueDictionary[int, np.ndarray] = weakref.WeakValueDictionary()
 
 
 class AttentionError(ValueError):
@@ -150,6 +152,16 @@ class AttentionMap:
     __hash__ = None  # type: ignore[assignment]
 
 
+def declare_sole_writer(owner: np.ndarray) -> np.ndarray:
+    """Declare ``owner`` (an array that owns its memory) written only by its declarer, and only while no other array
+    refers to it (:mod:`attnviz.maps.buffers`' reused blocks): a map then keeps a read-only view of it without a copy,
+    as it keeps a read-only array that owns its memory. Returns ``owner``."""
+    if not owner.flags.owndata:
+        raise ValueError("only an array that owns its memory can be declared written by one writer")
+    _SOLE_WRITERS[id(owner)] = owner
+    return owner
+
+
 def _check_index(name: str, index: int, size: int) -> None:
     if not 0 <= index < size:
         raise IndexError(f"{name} {index} is out of range: this map has {size} ({name} 0..{size - 1})")
@@ -160,9 +172,14 @@ def _frozen(weights) -> bool:
         isinstance(weights, np.ndarray)
         and weights.dtype == np.float32
         and weights.flags.c_contiguous
-        and (weights.flags.owndata or POOL.owns(weights))  # only attnviz.maps.buffers writes to a pool block, and
-        and not weights.flags.writeable  # never while any array refers to it
+        and (weights.flags.owndata or _of_a_sole_writer(weights))  # a view of another's writeable memory is copied:
+        and not weights.flags.writeable  # its owner could change the numbers under the map
     )
+
+
+def _of_a_sole_writer(view: np.ndarray) -> bool:
+    """Whether ``view``'s memory belongs to an owner declared with :func:`declare_sole_writer`."""
+    return view.base is not None and _SOLE_WRITERS.get(id(view.base)) is view.base
 
 
 def _validate(attn: AttentionMap, rows_checked: bool = False) -> None:

@@ -6,7 +6,9 @@ virtual machines that usually costs 5 ms for 75 MB, but one time in ten it took 
 a fresh 75 MB array filled 20 times, other allocations freed in between). A block kept here is already mapped.
 A block is free again when no array refers to it any more: every view of a NumPy array refers to the array that
 owns its memory, so a block whose only references are this pool's own is not visible to anyone, and its contents
-can be overwritten without changing a number anybody holds.
+can be overwritten without changing a number anybody holds. That is why every block is declared to the data type
+(:func:`~attnviz.maps.attention_map.declare_sole_writer`): an AttentionMap keeps a read-only view of a block without a
+copy, as it keeps a read-only array that owns its memory, and copies a view of anybody else's writeable memory.
 
 The free blocks kept are bounded by bytes (:data:`FREE_BYTES`); blocks in use belong to their results, which the
 app's caches bound.
@@ -18,6 +20,8 @@ import sys
 import threading
 
 import numpy as np
+
+from attnviz.maps.attention_map import declare_sole_writer
 
 FREE_BYTES = 320_000_000  # free blocks kept for reuse, at most (MiniLM at 512 tokens needs 75 MB per result)
 _UNUSED_REFERENCES = 2  # the pool's list and getrefcount's own argument (blocks are only read by index)
@@ -36,7 +40,7 @@ class Pool:
         size = int(np.prod(shape))
         with self._lock:
             index = next((i for i in range(len(self.blocks)) if self._fits(i, size)), None)
-            found = np.empty(max(size, 1), np.float32) if index is None else self.blocks.pop(index)
+            found = declare_sole_writer(np.empty(max(size, 1), np.float32)) if index is None else self.blocks.pop(index)
             self.blocks.append(found)  # most recently used last
             self._trim()
             return found[:size].reshape(shape)

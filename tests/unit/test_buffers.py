@@ -1,8 +1,10 @@
 """The pool of reused float32 blocks (attnviz/maps/buffers.py): a block is handed out again only when no array,
 view or tensor refers to it, and the free blocks kept stay within their byte bound."""
 
+import ast
 import gc
 import threading
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -80,21 +82,42 @@ def test_maps_from_extract_keep_their_numbers_while_later_extractions_reuse_memo
     assert not again.weights.flags.writeable
 
 
-def test_a_map_adopts_a_read_only_view_of_attnvizs_pool_but_copies_a_writeable_one_or_anothers():
+def test_a_map_adopts_a_read_only_view_of_a_pool_block_but_copies_a_writeable_one():
     view = POOL.take((1, 1, 2, 2))
     view[:] = 0.5
     assert not np.shares_memory(AttentionMap(view, "ab", "ab", "self").weights, view)
     view.setflags(write=False)
     assert np.shares_memory(AttentionMap(view, "ab", "ab", "self").weights, view)
-    other = Pool().take((1, 1, 2, 2))
+    other = Pool().take((1, 1, 2, 2))  # any pool's block: only its pool writes to it, and only once it is free
     other[:] = 0.5
     other.setflags(write=False)
-    assert not np.shares_memory(AttentionMap(other, "ab", "ab", "self").weights, other)
+    assert np.shares_memory(AttentionMap(other, "ab", "ab", "self").weights, other)
+
+
+def test_a_read_only_view_of_anybody_elses_writeable_memory_is_copied_so_the_map_keeps_its_numbers():
+    """The protection the adoption rule exists for: the owner of the memory can still write to it."""
+    owner = np.full(8, 0.5, np.float32)  # writeable, held by its caller
+    view = owner[:4].reshape(1, 1, 2, 2)
+    view.setflags(write=False)
+    attn = AttentionMap(view, "ab", "ab", "self")
+    owner[:4] = [1.0, 0.0, 0.0, 1.0]  # the owner writes after the map was made
+    np.testing.assert_array_equal(attn.weights, np.full((1, 1, 2, 2), 0.5, np.float32))
+    assert not np.shares_memory(attn.weights, owner)
+
+
+def test_the_data_type_does_not_import_the_pool():
+    """The pool declares its blocks to the data type; the data type knows nothing of pools."""
+    source = (Path(__file__).resolve().parents[2] / "attnviz" / "maps" / "attention_map.py").read_text()
+    imported = {
+        node.module if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert "numpy" in imported and not {name for name in imported if name.startswith("attnviz")}
 
 
 def test_readmes_bounds_table_states_the_pools_bound():
-    from pathlib import Path
-
     from attnviz.maps.buffers import FREE_BYTES
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()

@@ -125,6 +125,12 @@ def classify(model: HAN, sentences: tuple[tuple[str, ...], ...]) -> Classified:
     return Classified(docs.reference(sentences), probabilities, word_maps, sentence_map)
 
 
+def classify_text(task_name: str, model_name: str, model: HAN, text: str) -> Classified:
+    """The app's run (:class:`~attnviz.builtin.models.families.Family`): a document's text parsed (ValueError if it
+    can't be) and classified."""
+    return classify(model, docs.parse(text))
+
+
 def weights_of(result: Classified) -> tuple[np.ndarray, np.ndarray]:
     """(word attention (sentences, max words) NaN-padded, sentence attention (sentences,))."""
     width = max(m.n_keys for m in result.words)

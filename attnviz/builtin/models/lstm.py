@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
+
+from attnviz.builtin.models.ntm import copy_inputs
 
 
 @dataclass
@@ -31,3 +34,13 @@ class CopyLSTM(nn.Module):
     def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         states, _ = self.lstm(inputs)  # (B, T, hidden)
         return self.out(states), {}
+
+
+@torch.no_grad()
+def copy_pattern(task_name: str, model_name: str, model: CopyLSTM, pattern: tuple[tuple[int, ...], ...]) -> np.ndarray:
+    """The app's run (:class:`~attnviz.builtin.models.families.Family`): the LSTM's copy of a 0/1 pattern given as
+    rows of bits, as probabilities (T, bits)."""
+    model.eval()
+    sequence = torch.tensor(pattern, dtype=torch.float32)
+    logits, _ = model(copy_inputs(sequence[None]))
+    return torch.sigmoid(logits[0, len(sequence) + 1 :]).numpy()

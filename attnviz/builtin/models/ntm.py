@@ -151,10 +151,16 @@ def copy_batch(batch: int, min_len: int, max_len: int, bits: int, generator: tor
     Training draws sequences outside the held-out share; ``held_out=True`` draws only sequences inside it."""
     length = int(torch.randint(min_len, max_len + 1, (1,), generator=generator))
     sequence = _sequences(batch, length, bits, generator, held_out)
+    return copy_inputs(sequence), sequence
+
+
+def copy_inputs(sequence: torch.Tensor) -> torch.Tensor:
+    """(B, T, bits) sequences -> copy-task inputs (B, 2T+1, bits+1): the sequence, a delimiter, then T blanks."""
+    batch, length, bits = sequence.shape
     inputs = torch.zeros(batch, 2 * length + 1, bits + 1)
     inputs[:, :length, :bits] = sequence
     inputs[:, length, bits] = 1.0  # delimiter
-    return inputs, sequence
+    return inputs
 
 
 @dataclass(frozen=True)
@@ -177,11 +183,8 @@ class CopyRun:
 def run_copy(model: NTM, sequence: np.ndarray) -> CopyRun:
     """Feed one (T, bits) 0/1 pattern, its delimiter and T blank steps; record every weighting."""
     sequence = np.asarray(sequence, dtype=np.float32)
-    T, bits = sequence.shape
-    inputs = torch.zeros(1, 2 * T + 1, bits + 1)
-    inputs[0, :T, :bits] = torch.from_numpy(sequence)
-    inputs[0, T, bits] = 1.0
-    logits, weightings, memory = model(inputs)
+    T = len(sequence)
+    logits, weightings, memory = model(copy_inputs(torch.from_numpy(sequence)[None]))
     steps = [f"in {t + 1}" for t in range(T)] + ["delimiter"] + [f"out {t + 1}" for t in range(T)]
     slots = [f"slot {i}" for i in range(model.config.slots)]
 
@@ -196,3 +199,8 @@ def run_copy(model: NTM, sequence: np.ndarray) -> CopyRun:
         read=as_map("read"),
         memory=memory[0].numpy(),
     )
+
+
+def copy_pattern(task_name: str, model_name: str, model: NTM, pattern: tuple[tuple[int, ...], ...]) -> CopyRun:
+    """The app's run (:class:`~attnviz.builtin.models.families.Family`): a 0/1 pattern given as rows of bits."""
+    return run_copy(model, np.array(pattern, dtype=np.float32))

@@ -173,3 +173,10 @@ def caption(model: SAT, scene: scenes.Scene) -> Captioned:
     labels = words + ((EOS,) if finished else ())
     attention = AttentionMap(weights, labels, cells, MAP_KINDS["spatial"], "sat · scenes", grid=scenes.GRID)
     return Captioned(scene, words, finished, attention)
+
+
+def caption_scene(task_name: str, model_name: str, model: SAT, scene: tuple[str, int]) -> Captioned:
+    """The app's run (:class:`~attnviz.builtin.models.families.Family`): the scene ``(objects, seed)``
+    (:func:`~attnviz.builtin.tasks.scenes.scene_for`; SceneError if the objects can't be read or placed), captioned."""
+    objects, seed = scene
+    return caption(model, scenes.scene_for(objects, seed))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 from torch import nn
 
 from attnviz.builtin.models.registry import MAP_KINDS
-from attnviz.builtin.tasks import EOS, Example, Task
+from attnviz.builtin.tasks import EOS, Example, Task, get_task
 from attnviz.builtin.tasks.base import BOS
 from attnviz.maps.attention_map import AttentionMap
 
@@ -22,6 +22,9 @@ class Translation:
     output: tuple[str, ...]  # emitted tokens, without <eos>
     finished: bool  # False if decoding hit the length limit before <eos>
     maps: dict[str, AttentionMap]  # rnn: temporal; transformer: encoder, decoder, cross
+    # The app's run (:func:`run`) adds the maps with the gold target fed in (:func:`force`); None where the task's rules
+    # give no gold target, and from :func:`decode`.
+    gold: dict[str, AttentionMap] | None = None
 
 
 def pad(sequences: list[list[int]]) -> torch.Tensor:
@@ -61,6 +64,18 @@ def force(model: nn.Module, task: Task, example: Example, label: str = "") -> di
     target_in = pad([task.target_vocab.encode((BOS, *example.target))])
     _, attention = model(source, target_in)
     return _maps(attention, 0, example.source, (*example.target, EOS), label)
+
+
+def run(task_name: str, model_name: str, model: nn.Module, text: str) -> Translation:
+    """The app's run (:class:`~attnviz.builtin.models.families.Family`): ``text`` tokenised for the task
+    (TaskInputError if it can't be), greedy-decoded, and its attention with the gold target fed in where there is
+    one."""
+    task = get_task(task_name)
+    source = task.tokenize(text)
+    label = f"{model_name} · {task_name}"
+    [translation] = decode(model, task, [source], label)
+    example = task.reference(source)
+    return replace(translation, gold=None if example is None else force(model, task, example, label))
 
 
 def _maps(attention: dict[str, torch.Tensor], b: int, source, emitted, label: str) -> dict[str, AttentionMap]:

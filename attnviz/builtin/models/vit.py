@@ -115,6 +115,13 @@ def name_objects(model: ViT, scene: scenes.Scene) -> Named:
     return Named(scene, present, named, attn)
 
 
+def name_scene(task_name: str, model_name: str, model: ViT, scene: tuple[str, int]) -> Named:
+    """The app's run (:class:`~attnviz.builtin.models.families.Family`): the scene ``(objects, seed)``
+    (:func:`~attnviz.builtin.tasks.scenes.scene_for`; SceneError if the objects can't be read or placed), named."""
+    objects, seed = scene
+    return name_objects(model, scenes.scene_for(objects, seed))
+
+
 def present_labels(scene: scenes.Scene) -> tuple[tuple[str, str], ...]:
     return tuple(label for label in LABELS if any((o.colour, o.shape) == label for o in scene.objects))
 

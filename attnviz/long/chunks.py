@@ -39,7 +39,7 @@ class Scratch:
         return self.flat[index][:size].view(shape)
 
 
-TILE_FLOATS = 2**22  # the scores of one tile (16 MB): in the cache through the passes over it, wide enough a product
+TILE_FLOATS = 2**22  # scores a tile (16 MB): in the cache through the passes over it, yet a wide enough product
 MIN_TILE_ROWS = 32  # fewer rows a tile and the calls cost more than the cache saves
 
 

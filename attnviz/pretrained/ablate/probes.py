@@ -119,7 +119,7 @@ def prepare(
     allowed = MEASURES_OF[loaded.family]
     measure = measure or allowed[0]
     if measure not in allowed:
-        raise ValueError(f"A {loaded.family} model's measures are {', '.join(allowed)}, not {measure}.")
+        raise ValueError(f"The measures of {loaded.family} models are {', '.join(allowed)}, not {measure}.")
     if not text or not text.strip():
         raise ValueError("Type some text first.")
     tokenizer = loaded.tokenizer

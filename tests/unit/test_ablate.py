@@ -268,13 +268,21 @@ def test_one_edge_knocked_out_matches_the_row_renormalised_by_hand(models, name,
 
 @pytest.mark.parametrize("name", ["minilm", "llama", "t5"])
 def test_the_batched_grid_equals_one_head_at_a_time(models, name):
+    """Batches of a layer's heads, the earlier layers taken from the clean run, against one copy per forward pass
+    through the whole model."""
     loaded = models[name]
     probe = probes.prepare(loaded, TEXT)
     calls = []
     batched = grid.importance(loaded, probe, "first", progress=lambda done, total: calls.append((done, total)))
-    one_by_one = grid.importance(loaded, probe, "first", per_batch=1)
-    assert np.abs(batched.effect - one_by_one.effect).max() <= TOLERANCE
-    assert calls == [(batched.effect.size, batched.effect.size)]  # one forward pass held every head
+    base = grid.clean(loaded, probe)
+    n_layers, n_heads = batched.effect.shape
+    for layer in range(n_layers):
+        for head in range(n_heads):
+            ablated = grid.outcomes(loaded, probe, base.layers, [Site(batched.part, layer, (head,))], "first")
+            alone = probes.effect(probe, base.outcome, ablated)[0]
+            assert abs(batched.effect[layer, head] - alone) <= TOLERANCE
+    assert calls == [(n_heads * (layer + 1), n_heads * n_layers) for layer in range(n_layers)]  # a pass a layer
+    assert np.abs(grid.importance(loaded, probe, "first", per_batch=1).effect - batched.effect).max() <= TOLERANCE
 
 
 def test_layer_ablation_equals_every_head_of_the_layer_zeroed_by_hooks(models):
@@ -321,6 +329,7 @@ def test_the_model_is_left_as_it_was_and_other_callers_see_plain_eager(models):
     before = forward(loaded, probe).last_hidden_state
     grid.importance(loaded, probe, "zero")
     assert loaded.model.config._attn_implementation == "eager"
+    assert not any("forward" in module.__dict__ for module in loaded.model.modules())  # the blocks' own again
     assert torch.equal(forward(loaded, probe).last_hidden_state, before)
 
 

@@ -1,8 +1,9 @@
 """Every head's importance at once: the input copied once per ablated head, a batch of copies per forward pass.
 
-Copy ``b`` of a batch ablates its own head (:mod:`attnviz.pretrained.ablate.knockout`), so the grid of ``layers x
-heads`` values takes ``layers x heads / copies per batch`` forward passes; the clean outcome is one more pass of
-one copy. :func:`outcomes` is the one place a batch runs.
+Copy ``b`` of a batch ablates its own head (:mod:`attnviz.pretrained.ablate.knockout`). A batch holds heads of one
+block (transformer layer) only, and takes the blocks before it from the clean run
+(:mod:`attnviz.pretrained.ablate.prefix`): the clean run is two passes of one copy (one finds the attention
+layers, one records the blocks' outputs). :func:`outcomes` is the one place a batch runs.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import torch
 
 from attnviz.pretrained.ablate import probes
 from attnviz.pretrained.ablate.knockout import Edge, Layers, Plan, Site, layers_of, run
+from attnviz.pretrained.ablate.prefix import Prefix, prefix_of
 from attnviz.pretrained.ablate.probes import Probe
 from attnviz.pretrained.hf import LoadedModel
 
@@ -24,10 +26,11 @@ Progress = Callable[[int, int], None]  # (copies done, copies in all)
 
 @dataclass(frozen=True)
 class Clean:
-    """The unablated run: its outcome ``[1, ...]`` and the model's attention layers."""
+    """The unablated run: its outcome ``[1, ...]``, the model's attention layers and its blocks' outputs."""
 
     outcome: torch.Tensor
     layers: Layers
+    prefix: Prefix
 
 
 @dataclass(frozen=True)
@@ -47,10 +50,15 @@ def encoder_of(loaded: LoadedModel) -> torch.nn.Module | None:
 
 
 def clean(loaded: LoadedModel, probe: Probe) -> Clean:
-    """The probe run once without ablation."""
+    """The probe run without ablation: once to find the attention layers, once to record their blocks."""
     plan = Plan(None)
-    output = run(loaded.model, lambda: loaded.model(**probes.inputs_of(probe, loaded, 1)), plan)
-    return Clean(probes.outcome(probe, output), layers_of(plan.order, encoder_of(loaded)))
+    call = lambda: loaded.model(**probes.inputs_of(probe, loaded, 1))  # noqa: E731
+    run(loaded.model, call, plan)
+    prefix = prefix_of(loaded.model, list(plan.order))
+    prefix.recording = True
+    output = run(loaded.model, call, Plan(None), prefix)
+    prefix.recording = False
+    return Clean(probes.outcome(probe, output), layers_of(plan.order, encoder_of(loaded)), prefix)
 
 
 def outcomes(
@@ -60,10 +68,12 @@ def outcomes(
     copies: Sequence[Site | Edge | None],
     ablation: str = "zero",
     means: dict | None = None,
+    prefix: Prefix | None = None,
 ) -> torch.Tensor:
-    """The probe's outcome ``[copy, ...]`` with each copy's ablation, in one forward pass."""
+    """The probe's outcome ``[copy, ...]`` with each copy's ablation, in one forward pass (the blocks before
+    ``prefix.skip`` taken from the clean run)."""
     plan = Plan(layers, list(copies), ablation, means or {})
-    output = run(loaded.model, lambda: loaded.model(**probes.inputs_of(probe, loaded, len(copies))), plan)
+    output = run(loaded.model, lambda: loaded.model(**probes.inputs_of(probe, loaded, len(copies))), plan, prefix)
     return probes.outcome(probe, output)
 
 
@@ -77,16 +87,31 @@ def effects(
     per_batch: int | None = None,
     progress: Progress | None = None,
 ) -> np.ndarray:
-    """The measure of each copy's ablation (float64 ``[copy]``), ``per_batch`` copies a forward pass (default:
-    :data:`TOKENS_PER_BATCH` tokens' worth); ``progress(done, total)`` after each pass."""
+    """The measure of each copy's ablation (float64 ``[copy]``), at most ``per_batch`` copies a forward pass
+    (default: :data:`TOKENS_PER_BATCH` tokens' worth), the copies of one block together; ``progress(done,
+    total)`` after each pass."""
     per_batch = per_batch or max(1, TOKENS_PER_BATCH // probe.n_tokens)
-    found = []
-    for start in range(0, len(copies), per_batch):
-        batch = copies[start : start + per_batch]
-        found.append(probes.effect(probe, base.outcome, outcomes(loaded, probe, base.layers, batch, ablation, means)))
-        if progress is not None:
-            progress(start + len(batch), len(copies))
-    return np.concatenate(found) if found else np.zeros(0)
+    found = np.zeros(len(copies))
+    done = 0
+    for block, indices in _by_block(base, copies).items():
+        for start in range(0, len(indices), per_batch):
+            batch = indices[start : start + per_batch]
+            base.prefix.skip, base.prefix.copies = block, len(batch)
+            ablated = outcomes(loaded, probe, base.layers, [copies[i] for i in batch], ablation, means, base.prefix)
+            found[batch] = probes.effect(probe, base.outcome, ablated)
+            done += len(batch)
+            if progress is not None:
+                progress(done, len(copies))
+    return found
+
+
+def _by_block(base: Clean, copies: Sequence[Site | Edge]) -> dict[int, list[int]]:
+    """The indices of ``copies`` by the block their layer is in (0 for all where the blocks are not known)."""
+    groups: dict[int, list[int]] = {}
+    for index, copy in enumerate(copies):
+        module = base.layers.module(copy.part, copy.layer)
+        groups.setdefault(base.prefix.block_of.get(module, 0), []).append(index)
+    return groups
 
 
 def default_part(layers: Layers) -> str:

@@ -31,6 +31,7 @@ from typing import Literal, get_args
 
 import torch
 
+from attnviz.pretrained.ablate.prefix import Prefix, installed
 from attnviz.pretrained.eager import eager_of
 from attnviz.pretrained.implementation import attention_implementation, register
 
@@ -176,12 +177,13 @@ def _register() -> None:
 
 
 @torch.no_grad()
-def run(model: torch.nn.Module, call: Callable[[], object], plan: Plan) -> object:
-    """``call()`` (which runs ``model`` once on a batch of ``len(plan.copies)`` copies) with ``plan`` applied."""
+def run(model: torch.nn.Module, call: Callable[[], object], plan: Plan, prefix: Prefix | None = None) -> object:
+    """``call()`` (which runs ``model`` once on a batch of ``len(plan.copies)`` copies) with ``plan`` applied, and
+    the blocks before ``prefix.skip`` taken from the clean run (:mod:`attnviz.pretrained.ablate.prefix`)."""
     _register()
     token = _ACTIVE.set(plan)
     try:
-        with attention_implementation(model, NAME):
+        with attention_implementation(model, NAME), installed(prefix):
             return call()
     finally:
         _ACTIVE.reset(token)

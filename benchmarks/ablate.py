@@ -121,7 +121,24 @@ def lines(found: dict, command: str) -> list[str]:
         "| budget | measured | met |",
         "|---|---:|:---:|",
         *[f"| {name} | {value} | {'yes' if met else '**no**'} |" for name, value, met in budget(found)],
+        *_why_missed(found),
         END,
+    ]
+
+
+def _why_missed(found: dict) -> list[str]:
+    """Why the decoder's budget is missed, where it is: the work an exact grid cannot skip."""
+    d = found["decoder"]
+    if d["grid_s"] < DECODER_BUDGET_S:
+        return []
+    layers, per_layer = d["layers"], d["heads"] // d["layers"]
+    worth = per_layer * sum(range(1, layers + 1)) / layers  # layer l's copies run layers l .. last
+    return [
+        "",
+        f"The decoder's grid is exact: the {per_layer} copies of layer l run layers l to {layers - 1}, "
+        f"{worth:.0f} forward passes' worth of one copy of {d['tokens']} tokens in all ({d['heads']} without taking "
+        f"the earlier layers from the clean run), with eager attention: {d['grid_s'] / worth:.2f} s a pass's worth "
+        "in this run.",
     ]
 
 

@@ -40,16 +40,9 @@ def ablate_command(args: argparse.Namespace) -> int:
         found, probe = _importance(loaded, args)
     except (hf.ModelLoadError, ValueError) as problem:
         return _error(str(problem))
-    np.savez_compressed(
-        args.out,
-        effect=found.effect,
-        baseline=np.float64(found.baseline),
-        tokens=np.array(probe.tokens),
-        target=np.array(probe.target_tokens),
-        ablation=np.array(found.ablation),
-        measure=np.array(found.measure),
-        part=np.array(found.part),
-    )
+    from attnviz.pretrained.ablate.grid import arrays
+
+    np.savez_compressed(args.out, **arrays(found, probe))
     top = np.unravel_index(np.abs(found.effect).argmax(), found.effect.shape)
     where = "layer {}".format(*top) if args.layers else "layer {}, head {}".format(*top)
     print(

@@ -345,3 +345,36 @@ def test_an_edge_that_leaves_a_query_no_key_is_refused(models):
     with pytest.raises(ValueError, match="Mean ablation"):
         grid.importance(loaded, probe, "mean")
     assert Site("self", 0, (1,)) == Site("self", 0, (1,))
+
+
+def test_what_changed_matches_hooks_for_an_encoder_a_decoder_and_an_encoder_decoder(models):
+    from attnviz.pretrained.ablate import changes
+
+    minilm = models["minilm"]
+    probe = probes.prepare(minilm, TEXT)
+    found = changes.change(minilm, probe, Site("self", 5, (11,)), "zero")
+    clean = forward(minilm, probe).last_hidden_state[0].double()
+    with hooked(minilm, "self", 5, 11, zero):
+        ablated = forward(minilm, probe).last_hidden_state[0].double()
+    expected = 1 - (clean * ablated).sum(-1) / (clean.norm(dim=-1) * ablated.norm(dim=-1))
+    assert found.kind == "shift" and found.labels == probe.tokens
+    np.testing.assert_allclose(found.after, expected.numpy(), atol=TOLERANCE)
+    llama = models["llama"]
+    probe = probes.prepare(llama, TEXT)
+    found = changes.change(llama, probe, Site("self", 1, (2,)), "first")
+    before = measured(llama, probe).exp()
+    with hooked(llama, "self", 1, 2, first):
+        after = measured(llama, probe).exp()
+    assert found.kind == "top" and len(found.labels) >= changes.TOP
+    assert found.before[0] == pytest.approx(float(before.max()), abs=TOLERANCE)
+    assert np.isclose(found.after, float(after.max()), atol=TOLERANCE).any()
+    assert np.abs(found.after / found.before - 1).max() > 0.05  # (a random model: every probability is tiny)
+    t5 = models["t5"]
+    probe = probes.prepare(t5, TEXT, target="le chat")
+    found = changes.change(t5, probe, Site("cross", 0, (1,)), "zero")
+    assert found.kind == "target" and found.labels == probe.target_tokens
+    assert found.after.sum() - found.before.sum() == pytest.approx(
+        grid.outcomes(t5, probe, grid.clean(t5, probe).layers, [Site("cross", 0, (1,))])[0].item()
+        - float(measured(t5, probe)),
+        abs=TOLERANCE,
+    )

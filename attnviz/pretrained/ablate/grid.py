@@ -61,6 +61,21 @@ def clean(loaded: LoadedModel, probe: Probe) -> Clean:
     return Clean(probes.outcome(probe, output), layers_of(plan.order, encoder_of(loaded)), prefix)
 
 
+def forward(
+    loaded: LoadedModel,
+    probe: Probe,
+    layers: Layers,
+    copies: Sequence[Site | Edge | None],
+    ablation: str = "zero",
+    means: dict | None = None,
+    prefix: Prefix | None = None,
+):
+    """The model's output for ``len(copies)`` copies of the probe, each with its ablation, in one forward pass (the
+    blocks before ``prefix.skip`` taken from the clean run)."""
+    plan = Plan(layers, list(copies), ablation, means or {})
+    return run(loaded.model, lambda: loaded.model(**probes.inputs_of(probe, loaded, len(copies))), plan, prefix)
+
+
 def outcomes(
     loaded: LoadedModel,
     probe: Probe,
@@ -70,11 +85,8 @@ def outcomes(
     means: dict | None = None,
     prefix: Prefix | None = None,
 ) -> torch.Tensor:
-    """The probe's outcome ``[copy, ...]`` with each copy's ablation, in one forward pass (the blocks before
-    ``prefix.skip`` taken from the clean run)."""
-    plan = Plan(layers, list(copies), ablation, means or {})
-    output = run(loaded.model, lambda: loaded.model(**probes.inputs_of(probe, loaded, len(copies))), plan, prefix)
-    return probes.outcome(probe, output)
+    """The probe's outcome ``[copy, ...]`` with each copy's ablation (:func:`forward`)."""
+    return probes.outcome(probe, forward(loaded, probe, layers, copies, ablation, means, prefix))
 
 
 def effects(
@@ -159,6 +171,19 @@ def knock_out_edge(loaded: LoadedModel, probe: Probe, edge: Edge) -> float:
     """The measure with one query -> key weight of one head knocked out (its score ``-inf`` before the softmax)."""
     base = clean(loaded, probe)
     return float(effects(loaded, probe, base, [edge])[0])
+
+
+def arrays(found: Importance, probe: Probe) -> dict[str, np.ndarray]:
+    """What a grid's ``.npz`` holds (the command line's and the page's download alike)."""
+    return {
+        "effect": found.effect,
+        "baseline": np.float64(found.baseline),
+        "tokens": np.array(probe.tokens),
+        "target": np.array(probe.target_tokens),
+        "ablation": np.array(found.ablation),
+        "measure": np.array(found.measure),
+        "part": np.array(found.part),
+    }
 
 
 def _shape(layers: Layers, part: str) -> tuple[int, int]:

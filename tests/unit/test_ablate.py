@@ -378,3 +378,28 @@ def test_what_changed_matches_hooks_for_an_encoder_a_decoder_and_an_encoder_deco
         - float(measured(t5, probe)),
         abs=TOLERANCE,
     )
+
+
+def test_another_thread_calling_the_shared_model_during_a_run_gets_the_real_model(models):
+    """While a batch runs, its blocks' forward is replaced (the earlier ones return the clean run's outputs) and the
+    attention is attnviz's: another session's thread calling the same model meanwhile must see neither."""
+    import threading
+
+    from attnviz.pretrained.ablate.knockout import Plan, run
+
+    loaded = models["minilm"]
+    probe, elsewhere = probes.prepare(loaded, TEXT), probes.prepare(loaded, "rain fell on the old town all night")
+    expected = forward(loaded, elsewhere).last_hidden_state
+    base = grid.clean(loaded, probe)
+    base.prefix.skip, base.prefix.copies = 4, 1  # blocks 0 .. 3 from the clean run
+    seen = {}
+
+    def call():
+        other = threading.Thread(target=lambda: seen.update(other=forward(loaded, elsewhere).last_hidden_state))
+        other.start()
+        other.join()
+        return loaded.model(**probes.inputs_of(probe, loaded, 1))
+
+    inside = run(loaded.model, call, Plan(base.layers, [Site("self", 4, (0,))]), base.prefix)
+    assert torch.equal(seen["other"], expected)
+    assert not torch.allclose(inside.last_hidden_state, forward(loaded, probe).last_hidden_state)  # it did ablate

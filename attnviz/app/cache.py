@@ -353,3 +353,18 @@ def head_change(model_id, text, ablation, measure, target, part, layer, head, ma
     probe = probes.prepare(loaded, text, measure, target or None, max_tokens=max_ablation_tokens)
     means = ablation_means(model_id) if ablation == "mean" else None
     return changes.change(loaded, probe, Site(part, layer, (head,)), ablation, means)
+
+
+@guarded(
+    st.cache_data(show_spinner="Knocking the edge out ...", max_entries=MAX_RESULTS, max_size="8MB"),
+    limits=("max_ablation_tokens",),
+)
+def edge_effect(model_id, text, measure, target, part, layer, head, query, key, max_ablation_tokens=None) -> float:
+    """The measure with one query -> key weight of one head knocked out; ValueError with one sentence for an edge
+    the query cannot see."""
+    from attnviz.pretrained.ablate import grid, probes
+    from attnviz.pretrained.ablate.knockout import Edge
+
+    loaded = pretrained_model(model_id)
+    probe = probes.prepare(loaded, text, measure, target or None, max_tokens=max_ablation_tokens)
+    return grid.knock_out_edge(loaded, probe, Edge(part, layer, head, query, key))

@@ -11,6 +11,7 @@ import streamlit as st
 from attnviz import figures
 from attnviz.app import cache
 from attnviz.app.charts import chart
+from attnviz.app.messages import plain
 from attnviz.app.state import Field, ViewState, natural, one_of
 from attnviz.figures import ablation as ablation_figures
 from attnviz.maps.attention_map import AttentionMap
@@ -33,6 +34,8 @@ VIEW = ViewState(
     layer=Field(0, int, check=natural),
     head=Field(0, int, check=natural),
     statistic=Field("entropy", check=one_of(*STATISTIC_NAMES)),
+    query=Field(0, int, check=natural),
+    key=Field(0, int, check=natural),
 )
 ABLATION_LABELS = {
     "zero": "zero: the head outputs 0",
@@ -126,7 +129,7 @@ def attention_of(model_id: str, choice: Choice, probe: Probe, loaded: LoadedMode
 
 
 def head_views(view: ViewState, model_id: str, choice: Choice, attn: AttentionMap) -> None:
-    """One head: its attention beside what knocking it out changed."""
+    """One head: its attention beside what knocking it out changed, and one of its edges knocked out."""
     layer, head = view.layer_head(attn)
     change = cache.head_change(model_id, *choice.args(), layer, head)
     left, right = st.columns(2)
@@ -135,6 +138,32 @@ def head_views(view: ViewState, model_id: str, choice: Choice, attn: AttentionMa
     with right:
         build = lambda: ablation_figures.change_bars(change.kind, change.labels, change.before, change.after)  # noqa: E731
         chart("what changed", build, view.key("change"), paper="ablation-change")
+    edge(view, model_id, choice, attn, layer, head)
+
+
+def edge(view: ViewState, model_id: str, choice: Choice, attn: AttentionMap, layer: int, head: int) -> None:
+    """One query -> key weight of this head knocked out (Geva et al. 2023): the measure, and the weight it had."""
+    st.markdown("**Knock out one edge of this head** (its score set to -inf before the softmax, the row renormalised)")
+    left, middle, right = st.columns([2, 2, 1])
+    query = view.clamp("query", attn.n_queries - 1)
+    key = view.clamp("key", attn.n_keys - 1)
+    queries, keys = attn.query_tokens, attn.key_tokens
+    query = left.selectbox(
+        "Query", range(attn.n_queries), key=view.key("query"), format_func=lambda i: f"{i}: {queries[i]}"
+    )
+    key = middle.selectbox("Key", range(attn.n_keys), key=view.key("key"), format_func=lambda i: f"{i}: {keys[i]}")
+    try:
+        effect = cache.edge_effect(
+            model_id, choice.text, choice.measure, choice.target, choice.part, layer, head, query, key
+        )
+    except ValueError as problem:
+        right.caption(plain(str(problem)))
+        return
+    right.metric(
+        MEASURE_LABELS[choice.measure],
+        f"{effect:.4g}",
+        help=f"weight knocked out: {attn.weights[layer, head, query, key]:.4f}",
+    )
 
 
 def scatter(view: ViewState, found: Importance, attn: AttentionMap) -> None:

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from attnviz.maps.statistics import head_statistics
 from attnviz.pretrained import hf
 from attnviz.pretrained.ablate import changes, grid, probes
-from attnviz.pretrained.ablate.knockout import Site
+from attnviz.pretrained.ablate.knockout import Edge, Site
 from attnviz.pretrained.attribution import spearman
 from attnviz.pretrained.extract import extract
 
@@ -110,3 +110,14 @@ def test_a_visitors_text_is_cut_to_the_ablation_cap():
     at = open_page(heads_text="word " * 300)
     assert not at.exception, at.exception
     assert any(f"{VISITOR_TOKENS} tokens, 72 heads" in c.value for c in at.caption)
+
+
+def test_one_edge_of_the_open_head_knocked_out(minilm):
+    loaded, probe = minilm
+    at = open_page(heads_layer="3", heads_head="5", heads_query="4", heads_key="2")
+    assert not at.exception, at.exception
+    expected = grid.knock_out_edge(loaded, probe, Edge("self", 3, 5, 4, 2))
+    (metric,) = at.metric
+    assert metric.value == f"{expected:.4g}"
+    weight = extract(loaded, DEFAULT_TEXT).maps["self"].weights[3, 5, 4, 2]
+    assert f"{weight:.4f}" in metric.proto.help

@@ -368,3 +368,11 @@ def edge_effect(model_id, text, measure, target, part, layer, head, query, key, 
     loaded = pretrained_model(model_id)
     probe = probes.prepare(loaded, text, measure, target or None, max_tokens=max_ablation_tokens)
     return grid.knock_out_edge(loaded, probe, Edge(part, layer, head, query, key))
+
+
+@st.cache_data(show_spinner="Decoding with the attention knocked out ...", max_entries=64, max_size="1MB")
+def uniform_knockout(task_name: str, model_name: str) -> dict:
+    """A shipped RNN with and without its attention (made uniform) on fresh held-out examples (builtin.uniform)."""
+    from attnviz.builtin import uniform
+
+    return uniform.knockout(task_name, model_name)

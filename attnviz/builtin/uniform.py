@@ -21,6 +21,8 @@ from attnviz.builtin.models.seq2seq import make_batch
 from attnviz.builtin.recipes import seq2seq_loss
 from attnviz.builtin.tasks import get_task
 
+EXAMPLES = 200  # the pages' fresh held-out examples (fixed: no visitor sets it)
+
 
 class UniformAttention(nn.Module):
     """Weight 1/S on each of the source's S tokens (padding 0), whatever the decoder state."""
@@ -51,7 +53,7 @@ def measured(model: nn.Module, task_name: str, examples) -> dict[str, float]:
     return {**scores(model, task_name, examples), "loss": loss}
 
 
-def knockout(task_name: str, model_name: str, n: int = 200, seed: int = 0) -> dict[str, dict[str, float]]:
+def knockout(task_name: str, model_name: str, n: int = EXAMPLES, seed: int = 0) -> dict[str, dict[str, float]]:
     """The shipped ``model_name`` on ``n`` fresh held-out examples of its task, with its attention and with it
     made uniform: ``{"attention": {...}, "uniform": {...}}``."""
     model = load_shipped(task_name, model_name)

@@ -376,3 +376,11 @@ def uniform_knockout(task_name: str, model_name: str) -> dict:
     from attnviz.builtin import uniform
 
     return uniform.knockout(task_name, model_name)
+
+
+@st.cache_data(show_spinner="Knocking out each head on held-out examples ...", max_entries=64, max_size="1MB")
+def builtin_head_grid(task_name: str, model_name: str, part: str) -> dict:
+    """Each head of a shipped Transformer knocked out: exact match and loss effects (builtin.head_knockout)."""
+    from attnviz.builtin import head_knockout
+
+    return head_knockout.head_grid(task_name, model_name, part, n=head_knockout.PAGE_EXAMPLES)

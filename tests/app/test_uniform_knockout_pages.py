@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -41,3 +42,15 @@ def test_the_why_pages_bottleneck_section_shows_it_for_its_task():
     said = [c.value for c in at.caption if "attention made uniform" in c.value]
     assert said and f"exact match {expected['attention']['exact_match']:.0%} becomes" in said[0].replace("\\%", "%")
     assert f"becomes {expected['uniform']['exact_match']:.0%}" in said[0].replace("\\%", "%")
+
+
+def test_the_self_attention_page_knocks_out_each_head_of_the_map():
+    from attnviz.builtin import head_knockout
+
+    from chart_data import charts, heatmap_z
+
+    at = opened("pages/self_attention.py", "tf_knockout")
+    expected = head_knockout.head_grid("translate", "transformer", "cross", n=head_knockout.PAGE_EXAMPLES)
+    found = charts(at)
+    np.testing.assert_allclose(heatmap_z(found["tf_knockout_exact"]), expected["exact_match"], atol=1e-6)
+    np.testing.assert_allclose(heatmap_z(found["tf_knockout_loss"]), expected["loss"], rtol=1e-5, atol=1e-7)

@@ -55,6 +55,8 @@ class Probe:
 def model_inputs(model: torch.nn.Module, ids, copies: int, device, decoder_ids=None) -> dict:
     """Keyword arguments that run ``model`` on ``copies`` copies of ``ids`` (and of ``decoder_ids``)."""
     inputs = {"input_ids": torch.tensor([list(ids)], device=device).expand(copies, -1)}
+    if "use_cache" in inspect.signature(model.forward).parameters:
+        inputs["use_cache"] = False  # one pass, never continued: no key-value cache to fill for every copy
     if decoder_ids is not None:
         inputs["decoder_input_ids"] = torch.tensor([list(decoder_ids)], device=device).expand(copies, -1)
     elif "logits_to_keep" in inspect.signature(model.forward).parameters:

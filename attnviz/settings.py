@@ -90,6 +90,7 @@ class Limits:
     max_ig_steps: int = 256  # attribution page: integrated-gradients steps (each a forward and backward pass)
     max_attribution_tokens: int = 512  # attribution page: tokens of the text (and at most the model's own maximum)
     max_new_tokens: int = 64  # generation page: tokens generated, or tokens of a typed answer fed in
+    max_ablation_tokens: int = 256  # heads page: tokens of the text (each head's copy of it runs the model again)
     max_renders_per_minute: int | None = None  # 'Figure for a paper' renders per session (each starts a browser)
 
 
@@ -227,6 +228,7 @@ def limits() -> Limits:
         max_ig_steps=64,
         max_attribution_tokens=128,
         max_new_tokens=24,
+        max_ablation_tokens=64,
         max_renders_per_minute=6,
     )
 

@@ -12,7 +12,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from benchmarks import corpus, long, measure, stall
+from benchmarks import ablate, corpus, long, measure, stall
 from benchmarks.browser import browser
 
 MB = 1_000_000
@@ -42,6 +42,7 @@ def run(
         "browser": browser(words, max(3, repeats)) if with_browser else None,
         "long": long.run(long_lengths, min(repeats, 3), [n for n in long_lengths if n <= 2048], smoke),
         "stall": stall.run(smoke),
+        "ablate": ablate.run(smoke, repeats),
     }
 
 
@@ -82,7 +83,8 @@ def budgets(results: dict) -> list[tuple[str, str, bool]]:
         rows.append(("cold start to first page <= 5 s", f"{web['cold_start_s']:.1f} s", web["cold_start_s"] <= 5))
         peak = web["server_peak_mb"]
         rows.append(("server peak memory with MiniLM <= 1.5 GB", f"{peak:.0f} MB", peak <= 1500))
-    return rows + long_budgets(results["long"]["rows"]) + stall.budget(results["stall"])
+    rows += long_budgets(results["long"]["rows"]) + stall.budget(results["stall"])
+    return rows + ablate.budget(results["ablate"])
 
 
 def long_budgets(rows: list[dict]) -> list[tuple[str, str, bool]]:
@@ -155,6 +157,7 @@ def report(results: dict, command: str) -> str:
     ]
     lines += _missed(results)
     lines += _peer_and_browser_lines(results) + _long_lines(results["long"]) + stall.lines(results["stall"])
+    lines += ["", *ablate.lines(results["ablate"], command)]
     return "\n".join(lines) + "\n"
 
 

@@ -29,6 +29,7 @@ self_attention.overview(attn, stem)
 gold = reference.gold_rows(result.output) if reference is not None and name == "cross" else None
 self_attention.head_view(attn, name, gold, stem)
 widgets.downloads({name: attn}, stem)
+self_attention.knockout(task, model, name)
 view.share()
 widgets.why_link("Why attention, measured: why √d_k, and what additive self-attention would cost")
 widgets.why_link("Why attention, measured: one head against four of the same total width (multi-head as groups)")

@@ -27,5 +27,9 @@ stem = f"attnviz-{task.name}-{rnn(score)}"
 temporal.attention_view(attn, gold, stem)
 temporal.step_through(attn, stem)
 widgets.downloads({"temporal": attn}, stem)
+temporal.knockout(task.name, rnn(score), view.key("knockout"))
+st.page_link(
+    "pages/heads.py", label="Which heads matter: knock out heads of pretrained Transformers", icon=":material/rule:"
+)
 view.share()
 widgets.why_link("Why attention, measured: the same RNN without attention, by source length; errors that accumulate")

@@ -9,6 +9,9 @@ views; the rest of attnviz never imports streamlit.
 
 from __future__ import annotations
 
+import functools
+import threading
+from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import replace
 from pathlib import Path
@@ -232,3 +235,111 @@ def all_head_pairs(a: AttentionMap, b: AttentionMap) -> np.ndarray:
 @st.cache_data(hash_funcs=BY_CONTENT, max_entries=MAX_RESULTS, max_size="16MB", show_spinner=False)
 def closest_head_pairs(a: AttentionMap, b: AttentionMap, count: int) -> list[dict]:
     return pairing.closest_pairs(a, b, count)
+
+
+# ---- which heads matter (pages/heads.py) ----------------------------------------------------------
+
+
+@guarded(
+    st.cache_resource(
+        show_spinner="Computing each head's mean output over the sample sentences ...", max_entries=MAX_MODELS
+    )
+)
+def ablation_means(model_id: str):
+    """Mean ablation's reference: every head's mean output over the built-in sentence sample (shared, read-only)."""
+    from attnviz.corpus.sentences import sample_sentences
+    from attnviz.pretrained.ablate import reference
+
+    return reference.reference_means(pretrained_model(model_id), sample_sentences())
+
+
+def _per_process(max_entries: int):
+    """A cache for :func:`guarded` whose function draws a progress bar (``st.cache_data`` would record the bar's
+    updates and refuse them, the bar being made outside the function): results once per process by their
+    arguments, those named with a leading ``_`` left out, the least recently used dropped past ``max_entries``."""
+
+    def decorate(function):
+        found: OrderedDict = OrderedDict()
+        lock = threading.Lock()
+
+        @functools.wraps(function)
+        def cached(**arguments):
+            key = tuple((name, value) for name, value in arguments.items() if not name.startswith("_"))
+            with lock:
+                if key in found:
+                    found.move_to_end(key)
+                    return found[key]
+            value = function(**arguments)
+            with lock:
+                found[key] = value
+                while len(found) > max_entries:
+                    found.popitem(last=False)
+            return value
+
+        cached.clear = found.clear
+        return cached
+
+    return decorate
+
+
+@guarded(_per_process(MAX_RESULTS), limits=("max_ablation_tokens",))
+def head_importance(model_id, text, ablation, measure, target, part, layers, _progress=None, max_ablation_tokens=None):
+    """(importance grid, probe), read-only: each head of ``part`` ablated alone, or each layer's heads together
+    (``layers``); ValueError with one sentence for input that cannot be probed."""
+    from attnviz.pretrained.ablate import grid, probes
+
+    loaded = pretrained_model(model_id)
+    probe = probes.prepare(loaded, text, measure, target or None, max_tokens=max_ablation_tokens)
+    means = ablation_means(model_id) if ablation == "mean" else None
+    if layers:
+        found = grid.layer_importance(loaded, probe, ablation, part, means, _progress)
+    else:
+        found = grid.importance(loaded, probe, ablation, part, means, progress=_progress)
+    found.effect.setflags(write=False)  # shared by every session that asks for the same grid
+    return found, probe
+
+
+@guarded(
+    st.cache_data(show_spinner="Knocking the head out ...", max_entries=MAX_RESULTS, max_size="64MB"),
+    limits=("max_ablation_tokens",),
+)
+def head_change(model_id, text, ablation, measure, target, part, layer, head, max_ablation_tokens=None):
+    """What knocking out ``head`` of ``part``'s ``layer`` changed (attnviz.pretrained.ablate.changes)."""
+    from attnviz.pretrained.ablate import changes, probes
+    from attnviz.pretrained.ablate.knockout import Site
+
+    loaded = pretrained_model(model_id)
+    probe = probes.prepare(loaded, text, measure, target or None, max_tokens=max_ablation_tokens)
+    means = ablation_means(model_id) if ablation == "mean" else None
+    return changes.change(loaded, probe, Site(part, layer, (head,)), ablation, means)
+
+
+@guarded(
+    st.cache_data(show_spinner="Knocking the edge out ...", max_entries=MAX_RESULTS, max_size="8MB"),
+    limits=("max_ablation_tokens",),
+)
+def edge_effect(model_id, text, measure, target, part, layer, head, query, key, max_ablation_tokens=None) -> float:
+    """The measure with one query -> key weight of one head knocked out; ValueError with one sentence for an edge
+    the query cannot see."""
+    from attnviz.pretrained.ablate import grid, probes
+    from attnviz.pretrained.ablate.knockout import Edge
+
+    loaded = pretrained_model(model_id)
+    probe = probes.prepare(loaded, text, measure, target or None, max_tokens=max_ablation_tokens)
+    return grid.knock_out_edge(loaded, probe, Edge(part, layer, head, query, key))
+
+
+@st.cache_data(show_spinner="Decoding with the attention knocked out ...", max_entries=64, max_size="1MB")
+def uniform_knockout(task_name: str, model_name: str) -> dict:
+    """A shipped RNN with and without its attention (made uniform) on fresh held-out examples (builtin.uniform)."""
+    from attnviz.builtin import uniform
+
+    return uniform.knockout(task_name, model_name)
+
+
+@st.cache_data(show_spinner="Knocking out each head on held-out examples ...", max_entries=64, max_size="1MB")
+def builtin_head_grid(task_name: str, model_name: str, part: str) -> dict:
+    """Each head of a shipped Transformer knocked out: exact match and loss effects (builtin.head_knockout)."""
+    from attnviz.builtin import head_knockout
+
+    return head_knockout.head_grid(task_name, model_name, part, n=head_knockout.PAGE_EXAMPLES)

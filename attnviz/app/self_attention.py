@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from attnviz import figures
-from attnviz.app import charts, state, widgets
+from attnviz.app import cache, charts, state, widgets
 from attnviz.builtin.models.registry import MODEL_NAMES, MODELS
 from attnviz.builtin.tasks import Task
 from attnviz.maps.attention_map import AttentionMap
@@ -57,3 +57,33 @@ def head_view(attn: AttentionMap, name: str, gold, stem: str) -> None:
     title = f"{MAPS[name]}, layer {layer}, head {head}"
     heatmap = lambda: figures.heatmap(attn, layer, head, gold=gold if show_gold else None, title=title)
     charts.chart("attention", heatmap, key=VIEW.key("heatmap"), paper=f"{stem}-layer{layer}-head{head}")
+
+
+def knockout(task: Task, model: str, name: str) -> None:
+    """Behind a toggle: each head of this map zeroed in turn, the change in exact match and in loss on held-out
+    examples (attnviz/builtin/head_knockout.py), as two layer x head grids."""
+    from attnviz.builtin.head_knockout import PAGE_EXAMPLES
+    from attnviz.figures import ablation
+
+    label = f"Knock out each head of this map: exact match and loss on {PAGE_EXAMPLES} held-out examples"
+    if not st.toggle(label, key=VIEW.key("knockout")):
+        return
+    found = cache.builtin_head_grid(task.name, model, name)
+    left, right = st.columns(2)
+    with left:
+        build = lambda: ablation.importance_grid(found["exact_match"], "exact match change")  # noqa: E731
+        charts.chart(
+            "exact match",
+            build,
+            key=VIEW.key("knockout_exact"),
+            paper=f"attnviz-{task.name}-{model}-{name}-knockout-exact",
+        )
+    with right:
+        build = lambda: ablation.importance_grid(found["loss"], "loss change")  # noqa: E731
+        charts.chart(
+            "loss", build, key=VIEW.key("knockout_loss"), paper=f"attnviz-{task.name}-{model}-{name}-knockout-loss"
+        )
+    st.caption(
+        f"Each head's output zeroed in a copy of the model (before the output projection); the intact model: exact "
+        f"match {found['baseline']['exact_match']:.0%}, loss {found['baseline']['loss']:.4f}. docs/ablation.md."
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from attnviz import figures
-from attnviz.app import charts, state, widgets
+from attnviz.app import cache, charts, state, widgets
 from attnviz.builtin.models.registry import SCORES
 from attnviz.builtin.tasks import Task
 from attnviz.maps.analysis import alignment_scores
@@ -78,4 +78,29 @@ def step_through(attn: AttentionMap, stem: str) -> None:
         lambda: figures.step_bars(attn, step),
         key=VIEW.key("step_bars"),
         paper=f"{stem}-step{step + 1}",
+    )
+
+
+KNOCKOUT_MEASURES = {"exact_match": "exact match", "token_accuracy": "token accuracy", "loss": "loss (teacher-forced)"}
+
+
+def knockout(task_name: str, model_name: str, key: str) -> None:
+    """Behind a toggle: the model with its attention and with every step's attention uniform, on fresh held-out
+    examples of the task (attnviz/builtin/uniform.py), as a table and one sentence."""
+    from attnviz.builtin.uniform import EXAMPLES
+
+    label = "Knock the attention out: the same trained model, every step's attention uniform over the source"
+    if not st.toggle(label, key=key):
+        return
+    found = cache.uniform_knockout(task_name, model_name)
+    table = {"": ["with its attention", "attention uniform"]}
+    table |= {
+        title: [found[side][name] for side in ("attention", "uniform")] for name, title in KNOCKOUT_MEASURES.items()
+    }
+    st.dataframe(table, key=f"{key}_table", hide_index=True)
+    st.caption(
+        f"{model_name} on {EXAMPLES} fresh {task_name} examples (none seen in training): with the attention made "
+        f"uniform its context is the mean of the encoder states at every step, a fixed vector like the bottleneck's; "
+        f"exact match {found['attention']['exact_match']:.0%} becomes {found['uniform']['exact_match']:.0%}. "
+        "docs/ablation.md; for pretrained Transformers' heads, see 'Which heads matter'."
     )

@@ -12,6 +12,7 @@ import streamlit as st
 
 from attnviz import figures, settings
 from attnviz.app import cache, charts, state
+from attnviz.app.temporal import knockout
 from attnviz.builtin.experiments import COMMANDS
 from attnviz.builtin.experiments.sentences import bottleneck_sentence
 from attnviz.builtin.models.registry import MODELS
@@ -93,6 +94,8 @@ def bottleneck() -> None:
         none, best = curves["rnn-none"], curves.get("rnn-additive", [])
         st.markdown(bottleneck_sentence(task, none, best, result["longest_trained"][task]))
     provenance("bottleneck", f"{result['per_length']} fresh examples per length (fewer where the task has fewer).")
+    if "rnn-additive" in curves:  # the same argument from the other side: take a trained model's attention away
+        knockout(task, "rnn-additive", VIEW.key("knockout"))
     cap = settings.limits().max_experiment_examples
     rerun_button("bottleneck", f"Rerun with {cap} examples per length", per_length=cap, seed=1)
 

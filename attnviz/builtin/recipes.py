@@ -73,20 +73,22 @@ def recipe(task_name: str, model_name: str, config: TrainConfig) -> Recipe:
     return RECIPES[family(model_name).objective](task_name, config)
 
 
+def seq2seq_loss(model: nn.Module, batch) -> torch.Tensor:
+    """Cross-entropy of the gold target with teacher forcing, padding left out (a batch of ``make_batch``)."""
+    source, target_in, target_out = batch
+    logits = model(source, target_in)[0]
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target_out.reshape(-1), ignore_index=0)
+
+
 def seq2seq(task_name: str, config: TrainConfig) -> Recipe:
     """Cross-entropy on the gold target with teacher forcing; stop on validation exact match."""
     task = get_task(task_name)
     rng = training_rng(task_name, config.seed)
     validation = task.examples(VALIDATION_EXAMPLES, seed=VALIDATION_SEED + config.seed)
 
-    def loss(model: nn.Module, batch) -> torch.Tensor:
-        source, target_in, target_out = batch
-        logits = model(source, target_in)[0]
-        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target_out.reshape(-1), ignore_index=0)
-
     return Recipe(
         next_batch=lambda: make_batch(task, [task.sample(rng) for _ in range(config.batch_size)]),
-        loss=loss,
+        loss=seq2seq_loss,
         validate=lambda model: evaluate.exact_match(model, task, validation),
         done=lambda score: score >= config.stop_at,
         metric="exact",

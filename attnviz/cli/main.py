@@ -1,4 +1,5 @@
-"""The command line: ``python -m attnviz train | evaluate | extract | corpus | figure | long | experiment | home``."""
+"""The command line: ``python -m attnviz train | evaluate | extract | corpus | figure | long | ablate | experiment |
+home``."""
 
 from __future__ import annotations
 
@@ -127,6 +128,9 @@ def parser() -> argparse.ArgumentParser:
     from attnviz.cli.long import add_parser as add_long_parser
 
     add_long_parser(sub)
+    from attnviz.cli.ablate import add_parser as add_ablate_parser
+
+    add_ablate_parser(sub)
     from attnviz.builtin.experiments import EXPERIMENT_NAMES
 
     r = sub.add_parser("experiment", help="run one 'why attention' experiment: JSON, and its results file")

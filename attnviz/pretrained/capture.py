@@ -24,7 +24,7 @@ import torch
 from attnviz.maps.attention_map import ROW_SUM_TOLERANCE
 from attnviz.maps.buffers import POOL
 from attnviz.pretrained.eager import eager_of, is_standard, scores_into
-from attnviz.pretrained.implementation import NotSwitchable, attention_implementation
+from attnviz.pretrained.implementation import NotSwitchable, attention_implementation, register
 
 NAME = "attnviz_capture"
 
@@ -87,14 +87,8 @@ def _into(slab: torch.Tensor, query, key, value, mask, kwargs: dict) -> torch.Te
 
 @functools.cache
 def _register() -> None:
-    """Make :data:`NAME` an attention implementation of transformers, with eager attention's masks. Done at the
-    first capture, not on import: importing transformers' model code takes seconds, and the home page, which
-    runs only attnviz's own models, should not wait for it."""
-    from transformers import AttentionInterface
-    from transformers.masking_utils import AttentionMaskInterface, eager_mask
-
-    AttentionInterface.register(NAME, _attention)
-    AttentionMaskInterface.register(NAME, eager_mask)
+    """Make :data:`NAME` an attention implementation of transformers, at the first capture."""
+    register(NAME, _attention)
 
 
 @torch.no_grad()

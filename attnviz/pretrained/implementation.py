@@ -25,6 +25,17 @@ class NotSwitchable(ValueError):
     """The model's class does not take attention implementations by name (no attention interface)."""
 
 
+def register(name: str, function) -> None:
+    """Make ``name`` an attention implementation of transformers that runs ``function``, with eager attention's
+    masks (a float mask added to the scores). Called at a module's first run, not on import: importing
+    transformers' model code takes seconds, and pages that run only attnviz's own models should not wait for it."""
+    from transformers import AttentionInterface
+    from transformers.masking_utils import AttentionMaskInterface, eager_mask
+
+    AttentionInterface.register(name, function)
+    AttentionMaskInterface.register(name, eager_mask)
+
+
 def lock_of(model: torch.nn.Module) -> threading.Lock:
     """The one lock of ``model`` (made at its first switch, gone with the model)."""
     with _LOCKS_LOCK:

@@ -30,7 +30,7 @@ def test_every_function_of_the_cache_that_takes_a_model_is_guarded():
         and MODEL_PARAMETERS & set(inspect.signature(value).parameters)
     }
     assert takes_a_model == {g.name for g in CACHE_GUARDS}
-    assert len(CACHE_GUARDS) == 8
+    assert len(CACHE_GUARDS) == 12
     assert all(set(g.models) <= MODEL_PARAMETERS and g.models for g in CACHE_GUARDS)
     assert "check_model" not in Path(cache.__file__).read_text()  # nobody checks by hand beside the decorator
 

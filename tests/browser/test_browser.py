@@ -40,6 +40,7 @@ PAGES = {
     "attribution": "Attention vs attribution",
     "generation": "Generation step by step",
     "two_models": "Two models side by side",
+    "heads": "Which heads matter",
 }
 STATIC_PICTURES = {"home"}  # four SVG pictures until the visitor switches on "Interactive pictures"
 # generation: its default model (packaged MiniLM) is an encoder: one sentence, no chart
@@ -211,7 +212,7 @@ def test_eight_concurrent_sessions_each_get_their_own_attention(page):
 
 def test_the_sidebar_shows_every_page_under_its_section_with_none_folded_away(page):
     """(Last in the file: the module's shared page must not be open while the tests above start their own
-    browsers.) app.py's st.navigation(SECTIONS, expanded=True): the three section headers and all 14 page links are on
+    browsers.) app.py's st.navigation(SECTIONS, expanded=True): the three section headers and all 15 page links are on
     screen; Streamlit's default would show 10 and a 'View 4 more' button."""
     app = (Path(__file__).resolve().parents[2] / "app.py").read_text()
     titles = re.findall(r'st\.Page\(\s*"pages/\w+\.py",\s*title="([^"]+)"', app)

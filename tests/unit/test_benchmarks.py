@@ -54,3 +54,34 @@ def test_the_softmax_comparison_runs_every_path_in_turns():
     out = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True, timeout=600).stdout
     assert "| tokens | turns | SDPA | torch | compiled | C |" in out and "\n| 16 | 1 |" in out
     assert "torch.compile's first compilation (background)" in out
+
+
+def test_the_ablation_benchmark_on_tiny_sizes_times_the_grid_the_library_computes(tmp_path):
+    """benchmarks/ablate.py on the smoke decoder and an 8-token MiniLM sentence: its grid is the library's, its
+    report section replaces its own marked block and nothing else."""
+    import numpy as np
+    import torch
+
+    from attnviz.pretrained.ablate import grid
+    from attnviz.pretrained.ablate.probes import Probe
+    from attnviz.pretrained.hf import LoadedModel
+    from benchmarks import ablate
+    from benchmarks.long import decoder
+
+    found = ablate.run(smoke=True)
+    assert found["minilm"]["tokens"] == 8 and found["minilm"]["heads"] == 72
+    assert found["minilm"]["grid_s"] > 0 and found["minilm"]["plain_s"] > 0
+    tiny = found["decoder"]
+    assert (tiny["tokens"], tiny["layers"], tiny["heads"]) == (32, 2, 8)
+    model = decoder(32, True)
+    ids = torch.randint(0, model.config.vocab_size, (33,), generator=torch.Generator().manual_seed(0)).tolist()
+    probe = Probe("decoder", "logprob", tuple(ids[:-1]), tuple(map(str, ids[:-1])), (ids[-1],), (str(ids[-1]),))
+    expected = grid.importance(LoadedModel("d", "decoder", model, None, 32, "cpu"), probe, "zero").effect
+    np.testing.assert_allclose(tiny["effect"], expected, atol=1e-6)
+    assert np.abs(expected).max() > 0
+    report = tmp_path / "benchmarks.md"
+    report.write_text(f"# before\n\n{ablate.BEGIN}\nold\n{ablate.END}\n\n## after\n", encoding="utf-8")
+    ablate.write(ablate.lines(found, "python -m benchmarks.ablate --smoke"), report)
+    text = report.read_text(encoding="utf-8")
+    assert text.startswith("# before\n\n<!-- ablate:begin -->") and text.endswith(f"{ablate.END}\n\n## after\n")
+    assert "\nold\n" not in text and "| random decoder (2 layers" in text and text.count("ablation: ") == 3

@@ -24,13 +24,16 @@ from typing import Any
 from streamlit.runtime.state import session_state
 
 CHECKED = "_attnviz_checked"  # marks the wrapped reader, so installing twice wraps once
-NUMBERS = ("int_value", "double_value")  # one kind: an integer st.number_input registers double_value, sends int_value
+KINDS = (
+    ("int_value", "double_value"),  # an integer st.number_input registers double_value and sends int_value
+    ("json_value", "arrow_value", "bytes_value"),  # a custom component registers json_value and may send any
+)
 
 
 def same_kind(sent: str | None, registered: str) -> bool:
     """True if a value sent in the WidgetState field ``sent`` can be a widget's whose values are ``registered``
     (None: the browser cleared the value)."""
-    return sent is None or sent == registered or (sent in NUMBERS and registered in NUMBERS)
+    return sent is None or sent == registered or any(sent in kind and registered in kind for kind in KINDS)
 
 
 def install() -> None:

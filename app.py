@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from attnviz.app import rights
+from attnviz.app import rights, widget_values
 from attnviz.app.legacy_pages import mark_entered
 from attnviz.settings import SettingError, check_environment
 
+widget_values.install()  # a widget value Streamlit cannot read (a crafted message) becomes the widget's default
 st.set_page_config(page_title="attnviz: see attention", page_icon=":material/visibility:", layout="wide")
 
 try:

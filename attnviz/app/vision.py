@@ -14,7 +14,7 @@ from attnviz.app import cache
 from attnviz.app.charts import chart
 from attnviz.app.messages import error
 from attnviz.app.state import ViewState
-from attnviz.app.widgets import downloads
+from attnviz.app.widgets import MAX_MODEL_CHARS, downloads
 from attnviz.maps import grids
 from attnviz.maps.attention_map import AttentionMap
 from attnviz.pretrained.hf import ModelLoadError
@@ -84,10 +84,12 @@ def _pick_patch(view: ViewState, chart_key: str, attn: AttentionMap, size: tuple
 def pretrained_view(view: ViewState) -> None:
     """A pretrained vision transformer on an uploaded image or the shipped sample."""
     view.restore("vision_model")
+    view.cap("vision_model", MAX_MODEL_CHARS)
     st.text_input(
         "Vision transformer: a Hugging Face id or a local folder (ViT, DeiT, BEiT, DINOv2, CLIP, SigLIP)",
         key=view.key("vision_model"),
         placeholder="google/vit-base-patch16-224",
+        max_chars=MAX_MODEL_CHARS,
     )
     model_id = view["vision_model"].strip()
     upload = st.file_uploader("Image (PNG, JPEG, WebP or GIF); none: the shipped sample", type=UPLOAD_TYPES)

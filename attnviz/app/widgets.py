@@ -19,6 +19,7 @@ TASK_FIELDS = {
     "text": Field(""),
 }  # the fields task_input uses; text defaults per task
 MODEL_LABEL = "Model: a Hugging Face id or a local folder; empty for the packaged default"
+MAX_MODEL_CHARS = 4_096  # a model box: a Hub id (at most 96 characters) or a local path (Linux's PATH_MAX)
 
 
 def task_input(view: ViewState) -> tuple[Task, str]:
@@ -55,7 +56,8 @@ def _random_example(task: Task, view: ViewState) -> None:
 def model_box(view: ViewState, label: str = MODEL_LABEL) -> tuple[str, LoadedModel]:
     """The pretrained-model box (field ``model``): (model id, loaded model); one that won't load stops the page."""
     view.restore("model")
-    st.text_input(label, key=view.key("model"), placeholder=DEFAULT_DESCRIPTION)  # the hint in an empty box
+    view.cap("model", MAX_MODEL_CHARS)
+    st.text_input(label, key=view.key("model"), placeholder=DEFAULT_DESCRIPTION, max_chars=MAX_MODEL_CHARS)
     model_id = view["model"].strip()
     try:
         return model_id, cache.pretrained_model(model_id)

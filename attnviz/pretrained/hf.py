@@ -49,8 +49,17 @@ def resolve(model_id: str | None) -> tuple[str, str | Path]:
     model_id = (model_id or "").strip()
     if model_id in ("", DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
         return DEFAULT_MODEL, packaged_path()
+    return model_id, location_of(model_id)
+
+
+def location_of(model_id: str) -> str | Path:
+    """The local folder ``model_id`` names, else ``model_id`` itself (a Hub id); a name the system refuses to
+    look up (too long for the file system: OSError) is not a folder."""
     path = Path(model_id).expanduser()
-    return model_id, path if path.is_dir() else model_id
+    try:
+        return path if path.is_dir() else model_id
+    except OSError:
+        return model_id
 
 
 def family_of(config) -> str:

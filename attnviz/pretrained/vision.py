@@ -44,8 +44,7 @@ class LoadedVision:
 def load_vision(model_id: str) -> LoadedVision:
     """Load a vision transformer by Hub id or local folder; ModelLoadError with one sentence if it won't."""
     name = model_id.strip()
-    location = Path(name).expanduser()
-    location = location if location.is_dir() else name
+    location = hf.location_of(name)
     try:
         return _load(name, location, local_only=True)
     except Exception as local_error:

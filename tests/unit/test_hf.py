@@ -237,3 +237,18 @@ def test_induction_probe_repeats_random_tokens_and_scores_every_head(tiny):
     assert scores.shape == (2, 4) and ((scores >= 0) & (scores <= 1)).all()
     with pytest.raises(ValueError, match="decoder"):
         induction_probe(tiny("bert"))
+
+
+@pytest.mark.parametrize("model_id", ["y" * 100_000, "/tmp/" + "y" * 300])
+def test_a_model_id_the_system_cannot_look_up_is_one_sentence(model_id):
+    """A name too long for the file system (an operator's model box sent 100,000 characters) is an id that does not
+    load, not an OSError the page does not expect (before: ``OSError: File name too long`` from ``is_dir``)."""
+    with pytest.raises(hf.ModelLoadError, match="^Could not load"):
+        hf.load(model_id)
+
+
+def test_a_vision_model_id_the_system_cannot_look_up_is_one_sentence():
+    from attnviz.pretrained.vision import load_vision
+
+    with pytest.raises(hf.ModelLoadError, match="^Could not load"):
+        load_vision("y" * 100_000)

@@ -168,6 +168,20 @@ PAGES: dict[str, list[Step]] = {
             said=(f"The text is {VISITOR.max_long_chars // len('attention ') + 2:,} tokens long",),
         )
     ],
+    "heads": [
+        Step(
+            (
+                F("heads_text", string_value=ATTENTION),
+                F("heads_ablation", string_value="nope"),
+                F("heads_statistic", string_value="nope"),
+                F("heads_layer", double_array_value=[1e9]),
+                F("heads_head", string_value="x"),
+            ),
+            said=(f"{VISITOR.max_ablation_tokens} tokens, 72 heads",),  # cut to the visitor's ablation cap
+            linked={"heads_text": ATTENTION[: VISITOR.max_text_chars], "heads_ablation": "zero", "heads_layer": "0"},
+        ),
+        Step((F("heads_model", string_value="y" * 100_000),), said=("This server only loads these models",)),
+    ],
     "analysis": [
         Step(
             (

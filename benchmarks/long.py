@@ -116,6 +116,23 @@ def measure_one(n: int, repeats: int, smoke: bool) -> dict:
     }
 
 
+def measure_peak(n: int) -> dict:
+    """One streamed run of the realistic decoder at ``n`` tokens in this (fresh) process, as an operator's run on
+    the page: its seconds, the process's peak resident memory and the result's stored size
+    (``python -m benchmarks.long peak 32768``)."""
+    import torch
+
+    from attnviz.long import results as long_input
+    from attnviz.long.stream import stream
+
+    model = decoder(n, False)
+    ids = torch.randint(0, model.config.vocab_size, (1, n), generator=torch.Generator().manual_seed(1))
+    model_mb = _peak_mb()
+    seconds, streamed = _timed(lambda: stream(model, ids, tuple(f"t{i}" for i in range(n)), (False,) * n))
+    stored = long_input.stored_bytes(streamed) / 2**20
+    return {"tokens": n, "seconds": seconds, "model_mb": model_mb, "peak_mb": _peak_mb(), "stored_mb": stored}
+
+
 def _eager_seconds(model, ids) -> float:
     """One plain forward with the model's own eager attention (the weights computed, none returned): the
     floor for any extraction that calls the model's eager code."""
@@ -302,6 +319,8 @@ if __name__ == "__main__" and sys.argv[1] == "compare":
     ints = lambda text: [int(part) for part in text.split(",")]
     found = compare(ints(sys.argv[2]), ints(sys.argv[3]), len(sys.argv) > 4 and sys.argv[4] == "1")
     print(json.dumps(found), compare_table(found), sep="\n")
+elif __name__ == "__main__" and sys.argv[1] == "peak":
+    print(json.dumps(measure_peak(int(sys.argv[2]))))
 elif __name__ == "__main__" and sys.argv[1] == "chunks":
     import torch
 

@@ -85,3 +85,17 @@ def test_the_ablation_benchmark_on_tiny_sizes_times_the_grid_the_library_compute
     text = report.read_text(encoding="utf-8")
     assert text.startswith("# before\n\n<!-- ablate:begin -->") and text.endswith(f"{ablate.END}\n\n## after\n")
     assert "\nold\n" not in text and "| random decoder (2 layers" in text and text.count("ablation: ") == 3
+
+
+@pytest.mark.slow  # builds the realistic 12-layer decoder (8 s)
+def test_the_peak_measurement_runs_the_realistic_decoder_once_and_counts_what_it_keeps():
+    """``python -m benchmarks.long peak N`` (docs/reliability.md's 32,768-token figure), at 32 tokens: the stored
+    result is every layer's queries and keys (12 layers x (12 + 4) heads x 32 tokens x 64 floats) and both
+    thumbnails (144 heads x 32 x 32 cells, as they are and with the first token aside), and little else."""
+    from benchmarks.long import measure_peak
+
+    found = measure_peak(32)
+    kept_mb = (12 * (12 + 4) * 32 * 64 + 2 * 144 * 32 * 32) * 4 / 2**20
+    assert found["tokens"] == 32 and found["seconds"] > 0
+    assert kept_mb <= found["stored_mb"] < kept_mb + 0.1
+    assert found["peak_mb"] >= found["model_mb"] > 0

@@ -13,7 +13,7 @@ import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
-from dataclasses import replace
+from dataclasses import fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -253,10 +253,32 @@ def ablation_means(model_id: str):
     return reference.reference_means(pretrained_model(model_id), sample_sentences())
 
 
-def _per_process(max_entries: int):
+def _nbytes(value, depth: int = 0) -> int:
+    """The bytes of the arrays, tensors and strings in ``value`` (tuples, lists, dicts and dataclasses walked, a
+    few levels deep), plus 1 kB for the rest of each object."""
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, torch.Tensor):
+        return value.numel() * value.element_size()
+    if isinstance(value, str | bytes):
+        return len(value)
+    if depth > 4:
+        return 1024
+    if is_dataclass(value):
+        value = [getattr(value, f.name) for f in fields(value)]
+    elif isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list | tuple):
+        return 1024 + sum(_nbytes(item, depth + 1) for item in value)
+    return 1024
+
+
+def _per_process(max_entries: int, max_size: str):
     """A cache for :func:`guarded` whose function draws a progress bar (``st.cache_data`` would record the bar's
     updates and refuse them, the bar being made outside the function): results once per process by their
-    arguments, those named with a leading ``_`` left out, the least recently used dropped past ``max_entries``."""
+    arguments, those named with a leading ``_`` left out, the least recently used dropped past ``max_entries`` or
+    past ``max_size`` ("16MB") in all (each result's arrays counted by :func:`_nbytes`)."""
+    limit = int(max_size.removesuffix("MB")) * 2**20
 
     def decorate(function):
         found: OrderedDict = OrderedDict()
@@ -268,11 +290,11 @@ def _per_process(max_entries: int):
             with lock:
                 if key in found:
                     found.move_to_end(key)
-                    return found[key]
+                    return found[key][0]
             value = function(**arguments)
             with lock:
-                found[key] = value
-                while len(found) > max_entries:
+                found[key] = value, _nbytes(value)
+                while len(found) > max_entries or sum(size for _, size in found.values()) > limit:
                     found.popitem(last=False)
             return value
 
@@ -282,7 +304,7 @@ def _per_process(max_entries: int):
     return decorate
 
 
-@guarded(_per_process(MAX_RESULTS), limits=("max_ablation_tokens",))
+@guarded(_per_process(MAX_RESULTS, max_size="16MB"), limits=("max_ablation_tokens",))
 def head_importance(model_id, text, ablation, measure, target, part, layers, _progress=None, max_ablation_tokens=None):
     """(importance grid, probe), read-only: each head of ``part`` ablated alone, or each layer's heads together
     (``layers``); ValueError with one sentence for input that cannot be probed."""

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from attnviz.figures.analysis import head_grid
 from attnviz.figures.common import COLORSCALE, escape
 
 CHANGE_TITLES = {
@@ -25,27 +26,10 @@ def _scale(values: np.ndarray) -> dict:
 
 
 def importance_grid(effect: np.ndarray, title: str) -> go.Figure:
-    """``effect`` ``[layer, head]`` as a layer x head heatmap with the value in each cell (click a cell)."""
+    """``effect`` ``[layer, head]`` as a :func:`~attnviz.figures.analysis.head_grid` on a scale from 0, or centred
+    on 0 where some heads' effects are negative."""
     values = np.asarray(effect, dtype=np.float32)
-    layers, heads = values.shape
-    fig = go.Figure(
-        go.Heatmap(
-            z=values,
-            x=np.arange(heads),
-            y=np.arange(layers),
-            texttemplate="%{z:.3g}",
-            hovertemplate="layer %{y} head %{x}: %{z:.4g}<extra></extra>",
-            colorbar=dict(title=dict(text=escape(title))),
-            **_scale(values),
-        )
-    )
-    fig.update_layout(
-        xaxis=dict(title=dict(text="head"), tickmode="linear", dtick=1, side="top"),
-        yaxis=dict(title=dict(text="layer"), tickmode="linear", dtick=1, autorange="reversed"),
-        height=int(min(700, 120 + 42 * layers)),
-        margin=dict(l=10, r=10, t=40, b=10),
-    )
-    return fig
+    return head_grid(values, title, fmt=".3g", scale=_scale(values))
 
 
 def importance_scatter(effect: np.ndarray, statistic: np.ndarray, statistic_label: str, title: str, rho: float):

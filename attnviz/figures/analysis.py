@@ -12,21 +12,24 @@ from attnviz.maps.statistics import REGISTRY
 from attnviz.text.scripts import tick_angle
 
 
-def head_grid(values: np.ndarray, title: str, zmax: float | None = 1.0, fmt: str = ".2f") -> go.Figure:
-    """A ``[layer, head]`` statistic as a layer x head heatmap with the value in each cell (click a cell)."""
+def head_grid(
+    values: np.ndarray, title: str, zmax: float | None = 1.0, fmt: str = ".2f", scale: dict | None = None
+) -> go.Figure:
+    """A ``[layer, head]`` statistic as a layer x head heatmap with the value in each cell (click a cell): colours
+    from 0 to ``zmax`` (None: the largest value) on the house scale, unless ``scale`` gives the heatmap's own
+    ``colorscale``, ``zmin``, ``zmax`` (and ``zmid``)."""
     values = np.asarray(values, dtype=np.float32)
     layers, heads = values.shape
+    top = zmax if zmax is not None else float(np.nanmax(values))
     fig = go.Figure(
         go.Heatmap(
             z=values,
             x=np.arange(heads),
             y=np.arange(layers),
-            zmin=0.0,
-            zmax=zmax if zmax is not None else float(np.nanmax(values)),
-            colorscale=COLORSCALE,
             texttemplate="%{z:" + fmt + "}",
             hovertemplate="layer %{y} head %{x}: %{z:" + fmt + "}<extra></extra>",
             colorbar=dict(title=dict(text=escape(title))),
+            **(scale or dict(zmin=0.0, zmax=top, colorscale=COLORSCALE)),
         )
     )
     fig.update_layout(

@@ -141,13 +141,7 @@ def importance(
     progress: Progress | None = None,
 ) -> Importance:
     """Each head of ``part`` ablated alone: ``effect`` ``[layer, head]``."""
-    base = clean(loaded, probe)
-    part = part or default_part(base.layers)
-    n_layers, n_heads = _shape(base.layers, part)
-    sites = [Site(part, layer, (head,)) for layer in range(n_layers) for head in range(n_heads)]
-    found = effects(loaded, probe, base, sites, ablation, means, per_batch, progress)
-    value = probes.baseline(probe, base.outcome)
-    return Importance(found.reshape(n_layers, n_heads), value, part, ablation, probe.measure)
+    return _importance(loaded, probe, ablation, part, means, False, per_batch, progress)
 
 
 def layer_importance(
@@ -159,12 +153,21 @@ def layer_importance(
     progress: Progress | None = None,
 ) -> Importance:
     """Every head of one layer of ``part`` ablated together: ``effect`` ``[layer]``."""
+    return _importance(loaded, probe, ablation, part, means, True, None, progress)
+
+
+def _importance(loaded, probe, ablation, part, means, whole_layers: bool, per_batch, progress) -> Importance:
+    """The clean run, then one site a head (or a layer's heads together) ablated, in batches."""
     base = clean(loaded, probe)
     part = part or default_part(base.layers)
     n_layers, n_heads = _shape(base.layers, part)
-    sites = [Site(part, layer, tuple(range(n_heads))) for layer in range(n_layers)]
-    found = effects(loaded, probe, base, sites, ablation, means, progress=progress)
-    return Importance(found, probes.baseline(probe, base.outcome), part, ablation, probe.measure)
+    if whole_layers:
+        sites = [Site(part, layer, tuple(range(n_heads))) for layer in range(n_layers)]
+    else:
+        sites = [Site(part, layer, (head,)) for layer in range(n_layers) for head in range(n_heads)]
+    found = effects(loaded, probe, base, sites, ablation, means, per_batch, progress)
+    shape = (n_layers,) if whole_layers else (n_layers, n_heads)
+    return Importance(found.reshape(shape), probes.baseline(probe, base.outcome), part, ablation, probe.measure)
 
 
 def knock_out_edge(loaded: LoadedModel, probe: Probe, edge: Edge) -> float:

@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 
+from attnviz.cli import fail
 from attnviz.pretrained import hf
 from attnviz.pretrained.ablate.knockout import ABLATIONS
 from attnviz.pretrained.ablate.probes import MEASURES
@@ -34,12 +35,12 @@ def add_parser(sub) -> None:
 def ablate_command(args: argparse.Namespace) -> int:
     """Load, ablate every head, save; problems become one line on stderr and exit status 2, never a traceback."""
     if not args.out.endswith(".npz"):
-        return _error("--out must end in .npz")
+        return fail("--out must end in .npz")
     try:
         loaded = hf.load(args.model or None)
         found, probe = _importance(loaded, args)
     except (hf.ModelLoadError, ValueError) as problem:
-        return _error(str(problem))
+        return fail(str(problem))
     from attnviz.pretrained.ablate.grid import arrays
 
     np.savez_compressed(args.out, **arrays(found, probe))
@@ -66,8 +67,3 @@ def _importance(loaded: hf.LoadedModel, args: argparse.Namespace):
 
 def _progress(done: int, total: int) -> None:
     print(f"ablated {done}/{total}", file=sys.stderr)
-
-
-def _error(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return 2

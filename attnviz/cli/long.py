@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from attnviz import settings
+from attnviz.cli import fail
 from attnviz.pretrained import hf
 
 
@@ -27,13 +28,13 @@ def long_command(args: argparse.Namespace) -> int:
     from attnviz.long import results
 
     if not args.out.endswith(".npz"):
-        return _error("--out must end in .npz")
+        return fail("--out must end in .npz")
     try:
         text = Path(args.text_file).read_text(encoding="utf-8")
     except FileNotFoundError:
-        return _error(f"no such file: {args.text_file}")
+        return fail(f"no such file: {args.text_file}")
     except (OSError, UnicodeDecodeError) as problem:
-        return _error(f"cannot read {args.text_file} as UTF-8 text: {problem}")
+        return fail(f"cannot read {args.text_file} as UTF-8 text: {problem}")
     try:
         loaded = hf.load(args.model or None)
         max_tokens = _max_tokens(loaded, text, args.max_tokens)
@@ -43,7 +44,7 @@ def long_command(args: argparse.Namespace) -> int:
         finally:
             bar.close()
     except (hf.ModelLoadError, ValueError) as problem:
-        return _error(str(problem))
+        return fail(str(problem))
     numbers = results.page_numbers(found.streamed)
     np.savez_compressed(args.out, **numbers)
     n = len(found.streamed.tokens)
@@ -82,8 +83,3 @@ def _bar(quiet: bool):
 
     report.close = bar.close
     return report
-
-
-def _error(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return 2

@@ -87,7 +87,9 @@ def choices(view: ViewState, loaded: LoadedModel) -> Choice:
     if loaded.family != "encoder":
         view.cap("target", cap.max_text_chars)
         help_text = "the next token after the text (its first token)" if loaded.family == "decoder" else "the output"
-        right.text_input("Target (empty: the model's own)", key=view.key("target"), help=help_text)
+        right.text_input(
+            "Target (empty: the model's own)", key=view.key("target"), help=help_text, max_chars=cap.max_text_chars
+        )
     return Choice(view["text"], view["ablation"], view["measure"], view["part"], view["target"].strip())
 
 

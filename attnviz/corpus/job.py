@@ -14,8 +14,8 @@ Every file is written to a uniquely named temporary file in its folder (``mkstem
 is either whole or absent: a job that is stopped (a crash, Ctrl-C) and started again skips the shards it
 finished, once each has passed :func:`finished` (readable, this job's schema, fingerprint, sentence range
 and row count; any other file in its place is computed again). A folder that is not empty and holds no
-job.json is never written to. Every sentence runs alone through the model (no padding, no batch), so
-neither the shard size nor the engine changes a number.
+job.json is never written to. Inside a shard, sentences of equal token length run as one batch (no padding:
+:mod:`attnviz.corpus.compute`), in a way that neither the shard size nor the engine changes a number.
 """
 
 from __future__ import annotations
@@ -36,8 +36,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from attnviz.corpus import reader as corpus_input
+from attnviz.corpus.compute import Computed, statistics_of
 from attnviz.corpus.sentences import CorpusError
-from attnviz.maps.statistics import STATISTIC_NAMES, head_statistics
+from attnviz.maps.statistics import STATISTIC_NAMES
 from attnviz.threads import one_thread
 
 Progress = Callable[[int], None]  # told how many more sentences are done
@@ -184,43 +185,33 @@ def _key(job: Job) -> bytes:
     return fingerprint(job).encode()
 
 
-def sentence_rows(loaded, sentence: corpus_input.Sentence, job: Job) -> dict[str, np.ndarray] | None:
-    """Every statistic of every head for one sentence, run alone; None if the model has nothing to run."""
-    from attnviz.pretrained.extract import extract
-    from attnviz.pretrained.hf import layer_windows
-
-    try:
-        result = extract(loaded, sentence.text, word_level=job.word_level, max_tokens=job.max_tokens)
-    except ValueError:  # only special tokens (or nothing the tokenizer keeps)
-        return None
-    attn = result.primary
-    stats = head_statistics(attn, None if job.word_level else layer_windows(loaded.model.config, attn))
-    layers, heads = attn.weights.shape[:2]
-    layer, head = np.divmod(np.arange(layers * heads), heads)
-    return {
-        "sentence_id": np.full(layers * heads, sentence.id, np.int64),
-        "layer": layer.astype(np.int16),
-        "head": head.astype(np.int16),
-        "tokens": np.full(layers * heads, attn.n_keys, np.int32),
-        **{name: stats[name].reshape(-1).astype(np.float32) for name in STATISTIC_NAMES},
-        "truncated": np.full(layers * heads, bool(result.warnings)),
-    }
-
-
 def shard_table(loaded, sentences: Sequence[corpus_input.Sentence], job: Job) -> pa.Table:
     """One shard: the rows of every sentence, in sentence order; skipped sentences are counted in its metadata."""
     parts, texts, skipped = [], [], 0
-    for sentence in sentences:
-        rows = sentence_rows(loaded, sentence, job)
-        if rows is None:
+    for sentence, computed in zip(sentences, statistics_of(loaded, sentences, job.word_level, job.max_tokens)):
+        if computed is None:
             skipped += 1
             continue
-        parts.append(rows)
-        texts += [sentence.text] * len(rows["layer"])
+        parts.append(_rows(sentence.id, computed))
+        texts += [sentence.text] * len(parts[-1]["layer"])
     columns = {name: np.concatenate([p[name] for p in parts]) if parts else np.array([]) for name in _columns()}
     table = pa.table({**{n: pa.array(v, _TYPES[n]) for n, v in columns.items()}, "text": pa.array(texts, pa.string())})
     meta = {"attnviz_sentences": str(len(sentences)), "attnviz_skipped": str(skipped), "attnviz_job": _key(job)}
     return table.replace_schema_metadata(meta)
+
+
+def _rows(sentence_id: int, computed: Computed) -> dict[str, np.ndarray]:
+    """One sentence's rows: one per layer x head."""
+    layers, heads = computed.statistics[STATISTIC_NAMES[0]].shape
+    layer, head = np.divmod(np.arange(layers * heads), heads)
+    return {
+        "sentence_id": np.full(layers * heads, sentence_id, np.int64),
+        "layer": layer.astype(np.int16),
+        "head": head.astype(np.int16),
+        "tokens": np.full(layers * heads, computed.tokens, np.int32),
+        **{name: computed.statistics[name].reshape(-1).astype(np.float32) for name in STATISTIC_NAMES},
+        "truncated": np.full(layers * heads, computed.truncated),
+    }
 
 
 def write_shard(out: Path, index: int, table: pa.Table) -> None:
@@ -231,7 +222,7 @@ def write_shard(out: Path, index: int, table: pa.Table) -> None:
 
 
 def run_local(loaded, job: Job, out: Path, shards: Sequence[Shard], progress: Progress | None = None) -> None:
-    """Compute and write every shard of ``shards`` in this process, one sentence at a time."""
+    """Compute and write every shard of ``shards`` in this process, on one torch thread."""
     with one_thread():
         for shard in shards:
             source = corpus_input.read(Path(job.input), job.column, shard.position, shard.first_id, shard.count)

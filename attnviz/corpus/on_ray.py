@@ -5,7 +5,7 @@ dataset of shard descriptions; ``map_batches`` sends each to an actor of a pool,
 model once, reads its shard's sentences from the input file and returns the shard's table (Arrow IPC
 bytes). The driver writes every shard itself (atomically, as the local engine does), so on a cluster
 only the input needs to be readable at the same path on every node. Actors take a GPU each when the
-cluster has GPUs. The arithmetic is the local engine's: one sentence at a time, one torch thread.
+cluster has GPUs. The arithmetic is the local engine's: the same batches, one torch thread.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 A statistic is a mean over query rows of one number per row. Its **term** says, for a band of rows of one layer
 (:class:`Rows`: each row's weight on the first key, on special tokens, its entropy, ...), what each row
 contributes and which rows count. The whole-map function (:func:`head_statistics`) applies the terms to every row
-of a map at once; the long-input reducer (:mod:`attnviz.long.reduce`) applies the same terms chunk by chunk of
-queries and divides the sums at the end. Either way the number is the same, for the pretrained page, the corpus
+of a map at once, and :func:`batch_statistics` to a batch of maps of one length (the corpus job); the long-input
+reducer (:mod:`attnviz.long.reduce`) applies the same terms chunk by chunk of queries and divides the sums at the
+end. Either way the number is the same, for the pretrained page, the corpus
 job and the long-input page.
 
 Which keys a row may see follows the map's kind and each layer's sliding window (:func:`visible_count`): a
@@ -46,9 +47,10 @@ Windows = Sequence[int | None] | None  # each layer's sliding window (None: no w
 
 @dataclass(frozen=True)
 class Rows:
-    """Per-row quantities of a band of query rows of one layer, each ``[head, rows]`` float64 (``positions``:
-    the rows' query positions). ``entropy`` is -sum p log p of the row, ``rest`` its weight off the first key,
-    ``own`` / ``previous`` / ``next`` its weight on the key at its own position, one before, one after."""
+    """Per-row quantities of a band of query rows of one layer, each ``[..., head, rows]`` float64 (``...``: a batch
+    of maps, or nothing; ``positions``: the rows' query positions). ``entropy`` is -sum p log p of the row,
+    ``rest`` its weight off the first key, ``own`` / ``previous`` / ``next`` its weight on the key at its own
+    position, one before, one after."""
 
     positions: np.ndarray
     n_queries: int
@@ -192,50 +194,94 @@ def is_punctuation(token: str) -> bool:
     return bool(token) and all(unicodedata.category(c).startswith("P") for c in token)
 
 
-def rows_of(attn: AttentionMap, layer: int, window: int | None) -> Rows:
-    """Every row's quantities for one layer of a whole map."""
-    w = attn.weights[layer].astype(np.float64)  # [head, query, key]
+def rows_of(weights, special, punctuation, kind: str, window: int | None) -> Rows:
+    """Every row's quantities of one layer of one map or of a batch of maps, computed in float64 torch in one pass.
+
+    ``weights``: a torch tensor ``[..., head, query, key]`` (``...``: no dimension, or a batch of maps of one
+    length); ``special`` and ``punctuation``: each key's flags ``[..., key]``. The Rows' fields are ``[..., head,
+    rows]`` float64 numpy arrays."""
+    import torch
+
+    w = weights.double()
     q, k = w.shape[-2:]
-    positions, cols = np.indices((q, k))
-    band = lambda offset: (w * (cols - positions == offset)).sum(-1)
-    marked = lambda flags: w[..., np.asarray(flags, bool)].sum(-1)
-    plogp = np.where(w > 0, w * np.log(np.where(w > 0, w, 1.0)), 0.0)
+    offsets = torch.arange(k) - torch.arange(q)[:, None]  # [query, key]: key position less query position
+    marks = torch.stack([torch.as_tensor(np.asarray(f, bool)) for f in (special, punctuation)], -1).double()
+    marked = w @ marks[..., None, :, :]  # [..., head, query, 2]
+    quantity = lambda tensor: tensor.numpy()
     return Rows(
         np.arange(q),
         q,
         k,
-        attn.kind,
+        kind,
         window,
-        first=w[..., 0],
-        rest=w[..., 1:].sum(-1),
-        special=marked(attn.key_special),
-        punctuation=marked([is_punctuation(t) for t in attn.key_tokens]),
-        own=band(0),
-        previous=band(-1),
-        next=band(1),
-        distance=(w * np.abs(positions - cols)).sum(-1),
-        max=w.max(-1),
-        entropy=-plogp.sum(-1),
+        first=quantity(w[..., 0]),
+        rest=quantity(w[..., 1:].sum(-1)),
+        special=quantity(marked[..., 0]),
+        punctuation=quantity(marked[..., 1]),
+        own=quantity(_band(w, 0)),
+        previous=quantity(_band(w, -1)),
+        next=quantity(_band(w, 1)),
+        distance=quantity((w * offsets.abs()).sum(-1)),
+        max=quantity(w.amax(-1)),
+        entropy=quantity(-torch.special.xlogy(w, w).sum(-1)),
     )
+
+
+def _band(w, offset: int):
+    """``[..., query]`` each row's weight on the key ``offset`` positions after its own (0 where there is none)."""
+    import torch
+
+    q, k = w.shape[-2:]
+    diagonal = torch.diagonal(w, offset, -2, -1)  # rows max(0, -offset) ... on
+    start = max(0, -offset)
+    out = w.new_zeros((*w.shape[:-2], q))
+    out[..., start : start + diagonal.shape[-1]] = diagonal
+    return out
+
+
+def key_punctuation(key_tokens: Sequence[str]) -> np.ndarray:
+    """``[key]`` whether each key token is punctuation."""
+    return np.array([is_punctuation(t) for t in key_tokens], bool)
+
+
+def batch_statistics(
+    layers: Sequence,
+    special,
+    punctuation,
+    kind: str,
+    windows: Windows = None,
+    names: Sequence[str] = STATISTIC_NAMES,
+) -> dict[str, np.ndarray]:
+    """``{name: [..., layer, head] float32}``: each statistic of ``names`` for maps given layer by layer (each
+    layer a torch tensor ``[..., head, query, key]``, ``...`` a batch of maps of one length, or nothing), its
+    term averaged over the rows it counts (0 where it counts none). ``special`` / ``punctuation``: the keys'
+    flags ``[..., key]``; ``windows``: each layer's sliding window, for the window-aware statistics."""
+    windows = (None,) * len(layers) if windows is None else tuple(windows)
+    if len(windows) != len(layers):
+        raise ValueError(f"{len(windows)} sliding windows for a map of {len(layers)} layers")
+    shape = (*layers[0].shape[:-3], len(layers), layers[0].shape[-3])
+    sums = {name: np.zeros(shape) for name in names}
+    for layer, (weights, window) in enumerate(zip(layers, windows)):
+        rows = rows_of(weights, special, punctuation, kind, window)
+        for name in names:
+            values, counted = REGISTRY[name].term(rows)
+            sums[name][..., layer, :] = values[..., counted].sum(-1) / max(int(counted.sum()), 1)
+    return {name: value.astype(np.float32) for name, value in sums.items()}
 
 
 def head_statistics(
     attn: AttentionMap, windows: Windows = None, names: Sequence[str] = STATISTIC_NAMES
 ) -> dict[str, np.ndarray]:
-    """``{name: [layer, head] float32}``: each statistic of ``names``, its term averaged over the rows it counts
-    (0 where it counts none). ``windows``: each layer's sliding window, for the window-aware statistics.
+    """``{name: [layer, head] float32}``: :func:`batch_statistics` of one map.
 
     Positional statistics compare query and key positions, which means the same token only for self-attention;
     for cross-attention they describe the map's geometry.
     """
-    windows = _windows(attn, windows)
-    sums = {name: np.zeros(attn.weights.shape[:2]) for name in names}
-    for layer, window in enumerate(windows):
-        rows = rows_of(attn, layer, window)
-        for name in names:
-            values, counted = REGISTRY[name].term(rows)
-            sums[name][layer] = values[:, counted].sum(-1) / max(int(counted.sum()), 1)
-    return {name: value.astype(np.float32) for name, value in sums.items()}
+    import torch
+
+    layers = [torch.from_numpy(attn.weights[layer].astype(np.float64)) for layer in range(attn.n_layers)]
+    special, punctuation = np.asarray(attn.key_special, bool), key_punctuation(attn.key_tokens)
+    return batch_statistics(layers, special, punctuation, attn.kind, _windows(attn, windows), names)
 
 
 def _windows(attn: AttentionMap, windows: Windows) -> tuple[int | None, ...]:

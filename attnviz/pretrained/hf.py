@@ -78,13 +78,18 @@ def layer_windows(config, attn) -> tuple[int | None, ...] | None:
     """Each layer's sliding window for ``attn``, a token-level decoder map of every layer of the model of
     ``config`` (``layer_types`` names the sliding layers where they alternate; a ``sliding_window`` alone covers
     every layer); None where no layer has one or the map is not such a map (its windows are then unknown)."""
+    return windows_of(config, attn.kind, attn.n_layers)
+
+
+def windows_of(config, kind: str, n_layers: int) -> tuple[int | None, ...] | None:
+    """:func:`layer_windows` of token-level maps of ``kind`` with ``n_layers`` layers (a batch of them)."""
     window = getattr(config, "sliding_window", None)
     layers = getattr(config, "num_hidden_layers", None)
-    if not isinstance(window, int) or not isinstance(layers, int) or attn.kind != "causal":
+    if not isinstance(window, int) or not isinstance(layers, int) or kind != "causal":
         return None
     types = getattr(config, "layer_types", None) or ["sliding_attention"] * layers
     windows = tuple(window if kind == "sliding_attention" else None for kind in types)
-    return windows if len(windows) == attn.n_layers and any(w is not None for w in windows) else None
+    return windows if len(windows) == n_layers and any(w is not None for w in windows) else None
 
 
 def hub_reachable(timeout: float = 3.0) -> bool:

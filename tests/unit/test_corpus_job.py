@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from corpus_support import WITHIN_1E_6
 
 from attnviz.cli.main import main
 from attnviz.corpus import pipeline as corpus_pipeline
@@ -54,8 +55,10 @@ def test_every_row_is_the_sentences_own_statistics(tmp_path, minilm):
         expected = head_statistics(attn)
         mine = rows[rows.sentence_id == sentence_id]
         assert (mine.text == text).all() and (mine.tokens == attn.n_keys).all()
-        for name in STATISTIC_NAMES:
-            np.testing.assert_array_equal(mine[name].to_numpy(), expected[name].reshape(-1), err_msg=name)
+        for name in STATISTIC_NAMES:  # run alone vs in the job's batch: the matrix products round differently
+            np.testing.assert_allclose(
+                mine[name].to_numpy(), expected[name].reshape(-1), **WITHIN_1E_6[name], err_msg=name
+            )
     results = corpus_results.load(tmp_path / "out")
     means = results.means()
     for name in STATISTIC_NAMES:

@@ -1,9 +1,12 @@
-"""``python -m benchmarks.corpus``: the corpus job at scale, written into docs/benchmarks.md.
+"""``python -m benchmarks.corpus [speed | search | scale]``: the corpus job and its search, into docs/benchmarks.md.
 
-Generates a corpus (seeded, nothing downloaded), runs ``python -m attnviz corpus`` on it with the local
-engine and with Ray, samples the memory of the whole process tree (the sum of PSS over the command and
-every process it started, Ray's raylet and workers included) and measures a resume after the job is
-killed half-way. ``--sizes 10000 100000`` picks the corpus sizes of the local engine.
+``speed`` (the default, :mod:`benchmarks.corpus_speed`): the job against the model's own batched forward on one
+thread, side by side in one run; two processes; Ray with 2 actors. ``search`` (:mod:`benchmarks.corpus_search`):
+DuckDB and pyarrow datasets over a synthetic million-row results folder. ``scale``: generates a corpus (seeded,
+nothing downloaded), runs ``python -m attnviz corpus`` on it with the local engine and with Ray, samples the
+memory of the whole process tree (the sum of PSS over the command and every process it started, Ray's raylet and
+workers included) and measures a resume after the job is killed half-way; ``--sizes 10000 100000`` picks the
+corpus sizes of the local engine.
 """
 
 from __future__ import annotations
@@ -214,18 +217,25 @@ def report(results: dict, command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(path: Path, section: str) -> None:
-    """Put ``section`` into ``path`` between the corpus markers (replacing an older one, else at the end)."""
+def write_section(path: Path, section: str, name: str = "corpus") -> None:
+    """Put ``section`` into ``path`` between the ``name`` markers (replacing an older one, else at the end)."""
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    if not section.startswith(begin):
+        section = f"{begin}\n{section}{end}\n"
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + section + text[text.index(END) + len(END) + 1 :]
+    if begin in text and end in text:
+        text = text[: text.index(begin)] + section + text[text.index(end) + len(end) + 1 :]
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.corpus", description=__doc__)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] != ["scale"]:
+        return _speed_or_search(argv)
+    argv = argv[1:]
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.corpus scale", description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000], help="local engine corpus sizes")
     parser.add_argument("--ray", type=int, default=10_000, help="corpus size for Ray (0: skip Ray)")
     parser.add_argument("--shard-size", type=int, default=1000)
@@ -236,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    command = "python -m benchmarks.corpus " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python -m benchmarks.corpus scale " + " ".join(argv)
 
     def write(results: dict) -> None:  # after every step, so that a long run reports what it has
         results.setdefault("commands", [command])
@@ -251,6 +261,33 @@ def main(argv: list[str] | None = None) -> int:
     else:
         results = measure(work, args.sizes, args.ray, args.shard_size, args.limit, write)
     print(report(results, " then ".join(f"`{c}`" for c in results["commands"])))
+    return 0
+
+
+def _speed_or_search(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.corpus", description=__doc__)
+    parser.add_argument("what", nargs="?", choices=["speed", "search"], default="speed")
+    parser.add_argument("--sentences", type=int, default=2000, help="speed: sentences side by side")
+    parser.add_argument("--turns", type=int, default=3, help="speed: alternating turns (median)")
+    parser.add_argument("--ray", type=int, default=2000, help="speed: sentences for Ray's 2 actors (0: skip Ray)")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="search: synthetic rows")
+    parser.add_argument("--work", default="/tmp/attnviz-corpus-benchmark")
+    parser.add_argument("--out", default="docs/benchmarks.md", help="report file ('-': print only)")
+    args = parser.parse_args(argv)
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    command = " ".join(["python -m benchmarks.corpus", *argv])
+    if args.what == "speed":
+        from benchmarks import corpus_speed
+
+        section = corpus_speed.report(corpus_speed.measure(work, args.sentences, args.turns, args.ray), command)
+    else:
+        from benchmarks import corpus_search
+
+        section = corpus_search.report(corpus_search.measure(work, args.rows), command)
+    if args.out != "-":
+        write_section(Path(args.out), section, f"corpus-{args.what}")
+    print(section)
     return 0
 
 

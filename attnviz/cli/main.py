@@ -1,5 +1,5 @@
-"""The command line: ``python -m attnviz train | evaluate | extract | corpus | figure | long | ablate | experiment |
-home``."""
+"""The command line: ``python -m attnviz train | evaluate | extract | corpus | corpus-search | figure | long | ablate |
+experiment | home``."""
 
 from __future__ import annotations
 
@@ -122,6 +122,9 @@ def parser() -> argparse.ArgumentParser:
     from attnviz.cli.corpus import add_parser
 
     add_parser(sub)
+    from attnviz.cli.corpus_search import add_parser as add_search_parser
+
+    add_search_parser(sub)
     from attnviz.cli.figure import add_parser as add_figure_parser
 
     add_figure_parser(sub)

@@ -120,7 +120,7 @@ def _encode(loaded, texts: list[str], max_tokens: int) -> list[_Encoded | None]:
         truncated = len(ids) > max_tokens
         if truncated:
             ids = tokenizer(text, truncation=True, max_length=max_tokens)["input_ids"]
-        usable = text.strip() and not all(i in specials for i in ids)
+        usable = text.strip() and not specials.issuperset(ids)
         found.append(_Encoded(list(ids), truncated) if usable else None)
     return found
 

@@ -52,9 +52,19 @@ def synthetic_folder(out: Path, sentences: int, layers: int = 6, heads: int = 12
             "text": np.repeat(np.array(texts, object), per),
         }
         columns["distance"] *= 20
-        table = pa.table({f.name: pa.array(columns[f.name], f.type) for f in SCHEMA})
-        write_shard(out, index, table)
+        write_shard(out, index, pa.table({f.name: pa.array(columns[f.name], f.type) for f in SCHEMA}))
     return out
+
+
+def write_rows(out: Path, frame, shard_size: int = 7 * 6) -> None:
+    """``frame``'s rows (the job's columns) as shards of ``shard_size`` rows (a test's hand-edited folder)."""
+    import pyarrow as pa
+
+    from attnviz.corpus.job import SCHEMA, write_shard
+
+    for index, start in enumerate(range(0, len(frame), shard_size)):
+        part = frame.iloc[start : start + shard_size]
+        write_shard(out, index, pa.table({f.name: pa.array(part[f.name].to_numpy(), f.type) for f in SCHEMA}))
 
 
 HEAD_QUERY = dict(statistic="previous", layer=3, head=7, minimum=0.5, length_min=10, length_max=30, limit=20)

@@ -1,5 +1,6 @@
 """The Corpus page's streamlit side: run a small corpus in-process (the same files as the command line) and
-explore a results folder: per-head distributions, a head x statistic grid, and search for sentences."""
+explore a results folder: per-head distributions, a head x statistic grid, and search over every sentence
+(:mod:`attnviz.app.corpus_search`)."""
 
 from __future__ import annotations
 
@@ -10,17 +11,15 @@ import numpy as np
 import streamlit as st
 
 from attnviz import figures
-from attnviz.app import cache, panels
+from attnviz.app import cache, corpus_search, panels
 from attnviz.app.charts import chart
 from attnviz.app.messages import plain, warning
 from attnviz.app.state import ViewState
-from attnviz.app.views import PRETRAINED, PRETRAINED_PAGE
 from attnviz.corpus import pipeline as corpus_pipeline
 from attnviz.corpus import uploads
 from attnviz.corpus.results import CorpusResults
 from attnviz.corpus.sentences import CorpusError
 from attnviz.maps.statistics import STATISTIC_NAMES, describe
-from attnviz.pretrained.hf import DEFAULT_MODEL
 
 PAGE_SHARD_SIZE = 25  # the progress bar moves once a shard
 
@@ -78,35 +77,4 @@ def show(results: CorpusResults, view: ViewState) -> None:
     grid = np.stack([means[name].reshape(-1) for name in names], axis=1)
     heads = lambda: figures.statistic_grid(grid, labels, names)
     chart("every statistic", heads, view.key("head_statistic_grid"), paper="attnviz-corpus-heads")
-    search(results, view)
-
-
-def search(results: CorpusResults, view: ViewState) -> None:
-    """Pick a head and a statistic: the sentences where it is highest or lowest, each with a link to its head view."""
-    st.markdown("**Search: the sentences behind a number**")
-    layers, heads = results.shape
-    left, middle, right, end_column = st.columns(4)
-    layer = left.selectbox("Layer", range(layers), key=view.key("search_layer"))
-    head = middle.selectbox("Head", range(heads), key=view.key("search_head"))
-    names = list(STATISTIC_NAMES)
-    statistic = right.selectbox("Statistic", names, index=names.index("previous"), key=view.key("search_stat"))
-    end = end_column.radio("Where it is", ["highest", "lowest"], key=view.key("search_end"), horizontal=True)
-    found = results.search(layer, head, statistic, end)
-    model = results.job["model"]
-    fields = {"model": "" if model == DEFAULT_MODEL else model, "layer": layer, "head": head}
-    if results.job["word_level"]:
-        fields["words"] = True
-    found["open"] = [PRETRAINED.link(PRETRAINED_PAGE, text=text, **fields) for text in found.text]
-    st.caption(
-        f"Layer {layer} head {head}: the sentences with the {end} {statistic}. 'open' shows the sentence on "
-        "the pretrained page at this layer and head."
-    )
-    st.dataframe(
-        found[["rank", "value", "text", "open"]],
-        hide_index=True,
-        key=view.key("search_table"),
-        column_config={
-            "value": st.column_config.NumberColumn(format="%.3f"),
-            "open": st.column_config.LinkColumn("head view", display_text="open"),
-        },
-    )
+    corpus_search.search(results, view)

@@ -33,6 +33,7 @@ class CorpusResults:
     summary: dict
     aggregates: pd.DataFrame  # layer, head, statistic, count, mean, min, q05 ... q95, max
     extremes: pd.DataFrame  # layer, head, statistic, end ("highest" | "lowest"), rank, sentence_id, value, text
+    folder: Path | None = None  # where it was read from: its shards are what attnviz.corpus.search queries
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -102,6 +103,7 @@ def load(out: Path) -> CorpusResults:
         read("summary.json"),
         pd.read_parquet(out / "aggregates.parquet"),
         pd.read_parquet(out / "extremes.parquet"),
+        out,
     )
 
 

@@ -4,7 +4,7 @@ from attnviz.figures.analysis import difference, head_grid, similarity, statisti
 from attnviz.figures.attribution import correlation_grid, score_bars
 from attnviz.figures.common import COLORSCALE, escape
 from attnviz.figures.comparison import comparison
-from attnviz.figures.corpus import distributions, head_labels, statistic_grid
+from attnviz.figures.corpus import distributions, head_labels, histogram, statistic_grid
 from attnviz.figures.documents import document
 from attnviz.figures.groups import head_bars
 from attnviz.figures.heads import head_view, heatmap, step_bars
@@ -37,6 +37,7 @@ __all__ = [
     "head_view",
     "heads_over_image",
     "heatmap",
+    "histogram",
     "image_attention",
     "lines",
     "memory",

@@ -1,4 +1,5 @@
-"""Figures of a corpus job's results: every head's distribution of a statistic, and a head x statistic grid."""
+"""Figures of a corpus job's results: every head's distribution of a statistic, a head x statistic grid, and the
+histogram of a search's matches."""
 
 from __future__ import annotations
 
@@ -74,5 +75,30 @@ def statistic_grid(values: np.ndarray, labels: Sequence[str], statistics: Sequen
         yaxis=dict(autorange="reversed"),
         height=int(min(1600, 120 + 16 * len(labels))),
         margin=dict(l=10, r=10, t=40, b=10),
+    )
+    return fig
+
+
+def histogram(edges: np.ndarray, counts: np.ndarray, name: str) -> go.Figure:
+    """Rows per bin of statistic ``name`` (``edges`` ``[bins + 1]``, ``counts`` ``[bins]``, counted by the search
+    engine over every matching row), one bar per bin."""
+    edges = np.asarray(edges, np.float64)
+    title = REGISTRY[name].label
+    fig = go.Figure(
+        go.Bar(
+            x=((edges[:-1] + edges[1:]) / 2).astype(np.float32),
+            y=np.asarray(counts, np.int64),
+            width=np.diff(edges).astype(np.float32),
+            customdata=np.stack([edges[:-1], edges[1:]], -1).astype(np.float32),
+            hovertemplate="%{customdata[0]:.3f} to %{customdata[1]:.3f}: %{y} rows<extra></extra>",
+            marker_color="#440154",
+        )
+    )
+    fig.update_layout(
+        xaxis=dict(title=dict(text=escape(title))),
+        yaxis=dict(title=dict(text="rows")),
+        height=260,
+        margin=dict(l=10, r=10, t=10, b=10),
+        bargap=0.05,
     )
     return fig

@@ -60,7 +60,8 @@ def test_search_returns_the_sentences_where_the_statistic_is_highest_and_lowest(
     at.selectbox(key="an_search_stat").set_value("previous").run()
     table = at.dataframe[-1].value
     assert table.text.tolist() == sorted(HAND_MADE, key=lambda s: -expected[s])
-    np.testing.assert_allclose(table.value.to_numpy(), [expected[s] for s in table.text], atol=1e-7)
+    values = [expected[s] for s in table.text]  # each sentence alone; the job batches those of one length: 1e-6
+    np.testing.assert_allclose(table.value.to_numpy(), values, atol=1e-6)
     top = table.text[0]
     assert table.open[0] == "pretrained?" + "&".join(
         ["hf_text=" + top.replace(" ", "+").replace("?", "%3F"), "hf_model=", "hf_layer=0", "hf_head=2"]

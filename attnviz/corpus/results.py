@@ -170,14 +170,23 @@ def _quantile(cumulative: np.ndarray, q: float, width: float, low: float, high: 
 
 
 def _candidates(table: pd.DataFrame) -> pd.DataFrame:
-    """Per head and statistic, this table's TOP highest and TOP lowest sentences."""
+    """Per head and statistic, this shard's TOP highest and TOP lowest sentences (ties: the lower sentence id).
+
+    A shard holds every head of each sentence, in sentence order and then layer and head order: its values are a
+    ``[sentence, head]`` matrix whose columns a stable sort ranks at once."""
+    n = (int(table.layer.max()) + 1) * (int(table["head"].max()) + 1)
+    heads = table.layer.to_numpy(np.int64) * (int(table["head"].max()) + 1) + table["head"].to_numpy(np.int64)
+    if len(heads) % n or not (heads.reshape(-1, n) == np.arange(n)).all():
+        raise CorpusError("A shard's rows are not every head of each sentence in order: compute it again.")
     parts = []
     for name in STATISTIC_NAMES:
-        frame = table[["layer", "head", "sentence_id", name, "text"]].rename(columns={name: "value"})
-        frame = frame[np.isfinite(frame.value)].assign(statistic=name)
-        for end, ascending in (("highest", False), ("lowest", True)):
-            ordered = frame.sort_values(["value", "sentence_id"], ascending=[ascending, True], kind="stable")
-            parts.append(ordered.groupby(["layer", "head"], sort=False).head(TOP).assign(end=end))
+        values = table[name].to_numpy(np.float64).reshape(-1, n)  # [sentence, head]
+        for end, sign in (("highest", -1.0), ("lowest", 1.0)):
+            order = np.argsort(sign * values, axis=0, kind="stable")[:TOP]  # [rank, head]: NaN sorts last
+            rows = (order * n + np.arange(n)).T.reshape(-1)  # head by head, best first
+            rows = rows[np.isfinite(values.reshape(-1)[rows])]
+            frame = table.iloc[rows][["layer", "head", "sentence_id", name, "text"]].rename(columns={name: "value"})
+            parts.append(frame.assign(statistic=name, end=end))
     return pd.concat(parts, ignore_index=True)
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.corpus import ROOT
+
 MILLION = 1_000_000
 BUDGET_S = 1.0
 REPEATS = 5
@@ -128,7 +130,8 @@ def measure(work: Path, rows: int) -> dict:
             synthetic_folder(folder, -(-size // 72))
         for engine in ("duckdb", "pyarrow"):
             command = [sys.executable, "-m", "benchmarks.corpus_search", engine, str(folder)]
-            found = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+            done = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True, timeout=600)
+            found = json.loads(done.stdout)
             results["runs"].append({"rows": 72 * -(-size // 72), **found})
     return results
 

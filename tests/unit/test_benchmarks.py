@@ -99,3 +99,35 @@ def test_the_peak_measurement_runs_the_realistic_decoder_once_and_counts_what_it
     assert found["tokens"] == 32 and found["seconds"] > 0
     assert kept_mb <= found["stored_mb"] < kept_mb + 0.1
     assert found["peak_mb"] >= found["model_mb"] > 0
+
+
+def test_the_corpus_speed_benchmark_times_the_job_and_the_bare_forward_on_the_same_sentences(tmp_path):
+    from attnviz.corpus import results as corpus_results
+    from benchmarks import corpus_speed
+
+    measured = corpus_speed.side_by_side(tmp_path, 16, 1)
+    assert measured["bare"] > 0 and measured["job"] > 0 and measured["sentences"] == 16
+    assert corpus_results.load(tmp_path / "speed-job").summary["sentences"] == 16  # the job ran to its end
+    two = {"sentences": 40, "seconds": 4.0, "job_s": 2.0, "peak_mb": 900.0}
+    local, ray = {"seconds": 5.0, "job_s": 4.0, "peak_mb": 500.0}, {"seconds": 9.0, "job_s": 8.0, "peak_mb": 2000.0}
+    ray = {"sentences": 40, "local": local, "ray": ray}
+    text = corpus_speed.report({"side_by_side": measured, "two_processes": two, "ray": ray | {"identical": True}}, "c")
+    assert f"| corpus job / bare batched forward >= 0.8 (1 thread) | {measured['job'] / measured['bare']:.2f} |" in text
+    assert f"{1_000_000 / 20 / 3600:.1f} h with 2 processes" in text  # 40 sentences in 2 s
+    assert "speed-up of Ray's 2 actors over 1 local process: 0.50x, for 4.0x the memory" in text
+    assert "**paper projection, not measured**: 2.5 sentences / s an actor" in text
+
+
+def test_the_corpus_search_benchmark_gets_the_same_answers_from_both_engines(tmp_path):
+    from benchmarks import corpus_search
+
+    results = corpus_search.measure(tmp_path, 7200)
+    assert [(r["engine"], r["rows"]) for r in results["runs"]] == [
+        ("duckdb", 720),
+        ("pyarrow", 720),
+        ("duckdb", 7200),
+        ("pyarrow", 7200),
+    ]
+    first, second = results["runs"][2]["answers"], results["runs"][3]["answers"]
+    assert first == second and first["head"][0] > 0 and sum(first["histogram"]) == 7200
+    assert "Both engines give the same pages, totals and histogram: yes." in corpus_search.report(results, "c")

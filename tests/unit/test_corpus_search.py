@@ -159,3 +159,10 @@ def test_a_missing_or_empty_folder_is_one_line(tmp_path, capsys):
     (tmp_path / "job.json").write_text("{}")
     assert main(["corpus-search", str(tmp_path)]) == 2
     assert "has no shards yet" in capsys.readouterr().err
+
+
+def test_quotes_and_wildcards_in_the_text_are_text(folder):
+    for text in ("'; DROP TABLE x; --", "%", "_", "\\"):
+        page = search.search(folder, Query("first", contains=text))
+        assert page.total == reference(folder, Query("first", contains=text))[1] == 0
+    assert search.search(folder, Query("first", contains="a")).total > 0

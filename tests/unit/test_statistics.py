@@ -17,6 +17,7 @@ import torch
 import transformers as tf
 from streamlit.testing.v1 import AppTest
 
+from attnviz.corpus import compute
 from attnviz.corpus import job as corpus_job
 from attnviz.corpus.reader import Sentence
 from attnviz.long import results as long_input
@@ -115,9 +116,8 @@ def test_the_pretrained_page_the_corpus_job_and_the_long_page_agree_on_a_sliding
     np.testing.assert_allclose(whole["sink"], by_hand, atol=1e-6)
     assert not np.allclose(whole["sink"][0], whole["first"][0], atol=1e-3)  # the window matters here
 
-    job = corpus_job.Job(folder, "-", "", None, 1, 1, False, 512, 512)
-    with one_thread():
-        rows = corpus_job.sentence_rows(loaded, Sentence(0, TEXT), job)
+    with one_thread():  # the corpus job's batch (this sentence alone in its length: twice in one batch)
+        rows = compute.statistics_of(loaded, [Sentence(0, TEXT)], False, 512)[0].statistics
     tokenised = long_input.tokenise(loaded, TEXT, 512)
     assert tokenised.tokens == attn.key_tokens
     streamed = long_input.run(loaded, tokenised)

@@ -46,16 +46,6 @@ class CorpusResults:
         by_name = {n: g.sort_values(["layer", "head"]) for n, g in self.aggregates.groupby("statistic")}
         return {n: by_name[n]["mean"].to_numpy(np.float32).reshape(layers, heads) for n in names}
 
-    def search(self, layer: int, head: int, statistic: str, end: str, n: int = TOP) -> pd.DataFrame:
-        """The sentences where ``statistic`` of this head is highest (or lowest), best first."""
-        rows = self.extremes[
-            (self.extremes.layer == layer)
-            & (self.extremes["head"] == head)
-            & (self.extremes.statistic == statistic)
-            & (self.extremes.end == end)
-        ]
-        return rows.sort_values("rank").head(n)[["rank", "sentence_id", "value", "text"]].reset_index(drop=True)
-
 
 def reduce(out: Path, job: Job, n_shards: int, notes: list[str], seconds: float) -> dict:
     """Aggregates and extremes over every shard; writes them and summary.json (last). Returns the summary."""

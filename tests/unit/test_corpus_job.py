@@ -67,16 +67,21 @@ def test_every_row_is_the_sentences_own_statistics(tmp_path, minilm):
         )
 
 
-def test_search_returns_the_highest_and_lowest_sentences(tmp_path, minilm):
+def test_extremes_are_the_highest_and_lowest_sentences_as_the_search_finds_them(tmp_path, minilm):
+    from attnviz.corpus import search
+
     out = tmp_path / "out"
     corpus_pipeline.run(write_corpus(tmp_path / "c.txt"), out, corpus_pipeline.Options(shard_size=3), loaded=minilm)
     rows, results = shards(out), corpus_results.load(out)
     head = rows[(rows.layer == 0) & (rows["head"] == 2)]
+    extremes = results.extremes.query("layer == 0 and head == 2 and statistic == 'previous'")
     for end, ascending in (("highest", False), ("lowest", True)):
-        found = results.search(0, 2, "previous", end)
+        found = extremes[extremes.end == end].sort_values("rank")
         expected = head.sort_values(["previous", "sentence_id"], ascending=[ascending, True])
         assert found.text.tolist() == expected.text.tolist()
         np.testing.assert_array_equal(found.value.to_numpy(), expected.previous.to_numpy())
+        page = search.search(out, search.Query("previous", 0, 2, order="desc" if end == "highest" else "asc"))
+        assert page.rows.sentence_id.tolist() == found.sentence_id.tolist() and page.total == len(SENTENCES)
     quantiles = results.aggregates.query("layer == 0 and head == 2 and statistic == 'previous'").iloc[0]
     values = np.sort(head.previous.to_numpy())
     assert quantiles["min"] == values[0] and quantiles["max"] == values[-1]

@@ -22,6 +22,7 @@ from attnviz.pretrained.hf import DEFAULT_MODEL
 PAGE_SIZES = (20, 50, 100)  # rows a page on screen
 BINS = 40
 MAX_TOKENS_FILTER = 100_000
+MAX_OFFSET = 100_000  # rows a page may start past: DuckDB holds offset + limit rows while it sorts (a server's memory)
 
 
 def search(results: CorpusResults, view: ViewState) -> None:
@@ -34,7 +35,7 @@ def search(results: CorpusResults, view: ViewState) -> None:
         messages.error(error)
         return
     total, size = int(counts.sum()), st.session_state.get(view.key("search_rows"), PAGE_SIZES[0])
-    pages = max(1, min(math.ceil(total / size), corpus_search.MAX_OFFSET // size + 1))
+    pages = max(1, min(math.ceil(total / size), MAX_OFFSET // size + 1))
     if st.session_state.get(view.key("search_page"), 1) > pages:  # fewer matches than before: the last page
         st.session_state[view.key("search_page")] = pages
     left, right = st.columns(2)

@@ -88,7 +88,7 @@ def windows_of(config, kind: str, n_layers: int) -> tuple[int | None, ...] | Non
     if not isinstance(window, int) or not isinstance(layers, int) or kind != "causal":
         return None
     types = getattr(config, "layer_types", None) or ["sliding_attention"] * layers
-    windows = tuple(window if kind == "sliding_attention" else None for kind in types)
+    windows = tuple(window if layer_type == "sliding_attention" else None for layer_type in types)
     return windows if len(windows) == n_layers and any(w is not None for w in windows) else None
 
 

@@ -133,3 +133,11 @@ def test_rows_keep_sentence_order_and_a_crash_mid_shard_resumes_to_the_same_byte
     for index in (0, 1):
         name = f"shards/part-{index:05d}.parquet"
         assert (tmp_path / "crashed" / name).read_bytes() == (tmp_path / "clean" / name).read_bytes()
+
+
+def test_a_shard_of_one_sentence_and_a_shard_of_all_give_the_same_rows(tmp_path, minilm):
+    corpus = write(tmp_path / "c.txt", sentences(24, seed=3))
+    for size in (1, 24):  # each sentence alone in its shard, or batched with the others of its length
+        corpus_pipeline.run(corpus, tmp_path / f"s{size}", corpus_pipeline.Options(shard_size=size), loaded=minilm)
+    one, all_ = (pd.read_parquet(tmp_path / f"s{size}" / "shards") for size in (1, 24))
+    pd.testing.assert_frame_equal(one, all_, check_exact=True)  # bit for bit (the default allows 1e-5)

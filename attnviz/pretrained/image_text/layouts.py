@@ -1,0 +1,83 @@
+"""Each family's image tokens mapped back to where they come from: tile, row and column of the tile's grid.
+
+- captioners (a ViT / BLIP vision encoder): the keys are ``[CLS]`` then one token per patch, row by row;
+- LLaVA: one token per patch of the vision tower's square input, row by row (the class token dropped by the
+  ``default`` feature strategy, kept first by ``full``);
+- PaliGemma: one token per SigLIP patch, row by row (SigLIP has no class token);
+- Idefics3 / SmolVLM: the image cut into ``rows x columns`` tiles (``<row_r_col_c>`` tokens name them) and a global
+  thumbnail last; each tile's patches pixel-shuffled ``s x s`` into one token per block, row by row.
+The location tests (tests/unit/test_image_text_layouts.py) check every mapping with a bright square.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import torch
+
+from attnviz.maps.image_cells import ImageCells, joined, one_grid
+from attnviz.pretrained.image_text.load import IDEFICS, LoadedImageText
+
+TILE_TAG = re.compile(r"<row_(\d+)_col_(\d+)>")
+
+
+def cells(loaded: LoadedImageText, inputs: dict[str, torch.Tensor]) -> ImageCells:
+    """The tile and cell of every image token (the captioner's every key), in the order the model reads them."""
+    config = loaded.model.config
+    family = loaded.family
+    if loaded.kind == "captioner":
+        vision = config.encoder if family == "vision-encoder-decoder" else config.vision_config
+        side = _side(inputs["pixel_values"].shape[-1], vision.patch_size)
+        return one_grid(_side(inputs["pixel_values"].shape[-2], vision.patch_size), side, leading=1)
+    if family in IDEFICS:
+        return _idefics(loaded, inputs)
+    vision = config.vision_config
+    side = _side(inputs["pixel_values"].shape[-1], vision.patch_size)
+    full = family == "llava" and config.vision_feature_select_strategy == "full"
+    return one_grid(_side(inputs["pixel_values"].shape[-2], vision.patch_size), side, leading=int(full))
+
+
+def _side(pixels: int, patch: int) -> int:
+    return pixels // patch
+
+
+def _idefics(loaded: LoadedImageText, inputs: dict[str, torch.Tensor]) -> ImageCells:
+    """Tiles in reading order (``<row_r_col_c>``), then the global thumbnail; each an ``n x n`` grid of shuffled
+    blocks, n = patches per side / scale factor."""
+    config = loaded.model.config
+    n = _side(inputs["pixel_values"].shape[-1], config.vision_config.patch_size) // config.scale_factor
+    tokens = loaded.tokenizer.convert_ids_to_tokens(inputs["input_ids"][0].tolist())
+    tags = [match.groups() for match in map(TILE_TAG.fullmatch, tokens) if match]
+    names = [f"tile row {row}, column {column}" for row, column in tags]
+    global_name = "global thumbnail" if tags else "image"
+    return joined([one_grid(n, n, name) for name in (*names, global_name)])
+
+
+def image_positions(loaded: LoadedImageText, input_ids: torch.Tensor, n_keys: int) -> np.ndarray:
+    """Where the image tokens are: sequence indices of a decoder's image placeholders, or every key of a
+    captioner's cross-attention (its keys are the image encoder's tokens)."""
+    if loaded.kind == "captioner":
+        return np.arange(n_keys)
+    token_id = _image_token_id(loaded)
+    return np.flatnonzero(input_ids[0].cpu().numpy() == token_id)
+
+
+def _image_token_id(loaded: LoadedImageText) -> int:
+    config = loaded.model.config
+    for name in ("image_token_id", "image_token_index"):
+        value = getattr(config, name, None)
+        if value is not None:
+            return int(value)
+    return int(loaded.tokenizer.convert_tokens_to_ids(loaded.processor.image_token))
+
+
+def views(loaded: LoadedImageText, inputs: dict[str, torch.Tensor]) -> tuple[np.ndarray, ...]:
+    """Per tile, the pixels the model saw (its input, normalisation undone), uint8 ``[height, width, 3]``."""
+    processor = loaded.processor
+    processor = getattr(processor, "image_processor", processor)
+    pixels = inputs["pixel_values"]
+    tiles = pixels.reshape(-1, *pixels.shape[-3:]).double().numpy()
+    mean = np.asarray(getattr(processor, "image_mean", None) or [0.0, 0.0, 0.0])[:, None, None]
+    std = np.asarray(getattr(processor, "image_std", None) or [1.0, 1.0, 1.0])[:, None, None]
+    return tuple((np.clip(tile * std + mean, 0, 1) * 255).round().astype(np.uint8).transpose(1, 2, 0) for tile in tiles)

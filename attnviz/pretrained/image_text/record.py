@@ -1,0 +1,123 @@
+"""Only the attention rows a page shows: per forward call, each tracked layer's last query rows over the context.
+
+``generate`` with ``output_attentions=True`` keeps every step's attention of every layer, and its first step (the
+prompt, hundreds of image tokens) is a full ``[query, key]`` map per layer. While :func:`recording` runs, every
+attention layer computes its output with the implementation the model had (sdpa, usually), and each tracked layer
+also computes, with its family's own eager function, the weights of its last ``rows`` queries only: the same
+numbers eager attention gives those rows (rows of a softmax are independent), at the cost of ``rows x keys``
+scores. Models whose attention does not go through transformers' ``AttentionInterface`` (BLIP's text decoder)
+hand their weights back from every call anyway: a forward hook keeps their last rows.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+
+from attnviz.pretrained.eager import eager_of
+from attnviz.pretrained.implementation import attention_implementation, register
+
+NAME = "attnviz_rows"
+
+
+class Recorder:
+    """Rows kept by one run: per forward call, per tracked layer, ``[heads, rows, keys]``."""
+
+    def __init__(self, modules: Sequence[torch.nn.Module], rows: int | None, outputs: str):
+        self.layer_of = {id(module): layer for layer, module in enumerate(modules)}
+        self.n_layers, self.rows, self.outputs = len(modules), rows, outputs
+        self.kept: list[torch.Tensor] = []  # in call order: layer 0 .. n-1 of call 0, then of call 1 ...
+
+    def keep(self, module: torch.nn.Module, weights: torch.Tensor) -> None:
+        """Keep the last rows of ``weights`` ``[1, heads, queries, keys]`` of a tracked layer."""
+        if len(self.kept) % self.n_layers != self.layer_of[id(module)]:
+            raise RuntimeError("the tracked attention layers ran out of order: the kept rows would be mislabelled")
+        rows = weights.shape[2] if self.rows is None else min(self.rows, weights.shape[2])
+        self.kept.append(weights[0, :, -rows:].detach().float().cpu())
+
+    def wants(self, module: torch.nn.Module) -> bool:
+        return id(module) in self.layer_of
+
+    @property
+    def calls(self) -> int:
+        if len(self.kept) % self.n_layers:
+            raise RuntimeError(f"{len(self.kept)} layer rows kept: not a whole number of calls of {self.n_layers}")
+        return len(self.kept) // self.n_layers
+
+    def stacked(self, calls: range | None = None) -> np.ndarray:
+        """The kept rows of ``calls`` (all by default) as float32 ``[layer, head, row, key]``: rows in call order,
+        each padded with zeros on the right to the longest (a later step sees more keys)."""
+        calls = range(self.calls) if calls is None else calls
+        per_layer = [[self.kept[call * self.n_layers + layer] for call in calls] for layer in range(self.n_layers)]
+        heads = per_layer[0][0].shape[0]
+        rows = sum(part.shape[1] for part in per_layer[0])
+        keys = max(part.shape[2] for part in per_layer[0])
+        out = np.zeros((self.n_layers, heads, rows, keys), dtype=np.float32)
+        for layer, parts in enumerate(per_layer):
+            row = 0
+            for part in parts:
+                out[layer, :, row : row + part.shape[1], : part.shape[2]] = part.numpy()
+                row += part.shape[1]
+        return out
+
+
+_ACTIVE: contextvars.ContextVar[Recorder | None] = contextvars.ContextVar("attnviz_rows_run", default=None)
+
+
+def _output_function(module: torch.nn.Module, recorder: Recorder | None):
+    """The function that computes the layer's output: the implementation the model had, else its eager one."""
+    from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+
+    if recorder is None or recorder.outputs == "eager" or recorder.outputs not in ALL_ATTENTION_FUNCTIONS:
+        return eager_of(module)
+    return ALL_ATTENTION_FUNCTIONS[recorder.outputs]
+
+
+def _attention(module, query, key, value, attention_mask, **kwargs):
+    recorder = _ACTIVE.get()
+    output, weights = _output_function(module, recorder)(module, query, key, value, attention_mask, **kwargs)
+    if recorder is None or not recorder.wants(module):
+        return output, weights
+    rows = query.shape[2] if recorder.rows is None else min(recorder.rows, query.shape[2])
+    if weights is None:  # the weights of the kept rows only, as the family's eager attention computes them
+        mask = None if attention_mask is None else attention_mask[..., -rows:, :]
+        _, weights = eager_of(module)(module, query[:, :, -rows:], key, value, mask, **kwargs)
+    recorder.keep(module, weights)
+    return output, None
+
+
+@functools.cache
+def _register() -> None:
+    register(NAME, _attention)
+
+
+@contextmanager
+def recording(model: torch.nn.Module, modules: Sequence[torch.nn.Module], rows: int | None) -> Iterator[Recorder]:
+    """Run the block with ``model``'s tracked attention ``modules`` (in layer order) keeping the last ``rows``
+    query rows of each call (all rows when None), through the attention interface."""
+    _register()
+    recorder = Recorder(modules, rows, model.config._attn_implementation)
+    token = _ACTIVE.set(recorder)
+    try:
+        with attention_implementation(model, NAME):
+            yield recorder
+    finally:
+        _ACTIVE.reset(token)
+
+
+@contextmanager
+def hooked(modules: Sequence[torch.nn.Module], rows: int | None) -> Iterator[Recorder]:
+    """Like :func:`recording`, for modules that return ``(output, weights)`` from every call (BLIP's text
+    attention): a forward hook keeps their last rows."""
+    recorder = Recorder(modules, rows, "eager")
+    handles = [module.register_forward_hook(lambda m, _, out: recorder.keep(m, out[1])) for module in modules]
+    try:
+        yield recorder
+    finally:
+        for handle in handles:
+            handle.remove()

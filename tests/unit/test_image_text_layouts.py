@@ -1,0 +1,119 @@
+"""Where each image token comes from: a bright square in one patch must change the image token that
+attnviz.pretrained.image_text.layouts says is that patch's cell, and the overlay grid must light that cell.
+
+The vision towers are made token-local (every attention output projection zeroed: each token then keeps its own
+patch embedding through the layers), so only the square's patch's token changes; what reaches the text model (a
+decoder's input embeddings at the image positions, a captioner's encoder states) is compared with and without it.
+"""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from attnviz.maps.image_cells import ImageCells, one_grid
+from attnviz.pretrained.image_text import layouts, run
+from attnviz.pretrained.image_text import load as image_text
+
+from vlm_models import save_tiny_vlm
+
+OUT_PROJECTIONS = ("self_attn.out_proj", "self_attn.projection", "attention.o_proj")
+
+
+def token_local(loaded) -> None:
+    vision = dict(llava="vision_tower", paligemma="vision_tower", idefics3="vision_model")
+    model = loaded.model
+    if loaded.family in vision:
+        tower = getattr(model.model, vision[loaded.family])
+    else:
+        tower = model.encoder if loaded.family == "vision-encoder-decoder" else model.vision_model
+    for name, module in tower.named_modules():
+        if name.endswith(OUT_PROJECTIONS):
+            torch.nn.init.zeros_(module.weight)
+            torch.nn.init.zeros_(module.bias)
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory):
+    cache = {}
+
+    def get(name: str):
+        if name not in cache:
+            cache[name] = image_text.load(str(save_tiny_vlm(name, tmp_path_factory.mktemp(name))))
+            token_local(cache[name])
+        return cache[name]
+
+    return get
+
+
+@torch.no_grad()
+def image_states(loaded, image) -> np.ndarray:
+    """What the text side receives for each image token, in image-token order: [image_token, dim]."""
+    prepared = run._prepare(loaded, image, "where")
+    seen = {}
+
+    def after(module, args, out) -> None:
+        seen["states"] = out[0][0]
+
+    def before(module, args, kwargs) -> None:
+        seen["states"] = kwargs["inputs_embeds"][0]
+
+    if loaded.kind == "captioner":
+        tower = loaded.model.encoder if loaded.family == "vision-encoder-decoder" else loaded.model.vision_model
+        handle = tower.register_forward_hook(after)
+    else:
+        text = loaded.model.model.language_model if loaded.family != "idefics3" else loaded.model.model.text_model
+        handle = text.register_forward_pre_hook(before, with_kwargs=True)
+    try:
+        run._forward(loaded, prepared, prepared.context)
+    finally:
+        handle.remove()
+    states = seen["states"].numpy()
+    positions = layouts.image_positions(loaded, prepared.inputs.get("input_ids"), len(states))
+    return states[positions], layouts.cells(loaded, prepared.inputs)
+
+
+def changed_tokens(loaded, size: int, square: tuple[int, int, int]) -> tuple[np.ndarray, ImageCells]:
+    """How much each image token changed when a white ``square`` (top, left, side) is drawn on grey."""
+    grey = np.full((size, size, 3), 90, dtype=np.uint8)
+    bright = grey.copy()
+    top, left, side = square
+    bright[top : top + side, left : left + side] = 255
+    plain, cells = image_states(loaded, Image.fromarray(grey))
+    lit, _ = image_states(loaded, Image.fromarray(bright))
+    change = np.abs(lit - plain).max(-1)
+    assert change.max() > 0
+    return change / change.max(), cells  # BLIP's vision weights start at 1e-10: only relative changes tell
+
+
+@pytest.mark.parametrize("family", ["llava", "paligemma", "vit-gpt2", "blip"])
+def test_square_lights_its_patch_cell(local, family):
+    loaded = local(family)
+    change, cells = changed_tokens(loaded, 32, (16, 8, 8))  # 8-pixel patches: patch row 2, column 1
+    lit = np.flatnonzero(change > 1e-3)
+    assert len(lit) == 1, lit
+    assert tuple(cells.cells[lit[0]]) == (0, 2, 1)
+    grid = cells.grid(change, 0)
+    assert np.unravel_index(np.nanargmax(grid), grid.shape) == (2, 1)
+
+
+def test_idefics3_square_lights_its_tile_cell_and_the_thumbnail(local):
+    loaded = local("idefics3")
+    # a 64-pixel image: 2 x 2 tiles of 32 and a 32-pixel thumbnail; 8-pixel patches shuffled 2 x 2 into 16-pixel cells
+    change, cells = changed_tokens(loaded, 64, (48, 8, 8))  # tile (row 2, column 1), cell (1, 0); thumbnail (1, 0)
+    assert cells.tiles == (*(f"tile row {r}, column {c}" for r in (1, 2) for c in (1, 2)), "global thumbnail")
+    lit = {tuple(cells.cells[token]) for token in np.flatnonzero(change > 1e-3)}
+    assert lit == {(2, 1, 0), (4, 1, 0)}
+    tile = cells.grid(change, 2)
+    assert np.unravel_index(np.nanargmax(tile), tile.shape) == (1, 0)
+
+
+def test_one_grid_and_grid_layout():
+    cells = one_grid(2, 3, leading=1)
+    assert cells.cells.tolist()[:3] == [[0, -1, -1], [0, 0, 0], [0, 0, 1]]
+    grid = cells.grid(np.arange(7, dtype=float), 0)
+    np.testing.assert_array_equal(grid, [[1, 2, 3], [4, 5, 6]])
+    with pytest.raises(ValueError, match="outside"):
+        ImageCells(("image",), ((2, 2),), np.array([[0, 2, 0]]))
+    with pytest.raises(ValueError, match="values for"):
+        cells.grid(np.zeros(3), 0)

@@ -1,0 +1,133 @@
+"""Tiny random image-to-text models of every family attnviz reads, built from configs and saved to a folder with a
+processor, for tests. Their text side shares the packaged MiniLM tokenizer with the image tokens added."""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from transformers import AutoTokenizer
+
+from attnviz.pretrained.hf import packaged_path
+
+IMAGE = "<image>"
+TEXT = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)
+TEXT |= dict(max_position_embeddings=512, bos_token_id=101, eos_token_id=102, pad_token_id=0)
+VISION = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=4)
+
+
+def tokenizer(*extra: str):
+    tok = AutoTokenizer.from_pretrained(packaged_path())
+    tok.add_special_tokens({"additional_special_tokens": [IMAGE, *extra]})
+    return tok
+
+
+def _llava():
+    from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor
+    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+
+    tok = tokenizer()
+    vision = CLIPVisionConfig(image_size=32, patch_size=8, **VISION)
+    config = LlavaConfig(
+        vision_config=vision,
+        text_config=LlamaConfig(vocab_size=len(tok), **TEXT),
+        image_token_index=tok.convert_tokens_to_ids(IMAGE),
+        vision_feature_layer=-1,
+        vision_feature_select_strategy="default",
+    )
+    images = CLIPImageProcessorPil(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    processor = LlavaProcessor(images, tok, patch_size=8, vision_feature_select_strategy="default")
+    processor.num_additional_image_tokens = 1  # CLIP's class token, dropped by the "default" strategy
+    return LlavaForConditionalGeneration(config), processor
+
+
+def _vit_gpt2():
+    from transformers import GPT2Config, VisionEncoderDecoderConfig, VisionEncoderDecoderModel, ViTConfig
+    from transformers.models.vit.image_processing_pil_vit import ViTImageProcessorPil
+
+    tok = tokenizer()
+    encoder = ViTConfig(image_size=32, patch_size=8, **VISION)
+    decoder = GPT2Config(vocab_size=len(tok), n_embd=32, n_layer=2, n_head=4, n_positions=128, bos_token_id=101)
+    decoder.update(dict(eos_token_id=102, add_cross_attention=True, is_decoder=True))
+    config = VisionEncoderDecoderConfig.from_encoder_decoder_configs(encoder, decoder)
+    config.decoder_start_token_id, config.pad_token_id, config.eos_token_id = 101, 0, 102
+    return VisionEncoderDecoderModel(config=config), (ViTImageProcessorPil(size={"height": 32, "width": 32}), tok)
+
+
+def _paligemma():
+    from transformers import (
+        GemmaConfig,
+        PaliGemmaConfig,
+        PaliGemmaForConditionalGeneration,
+        PaliGemmaProcessor,
+        SiglipVisionConfig,
+    )
+    from transformers.models.siglip.image_processing_pil_siglip import SiglipImageProcessorPil
+
+    tok = tokenizer()
+    tok.image_token, tok.image_token_id = IMAGE, tok.convert_tokens_to_ids(IMAGE)
+    tok.bos_token = "[CLS]"  # PaliGemma puts <bos> between the image and the prompt
+    text = GemmaConfig(vocab_size=len(tok), head_dim=8, **TEXT)
+    vision = SiglipVisionConfig(image_size=32, patch_size=8, projection_dim=32, **VISION)
+    config = PaliGemmaConfig(
+        vision_config=vision, text_config=text, image_token_id=tok.image_token_id, projection_dim=32
+    )
+    config.text_config.num_image_tokens = config.vision_config.num_image_tokens = 16
+    images = SiglipImageProcessorPil(size={"height": 32, "width": 32})
+    images.image_seq_length = 16
+    return PaliGemmaForConditionalGeneration(config), PaliGemmaProcessor(images, tok)
+
+
+def _idefics3():
+    from transformers import Idefics3Config, Idefics3ForConditionalGeneration, Idefics3Processor, LlamaConfig
+    from transformers.models.idefics3.image_processing_pil_idefics3 import Idefics3ImageProcessorPil
+
+    tags = [f"<row_{r}_col_{c}>" for r in range(1, 7) for c in range(1, 7)]
+    tok = tokenizer("<fake_token_around_image>", "<global-img>", *tags)
+    vision = dict(image_size=32, patch_size=8, **VISION)
+    config = Idefics3Config(
+        vision_config=vision,
+        text_config=LlamaConfig(vocab_size=len(tok), **TEXT).to_dict(),
+        image_token_id=tok.convert_tokens_to_ids(IMAGE),
+        scale_factor=2,
+    )
+    images = Idefics3ImageProcessorPil(size={"longest_edge": 64}, max_image_size={"longest_edge": 32})
+    return Idefics3ForConditionalGeneration(config), Idefics3Processor(images, tok, image_seq_len=4)
+
+
+def _blip():
+    from transformers import BlipConfig, BlipForConditionalGeneration, BlipProcessor
+    from transformers.models.blip.image_processing_pil_blip import BlipImageProcessorPil
+
+    tok = AutoTokenizer.from_pretrained(packaged_path())
+    text = dict(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4)
+    text |= dict(encoder_hidden_size=32, bos_token_id=101, sep_token_id=102, pad_token_id=0, eos_token_id=102)
+    vision = dict(image_size=32, patch_size=8, **VISION)
+    config = BlipConfig(text_config=text, vision_config=vision)
+    return BlipForConditionalGeneration(config), BlipProcessor(
+        BlipImageProcessorPil(size={"height": 32, "width": 32}), tok
+    )
+
+
+BUILDERS = {"llava": _llava, "vit-gpt2": _vit_gpt2, "paligemma": _paligemma}
+BUILDERS |= {"idefics3": _idefics3, "blip": _blip}
+_BUILT = Path(tempfile.mkdtemp(prefix="attnviz-tiny-vlm-"))
+atexit.register(shutil.rmtree, _BUILT, ignore_errors=True)
+
+
+def save_tiny_vlm(name: str, folder: Path) -> Path:
+    """The tiny ``name`` model (fixed seed) with its processor, saved in ``folder`` (built once per session)."""
+    built = _BUILT / name
+    if not built.exists():
+        torch.manual_seed(0)
+        model, processor = BUILDERS[name]()
+        part = built.with_suffix(".part")
+        model.save_pretrained(part)
+        for piece in processor if isinstance(processor, tuple) else (processor,):
+            piece.save_pretrained(part)
+        part.rename(built)
+    shutil.copytree(built, folder, dirs_exist_ok=True)
+    return folder

@@ -116,6 +116,11 @@ def text_modules(loaded: LoadedImageText) -> list[torch.nn.Module]:
         return [layer.crossattention.self for layer in model.text_decoder.bert.encoder.layer]
     if loaded.family == "vision-encoder-decoder":
         return [module for module in model.decoder.modules() if getattr(module, "is_cross_attention", False)]
-    inner = model.model
+    return [layer.self_attn for layer in text_layers(loaded)]
+
+
+def text_layers(loaded: LoadedImageText) -> list[torch.nn.Module]:
+    """A vision-language decoder's text layers, in order."""
+    inner = loaded.model.model
     text_model = getattr(inner, "language_model", None) or inner.text_model
-    return [layer.self_attn for layer in text_model.layers]
+    return list(text_model.layers)

@@ -121,3 +121,22 @@ def hooked(modules: Sequence[torch.nn.Module], rows: int | None) -> Iterator[Rec
     finally:
         for handle in handles:
             handle.remove()
+
+
+@contextmanager
+def first_norms(layers: Sequence[torch.nn.Module]) -> Iterator[list[np.ndarray]]:
+    """The L2 norm of every position's hidden state entering each of ``layers``, in the first call only (the
+    prompt's pass): a list that fills with one float32 ``[position]`` array per layer."""
+    norms: list[np.ndarray] = []
+
+    def keep(module, args, kwargs) -> None:
+        if len(norms) < len(layers):
+            hidden = args[0] if args else kwargs["hidden_states"]
+            norms.append(hidden[0].detach().float().norm(dim=-1).cpu().numpy())
+
+    handles = [layer.register_forward_pre_hook(keep, with_kwargs=True) for layer in layers]
+    try:
+        yield norms
+    finally:
+        for handle in handles:
+            handle.remove()

@@ -5,6 +5,8 @@ image; and where every image token comes from. Nothing here imports streamlit.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,8 +16,8 @@ from attnviz.maps.attention_map import AttentionMap
 from attnviz.maps.image_cells import NOT_A_CELL, ImageCells
 from attnviz.pretrained.generation import TOP
 from attnviz.pretrained.image_text import layouts
-from attnviz.pretrained.image_text.load import LoadedImageText, inputs, text_modules
-from attnviz.pretrained.image_text.record import hooked, recording
+from attnviz.pretrained.image_text.load import LoadedImageText, inputs, text_layers, text_modules
+from attnviz.pretrained.image_text.record import Recorder, first_norms, hooked, recording
 from attnviz.text.tokens import clean_token
 
 
@@ -37,6 +39,7 @@ class ImageTextResult:
     image_positions: np.ndarray  # the keys of ``rows`` that are image tokens, one per cell entry
     cells: ImageCells
     views: tuple[np.ndarray, ...]  # per tile, the pixels the model saw, uint8 [height, width, 3]
+    image_norms: np.ndarray  # decoders: [layer, image_token] hidden-state norm entering each layer; captioners: empty
 
     @property
     def steps(self) -> int:
@@ -77,9 +80,13 @@ def _forward(loaded: LoadedImageText, prepared: _Prepared, ids: list[int], **opt
     return loaded.model(**fed, **options)
 
 
-def _recorded(loaded: LoadedImageText, rows: int | None):
+@contextmanager
+def _recorded(loaded: LoadedImageText, rows: int | None) -> Iterator[tuple[Recorder, list[np.ndarray]]]:
+    """Keep the tracked layers' last ``rows`` rows of every call, and a decoder's hidden-state norms of the first."""
     modules = text_modules(loaded)
-    return hooked(modules, rows) if loaded.family == "blip" else recording(loaded.model, modules, rows)
+    rows_kept = hooked(modules, rows) if loaded.family == "blip" else recording(loaded.model, modules, rows)
+    with rows_kept as recorder, first_norms(text_layers(loaded) if loaded.kind == "decoder" else []) as norms:
+        yield recorder, norms
 
 
 @torch.no_grad()
@@ -92,14 +99,14 @@ def generate(loaded: LoadedImageText, image, prompt: str, max_new_tokens: int, c
     options |= dict(output_logits=True, return_dict_in_generate=True)
     if loaded.family != "blip":
         options["pad_token_id"] = _pad_id(loaded)
-    with _recorded(loaded, 1) as recorder:
+    with _recorded(loaded, 1) as (recorder, norms):
         out = loaded.model.generate(**prepared.inputs, **options)
     sequence = out.sequences[0].tolist()
     answer = sequence[len(prepared.context) :] if loaded.kind == "decoder" or loaded.family == "blip" else sequence[1:]
     logits = torch.stack(out.logits)[:, 0]
     if recorder.calls != len(answer):
         raise RuntimeError(f"{recorder.calls} forward calls for {len(answer)} answer tokens")
-    return _result(loaded, prepared, answer, False, logits, recorder.stacked())
+    return _result(loaded, prepared, answer, False, logits, recorder.stacked(), norms)
 
 
 @torch.no_grad()
@@ -114,10 +121,10 @@ def force(loaded: LoadedImageText, image, prompt: str, answer: str, cap: int) ->
     if len(ids) > cap:
         raise ValueError(f"The answer is {len(ids)} tokens long; at most {cap} can be fed in here: shorten it.")
     prepared = _prepare(loaded, image, prompt)
-    with _recorded(loaded, len(ids)) as recorder:
+    with _recorded(loaded, len(ids)) as (recorder, norms):
         out = _forward(loaded, prepared, prepared.context + ids[:-1])
     start = len(prepared.context) - 1
-    return _result(loaded, prepared, ids, True, out.logits[0, start : start + len(ids)], recorder.stacked())
+    return _result(loaded, prepared, ids, True, out.logits[0, start : start + len(ids)], recorder.stacked(), norms)
 
 
 @torch.no_grad()
@@ -129,7 +136,7 @@ def full(
     prepared = _prepare(loaded, image, prompt)
     ids = [] if not answer else list(loaded.tokenizer(answer, add_special_tokens=False)["input_ids"])
     fed = prepared.context + ids
-    with _recorded(loaded, None) as recorder:
+    with _recorded(loaded, None) as (recorder, _):
         _forward(loaded, prepared, fed)
     weights = recorder.stacked()
     positions = layouts.image_positions(loaded, prepared.inputs.get("input_ids"), weights.shape[-1])
@@ -141,7 +148,7 @@ def _pad_id(loaded: LoadedImageText) -> int | None:
     return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
 
 
-def _result(loaded, prepared, answer: list[int], forced: bool, logits, rows: np.ndarray) -> ImageTextResult:
+def _result(loaded, prepared, answer: list[int], forced: bool, logits, rows: np.ndarray, norms) -> ImageTextResult:
     if not answer:
         raise ValueError("The model ended its answer at once: nothing to show.")
     labels = lambda ids: tuple(clean_token(t) for t in loaded.tokenizer.convert_ids_to_tokens(ids))
@@ -174,6 +181,7 @@ def _result(loaded, prepared, answer: list[int], forced: bool, logits, rows: np.
         image_positions=positions,
         cells=cells,
         views=layouts.views(loaded, prepared.inputs),
+        image_norms=np.stack([n[positions] for n in norms]) if norms else np.zeros((0, len(positions)), np.float32),
     )
 
 

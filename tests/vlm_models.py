@@ -26,22 +26,9 @@ def tokenizer(*extra: str):
 
 
 def _llava():
-    from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor
-    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+    from benchmarks.image_text import SMOKE, random_llava  # the benchmark's model at its smoke size
 
-    tok = tokenizer()
-    vision = CLIPVisionConfig(image_size=32, patch_size=8, **VISION)
-    config = LlavaConfig(
-        vision_config=vision,
-        text_config=LlamaConfig(vocab_size=len(tok), **TEXT),
-        image_token_index=tok.convert_tokens_to_ids(IMAGE),
-        vision_feature_layer=-1,
-        vision_feature_select_strategy="default",
-    )
-    images = CLIPImageProcessorPil(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
-    processor = LlavaProcessor(images, tok, patch_size=8, vision_feature_select_strategy="default")
-    processor.num_additional_image_tokens = 1  # CLIP's class token, dropped by the "default" strategy
-    return LlavaForConditionalGeneration(config), processor
+    return random_llava(**SMOKE)
 
 
 def _vit_gpt2():

@@ -99,3 +99,24 @@ def test_the_peak_measurement_runs_the_realistic_decoder_once_and_counts_what_it
     assert found["tokens"] == 32 and found["seconds"] > 0
     assert kept_mb <= found["stored_mb"] < kept_mb + 0.1
     assert found["peak_mb"] >= found["model_mb"] > 0
+
+
+@pytest.mark.slow  # two fresh processes and 32 tokens each way: about 25 s
+def test_the_image_to_text_benchmark_on_tiny_sizes_keeps_every_row_of_32_tokens(tmp_path):
+    """benchmarks/image_text.py on the smoke LLaVA: both sides write 32 tokens, attnviz keeps every layer's and
+    head's row of each, both peaks are measured in fresh processes, and its section replaces its own block."""
+    from benchmarks import image_text
+
+    found = image_text.run(smoke=True)
+    assert found["steps"] == 32 and found["image_tokens"] == 16
+    layers, heads, steps, keys = found["rows_shape"]
+    assert (layers, heads, steps) == (2, 4, 32) and keys > 16 + 31
+    assert found["baseline"] > 0 and found["attnviz"] > 0
+    assert found["baseline_peak_mb"] >= 0 and found["attnviz_peak_mb"] >= 0
+    report = tmp_path / "benchmarks.md"
+    report.write_text(f"# before\n\n{image_text.BEGIN}\nold\n{image_text.END}\n", encoding="utf-8")
+    image_text.write(
+        image_text.lines(found, "python -m benchmarks.image_text --smoke"), report, image_text.BEGIN, image_text.END
+    )
+    text = report.read_text(encoding="utf-8")
+    assert "\nold\n" not in text and text.count("image to text: ") == 2 and text.startswith("# before\n\n")

@@ -101,7 +101,8 @@ def inputs(loaded: LoadedImageText, image, prompt: str) -> dict[str, torch.Tenso
     """The model's inputs for one RGB image and a prompt (captioners of the encoder-decoder kind take no prompt)."""
     if loaded.kind == "captioner" and loaded.family != "blip":
         return {"pixel_values": loaded.processor(images=image, return_tensors="pt")["pixel_values"]}
-    processed = dict(loaded.processor(images=image, text=prompt_text(loaded, prompt), return_tensors="pt"))
+    text = prompt_text(loaded, prompt)  # never truncated: a cut would drop image tokens
+    processed = dict(loaded.processor(images=image, text=text, return_tensors="pt", truncation=False))
     processed.pop("labels", None)  # PaliGemma's processor makes training labels from its segment ids
     if loaded.family != "paligemma":  # a BERT-like tokenizer's segment ids: only PaliGemma's model takes them
         processed.pop("token_type_ids", None)

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-from attnviz.pretrained.eager import eager_of
+from attnviz.pretrained.eager import eager_of, is_standard, scores_into
 from attnviz.pretrained.implementation import attention_implementation, register
 
 NAME = "attnviz_rows"
@@ -86,9 +86,24 @@ def _attention(module, query, key, value, attention_mask, **kwargs):
     rows = query.shape[2] if recorder.rows is None else min(recorder.rows, query.shape[2])
     if weights is None:  # the weights of the kept rows only, as the family's eager attention computes them
         mask = None if attention_mask is None else attention_mask[..., -rows:, :]
-        _, weights = eager_of(module)(module, query[:, :, -rows:], key, value, mask, **kwargs)
+        weights = _row_weights(module, query[:, :, -rows:], key, value, mask, kwargs)
     recorder.keep(module, weights)
     return output, None
+
+
+def _row_weights(module, query, key, value, mask, kwargs: dict) -> torch.Tensor:
+    """``[1, heads, rows, keys]`` softmax weights of ``query``'s rows: for the standard families with
+    :func:`attnviz.pretrained.eager.scores_into` (eager's arithmetic, without the weights x values product nor
+    the copies of the shared key heads), else with the family's own eager function."""
+    eager = eager_of(module)
+    if not is_standard(eager, module, query, mask) or query.shape[0] != 1:
+        return eager(module, query, key, value, mask, **kwargs)[1]
+    heads, rows = query.shape[1], query.shape[2]
+    out = torch.empty((1, heads, rows, key.shape[2]), dtype=torch.float32, device=query.device)
+    scaling = kwargs.get("scaling")
+    scaling = query.shape[-1] ** -0.5 if scaling is None else scaling
+    scores = scores_into(out, query.contiguous(), key.contiguous(), mask, scaling, kwargs.get("softcap"))
+    return torch.softmax(scores, -1, out=scores)
 
 
 @functools.cache

@@ -133,3 +133,12 @@ def test_the_model_is_left_as_it_was(tiny):
     run.generate(loaded, picture(), PROMPT, 2, 8)
     assert loaded.model.config._attn_implementation == before
     assert replace(loaded).model is loaded.model
+
+
+def test_a_prompt_past_the_tokenizers_length_keeps_every_image_token(tiny):
+    """The tiny models' tokenizer carries MiniLM's max_length 128 among its init kwargs, which the processors
+    apply: before, the prompt was cut at 128 tokens (and a long image run with it, which the model refuses)."""
+    loaded = tiny("idefics3")
+    assert loaded.tokenizer.model_max_length == 512
+    result = run.generate(loaded, picture(), "look " * 480, 2, 8)
+    assert len(result.context) > 512 and len(result.image_positions) == result.cells.n_tokens == 20

@@ -68,6 +68,27 @@ def _paligemma():
     return PaliGemmaForConditionalGeneration(config), PaliGemmaProcessor(images, tok)
 
 
+def _qwen(version: str):
+    import transformers as tf
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+    tok = tokenizer("<|image_pad|>", "<|vision_start|>", "<|vision_end|>")
+    ids = {name: tok.convert_tokens_to_ids(f"<|{name}|>") for name in ("image_pad", "vision_start", "vision_end")}
+    text = dict(TEXT, vocab_size=len(tok), rope_scaling={"rope_type": "default", "mrope_section": [1, 1, 2]})
+    vision = dict(depth=2, hidden_size=32, num_heads=4, patch_size=8, spatial_merge_size=2)
+    if version == "2":
+        vision |= dict(embed_dim=32, mlp_ratio=2)
+        config_class, model_class = tf.Qwen2VLConfig, tf.Qwen2VLForConditionalGeneration
+    else:  # windows of 16 pixels (2 x 2 patches) in block 0, full attention in block 1
+        vision |= dict(intermediate_size=64, out_hidden_size=32, window_size=16, fullatt_block_indexes=[1])
+        config_class, model_class = tf.Qwen2_5_VLConfig, tf.Qwen2_5_VLForConditionalGeneration
+    config = config_class(text_config=text, vision_config=vision, image_token_id=ids["image_pad"])
+    config.vision_start_token_id, config.vision_end_token_id = ids["vision_start"], ids["vision_end"]
+    size = {"shortest_edge": 32 * 32, "longest_edge": 64 * 64}
+    images = Qwen2VLImageProcessorPil(patch_size=8, merge_size=2, temporal_patch_size=2, size=size)
+    return model_class(config), (images, tok)
+
+
 def _idefics3():
     from transformers import Idefics3Config, Idefics3ForConditionalGeneration, Idefics3Processor, LlamaConfig
     from transformers.models.idefics3.image_processing_pil_idefics3 import Idefics3ImageProcessorPil
@@ -100,7 +121,7 @@ def _blip():
 
 
 BUILDERS = {"llava": _llava, "vit-gpt2": _vit_gpt2, "paligemma": _paligemma}
-BUILDERS |= {"idefics3": _idefics3, "blip": _blip}
+BUILDERS |= {"idefics3": _idefics3, "blip": _blip, "qwen2_vl": lambda: _qwen("2"), "qwen2_5_vl": lambda: _qwen("2.5")}
 _BUILT = Path(tempfile.mkdtemp(prefix="attnviz-tiny-vlm-"))
 atexit.register(shutil.rmtree, _BUILT, ignore_errors=True)
 

@@ -17,11 +17,12 @@ from attnviz.pretrained.image_text import load as image_text
 
 from vlm_models import save_tiny_vlm
 
-OUT_PROJECTIONS = ("self_attn.out_proj", "self_attn.projection", "attention.o_proj")
+OUT_PROJECTIONS = ("self_attn.out_proj", "self_attn.projection", "attention.o_proj", "attn.proj")
 
 
 def token_local(loaded) -> None:
     vision = dict(llava="vision_tower", paligemma="vision_tower", idefics3="vision_model")
+    vision |= dict(qwen2_vl="visual", qwen2_5_vl="visual")
     model = loaded.model
     if loaded.family in vision:
         tower = getattr(model.model, vision[loaded.family])
@@ -106,6 +107,22 @@ def test_idefics3_square_lights_its_tile_cell_and_the_thumbnail(local):
     assert lit == {(2, 1, 0), (4, 1, 0)}
     tile = cells.grid(change, 2)
     assert np.unravel_index(np.nanargmax(tile), tile.shape) == (1, 0)
+
+
+@pytest.mark.parametrize("family", ["qwen2_vl", "qwen2_5_vl"])  # 2.5: windows of 2 x 2 patches reordered and back
+def test_qwen_square_lights_its_merged_block_and_the_view_shows_it(local, family):
+    loaded = local(family)
+    # 64 pixels: 8 x 8 patches of 8, merged 2 x 2 into a 4 x 4 grid; the square is patch (5, 2), block (2, 1)
+    change, cells = changed_tokens(loaded, 64, (40, 16, 8))
+    assert cells.shapes == ((4, 4),)
+    lit = np.flatnonzero(change > 1e-3)
+    assert len(lit) == 1 and tuple(cells.cells[lit[0]]) == (0, 2, 1)
+    bright = np.full((64, 64, 3), 90, dtype=np.uint8)
+    bright[40:48, 16:24] = 255
+    prepared = run._prepare(loaded, Image.fromarray(bright), "where")
+    (view,) = layouts.views(loaded, prepared.inputs)
+    assert view.shape == (64, 64, 3)
+    assert np.abs(view.astype(int) - bright).max() <= 1  # the patches put back where they were
 
 
 def test_one_grid_and_grid_layout():

@@ -4,6 +4,9 @@
 - LLaVA: one token per patch of the vision tower's square input, row by row (the class token dropped by the
   ``default`` feature strategy, kept first by ``full``);
 - PaliGemma: one token per SigLIP patch, row by row (SigLIP has no class token);
+- Qwen2-VL / Qwen2.5-VL: one token per 2 x 2 block of patches (``spatial_merge_size``) of the resized image, whose
+  grid ``image_grid_thw`` gives in patches; the merger reads the blocks row by row (Qwen2.5-VL's window reordering
+  is undone inside the model before the merger's output is used);
 - Idefics3 / SmolVLM: the image cut into ``rows x columns`` tiles (``<row_r_col_c>`` tokens name them) and a global
   thumbnail last; each tile's patches pixel-shuffled ``s x s`` into one token per block, row by row.
 The location tests (tests/unit/test_image_text_layouts.py) check every mapping with a bright square.
@@ -17,7 +20,8 @@ import numpy as np
 import torch
 
 from attnviz.maps.image_cells import ImageCells, joined, one_grid
-from attnviz.pretrained.image_text.load import IDEFICS, LoadedImageText
+from attnviz.pretrained.image_text.load import IDEFICS, QWEN, LoadedImageText
+from attnviz.pretrained.image_text.qwen import qwen_view
 
 TILE_TAG = re.compile(r"<row_(\d+)_col_(\d+)>")
 
@@ -32,6 +36,10 @@ def cells(loaded: LoadedImageText, inputs: dict[str, torch.Tensor]) -> ImageCell
         return one_grid(_side(inputs["pixel_values"].shape[-2], vision.patch_size), side, leading=1)
     if family in IDEFICS:
         return _idefics(loaded, inputs)
+    if family in QWEN:
+        _, height, width = (int(n) for n in inputs["image_grid_thw"][0])
+        merge = config.vision_config.spatial_merge_size
+        return one_grid(height // merge, width // merge)
     vision = config.vision_config
     side = _side(inputs["pixel_values"].shape[-1], vision.patch_size)
     full = family == "llava" and config.vision_feature_select_strategy == "full"
@@ -76,6 +84,8 @@ def views(loaded: LoadedImageText, inputs: dict[str, torch.Tensor]) -> tuple[np.
     """Per tile, the pixels the model saw (its input, normalisation undone), uint8 ``[height, width, 3]``."""
     processor = loaded.processor
     processor = getattr(processor, "image_processor", processor)
+    if loaded.family in QWEN:
+        return (qwen_view(inputs["pixel_values"], inputs["image_grid_thw"], processor),)
     pixels = inputs["pixel_values"]
     tiles = pixels.reshape(-1, *pixels.shape[-3:]).double().numpy()
     mean = np.asarray(getattr(processor, "image_mean", None) or [0.0, 0.0, 0.0])[:, None, None]

@@ -20,10 +20,13 @@ FAMILIES: dict[str, Kind] = {
     "blip": "captioner",
     "llava": "decoder",
     "paligemma": "decoder",
+    "qwen2_vl": "decoder",
+    "qwen2_5_vl": "decoder",
     "idefics3": "decoder",
     "smolvlm": "decoder",
 }
 IDEFICS = ("idefics3", "smolvlm")
+QWEN = ("qwen2_vl", "qwen2_5_vl")
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ def load(model_id: str) -> LoadedImageText:
 
 
 def _load(name: str, location, local_only: bool) -> LoadedImageText:
-    from transformers import AutoConfig, AutoImageProcessor, AutoProcessor, AutoTokenizer
+    from transformers import AutoConfig, AutoImageProcessor, AutoTokenizer
 
     options = dict(trust_remote_code=False, local_files_only=local_only)
     config = AutoConfig.from_pretrained(location, **options)
@@ -74,9 +77,24 @@ def _load(name: str, location, local_only: bool) -> LoadedImageText:
         processor = AutoImageProcessor.from_pretrained(location, backend="pil", **options)
         tokenizer = AutoTokenizer.from_pretrained(location, **options)
     else:
-        processor = AutoProcessor.from_pretrained(location, backend="pil", **options)
+        processor = _processor(config.model_type, location, options)
         tokenizer = processor.tokenizer
     return LoadedImageText(name, config.model_type, model, processor, tokenizer)
+
+
+def _processor(model_type: str, location, options: dict):
+    """The model's processor; Qwen2-VL's inputs made by :mod:`.qwen` where transformers' processor cannot load."""
+    from transformers import AutoImageProcessor, AutoProcessor, AutoTokenizer
+
+    from attnviz.pretrained.image_text.qwen import QwenImageProcessor
+
+    try:
+        return AutoProcessor.from_pretrained(location, backend="pil", **options)
+    except (AttributeError, ImportError, OSError, ValueError):
+        if model_type not in QWEN:
+            raise
+    images = AutoImageProcessor.from_pretrained(location, backend="pil", **options)
+    return QwenImageProcessor(images, AutoTokenizer.from_pretrained(location, **options))
 
 
 def _model_class(model_type: str):
@@ -94,6 +112,8 @@ def prompt_text(loaded: LoadedImageText, prompt: str) -> str:
     if getattr(processor, "chat_template", None):
         content = [{"type": "image"}, {"type": "text", "text": prompt}]
         return processor.apply_chat_template([{"role": "user", "content": content}], add_generation_prompt=True)
+    if loaded.family in QWEN:
+        return f"<|vision_start|>{processor.image_token}<|vision_end|>{prompt}"
     return f"{processor.image_token}\n{prompt}" if loaded.family != "blip" else prompt
 
 

@@ -31,6 +31,33 @@ def _llava():
     return random_llava(**SMOKE)
 
 
+def _llava_next():
+    from transformers import (
+        CLIPVisionConfig,
+        LlamaConfig,
+        LlavaNextConfig,
+        LlavaNextForConditionalGeneration,
+        LlavaNextProcessor,
+    )
+    from transformers.models.llava_next.image_processing_pil_llava_next import LlavaNextImageProcessorPil
+
+    tok = tokenizer()
+    pinpoints = [[32, 64], [64, 32], [64, 64]]
+    config = LlavaNextConfig(
+        vision_config=CLIPVisionConfig(image_size=32, patch_size=8, **VISION),
+        text_config=LlamaConfig(vocab_size=len(tok), **TEXT),
+        image_token_index=tok.convert_tokens_to_ids(IMAGE),
+        vision_feature_layer=-1,
+        vision_feature_select_strategy="default",
+        image_grid_pinpoints=pinpoints,
+    )
+    crop = {"height": 32, "width": 32}
+    images = LlavaNextImageProcessorPil(size={"shortest_edge": 32}, crop_size=crop, image_grid_pinpoints=pinpoints)
+    processor = LlavaNextProcessor(images, tok, patch_size=8, vision_feature_select_strategy="default")
+    processor.num_additional_image_tokens = 1
+    return LlavaNextForConditionalGeneration(config), processor
+
+
 def _vit_gpt2():
     from transformers import GPT2Config, VisionEncoderDecoderConfig, VisionEncoderDecoderModel, ViTConfig
     from transformers.models.vit.image_processing_pil_vit import ViTImageProcessorPil
@@ -120,7 +147,7 @@ def _blip():
     )
 
 
-BUILDERS = {"llava": _llava, "vit-gpt2": _vit_gpt2, "paligemma": _paligemma}
+BUILDERS = {"llava": _llava, "llava_next": _llava_next, "vit-gpt2": _vit_gpt2, "paligemma": _paligemma}
 BUILDERS |= {"idefics3": _idefics3, "blip": _blip, "qwen2_vl": lambda: _qwen("2"), "qwen2_5_vl": lambda: _qwen("2.5")}
 _BUILT = Path(tempfile.mkdtemp(prefix="attnviz-tiny-vlm-"))
 atexit.register(shutil.rmtree, _BUILT, ignore_errors=True)

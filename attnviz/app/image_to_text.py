@@ -28,10 +28,10 @@ from attnviz.pretrained.image_text.run import ImageTextResult, force, generate
 INTRO = (
     "While the model writes each word, where in the image is it looking? For a **captioner** (a ViT encoder with "
     "a GPT-2 decoder, BLIP) the answer token's cross-attention over the image patches; for a **vision-language "
-    "decoder** (LLaVA, PaliGemma, Qwen2-VL, Idefics3 / SmolVLM) its self-attention row, restricted to the image "
-    "tokens and put back where each image token comes from (tiles, merges and pixel shuffles undone; a global "
-    "thumbnail apart). "
-    "Attention over image tokens is not a segmentation: see docs/vision-language.md."
+    "decoder** (LLaVA, LLaVA-NeXT, PaliGemma, Qwen2-VL, Idefics3 / SmolVLM) its self-attention row, restricted to "
+    "the image tokens and put back where each image token comes from (tiles, merges and pixel shuffles undone; a "
+    "base image or global thumbnail apart). Attention over image tokens is not a segmentation: see "
+    "docs/vision-language.md."
 )
 HEADS = ["One head", "Mean over heads", "Every head"]
 VIEW = ViewState(
@@ -72,8 +72,8 @@ def model_box(view: ViewState) -> str:
     """The model box (field ``model``): a Hub id or a local folder; empty until the operator types one."""
     view.restore("model")
     view.cap("model", MAX_MODEL_CHARS)
-    label = "Image-to-text model: a Hugging Face id or a local folder (LLaVA, PaliGemma, Qwen2-VL, Idefics3, BLIP, "
-    label += "ViT + GPT-2)"
+    label = "Image-to-text model: a Hugging Face id or a local folder (LLaVA, LLaVA-NeXT, PaliGemma, Qwen2-VL, "
+    label += "Idefics3, BLIP, ViT + GPT-2)"
     st.text_input(label, key=view.key("model"), placeholder="llava-hf/llava-1.5-7b-hf", max_chars=MAX_MODEL_CHARS)
     return view["model"].strip()
 

@@ -116,7 +116,7 @@ def parser() -> argparse.ArgumentParser:
     x.add_argument(
         "--image",
         help="an image file (vision transformers: ViT, DeiT, BEiT, DINOv2, CLIP, SigLIP; image-to-text models: "
-        "LLaVA, PaliGemma, Qwen2-VL, Idefics3, BLIP, ViT + GPT-2)",
+        "LLaVA, LLaVA-NeXT, PaliGemma, Qwen2-VL, Idefics3, BLIP, ViT + GPT-2)",
     )
     x.add_argument("--pair", help="second sentence, for encoder models that take pairs")
     x.add_argument(

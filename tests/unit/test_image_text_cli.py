@@ -18,7 +18,10 @@ def image_file(tmp_path):
     return path
 
 
-@pytest.mark.parametrize(("family", "name"), [("llava", "self"), ("idefics3", "self"), ("vit-gpt2", "cross")])
+@pytest.mark.parametrize(
+    ("family", "name"),
+    [("llava", "self"), ("llava_next", "self"), ("qwen2_vl", "self"), ("idefics3", "self"), ("vit-gpt2", "cross")],
+)
 def test_extract_writes_rows_positions_and_cells(tmp_path, image_file, family, name, capsys):
     folder = save_tiny_vlm(family, tmp_path / family)
     out = tmp_path / "x.npz"

@@ -21,7 +21,7 @@ OUT_PROJECTIONS = ("self_attn.out_proj", "self_attn.projection", "attention.o_pr
 
 
 def token_local(loaded) -> None:
-    vision = dict(llava="vision_tower", paligemma="vision_tower", idefics3="vision_model")
+    vision = dict(llava="vision_tower", llava_next="vision_tower", paligemma="vision_tower", idefics3="vision_model")
     vision |= dict(qwen2_vl="visual", qwen2_5_vl="visual")
     model = loaded.model
     if loaded.family in vision:
@@ -123,6 +123,34 @@ def test_qwen_square_lights_its_merged_block_and_the_view_shows_it(local, family
     (view,) = layouts.views(loaded, prepared.inputs)
     assert view.shape == (64, 64, 3)
     assert np.abs(view.astype(int) - bright).max() <= 1  # the patches put back where they were
+
+
+def test_llava_next_square_lights_its_high_resolution_cell_and_the_base_cell(local):
+    loaded = local("llava_next")
+    # 64 pixels: 2 x 2 tiles of 32 (4 x 4 patches of 8 each) joined into an 8 x 8 grid, and the base image at 32;
+    # a 4-pixel square at (36, 20) is high-resolution patch (4, 2), and base patch (2, 1) once halved
+    change, cells = changed_tokens(loaded, 64, (36, 20, 4))
+    assert cells.tiles == ("base image", "high-resolution tiles") and cells.shapes == ((4, 4), (8, 8))
+    assert (cells.cells[:, 1] == -1).sum() == 8  # a newline token after each of the 8 rows
+    for tile, cell in ((1, (4, 2)), (0, (2, 1))):
+        grid = cells.grid(change, tile)
+        assert np.unravel_index(np.nanargmax(grid), grid.shape) == cell
+    bright = np.full((64, 64, 3), 90, dtype=np.uint8)
+    bright[36:40, 20:24] = 255
+    base, high = layouts.views(loaded, run._prepare(loaded, Image.fromarray(bright), "where").inputs)
+    assert base.shape == (32, 32, 3) and np.abs(high.astype(int) - bright).max() <= 1
+
+
+def test_llava_next_cuts_the_padding_of_a_wide_image(local):
+    loaded = local("llava_next")
+    grey = Image.fromarray(np.full((16, 64, 3), 90, dtype=np.uint8))  # 64 x 16 padded to 64 x 32: 4 rows, 1 kept
+    prepared = run._prepare(loaded, grey, "where")
+    cells = layouts.cells(loaded, prepared.inputs)
+    rows, columns = cells.shapes[1]
+    assert (rows, columns) == (2, 8)  # the padding rows above and below the image are not tokens
+    assert len(layouts.image_positions(loaded, prepared.inputs["input_ids"], 0)) == cells.n_tokens
+    assert (cells.cells[:, 1] == -1).sum() == rows
+    assert layouts.views(loaded, prepared.inputs)[1].shape == (rows * 8, 64, 3)
 
 
 def test_one_grid_and_grid_layout():

@@ -7,6 +7,9 @@
 - Qwen2-VL / Qwen2.5-VL: one token per 2 x 2 block of patches (``spatial_merge_size``) of the resized image, whose
   grid ``image_grid_thw`` gives in patches; the merger reads the blocks row by row (Qwen2.5-VL's window reordering
   is undone inside the model before the merger's output is used);
+- LLaVA-NeXT: the base image (one token per patch of the resized image), then the high-resolution tiles' patches
+  joined into one grid, the padding around the image cut off, a newline token after each row; the model's own
+  packing function is run on the tokens' (tile, row, column) to place them;
 - Idefics3 / SmolVLM: the image cut into ``rows x columns`` tiles (``<row_r_col_c>`` tokens name them) and a global
   thumbnail last; each tile's patches pixel-shuffled ``s x s`` into one token per block, row by row.
 The location tests (tests/unit/test_image_text_layouts.py) check every mapping with a bright square.
@@ -19,7 +22,7 @@ import re
 import numpy as np
 import torch
 
-from attnviz.maps.image_cells import ImageCells, joined, one_grid
+from attnviz.maps.image_cells import NOT_A_CELL, ImageCells, joined, one_grid
 from attnviz.pretrained.image_text.load import IDEFICS, QWEN, LoadedImageText
 from attnviz.pretrained.image_text.qwen import qwen_view
 
@@ -36,6 +39,8 @@ def cells(loaded: LoadedImageText, inputs: dict[str, torch.Tensor]) -> ImageCell
         return one_grid(_side(inputs["pixel_values"].shape[-2], vision.patch_size), side, leading=1)
     if family in IDEFICS:
         return _idefics(loaded, inputs)
+    if family == "llava_next":
+        return _llava_next(loaded, inputs)
     if family in QWEN:
         _, height, width = (int(n) for n in inputs["image_grid_thw"][0])
         merge = config.vision_config.spatial_merge_size
@@ -60,6 +65,45 @@ def _idefics(loaded: LoadedImageText, inputs: dict[str, torch.Tensor]) -> ImageC
     names = [f"tile row {row}, column {column}" for row, column in tags]
     global_name = "global thumbnail" if tags else "image"
     return joined([one_grid(n, n, name) for name in (*names, global_name)])
+
+
+def _llava_next(loaded: LoadedImageText, inputs: dict[str, torch.Tensor]) -> ImageCells:
+    """Tile 0 the base image, tile 1 the high-resolution grid (its kept rows and columns renumbered from 0)."""
+    cells, _, side, _ = _llava_next_packed(loaded, inputs)
+    return ImageCells(("base image", "high-resolution tiles"), ((side, side), _kept_shape(cells)), cells)
+
+
+def _kept_shape(cells: np.ndarray) -> tuple[int, int]:
+    high = (cells[:, 0] == 1) & (cells[:, 1] != NOT_A_CELL)
+    return int(cells[high, 1].max()) + 1, int(cells[high, 2].max()) + 1
+
+
+def _llava_next_packed(loaded: LoadedImageText, inputs: dict[str, torch.Tensor]):
+    """(cells, (top, left) of the kept part of the high-resolution grid, patches per tile side, tiles per row):
+    each token's (tile, row, column) packed by the model's own ``pack_image_features`` (unpadding and newlines
+    included)."""
+    from transformers.models.llava_next.modeling_llava_next import get_anyres_image_grid_shape
+
+    config = loaded.model.config
+    side = config.vision_config.image_size // config.vision_config.patch_size
+    size = inputs["image_sizes"][0]
+    tiles_high, tiles_wide = get_anyres_image_grid_shape(
+        size, config.image_grid_pinpoints, config.vision_config.image_size
+    )
+    row, column = np.divmod(np.arange(side * side), side)
+    parts = [np.stack([np.zeros_like(row), row, column], -1)]
+    for tile_row in range(tiles_high):
+        for tile_column in range(tiles_wide):
+            parts.append(np.stack([np.ones_like(row), tile_row * side + row, tile_column * side + column], -1))
+    features = torch.tensor(np.stack(parts), dtype=torch.float64)  # [1 + tiles, side * side, (tile, row, column)]
+    newline = torch.tensor([1.0, NOT_A_CELL, NOT_A_CELL], dtype=torch.float64)
+    packed, _ = loaded.model.model.pack_image_features([features], inputs["image_sizes"], "default", newline)
+    cells = packed[0].round().long().numpy()
+    high = (cells[:, 0] == 1) & (cells[:, 1] != NOT_A_CELL)
+    top, left = cells[high, 1].min(), cells[high, 2].min()
+    cells[high, 1] -= top
+    cells[high, 2] -= left
+    return cells, (int(top), int(left)), side, tiles_wide
 
 
 def image_positions(loaded: LoadedImageText, input_ids: torch.Tensor, n_keys: int) -> np.ndarray:
@@ -90,4 +134,18 @@ def views(loaded: LoadedImageText, inputs: dict[str, torch.Tensor]) -> tuple[np.
     tiles = pixels.reshape(-1, *pixels.shape[-3:]).double().numpy()
     mean = np.asarray(getattr(processor, "image_mean", None) or [0.0, 0.0, 0.0])[:, None, None]
     std = np.asarray(getattr(processor, "image_std", None) or [1.0, 1.0, 1.0])[:, None, None]
-    return tuple((np.clip(tile * std + mean, 0, 1) * 255).round().astype(np.uint8).transpose(1, 2, 0) for tile in tiles)
+    views = [(np.clip(tile * std + mean, 0, 1) * 255).round().astype(np.uint8).transpose(1, 2, 0) for tile in tiles]
+    return tuple(views) if loaded.family != "llava_next" else _stitched(loaded, inputs, views)
+
+
+def _stitched(loaded: LoadedImageText, inputs: dict[str, torch.Tensor], views: list[np.ndarray]):
+    """LLaVA-NeXT's base view, and its high-resolution tiles joined into one picture, cut to the kept cells."""
+    cells, (top, left), _, wide = _llava_next_packed(loaded, inputs)
+    rows, columns = _kept_shape(cells)
+    patch = loaded.model.config.vision_config.patch_size
+    tiles = views[1:]
+    joined = np.concatenate(
+        [np.concatenate(tiles[r * wide : (r + 1) * wide], axis=1) for r in range(len(tiles) // wide)]
+    )
+    cut = joined[top * patch : (top + rows) * patch, left * patch : (left + columns) * patch]
+    return views[0], np.ascontiguousarray(cut)

@@ -19,6 +19,7 @@ FAMILIES: dict[str, Kind] = {
     "vision-encoder-decoder": "captioner",
     "blip": "captioner",
     "llava": "decoder",
+    "llava_next": "decoder",
     "paligemma": "decoder",
     "qwen2_vl": "decoder",
     "qwen2_5_vl": "decoder",

@@ -116,21 +116,26 @@ def _qwen(version: str):
     return model_class(config), (images, tok)
 
 
-def _idefics3():
-    from transformers import Idefics3Config, Idefics3ForConditionalGeneration, Idefics3Processor, LlamaConfig
+def _idefics3(smol: bool = False):
+    import transformers as tf
     from transformers.models.idefics3.image_processing_pil_idefics3 import Idefics3ImageProcessorPil
+    from transformers.models.smolvlm.image_processing_pil_smolvlm import SmolVLMImageProcessorPil
 
     tags = [f"<row_{r}_col_{c}>" for r in range(1, 7) for c in range(1, 7)]
-    tok = tokenizer("<fake_token_around_image>", "<global-img>", *tags)
+    tok = tokenizer("<fake_token_around_image>", "<global-img>", "<end_of_utterance>", *tags)
     vision = dict(image_size=32, patch_size=8, **VISION)
-    config = Idefics3Config(
+    config_class = tf.SmolVLMConfig if smol else tf.Idefics3Config
+    config = config_class(
         vision_config=vision,
-        text_config=LlamaConfig(vocab_size=len(tok), **TEXT).to_dict(),
+        text_config=tf.LlamaConfig(vocab_size=len(tok), **TEXT).to_dict(),
         image_token_id=tok.convert_tokens_to_ids(IMAGE),
         scale_factor=2,
     )
-    images = Idefics3ImageProcessorPil(size={"longest_edge": 64}, max_image_size={"longest_edge": 32})
-    return Idefics3ForConditionalGeneration(config), Idefics3Processor(images, tok, image_seq_len=4)
+    sizes = dict(size={"longest_edge": 64}, max_image_size={"longest_edge": 32})
+    if smol:  # SmolVLM's processor needs a video processor (torchvision): its image processor and tokenizer alone
+        return tf.SmolVLMForConditionalGeneration(config), (SmolVLMImageProcessorPil(**sizes), tok)
+    processor = tf.Idefics3Processor(Idefics3ImageProcessorPil(**sizes), tok, image_seq_len=4)
+    return tf.Idefics3ForConditionalGeneration(config), processor
 
 
 def _blip():
@@ -148,7 +153,13 @@ def _blip():
 
 
 BUILDERS = {"llava": _llava, "llava_next": _llava_next, "vit-gpt2": _vit_gpt2, "paligemma": _paligemma}
-BUILDERS |= {"idefics3": _idefics3, "blip": _blip, "qwen2_vl": lambda: _qwen("2"), "qwen2_5_vl": lambda: _qwen("2.5")}
+BUILDERS |= {
+    "idefics3": _idefics3,
+    "smolvlm": lambda: _idefics3(smol=True),
+    "blip": _blip,
+    "qwen2_vl": lambda: _qwen("2"),
+    "qwen2_5_vl": lambda: _qwen("2.5"),
+}
 _BUILT = Path(tempfile.mkdtemp(prefix="attnviz-tiny-vlm-"))
 atexit.register(shutil.rmtree, _BUILT, ignore_errors=True)
 

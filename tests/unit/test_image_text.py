@@ -16,7 +16,7 @@ from attnviz.pretrained.image_text import run
 
 from vlm_models import save_tiny_vlm
 
-FAMILIES = ["llava", "llava_next", "paligemma", "qwen2_vl", "qwen2_5_vl", "idefics3", "vit-gpt2", "blip"]
+FAMILIES = ["llava", "llava_next", "paligemma", "qwen2_vl", "qwen2_5_vl", "idefics3", "smolvlm", "vit-gpt2", "blip"]
 PROMPT = "what is in the picture"
 TOLERANCE = 1e-5
 

@@ -22,7 +22,7 @@ OUT_PROJECTIONS = ("self_attn.out_proj", "self_attn.projection", "attention.o_pr
 
 def token_local(loaded) -> None:
     vision = dict(llava="vision_tower", llava_next="vision_tower", paligemma="vision_tower", idefics3="vision_model")
-    vision |= dict(qwen2_vl="visual", qwen2_5_vl="visual")
+    vision |= dict(qwen2_vl="visual", qwen2_5_vl="visual", smolvlm="vision_model")
     model = loaded.model
     if loaded.family in vision:
         tower = getattr(model.model, vision[loaded.family])
@@ -63,7 +63,8 @@ def image_states(loaded, image) -> np.ndarray:
         tower = loaded.model.encoder if loaded.family == "vision-encoder-decoder" else loaded.model.vision_model
         handle = tower.register_forward_hook(after)
     else:
-        text = loaded.model.model.language_model if loaded.family != "idefics3" else loaded.model.model.text_model
+        inner = loaded.model.model
+        text = getattr(inner, "language_model", None) or inner.text_model
         handle = text.register_forward_pre_hook(before, with_kwargs=True)
     try:
         run._forward(loaded, prepared, prepared.context)
@@ -98,8 +99,9 @@ def test_square_lights_its_patch_cell(local, family):
     assert np.unravel_index(np.nanargmax(grid), grid.shape) == (2, 1)
 
 
-def test_idefics3_square_lights_its_tile_cell_and_the_thumbnail(local):
-    loaded = local("idefics3")
+@pytest.mark.parametrize("family", ["idefics3", "smolvlm"])
+def test_idefics3_square_lights_its_tile_cell_and_the_thumbnail(local, family):
+    loaded = local(family)
     # a 64-pixel image: 2 x 2 tiles of 32 and a 32-pixel thumbnail; 8-pixel patches shuffled 2 x 2 into 16-pixel cells
     change, cells = changed_tokens(loaded, 64, (48, 8, 8))  # tile (row 2, column 1), cell (1, 0); thumbnail (1, 0)
     assert cells.tiles == (*(f"tile row {r}, column {c}" for r in (1, 2) for c in (1, 2)), "global thumbnail")

@@ -78,24 +78,33 @@ def _load(name: str, location, local_only: bool) -> LoadedImageText:
         processor = AutoImageProcessor.from_pretrained(location, backend="pil", **options)
         tokenizer = AutoTokenizer.from_pretrained(location, **options)
     else:
-        processor = _processor(config.model_type, location, options)
+        processor = _processor(config, location, options)
         tokenizer = processor.tokenizer
     return LoadedImageText(name, config.model_type, model, processor, tokenizer)
 
 
-def _processor(model_type: str, location, options: dict):
-    """The model's processor; Qwen2-VL's inputs made by :mod:`.qwen` where transformers' processor cannot load."""
-    from transformers import AutoImageProcessor, AutoProcessor, AutoTokenizer
+def _processor(config, location, options: dict):
+    """The model's processor. Where it cannot load here (Qwen2-VL's and SmolVLM's take a video processor, which
+    needs torchvision, not installed): Qwen2-VL's inputs made by :mod:`.qwen`; SmolVLM's by Idefics3's processor,
+    which splits images and writes the tile tokens the same way, with SmolVLM's own image processor."""
+    from transformers import AutoImageProcessor, AutoProcessor, AutoTokenizer, Idefics3Processor
 
     from attnviz.pretrained.image_text.qwen import QwenImageProcessor
 
     try:
         return AutoProcessor.from_pretrained(location, backend="pil", **options)
     except (AttributeError, ImportError, OSError, ValueError):
-        if model_type not in QWEN:
+        if config.model_type not in (*QWEN, "smolvlm"):
             raise
     images = AutoImageProcessor.from_pretrained(location, backend="pil", **options)
-    return QwenImageProcessor(images, AutoTokenizer.from_pretrained(location, **options))
+    tokenizer = AutoTokenizer.from_pretrained(location, **options)
+    if config.model_type in QWEN:
+        return QwenImageProcessor(images, tokenizer)
+    side = config.vision_config.image_size // config.vision_config.patch_size
+    template = getattr(tokenizer, "chat_template", None)
+    return Idefics3Processor(
+        images, tokenizer, image_seq_len=(side // config.scale_factor) ** 2, chat_template=template
+    )
 
 
 def _model_class(model_type: str):

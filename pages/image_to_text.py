@@ -31,5 +31,5 @@ result = page.run(view, model_id, data, typed)
 if result is None:
     st.stop()
 step = step_picker(view, result)
-page.token_views(view, result, step)
+page.token_views(view, result, step, model_id, data)
 view.share()

@@ -22,6 +22,7 @@ from attnviz.maps import image_rows
 from attnviz.pretrained import images
 from attnviz.pretrained.generation import TOP
 from attnviz.pretrained.hf import ModelLoadError
+from attnviz.pretrained.image_text import flow
 from attnviz.pretrained.image_text import load as image_text
 from attnviz.pretrained.image_text.run import ImageTextResult, force, generate
 
@@ -45,6 +46,7 @@ VIEW = ViewState(
     heads=Field(HEADS[1], check=one_of(*HEADS)),
     tile=Field(0, int, check=natural),
     aside=Field(False, flag),
+    flow=Field(False, flag),
     layer=Field(0, int, check=natural),
     head=Field(0, int, check=natural),
 )
@@ -66,6 +68,17 @@ def answer(model_id, data, prompt, typed, new_tokens, max_new_tokens, max_image_
     if typed is not None:
         return force(loaded, read.image, prompt, typed, max_new_tokens), read.notes
     return generate(loaded, read.image, prompt, new_tokens, max_new_tokens), read.notes
+
+
+@guarded(
+    st.cache_data(show_spinner="Rolling out the vision tower ...", max_entries=MAX_RESULTS, max_size="256MB"),
+    limits=("max_image_bytes", "max_image_pixels"),
+)
+def vision_flow(model_id, data, max_image_bytes, max_image_pixels):
+    """The tower's rollout from image tokens to patches ``[image_token, image_token]``, or None where the family
+    has no one-to-one map (attnviz.pretrained.image_text.flow)."""
+    read = images.read_image(data, max_image_bytes, max_image_pixels)
+    return flow.flow_matrix(image_text_model(model_id), read.image)
 
 
 def model_box(view: ViewState) -> str:
@@ -101,11 +114,11 @@ def run(view: ViewState, model_id: str, data: bytes, typed: str | None) -> Image
     return result
 
 
-def token_views(view: ViewState, result: ImageTextResult, step: int) -> None:
+def token_views(view: ViewState, result: ImageTextResult, step: int, model_id: str, data: bytes) -> None:
     """For answer token ``step``: the overlay, the image / text share per layer, the alternatives, downloads."""
     row = shown_row(view, result, step)
     weights = image_rows.over_image(row, result.image_positions)  # [layer, head, image_token]
-    overlay(view, result, step, weights)
+    overlay(view, result, step, flowed(view, result, model_id, data, weights))
     share, top = st.columns(2)
     token = result.answer[step]
     with share:
@@ -148,6 +161,27 @@ def shown_row(view: ViewState, result: ImageTextResult, step: int) -> np.ndarray
     except ValueError as problem:
         warning(problem)
         return row
+
+
+def flowed(view: ViewState, result: ImageTextResult, model_id: str, data: bytes, weights: np.ndarray) -> np.ndarray:
+    """``weights`` ``[layer, head, image_token]``, or, with the flow option on, carried through the vision tower's
+    rollout onto the patches (the families where each image token is one patch of the tower)."""
+    if result.family not in flow.FLOW_FAMILIES:
+        return weights
+    view.restore("flow")
+    if not st.toggle("Attention flow through the vision tower (rollout)", key=view.key("flow")):
+        return weights
+    st.info(
+        "Attention flow, as VLM-Visualizer shows it for LLaVA: the weights on the image tokens carried through the "
+        "vision tower's attention rollout (each layer's head mean, half residual, Abnar & Zuidema 2020) onto the "
+        "patches the tower read; a class token's share is dropped. It is a model of mixing, not a measurement."
+    )
+    try:
+        matrix = vision_flow(model_id, data)
+    except (images.ImageError, ModelLoadError, PermissionError, ValueError) as problem:
+        error(problem)
+        return weights
+    return weights @ matrix
 
 
 def overlay(view: ViewState, result: ImageTextResult, step: int, weights: np.ndarray) -> None:

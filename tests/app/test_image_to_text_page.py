@@ -6,6 +6,7 @@ from test_pages import open_page
 
 from attnviz.maps import image_rows
 from attnviz.pretrained import images
+from attnviz.pretrained.image_text import flow
 from attnviz.pretrained.image_text import load as image_text
 from attnviz.pretrained.image_text.run import force, generate
 
@@ -73,3 +74,14 @@ def test_a_model_that_is_not_image_to_text_is_one_sentence(tmp_path):
     at = open_page(PAGE, i2t_model=str(tmp_path))
     assert not at.exception
     assert len(at.error) == 1 and "Could not load" in at.error[0].value
+
+
+def test_attention_flow_carries_the_overlay_through_the_towers_rollout(folders):
+    at = open_page(PAGE, i2t_model=folders["llava"], i2t_new="2", i2t_step="1", i2t_flow="true")
+    assert not at.exception and not at.error
+    loaded = image_text.load(folders["llava"])
+    result = generate(loaded, images.sample().image, PROMPT, 2, 64)
+    matrix = flow.flow_matrix(loaded, images.sample().image)
+    weights = image_rows.over_image(result.rows.weights[:, :, 1], result.image_positions)[0].mean(0)
+    np.testing.assert_allclose(heat(at, "i2t_overlay"), result.cells.grid(weights @ matrix, 0), atol=1e-5)
+    assert any("Attention flow" in info.value for info in at.info)

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from attnviz.maps.image_cells import ImageCells, one_grid
-from attnviz.pretrained.image_text import layouts, run
+from attnviz.pretrained.image_text import flow, layouts, run
 from attnviz.pretrained.image_text import load as image_text
 
 from vlm_models import save_tiny_vlm
@@ -164,3 +164,30 @@ def test_one_grid_and_grid_layout():
         ImageCells(("image",), ((2, 2),), np.array([[0, 2, 0]]))
     with pytest.raises(ValueError, match="values for"):
         cells.grid(np.zeros(3), 0)
+
+
+@pytest.mark.parametrize("family", ["llava", "paligemma", "vit-gpt2", "blip", "qwen2_vl"])
+def test_attention_flow_is_the_towers_rollout_by_hand(tmp_path, family):
+    """F from the tower's own eager attentions, rolled out by hand: A = (I + head mean) / 2 per layer, rows
+    renormalised, multiplied from the first layer on; the class token's row or column dropped where it is no
+    image token."""
+    loaded = image_text.load(str(save_tiny_vlm(family, tmp_path / family)))
+    image = Image.fromarray(np.random.default_rng(2).integers(0, 256, (32, 32, 3), dtype=np.uint8))
+    found = flow.flow_matrix(loaded, image)
+    if family == "qwen2_vl":
+        assert found is None
+        return
+    tower, _, has_class = flow._tower(loaded)
+    loaded.model.set_attn_implementation("eager") if family != "blip" else None
+    with torch.no_grad():
+        out = tower(pixel_values=run._prepare(loaded, image, "").inputs["pixel_values"], output_attentions=True)
+    result = np.eye(out.attentions[0].shape[-1])
+    for attention in out.attentions:
+        mixed = 0.5 * np.eye(len(result)) + 0.5 * attention[0].double().numpy().mean(0)
+        result = (mixed / mixed.sum(-1, keepdims=True)) @ result
+    if loaded.kind == "captioner":
+        result[:, 0] = 0
+    elif has_class:
+        result = result[1:, 1:]
+    np.testing.assert_allclose(found, result, atol=1e-5)
+    assert found.shape == (len(result), layouts.cells(loaded, run._prepare(loaded, image, "x").inputs).n_tokens)

@@ -19,6 +19,10 @@ PAGE = "pages/image_to_text.py"
 PROMPT = "Describe the picture."
 
 
+def plain_text(markdown: str) -> str:
+    return markdown.replace("\\", "")
+
+
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory):
     return {name: str(save_tiny_vlm(name, tmp_path_factory.mktemp(name))) for name in ("llava", "idefics3", "blip")}
@@ -85,3 +89,11 @@ def test_attention_flow_carries_the_overlay_through_the_towers_rollout(folders):
     weights = image_rows.over_image(result.rows.weights[:, :, 1], result.image_positions)[0].mean(0)
     np.testing.assert_allclose(heat(at, "i2t_overlay"), result.cells.grid(weights @ matrix, 0), atol=1e-5)
     assert any("Attention flow" in info.value for info in at.info)
+
+
+def test_a_visitor_gets_the_allow_list_sentence_and_no_model_runs(folders, monkeypatch):
+    monkeypatch.setenv("ATTNVIZ_HOSTED", "1")  # everybody a visitor: hosted limits and the allow-list
+    at = open_page(PAGE, i2t_model=folders["llava"], i2t_new="3")
+    assert not at.exception
+    assert len(at.error) == 1 and not charts(at)
+    assert "only loads these models for visitors" in plain_text(at.error[0].value)

@@ -124,6 +124,8 @@ def prompt_text(loaded: LoadedImageText, prompt: str) -> str:
         return processor.apply_chat_template([{"role": "user", "content": content}], add_generation_prompt=True)
     if loaded.family in QWEN:
         return f"<|vision_start|>{processor.image_token}<|vision_end|>{prompt}"
+    if loaded.family == "paligemma":  # its processor writes <image> x 256, <bos>, the prompt and "\n" itself
+        return f"{processor.image_token}{prompt}"
     return f"{processor.image_token}\n{prompt}" if loaded.family != "blip" else prompt
 
 

@@ -81,10 +81,14 @@ def _forward(loaded: LoadedImageText, prepared: _Prepared, ids: list[int], **opt
 
 
 @contextmanager
-def _recorded(loaded: LoadedImageText, rows: int | None) -> Iterator[tuple[Recorder, list[np.ndarray]]]:
-    """Keep the tracked layers' last ``rows`` rows of every call, and a decoder's hidden-state norms of the first."""
+def _recorded(loaded: LoadedImageText, rows: int | None, defer: bool = False) -> Iterator[tuple[Recorder, list]]:
+    """Keep the tracked layers' last ``rows`` rows of every call, and a decoder's hidden-state norms of the first;
+    ``defer``: a decoder's standard layers keep their queries until generation ends (``Recorder.resolve``)."""
     modules = text_modules(loaded)
-    rows_kept = hooked(modules, rows) if loaded.family == "blip" else recording(loaded.model, modules, rows)
+    if loaded.family == "blip":
+        rows_kept = hooked(modules, rows)
+    else:
+        rows_kept = recording(loaded.model, modules, rows, defer and loaded.kind == "decoder")
     with rows_kept as recorder, first_norms(text_layers(loaded) if loaded.kind == "decoder" else []) as norms:
         yield recorder, norms
 
@@ -99,8 +103,9 @@ def generate(loaded: LoadedImageText, image, prompt: str, max_new_tokens: int, c
     options |= dict(output_logits=True, return_dict_in_generate=True)
     if loaded.family != "blip":
         options["pad_token_id"] = _pad_id(loaded)
-    with _recorded(loaded, 1) as (recorder, norms):
+    with _recorded(loaded, 1, defer=True) as (recorder, norms):
         out = loaded.model.generate(**prepared.inputs, **options)
+    recorder.resolve(out.past_key_values)
     sequence = out.sequences[0].tolist()
     answer = sequence[len(prepared.context) :] if loaded.kind == "decoder" or loaded.family == "blip" else sequence[1:]
     logits = torch.stack(out.logits)[:, 0]

@@ -8,8 +8,9 @@ numbers eager attention gives those rows (rows of a softmax are independent), at
 scores. While a decoder generates, a standard full-attention layer (:data:`attnviz.pretrained.eager.STANDARD`)
 does not even do that at each step: it keeps its last query and mask row, and once generation ends each layer's
 rows of every step are one product with the layer's final key cache (keys are only ever appended to it), so a
-step costs the model nothing but a reference kept. Models whose attention does not go through transformers' ``AttentionInterface`` (BLIP's text decoder)
-hand their weights back from every call anyway: a forward hook keeps their last rows.
+step costs the model nothing but a reference kept. Models whose attention does not go through transformers'
+``AttentionInterface`` (BLIP's text decoder) hand their weights back from every call anyway: a forward hook keeps
+their last rows.
 """
 
 from __future__ import annotations

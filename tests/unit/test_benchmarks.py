@@ -16,7 +16,7 @@ def test_benchmark_smoke_run_writes_its_report(tmp_path):
     command = [sys.executable, "-m", "benchmarks", "--smoke", "--no-bertviz", "--out", str(out)]
     subprocess.run(command, cwd=ROOT, check=True, capture_output=True, timeout=300)
     text = out.read_text()
-    for section in ("## Budgets", "## Extraction", "## Figures", "## Built-in models"):
+    for section in ("## Budgets", "## Extraction", "## Figures", "## Built-in models", "## Image to text"):
         assert section in text
     assert "| 16 |" in text
     assert "Softmax of the streamed extraction in these rows: " in text

@@ -51,6 +51,7 @@ SECTIONS = {
             icon=":material/compare_arrows:",
             url_path="attribution",
         ),
+        st.Page("pages/image_to_text.py", title="Image to text", icon=":material/image:", url_path="image_to_text"),
         st.Page("pages/long.py", title="Long inputs", icon=":material/notes:", url_path="long"),
         st.Page("pages/heads.py", title="Which heads matter", icon=":material/rule:", url_path="heads"),
         st.Page("pages/analysis.py", title="Corpus & differences", icon=":material/analytics:", url_path="analysis"),

@@ -12,7 +12,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from benchmarks import ablate, corpus, long, measure, stall
+from benchmarks import ablate, corpus, image_text, long, measure, stall
 from benchmarks.browser import browser
 
 MB = 1_000_000
@@ -43,6 +43,7 @@ def run(
         "long": long.run(long_lengths, min(repeats, 3), [n for n in long_lengths if n <= 2048], smoke),
         "stall": stall.run(smoke),
         "ablate": ablate.run(smoke, repeats),
+        "image_text": image_text.run(smoke, min(repeats, 3)),
     }
 
 
@@ -84,7 +85,7 @@ def budgets(results: dict) -> list[tuple[str, str, bool]]:
         peak = web["server_peak_mb"]
         rows.append(("server peak memory with MiniLM <= 1.5 GB", f"{peak:.0f} MB", peak <= 1500))
     rows += long_budgets(results["long"]["rows"]) + stall.budget(results["stall"])
-    return rows + ablate.budget(results["ablate"])
+    return rows + ablate.budget(results["ablate"]) + image_text.budget(results["image_text"])
 
 
 def long_budgets(rows: list[dict]) -> list[tuple[str, str, bool]]:
@@ -158,6 +159,7 @@ def report(results: dict, command: str) -> str:
     lines += _missed(results)
     lines += _peer_and_browser_lines(results) + _long_lines(results["long"]) + stall.lines(results["stall"])
     lines += ["", *ablate.lines(results["ablate"], command)]
+    lines += ["", *image_text.lines(results["image_text"], command)]
     return "\n".join(lines) + "\n"
 
 

@@ -142,12 +142,13 @@ def _why_missed(found: dict) -> list[str]:
     ]
 
 
-def write(section: list[str], path: Path) -> None:
-    """Put ``section`` into ``path`` in place of its marked block (at the end when it has none)."""
+def write(section: list[str], path: Path, begin: str = BEGIN, end: str = END) -> None:
+    """Put ``section`` into ``path`` in place of its block marked ``begin`` .. ``end`` (at the end when it has
+    none)."""
     old = path.read_text(encoding="utf-8") if path.exists() else ""
     text = "\n".join(section)
-    if BEGIN in old and END in old:
-        new = old[: old.index(BEGIN)] + text + old[old.index(END) + len(END) :]
+    if begin in old and end in old:
+        new = old[: old.index(begin)] + text + old[old.index(end) + len(end) :]
     else:
         new = old.rstrip("\n") + "\n\n" + text + "\n"
     path.write_text(new, encoding="utf-8")

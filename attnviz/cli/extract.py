@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from attnviz import settings
+from attnviz.cli.extract_image_text import extract_image_text, is_image_text
 from attnviz.maps import storage
 from attnviz.pretrained import hf, images, vision
 from attnviz.pretrained.extract import extract as run_extraction
@@ -18,8 +19,10 @@ def extract(args: argparse.Namespace) -> int:
     if out.suffix.lower() not in (".npz", ".json", ".csv"):
         print("error: --out must end in .npz, .json or .csv", file=sys.stderr)
         return 2
+    if args.image is not None and is_image_text(args.model):
+        return extract_image_text(args, out)
     if (args.text is None) == (args.image is None):
-        print("error: give either --text or --image", file=sys.stderr)
+        print("error: give either --text or --image (both for an image-to-text model)", file=sys.stderr)
         return 2
     if args.image is not None:
         return extract_image(args, out)

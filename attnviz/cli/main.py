@@ -112,10 +112,18 @@ def parser() -> argparse.ArgumentParser:
     e.set_defaults(run=cmd_evaluate)
     x = sub.add_parser("extract", help="attention of a pretrained model for a text or an image, to .npz/.json/.csv")
     x.add_argument("--model", default=None, help="Hugging Face id or local path (default: packaged MiniLM)")
-    x.add_argument("--text", help="the text (text models)")
-    x.add_argument("--image", help="an image file (vision transformers: ViT, DeiT, BEiT, DINOv2, CLIP, SigLIP)")
+    x.add_argument("--text", help="the text (text models), or the prompt (image-to-text models)")
+    x.add_argument(
+        "--image",
+        help="an image file (vision transformers: ViT, DeiT, BEiT, DINOv2, CLIP, SigLIP; image-to-text models: "
+        "LLaVA, LLaVA-NeXT, PaliGemma, Qwen2-VL, Idefics3, BLIP, ViT + GPT-2)",
+    )
     x.add_argument("--pair", help="second sentence, for encoder models that take pairs")
-    x.add_argument("--target", help="target text for encoder-decoder models (default: generated)")
+    x.add_argument(
+        "--target",
+        help="target text for encoder-decoder models (default: generated); "
+        "for image-to-text models, the answer fed in after the prompt",
+    )
     x.add_argument("--word-level", action="store_true", help="pool sub-word tokens into words")
     x.add_argument("--out", required=True)
     x.set_defaults(run=cmd_extract)

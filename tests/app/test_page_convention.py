@@ -22,7 +22,7 @@ def test_the_navigation_shows_every_page_in_sections_with_none_folded_away(monke
     (sections, options), *_ = calls
     assert list(sections) == ["Start", "Built-in models", "Pretrained models"]
     files = [Path(str(p._page)).name for pages in sections.values() for p in pages]
-    assert sorted(files) == [p.name for p in PAGE_FILES] and len(files) == 15
+    assert sorted(files) == [p.name for p in PAGE_FILES] and len(files) == 16
     assert [Path(str(p._page)).name for p in sections["Start"]] == ["home.py"]
     # expanded=True: Streamlit 1.67 would otherwise fold a menu of more than 12 pages behind "View N more"
     assert options.get("expanded") is True and options.get("position", "sidebar") == "sidebar"

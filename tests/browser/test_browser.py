@@ -41,10 +41,11 @@ PAGES = {
     "generation": "Generation step by step",
     "two_models": "Two models side by side",
     "heads": "Which heads matter",
+    "image_to_text": "Image to text",
 }
 STATIC_PICTURES = {"home"}  # four SVG pictures until the visitor switches on "Interactive pictures"
-# generation: its default model (packaged MiniLM) is an encoder: one sentence, no chart
-NO_CHART_BY_DEFAULT = {"generation", *STATIC_PICTURES}
+# generation: its default model (packaged MiniLM) is an encoder: one sentence, no chart; image_to_text: no model
+NO_CHART_BY_DEFAULT = {"generation", "image_to_text", *STATIC_PICTURES}
 SHOTS = Path(os.environ.get("ATTNVIZ_SCREENSHOTS", "/tmp/attnviz-screenshots"))
 
 

@@ -271,3 +271,27 @@ def test_forged_widget_values_on_the_generation_page_are_checked(browser, operat
     ]
     text = forge_steps(browser, f"generation?gen_model={quote(str(folder))}", steps)
     assert "y" * widgets.MAX_MODEL_CHARS in text and "y" * (widgets.MAX_MODEL_CHARS + 1) not in text
+
+
+def test_forged_widget_values_on_the_image_to_text_page_are_checked(browser, operator, tmp_path):
+    """The image-to-text page as the operator, on a tiny random LLaVA folder (no visitor can load one offline):
+    numbers NaN and 10^9, choices not offered, a step of the wrong type, a 100,000-character model box."""
+    from vlm_models import save_tiny_vlm
+
+    folder = save_tiny_vlm("llava", tmp_path / "tiny-llava")
+    steps = [
+        Step(
+            (
+                F("i2t_new", double_value=NAN),
+                F("i2t_mode", string_value="nope"),
+                F("i2t_heads", string_value="nope"),
+                F("i2t_step", string_value="x"),
+                F("i2t_layer", double_value=1e9),
+            ),
+            linked={"i2t_new": "1", "i2t_mode": "Generate (greedy)", "i2t_heads": "Mean over heads"},
+        ),
+        Step((F("i2t_new", double_value=1e9),), linked={"i2t_new": "1"}),
+        Step((F("i2t_model", string_value="y" * 100_000),), said=("Could not load 'yyy",)),
+    ]
+    text = forge_steps(browser, f"image_to_text?i2t_model={quote(str(folder))}&i2t_new=2", steps)
+    assert "y" * widgets.MAX_MODEL_CHARS in text and "y" * (widgets.MAX_MODEL_CHARS + 1) not in text

@@ -16,7 +16,7 @@ def test_benchmark_smoke_run_writes_its_report(tmp_path):
     command = [sys.executable, "-m", "benchmarks", "--smoke", "--no-bertviz", "--out", str(out)]
     subprocess.run(command, cwd=ROOT, check=True, capture_output=True, timeout=300)
     text = out.read_text()
-    for section in ("## Budgets", "## Extraction", "## Figures", "## Built-in models"):
+    for section in ("## Budgets", "## Extraction", "## Figures", "## Built-in models", "## Image to text"):
         assert section in text
     assert "| 16 |" in text
     assert "Softmax of the streamed extraction in these rows: " in text
@@ -131,3 +131,24 @@ def test_the_corpus_search_benchmark_gets_the_same_answers_from_both_engines(tmp
     first, second = results["runs"][2]["answers"], results["runs"][3]["answers"]
     assert first == second and first["head"][0] > 0 and sum(first["histogram"]) == 7200
     assert "Both engines give the same pages, totals and histogram: yes." in corpus_search.report(results, "c")
+
+
+@pytest.mark.slow  # two fresh processes and 32 tokens each way: about 25 s
+def test_the_image_to_text_benchmark_on_tiny_sizes_keeps_every_row_of_32_tokens(tmp_path):
+    """benchmarks/image_text.py on the smoke LLaVA: both sides write 32 tokens, attnviz keeps every layer's and
+    head's row of each, both peaks are measured in fresh processes, and its section replaces its own block."""
+    from benchmarks import image_text
+
+    found = image_text.run(smoke=True)
+    assert found["steps"] == 32 and found["image_tokens"] == 16
+    layers, heads, steps, keys = found["rows_shape"]
+    assert (layers, heads, steps) == (2, 4, 32) and keys > 16 + 31
+    assert found["baseline"] > 0 and found["attnviz"] > 0
+    assert found["baseline_peak_mb"] >= 0 and found["attnviz_peak_mb"] >= 0
+    report = tmp_path / "benchmarks.md"
+    report.write_text(f"# before\n\n{image_text.BEGIN}\nold\n{image_text.END}\n", encoding="utf-8")
+    image_text.write(
+        image_text.lines(found, "python -m benchmarks.image_text --smoke"), report, image_text.BEGIN, image_text.END
+    )
+    text = report.read_text(encoding="utf-8")
+    assert "\nold\n" not in text and text.count("image to text: ") == 2 and text.startswith("# before\n\n")

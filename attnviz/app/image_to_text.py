@@ -150,11 +150,11 @@ def shown_row(view: ViewState, result: ImageTextResult, step: int) -> np.ndarray
     if not st.toggle("Set aside the first token and visual sink tokens", key=view.key("aside")):
         return row
     sinks = image_rows.visual_sinks(result.image_norms)
-    keys = np.concatenate([[0], result.image_positions[sinks]]).astype(np.int64)
+    keys = np.unique(np.concatenate([[0], result.image_positions[sinks]]).astype(np.int64))
     named = ", ".join(result.rows.key_tokens[k] for k in keys)
     st.info(
-        f"Set aside: {named}. Sinks: image tokens whose hidden-state norm, entering any text layer from the second "
-        f"on, is over {image_rows.SINK_RATIO:g} x the image tokens' median there; rows renormalised over the rest."
+        f"Set aside: {named}. Sinks: image tokens whose hidden-state norm, {image_rows.SINK_LAYERS[result.kind]}, "
+        f"is over {image_rows.SINK_RATIO:g} x the image tokens' median there; rows renormalised over the rest."
     )
     try:
         return image_rows.set_aside(row, keys)

@@ -16,7 +16,7 @@ import torch
 
 from attnviz.maps.analysis import rollout
 from attnviz.maps.attention_map import AttentionMap
-from attnviz.pretrained.image_text.load import LoadedImageText, inputs
+from attnviz.pretrained.image_text.load import LoadedImageText, image_encoder, inputs
 from attnviz.pretrained.implementation import attention_implementation
 
 FLOW_FAMILIES = ("llava", "paligemma", "vision-encoder-decoder", "blip")
@@ -26,9 +26,9 @@ def _tower(loaded: LoadedImageText) -> tuple[torch.nn.Module, int, bool]:
     """(vision tower, layers the text side reads, whether a class token leads)."""
     model, config = loaded.model, loaded.model.config
     if loaded.family == "vision-encoder-decoder":
-        return model.encoder, config.encoder.num_hidden_layers, True
+        return image_encoder(loaded), config.encoder.num_hidden_layers, True
     if loaded.family == "blip":
-        return model.vision_model, config.vision_config.num_hidden_layers, True
+        return image_encoder(loaded), config.vision_config.num_hidden_layers, True
     layers = config.vision_config.num_hidden_layers
     if loaded.family == "paligemma":
         return model.model.vision_tower, layers, False

@@ -7,12 +7,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from attnviz.maps.analysis import rollout
-from attnviz.maps.attention_map import AttentionMap
 from attnviz.maps.image_cells import NOT_A_CELL
 from attnviz.pretrained.image_text import layouts
 from attnviz.pretrained.image_text.load import IDEFICS, QWEN, LoadedImageText
-from attnviz.pretrained.image_text.tower import block_diagonal, tower_blocks
+from attnviz.pretrained.image_text.tower import tower_rollouts
 
 TILED_FAMILIES = ("llava_next", *IDEFICS, *QWEN)
 POOLING = (
@@ -62,31 +60,22 @@ def feature_layers(config) -> int:
     return feature % (config.vision_config.num_hidden_layers + 1)
 
 
-def rolled_out(layers: list[np.ndarray]) -> np.ndarray:
-    """The rollout through ``layers`` (each ``[head, patch, patch]``), float64 ``[patch, patch]``."""
-    tokens = tuple(str(i) for i in range(layers[0].shape[-1]))
-    weights = np.stack(layers).astype(np.float32)
-    return rollout(AttentionMap(weights, tokens, tokens, "self")).weights[-1, 0].astype(np.float64)
-
-
 def tiled_flow(loaded: LoadedImageText, inputs: dict[str, torch.Tensor]) -> np.ndarray:
     """``F`` for a family of :data:`TILED_FAMILIES`, from the model's ``inputs`` for one image."""
-    blocks = tower_blocks(loaded, inputs)  # [layer][tile or chunk] -> [head, patch, patch]
     if loaded.family in QWEN:
-        return pooled([_qwen_rollout(loaded, inputs, blocks)], _qwen_groups(loaded, inputs))
+        rolled = _qwen_order(loaded, inputs, tower_rollouts(loaded, inputs, None, chunked=True)[0])
+        return pooled([rolled], _qwen_groups(loaded, inputs))
     if loaded.family == "llava_next":
-        blocks = blocks[: feature_layers(loaded.model.config)]
-        rollouts = [rolled_out([layer[tile] for layer in blocks])[1:, 1:] for tile in range(len(blocks[0]))]
-        return pooled(rollouts, _llava_next_groups(loaded, inputs))
-    rollouts = [rolled_out([layer[tile] for layer in blocks]) for tile in range(len(blocks[0]))]
+        rollouts = tower_rollouts(loaded, inputs, feature_layers(loaded.model.config), chunked=False)
+        return pooled([rolled[1:, 1:] for rolled in rollouts], _llava_next_groups(loaded, inputs))  # no [CLS]
+    rollouts = tower_rollouts(loaded, inputs, None, chunked=False)
     return pooled(rollouts, _idefics_groups(loaded, len(rollouts), rollouts[0].shape[0]))
 
 
-def _qwen_rollout(loaded: LoadedImageText, inputs: dict[str, torch.Tensor], blocks) -> np.ndarray:
-    """One image's rollout over its patches in the processor's order. Each layer attends within the blocks its
-    calls had (Qwen2-VL: the image; Qwen2.5-VL: windows, or the image in ``fullatt_block_indexes``), over the
-    patches in the tower's order; Qwen2.5-VL reorders the patches window by window first, undone here."""
-    rolled = rolled_out([block_diagonal(layer) for layer in blocks])
+def _qwen_order(loaded: LoadedImageText, inputs: dict[str, torch.Tensor], rolled: np.ndarray) -> np.ndarray:
+    """One image's rollout ``rolled`` (each layer within the blocks its calls had: Qwen2-VL the image; Qwen2.5-VL
+    its windows, or the image in ``fullatt_block_indexes``) over the patches in the processor's order: Qwen2.5-VL
+    reorders the patches window by window before its first block, undone here."""
     if loaded.family != "qwen2_5_vl":
         return rolled
     from transformers.vision_utils import get_vision_window_index

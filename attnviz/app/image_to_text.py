@@ -22,7 +22,7 @@ from attnviz.maps import image_rows
 from attnviz.pretrained import images
 from attnviz.pretrained.generation import TOP
 from attnviz.pretrained.hf import ModelLoadError
-from attnviz.pretrained.image_text import flow
+from attnviz.pretrained.image_text import flow, tiled
 from attnviz.pretrained.image_text import load as image_text
 from attnviz.pretrained.image_text.run import ImageTextResult, force, generate
 
@@ -75,8 +75,8 @@ def answer(model_id, data, prompt, typed, new_tokens, max_new_tokens, max_image_
     limits=("max_image_bytes", "max_image_pixels"),
 )
 def vision_flow(model_id, data, max_image_bytes, max_image_pixels):
-    """The tower's rollout from image tokens to patches ``[image_token, image_token]``, or None where the family
-    has no one-to-one map (attnviz.pretrained.image_text.flow)."""
+    """The tower's rollout from image tokens to patches ``[image_token, image_token]`` (attnviz.pretrained.image_text
+    .flow), or None for a family without one."""
     read = images.read_image(data, max_image_bytes, max_image_pixels)
     return flow.flow_matrix(image_text_model(model_id), read.image)
 
@@ -150,11 +150,11 @@ def shown_row(view: ViewState, result: ImageTextResult, step: int) -> np.ndarray
     if not st.toggle("Set aside the first token and visual sink tokens", key=view.key("aside")):
         return row
     sinks = image_rows.visual_sinks(result.image_norms)
-    keys = np.concatenate([[0], result.image_positions[sinks]]).astype(np.int64)
+    keys = np.unique(np.concatenate([[0], result.image_positions[sinks]]).astype(np.int64))
     named = ", ".join(result.rows.key_tokens[k] for k in keys)
     st.info(
-        f"Set aside: {named}. Sinks: image tokens whose hidden-state norm, entering any text layer from the second "
-        f"on, is over {image_rows.SINK_RATIO:g} x the image tokens' median there; rows renormalised over the rest."
+        f"Set aside: {named}. Sinks: image tokens whose hidden-state norm, {image_rows.SINK_LAYERS[result.kind]}, "
+        f"is over {image_rows.SINK_RATIO:g} x the image tokens' median there; rows renormalised over the rest."
     )
     try:
         return image_rows.set_aside(row, keys)
@@ -165,7 +165,7 @@ def shown_row(view: ViewState, result: ImageTextResult, step: int) -> np.ndarray
 
 def flowed(view: ViewState, result: ImageTextResult, model_id: str, data: bytes, weights: np.ndarray) -> np.ndarray:
     """``weights`` ``[layer, head, image_token]``, or, with the flow option on, carried through the vision tower's
-    rollout onto the patches (the families where each image token is one patch of the tower)."""
+    rollout onto the patches (per tile; pooled onto image tokens of several patches)."""
     if result.family not in flow.FLOW_FAMILIES:
         return weights
     view.restore("flow")
@@ -175,6 +175,7 @@ def flowed(view: ViewState, result: ImageTextResult, model_id: str, data: bytes,
         "Attention flow, as VLM-Visualizer shows it for LLaVA: the weights on the image tokens carried through the "
         "vision tower's attention rollout (each layer's head mean, half residual, Abnar & Zuidema 2020) onto the "
         "patches the tower read; a class token's share is dropped. It is a model of mixing, not a measurement."
+        + tiled.NOTES.get(result.family, "")
     )
     try:
         matrix = vision_flow(model_id, data)

@@ -147,14 +147,18 @@ def rollout(attn: AttentionMap, residual: float = 0.5) -> AttentionMap:
     """
     if attn.n_queries != attn.n_keys or attn.kind not in ("self", "causal"):
         raise ValueError("rollout needs a square self-attention map (encoder or decoder self-attention)")
-    eye = np.eye(attn.n_queries)
-    result, out = eye, []
+    result, out = np.eye(attn.n_queries), []
     for layer in attn.weights.astype(np.float64):
-        mixed = residual * eye + (1 - residual) * layer.mean(0)
-        mixed /= mixed.sum(-1, keepdims=True)
-        result = mixed @ result
+        result = rollout_step(layer.mean(0), residual) @ result
         out.append(result)
     return replace(attn, weights=np.stack(out)[:, None].astype(np.float32))
+
+
+def rollout_step(mean: np.ndarray, residual: float = 0.5) -> np.ndarray:
+    """One layer of :func:`rollout`: ``residual * I + (1 - residual) * mean`` (a head-mean attention ``[query,
+    key]``), rows renormalised; float64."""
+    mixed = residual * np.eye(len(mean)) + (1 - residual) * np.asarray(mean, dtype=np.float64)
+    return mixed / mixed.sum(-1, keepdims=True)
 
 
 def cross_rollout(cross: AttentionMap, encoder: AttentionMap, residual: float = 0.5) -> AttentionMap:

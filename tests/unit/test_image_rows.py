@@ -6,17 +6,17 @@ import pytest
 from attnviz.maps import image_rows
 
 
-def test_a_sink_is_an_image_token_whose_norm_is_over_five_medians_from_the_second_layer_on():
+def test_a_sink_is_an_image_token_whose_norm_is_over_five_medians_at_a_layer_read():
     norms = np.array(
         [
-            [1.0, 90.0, 1.0, 1.0, 1.0],  # the first layer is not read: token 1 is no sink for it
             [1.0, 1.0, 2.0, 5.1, 1.0],  # median 1: token 3 is over 5 x 1
             [2.0, 2.0, 2.0, 2.0, 10.0],  # median 2: token 4 is 10, not over 5 x 2
         ]
     )
     assert image_rows.visual_sinks(norms).tolist() == [3]
     assert image_rows.visual_sinks(norms, ratio=4.9).tolist() == [3, 4]
-    assert image_rows.visual_sinks(np.zeros((0, 4))).tolist() == []  # a captioner: no norms, no sinks
+    assert image_rows.visual_sinks(norms[1:], ratio=4.9).tolist() == [4]  # one layer read (a captioner's encoder)
+    assert image_rows.visual_sinks(np.zeros((0, 4))).tolist() == []  # no norms, no sinks
 
 
 def test_set_aside_zeroes_the_keys_and_renormalises_each_row():

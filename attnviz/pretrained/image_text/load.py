@@ -157,3 +157,13 @@ def text_layers(loaded: LoadedImageText) -> list[torch.nn.Module]:
     inner = loaded.model.model
     text_model = getattr(inner, "language_model", None) or inner.text_model
     return list(text_model.layers)
+
+
+def image_encoder(loaded: LoadedImageText) -> torch.nn.Module:
+    """A captioner's image encoder, whose last hidden state the cross-attention reads."""
+    model = loaded.model
+    if loaded.family == "blip":
+        return model.vision_model
+    if loaded.family == "vision-encoder-decoder":
+        return model.encoder
+    raise ValueError(f"{loaded.family} is no captioner")

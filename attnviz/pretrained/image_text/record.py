@@ -226,3 +226,20 @@ def first_norms(layers: Sequence[torch.nn.Module]) -> Iterator[list[np.ndarray]]
     finally:
         for handle in handles:
             handle.remove()
+
+
+@contextmanager
+def output_norms(module: torch.nn.Module) -> Iterator[list[np.ndarray]]:
+    """The L2 norm of every position of ``module``'s first output (its last hidden state), in its first call only:
+    a list that fills with one float32 ``[position]`` array (a captioner's image encoder, run once per answer)."""
+    norms: list[np.ndarray] = []
+
+    def keep(module, args, out) -> None:
+        if not norms:
+            norms.append(out[0][0].detach().float().norm(dim=-1).cpu().numpy())
+
+    handle = module.register_forward_hook(keep)
+    try:
+        yield norms
+    finally:
+        handle.remove()

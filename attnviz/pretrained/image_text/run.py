@@ -14,10 +14,11 @@ import torch
 
 from attnviz.maps.attention_map import AttentionMap
 from attnviz.maps.image_cells import NOT_A_CELL, ImageCells
+from attnviz.maps.image_rows import FIRST_SINK_LAYER
 from attnviz.pretrained.generation import TOP
 from attnviz.pretrained.image_text import layouts
-from attnviz.pretrained.image_text.load import LoadedImageText, inputs, text_layers, text_modules
-from attnviz.pretrained.image_text.record import Recorder, first_norms, hooked, recording
+from attnviz.pretrained.image_text.load import LoadedImageText, image_encoder, inputs, text_layers, text_modules
+from attnviz.pretrained.image_text.record import Recorder, first_norms, hooked, output_norms, recording
 from attnviz.text.tokens import clean_token
 
 
@@ -39,7 +40,7 @@ class ImageTextResult:
     image_positions: np.ndarray  # the keys of ``rows`` that are image tokens, one per cell entry
     cells: ImageCells
     views: tuple[np.ndarray, ...]  # per tile, the pixels the model saw, uint8 [height, width, 3]
-    image_norms: np.ndarray  # decoders: [layer, image_token] hidden-state norm entering each layer; captioners: empty
+    image_norms: np.ndarray  # [layer read, image_token] the norms the sink rule reads (attnviz.maps.image_rows)
 
     @property
     def steps(self) -> int:
@@ -82,14 +83,19 @@ def _forward(loaded: LoadedImageText, prepared: _Prepared, ids: list[int], **opt
 
 @contextmanager
 def _recorded(loaded: LoadedImageText, rows: int | None, defer: bool = False) -> Iterator[tuple[Recorder, list]]:
-    """Keep the tracked layers' last ``rows`` rows of every call, and a decoder's hidden-state norms of the first;
+    """Keep the tracked layers' last ``rows`` rows of every call, and the image tokens' norms the sink rule reads
+    (a decoder's hidden states entering its text layers from FIRST_SINK_LAYER on, a captioner's encoder output);
     ``defer``: a decoder's standard layers keep their queries until generation ends (``Recorder.resolve``)."""
     modules = text_modules(loaded)
     if loaded.family == "blip":
         rows_kept = hooked(modules, rows)
     else:
         rows_kept = recording(loaded.model, modules, rows, defer and loaded.kind == "decoder")
-    with rows_kept as recorder, first_norms(text_layers(loaded) if loaded.kind == "decoder" else []) as norms:
+    if loaded.kind == "decoder":
+        norms_kept = first_norms(text_layers(loaded)[FIRST_SINK_LAYER:])
+    else:
+        norms_kept = output_norms(image_encoder(loaded))
+    with rows_kept as recorder, norms_kept as norms:
         yield recorder, norms
 
 

@@ -122,19 +122,27 @@ def load(model_id: str | None = None, device: str | None = None) -> LoadedModel:
     """Load a model by Hub id or local folder (default: packaged MiniLM) with eager attention."""
     name, location = resolve(model_id)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    give = "Give the path of a folder holding the model's config.json, weights and tokenizer, or use the packaged "
+    give += "default."
+    return local_then_hub(name, location, lambda local_only: _load(name, location, device, local_only), give)
+
+
+def local_then_hub(name: str, location, load_with, give: str):
+    """``load_with(local_only=True)``, then (for a Hub id the folder and cache lack, with the Hub in reach)
+    ``load_with(local_only=False)``; ModelLoadError with one sentence if neither loads (``give``: what to give
+    instead, said when the Hub cannot be reached). The one way every loader of attnviz finds a model."""
     try:
-        return _load(name, location, device, local_only=True)
+        return load_with(True)
     except Exception as local_error:  # a missing file, a bad config, weights cut off half-way ...
         if isinstance(location, Path) or not _looks_like_hub_id(name):
             raise ModelLoadError(f"Could not load '{name}': {_first_line(local_error)}") from local_error
     if not hub_reachable():
         raise ModelLoadError(
             f"Could not load '{name}': it is not a local folder, it is not in the Hugging Face cache, and "
-            "the Hub cannot be reached (offline?). Give the path of a folder holding the model's "
-            "config.json, weights and tokenizer, or use the packaged default."
+            f"the Hub cannot be reached (offline?). {give}"
         )
     try:
-        return _load(name, location, device, local_only=False)
+        return load_with(False)
     except Exception as error:
         raise ModelLoadError(f"Could not load '{name}' from the Hugging Face Hub: {_first_line(error)}") from error
 

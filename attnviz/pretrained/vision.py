@@ -10,7 +10,6 @@ order, and the map's ``grid`` says how many rows and columns of patches there ar
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -45,23 +44,8 @@ def load_vision(model_id: str) -> LoadedVision:
     """Load a vision transformer by Hub id or local folder; ModelLoadError with one sentence if it won't."""
     name = model_id.strip()
     location = hf.location_of(name)
-    try:
-        return _load(name, location, local_only=True)
-    except Exception as local_error:
-        if isinstance(location, Path) or not hf._looks_like_hub_id(name):
-            raise hf.ModelLoadError(f"Could not load '{name}': {hf._first_line(local_error)}") from local_error
-    if not hf.hub_reachable():
-        raise hf.ModelLoadError(
-            f"Could not load '{name}': it is not a local folder, it is not in the Hugging Face cache, and the Hub "
-            "cannot be reached (offline?). Give the path of a folder holding config.json, weights and "
-            "preprocessor_config.json."
-        )
-    try:
-        return _load(name, location, local_only=False)
-    except Exception as error:
-        raise hf.ModelLoadError(
-            f"Could not load '{name}' from the Hugging Face Hub: {hf._first_line(error)}"
-        ) from error
+    give = "Give the path of a folder holding config.json, weights and preprocessor_config.json."
+    return hf.local_then_hub(name, location, lambda local_only: _load(name, location, local_only), give)
 
 
 def _load(name: str, location, local_only: bool) -> LoadedVision:

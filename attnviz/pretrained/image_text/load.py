@@ -7,7 +7,6 @@ cross-attends to the image patches) or a ``decoder`` (image tokens inside the te
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 import torch
@@ -51,17 +50,8 @@ def load(model_id: str) -> LoadedImageText:
     if not name:
         raise hf.ModelLoadError("Give the Hub id or the folder of an image-to-text model (LLaVA, BLIP, ...).")
     location = hf.location_of(name)
-    try:
-        return _load(name, location, local_only=True)
-    except Exception as local_error:
-        if isinstance(location, Path) or not hf._looks_like_hub_id(name) or not hf.hub_reachable():
-            raise hf.ModelLoadError(f"Could not load '{name}': {hf._first_line(local_error)}") from local_error
-    try:
-        return _load(name, location, local_only=False)
-    except Exception as error:
-        raise hf.ModelLoadError(
-            f"Could not load '{name}' from the Hugging Face Hub: {hf._first_line(error)}"
-        ) from error
+    give = "Give the path of a folder holding the model's config.json, weights and processor files."
+    return hf.local_then_hub(name, location, lambda local_only: _load(name, location, local_only), give)
 
 
 def _load(name: str, location, local_only: bool) -> LoadedImageText:

@@ -88,6 +88,24 @@ def skip_or_fail(message: str, required_by: str) -> None:
     pytest.skip(message)
 
 
+@pytest.fixture(scope="module")
+def tiny_vlm(tmp_path_factory):
+    """``get(family)``: a tiny random image-to-text model of that family (tests/vlm_models.py), loaded by attnviz,
+    made once a module."""
+    from attnviz.pretrained.image_text import load as image_text
+
+    from vlm_models import save_tiny_vlm
+
+    cache = {}
+
+    def get(name: str) -> image_text.LoadedImageText:
+        if name not in cache:
+            cache[name] = image_text.load(str(save_tiny_vlm(name, tmp_path_factory.mktemp(name))))
+        return cache[name]
+
+    return get
+
+
 @pytest.fixture(params=["fused", "torch"])
 def softmax_path(request, monkeypatch):
     """Run the test on the streaming extraction's default softmax (torch's operations) and on the opt-in fused C

@@ -11,26 +11,11 @@ import torch
 from PIL import Image
 
 from attnviz.pretrained.generation import TOP
-from attnviz.pretrained.image_text import load as image_text
 from attnviz.pretrained.image_text import run
-
-from vlm_models import save_tiny_vlm
 
 FAMILIES = ["llava", "llava_next", "paligemma", "qwen2_vl", "qwen2_5_vl", "idefics3", "smolvlm", "vit-gpt2", "blip"]
 PROMPT = "what is in the picture"
 TOLERANCE = 1e-5
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    cache = {}
-
-    def get(name: str) -> image_text.LoadedImageText:
-        if name not in cache:
-            cache[name] = image_text.load(str(save_tiny_vlm(name, tmp_path_factory.mktemp(name))))
-        return cache[name]
-
-    return get
 
 
 def picture(size=(40, 30)) -> Image.Image:
@@ -71,8 +56,8 @@ def padded_equal(rows: np.ndarray, eager: np.ndarray, causal: bool) -> None:
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-def test_generated_rows_are_the_models_eager_rows(tiny, family):
-    loaded = tiny(family)
+def test_generated_rows_are_the_models_eager_rows(tiny_vlm, family):
+    loaded = tiny_vlm(family)
     image = picture()
     result = run.generate(loaded, image, PROMPT, 4, 8)
     assert 1 <= result.steps <= 4 and len(result.answer_ids) == result.steps
@@ -83,8 +68,8 @@ def test_generated_rows_are_the_models_eager_rows(tiny, family):
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-def test_greedy_answer_and_probabilities_match_the_model(tiny, family):
-    loaded = tiny(family)
+def test_greedy_answer_and_probabilities_match_the_model(tiny_vlm, family):
+    loaded = tiny_vlm(family)
     image = picture()
     result = run.generate(loaded, image, PROMPT, 3, 8)
     prepared = run._prepare(loaded, image, PROMPT)
@@ -99,8 +84,8 @@ def test_greedy_answer_and_probabilities_match_the_model(tiny, family):
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-def test_forced_answer_rows_are_the_models_eager_rows(tiny, family):
-    loaded = tiny(family)
+def test_forced_answer_rows_are_the_models_eager_rows(tiny_vlm, family):
+    loaded = tiny_vlm(family)
     image = picture()
     result = run.force(loaded, image, PROMPT, "a red cat on a mat", 12)
     assert result.forced and result.steps == len(result.answer_ids) >= 5
@@ -108,8 +93,8 @@ def test_forced_answer_rows_are_the_models_eager_rows(tiny, family):
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-def test_full_map_is_the_models_eager_map(tiny, family):
-    loaded = tiny(family)
+def test_full_map_is_the_models_eager_map(tiny_vlm, family):
+    loaded = tiny_vlm(family)
     image = picture()
     weights, cells, positions, fed = run.full(loaded, image, PROMPT, "a cat")
     assert weights.shape[2] == len(fed) and len(positions) == cells.n_tokens
@@ -117,8 +102,8 @@ def test_full_map_is_the_models_eager_map(tiny, family):
     np.testing.assert_allclose(weights[:, :, -rows.shape[2] :], rows, atol=TOLERANCE, rtol=0)
 
 
-def test_generation_caps_and_bad_answers(tiny):
-    loaded = tiny("llava")
+def test_generation_caps_and_bad_answers(tiny_vlm):
+    loaded = tiny_vlm("llava")
     with pytest.raises(ValueError, match="1 to 8 new tokens"):
         run.generate(loaded, picture(), PROMPT, 9, 8)
     with pytest.raises(ValueError, match="Type the answer"):
@@ -127,18 +112,18 @@ def test_generation_caps_and_bad_answers(tiny):
         run.force(loaded, picture(), PROMPT, "a red cat on a mat", 2)
 
 
-def test_the_model_is_left_as_it_was(tiny):
-    loaded = tiny("llava")
+def test_the_model_is_left_as_it_was(tiny_vlm):
+    loaded = tiny_vlm("llava")
     before = loaded.model.config._attn_implementation
     run.generate(loaded, picture(), PROMPT, 2, 8)
     assert loaded.model.config._attn_implementation == before
     assert replace(loaded).model is loaded.model
 
 
-def test_a_prompt_past_the_tokenizers_length_keeps_every_image_token(tiny):
+def test_a_prompt_past_the_tokenizers_length_keeps_every_image_token(tiny_vlm):
     """The tiny models' tokenizer carries MiniLM's max_length 128 among its init kwargs, which the processors
     apply: before, the prompt was cut at 128 tokens (and a long image run with it, which the model refuses)."""
-    loaded = tiny("idefics3")
+    loaded = tiny_vlm("idefics3")
     assert loaded.tokenizer.model_max_length == 512
     result = run.generate(loaded, picture(), "look " * 480, 2, 8)
     assert len(result.context) > 512 and len(result.image_positions) == result.cells.n_tokens == 20

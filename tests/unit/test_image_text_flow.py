@@ -11,21 +11,6 @@ from transformers.models.qwen2_5_vl import modeling_qwen2_5_vl
 from transformers.models.qwen2_vl import modeling_qwen2_vl
 
 from attnviz.pretrained.image_text import flow, layouts, run
-from attnviz.pretrained.image_text import load as image_text
-
-from vlm_models import save_tiny_vlm
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    cache = {}
-
-    def get(name: str) -> image_text.LoadedImageText:
-        if name not in cache:
-            cache[name] = image_text.load(str(save_tiny_vlm(name, tmp_path_factory.mktemp(name))))
-        return cache[name]
-
-    return get
 
 
 def picture(width: int = 40, height: int = 30) -> Image.Image:
@@ -60,10 +45,10 @@ def eager_tower(loaded, pixels: torch.Tensor, layers: int | None = None) -> list
     return [by_hand([a[tile] for a in attentions]) for tile in range(len(pixels))]
 
 
-def test_llava_next_flows_within_each_tile_and_the_cut_padding_takes_nothing(tiny):
+def test_llava_next_flows_within_each_tile_and_the_cut_padding_takes_nothing(tiny_vlm):
     from transformers.models.llava_next.modeling_llava_next import image_size_to_num_patches
 
-    loaded = tiny("llava_next")
+    loaded = tiny_vlm("llava_next")
     config = loaded.model.config
     inputs = run._prepare(loaded, picture(), "").inputs
     tiles = image_size_to_num_patches(inputs["image_sizes"][0], config.image_grid_pinpoints, 32)
@@ -86,8 +71,8 @@ def test_llava_next_flows_within_each_tile_and_the_cut_padding_takes_nothing(tin
 
 
 @pytest.mark.parametrize("family", ["idefics3", "smolvlm"])
-def test_idefics3_flows_per_tile_and_pools_each_shuffled_block(tiny, family):
-    loaded = tiny(family)
+def test_idefics3_flows_per_tile_and_pools_each_shuffled_block(tiny_vlm, family):
+    loaded = tiny_vlm(family)
     inputs = run._prepare(loaded, picture(), "").inputs
     pixels = inputs["pixel_values"][0]
     rollouts = eager_tower(loaded, pixels[(pixels != 0).flatten(1).any(1)])  # the model drops all-zero tiles
@@ -151,10 +136,10 @@ def qwen_by_hand(loaded, monkeypatch, inputs) -> np.ndarray:
 
 
 @pytest.mark.parametrize("family, window", [("qwen2_vl", None), ("qwen2_5_vl", None), ("qwen2_5_vl", 32)])
-def test_qwen_flows_through_each_layers_blocks_and_pools_each_merged_token(tiny, monkeypatch, family, window):
+def test_qwen_flows_through_each_layers_blocks_and_pools_each_merged_token(tiny_vlm, monkeypatch, family, window):
     """Qwen2.5-VL's tiny windows are one merged token each (its window order is then the patch order); windows of
     32 pixels (2 x 2 tokens) reorder the patches, which must be undone."""
-    loaded = tiny(family)
+    loaded = tiny_vlm(family)
     if window:
         monkeypatch.setattr(loaded.model.model.visual, "window_size", window)
     image = picture(64, 64)
@@ -166,10 +151,10 @@ def test_qwen_flows_through_each_layers_blocks_and_pools_each_merged_token(tiny,
     assert found.shape[0] == layouts.cells(loaded, inputs).n_tokens == 16
 
 
-def test_qwen2_5_windows_keep_the_flow_within_their_2x2_blocks_of_tokens(tiny, monkeypatch):
+def test_qwen2_5_windows_keep_the_flow_within_their_2x2_blocks_of_tokens(tiny_vlm, monkeypatch):
     """Every layer windowed (no full-attention layer), windows of 2 x 2 merged tokens: a token's flow stays in its
     window, a 2 x 2 block of the 4 x 4 token grid, wherever the tower's window order put it."""
-    loaded = tiny("qwen2_5_vl")
+    loaded = tiny_vlm("qwen2_5_vl")
     tower = loaded.model.model.visual
     monkeypatch.setattr(tower, "fullatt_block_indexes", [])
     monkeypatch.setattr(tower, "window_size", 32)

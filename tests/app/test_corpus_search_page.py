@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_corpus_page import open_folder
 
 from attnviz.corpus import pipeline as corpus_pipeline
 from benchmarks.corpus import generate
@@ -28,17 +29,8 @@ def expected(folder: Path, statistic: str, ascending: bool, keep=lambda rows: ro
     return rows.sort_values(["value", "sentence_id", "layer", "head"], ascending=[ascending, True, True, True])
 
 
-def opened(folder: Path) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=120).run()
-    at.switch_page("pages/analysis.py").run()
-    at.radio(key="an_source").set_value("Open a results folder").run()
-    at.text_input(key="an_folder").set_value(str(folder)).run()
-    assert not at.exception, at.exception
-    return at
-
-
 def test_page_three_of_a_head_holds_its_sentences_41_to_45(folder):
-    at = opened(folder)
+    at = open_folder(folder)
     at.selectbox(key="an_search_layer").set_value(3)
     at.selectbox(key="an_search_head").set_value(7).run()
     head = lambda rows: (rows.layer == 3) & (rows["head"] == 7)
@@ -53,7 +45,7 @@ def test_page_three_of_a_head_holds_its_sentences_41_to_45(folder):
 
 
 def test_every_head_with_filters_pages_over_every_matching_row(folder):
-    at = opened(folder)
+    at = open_folder(folder)
     at.selectbox(key="an_search_stat").set_value("self")
     at.radio(key="an_search_end").set_value("lowest")
     at.toggle(key="an_search_every").set_value(True)

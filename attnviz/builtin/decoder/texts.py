@@ -24,7 +24,7 @@ TEXT_TASKS: tuple[TextTask, ...] = get_args(TextTask)
 CHARACTERS = " " + string.ascii_lowercase + string.digits + ":=>-/.,"  # every character the tokenizer knows
 SPACE = "Ġ"  # the token of a space, as in GPT-2's vocabulary (the app's labels and word grouping know it)
 ARROW = " =>"  # ends a task's prompt; the answer is a space and the target
-PERIODS = (4, 30)  # a repeat's period: this many distinct characters, drawn uniformly in this range
+PERIODS = (4, 20)  # a repeat's period: this many distinct characters, drawn uniformly in this range
 Gold = tuple[frozenset[int], ...]  # for each position of a text: the positions of the next character's source
 
 

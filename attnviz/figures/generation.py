@@ -7,14 +7,17 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from attnviz.figures.common import COLORSCALE, escape, token_label, token_labels, token_ticks
+from attnviz.figures.common import COLORSCALE, GOLD, escape, token_label, token_labels, token_ticks
 from attnviz.maps.attention_map import AttentionMap
 
 CHOSEN, OTHER = "#d62728", "#1f77b4"
 
 
-def context_bars(row: AttentionMap, layer: int, head: int, title: str = "", unit: str = "token") -> go.Figure:
-    """One head's weights from the chosen token (a one-query map) over the tokens (or words) it could see."""
+def context_bars(
+    row: AttentionMap, layer: int, head: int, title: str = "", unit: str = "token", gold: Sequence[int] = ()
+) -> go.Figure:
+    """One head's weights from the chosen token (a one-query map) over the tokens (or words) it could see; a red
+    ring over each ``gold`` key (where the text says the chosen token comes from)."""
     weights = row.head(layer, head)[0].astype(np.float32)
     fig = go.Figure(
         go.Bar(
@@ -25,6 +28,18 @@ def context_bars(row: AttentionMap, layer: int, head: int, title: str = "", unit
             hovertemplate=f"{token_label(row.query_tokens[0])} → %{{customdata}}: %{{y:.3f}}<extra></extra>",
         )
     )
+    if gold:
+        fig.add_trace(
+            go.Scatter(
+                x=list(gold),
+                y=weights[list(gold)],
+                mode="markers",
+                marker=dict(symbol="circle-open", size=16, color=GOLD, line=dict(width=3)),
+                name="gold",
+                hovertemplate="gold: %{y:.3f}<extra></extra>",
+                showlegend=False,
+            )
+        )
     fig.update_layout(
         title=dict(text=escape(title)) if title else None,
         xaxis=dict(

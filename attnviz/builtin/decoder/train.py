@@ -8,9 +8,10 @@ from pathlib import Path
 
 import torch
 
-from attnviz.builtin.decoder import batches, build, texts
+from attnviz.builtin.decoder import batches, build, heads, texts
 from attnviz.builtin.recipes import TrainConfig, decoder
 from attnviz.builtin.train import fit
+from attnviz.pretrained import hf
 from attnviz.threads import one_thread
 
 TRAINING = TrainConfig(
@@ -41,8 +42,8 @@ def held_out_figures(model, n: int = HELD_OUT, seed: int = 0) -> dict:
 
 
 def train_and_save(seed: int = 0, steps: int | None = None, folder: Path | None = None, progress: bool = True) -> dict:
-    """Train, save the folder (the shipped one by default) and its held-out figures (``results/decoder.json`` with
-    the shipped folder); returns the summary."""
+    """Train, save the folder (the shipped one by default) and, with the shipped folder, its held-out figures
+    (``results/decoder.json``) and head measures (``results/decoder-heads.json``); returns the summary."""
     model, report = train(seed, steps, progress)
     kept = {k: report[k] for k in ("steps", "config", "kernels")} | {"seconds": round(report["seconds"], 1)}
     kept["validation"] = [[int(s), round(float(v), 4)] for s, v in report["validation"]]
@@ -51,4 +52,5 @@ def train_and_save(seed: int = 0, steps: int | None = None, folder: Path | None 
     summary = {"model": build.FOLDER.name, "folder": str(path), **kept, "held_out": figures}
     if folder is None:
         RESULTS.write_text(json.dumps({k: v for k, v in summary.items() if k != "folder"}, indent=1) + "\n")
+        heads.save(hf.load(str(path)))  # what its heads learned: results/decoder-heads.json
     return summary

@@ -26,6 +26,7 @@ def context_bars(
             marker=dict(color=weights, colorscale=COLORSCALE, cmin=0.0, cmax=1.0, colorbar=dict(title="weight")),
             customdata=np.array(token_labels(row.key_tokens), dtype=object),
             hovertemplate=f"{token_label(row.query_tokens[0])} → %{{customdata}}: %{{y:.3f}}<extra></extra>",
+            showlegend=False,
         )
     )
     if gold:

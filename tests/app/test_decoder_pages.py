@@ -8,6 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from attnviz.builtin.decoder import texts
+from attnviz.maps.analysis import head_patterns, induction_mass
+from attnviz.maps.statistics import head_statistics
 from attnviz.pretrained import hf
 from attnviz.pretrained.extract import extract
 from attnviz.settings import DEFAULT_DECODER
@@ -79,3 +81,19 @@ def test_the_pretrained_heatmap_marks_the_induction_targets_of_a_repeat():
     assert decode(gold["x"]).tolist() == [q - period + 1 for q in queries]
     attn = extract(hf.load(DEFAULT_DECODER), repeat * 2).maps["self"]
     assert np.allclose(attn.weights.sum(-1), 1, atol=1e-5)
+
+
+def test_head_statistics_label_heads_with_their_induction_mass_where_a_token_repeats():
+    text = "12341234"  # a short repeat: one head of layer 0 reads the induction target
+    at = open_page("pages/pretrained.py", hf_model=DEFAULT_DECODER, hf_text=text, hf_analysis="Head statistics")
+    assert_drawn(at)
+    [table] = [t.value for t in at.dataframe if "why" in t.value.columns]
+    attn = extract(hf.load(DEFAULT_DECODER), text).maps["self"]
+    expected = head_patterns(head_statistics(attn) | {"induction": induction_mass(attn)})
+    assert table["why"].tolist() == [row["why"] for row in expected]
+    assert table["pattern"].tolist() == [row["pattern"] for row in expected]
+    [named] = [row for row in expected if row["pattern"] == "induction"]
+    mass = induction_mass(attn)[named["layer"], named["head"]]
+    assert mass >= 0.5 and named["why"] == f"{mass:.0%} of attention on the token after the previous occurrence of " + (
+        "the query's token"
+    )

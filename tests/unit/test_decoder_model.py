@@ -67,6 +67,12 @@ def test_docs_state_the_results_file():
         f"chance on the first copy is {percent(repeat['chance'])}",
         f"{FIGURES['steps']:,} steps",
         f"{FIGURES['seconds']:.0f} s",
+        *(
+            f"{score:g} at {'step ' if step == 1000 else ''}{step:,}"
+            for step, score in FIGURES["validation"]
+            if step in (1000, 3000, 5000)
+        ),
+        f"reached {FIGURES['validation'][-1][1]:g} at {FIGURES['steps']:,}",
     ):
         assert stated in section, stated
     measures = json.loads(heads.HEADS.read_text())

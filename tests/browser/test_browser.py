@@ -43,8 +43,7 @@ PAGES = {
     "heads": "Which heads matter",
 }
 STATIC_PICTURES = {"home"}  # four SVG pictures until the visitor switches on "Interactive pictures"
-# generation: its default model (packaged MiniLM) is an encoder: one sentence, no chart
-NO_CHART_BY_DEFAULT = {"generation", *STATIC_PICTURES}
+NO_CHART_BY_DEFAULT = STATIC_PICTURES  # generation draws too: its default is the packaged decoder, not MiniLM
 SHOTS = Path(os.environ.get("ATTNVIZ_SCREENSHOTS", "/tmp/attnviz-screenshots"))
 
 

@@ -29,6 +29,8 @@ from typing import Literal
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"  # the packaged, offline default (attnviz.pretrained.hf re-exports it); here so that
 # reading the settings never imports torch (the home page needs neither)
+DEFAULT_DECODER = "attnviz-tiny-gpt"  # the packaged decoder (attnviz/builtin/weights/attnviz-tiny-gpt): the default of
+# every page that needs a decoder
 
 Mode = Literal["auto", "hosted", "local"]
 MODES: dict[str, Mode] = {
@@ -47,6 +49,7 @@ HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}(/[A-Za-z0-9][\w.-]{0,95})?", re.AS
 THREADS = re.compile(r"[0-9]{1,3}")  # ASCII digits only: "²".isdigit() is True and int("²") fails
 HOSTED_MODELS = (
     DEFAULT_MODEL,
+    DEFAULT_DECODER,
     "bert-base-uncased",
     "distilbert-base-uncased",
     "roberta-base",

@@ -11,7 +11,10 @@ legacy_pages.enter_through_app()
 view = page.GENERATION
 st.title("Generation step by step")
 model_id, loaded = widgets.model_box(
-    view, "Model: a decoder or encoder-decoder, as a Hugging Face id (gpt2, t5-small ...) or a local folder"
+    view,
+    "Model: a decoder or encoder-decoder, as a Hugging Face id (gpt2, t5-small ...) or a local folder; empty for "
+    "attnviz's packaged decoder",
+    default=settings.DEFAULT_DECODER,
 )
 if loaded.family not in generation.FAMILIES:
     st.info(generation.NEEDS_GENERATOR, icon=":material/info:")

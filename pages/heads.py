@@ -3,6 +3,7 @@
 import streamlit as st
 
 from attnviz.app import heads, legacy_pages, messages, widgets
+from attnviz.settings import DEFAULT_DECODER
 
 legacy_pages.enter_through_app()
 view = heads.VIEW
@@ -13,7 +14,7 @@ st.caption(
     "knocked out in turn, each on its own copy of the input (several copies a forward pass), and the change in "
     "the output is measured. Click a head in the grid to see where it looks and what changed without it."
 )
-model_id, loaded = widgets.model_box(view)
+model_id, loaded = widgets.model_box(view, default=DEFAULT_DECODER)
 choice = heads.choices(view, loaded)
 try:
     found, probe = heads.importance(model_id, choice)

@@ -15,7 +15,7 @@ left, right = st.columns(2)
 with left:
     id_a, loaded_a = widgets.model_box(two_models.SIDE_A, two_models.BOX.format("A"))
 with right:
-    id_b, loaded_b = widgets.model_box(two_models.SIDE_B, two_models.BOX.format("B"))
+    id_b, loaded_b = widgets.model_box(two_models.SIDE_B, two_models.BOX.format("B"), settings.DEFAULT_DECODER)
 limits = settings.limits()
 names = (short_name(loaded_a.name), short_name(loaded_b.name))  # for figures (escaped there)
 shown = tuple(messages.plain(name) for name in names)  # for captions and labels (markdown)

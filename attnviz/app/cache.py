@@ -95,7 +95,11 @@ def induction_probe(model_id: str, period: int = 20) -> AttentionMap:
 
 @st.cache_data(hash_funcs=BY_CONTENT, max_entries=MAX_RESULTS, show_spinner=False, max_size="64MB")
 def statistics(attn: AttentionMap, windows: tuple[int | None, ...] | None = None) -> dict:
-    return head_statistics(attn, windows)
+    """Every head statistic, and each head's induction mass where the map repeats a token (``analysis.head_patterns``
+    then names the induction heads)."""
+    stats = head_statistics(attn, windows)
+    induction = analysis.induction_mass(attn)
+    return stats if induction is None else {**stats, "induction": induction}
 
 
 @st.cache_data(hash_funcs=BY_CONTENT, max_entries=MAX_RESULTS, show_spinner=False, max_size="512MB")

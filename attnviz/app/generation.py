@@ -12,6 +12,7 @@ from attnviz.app.charts import chart
 from attnviz.app.messages import plain, warning
 from attnviz.app.state import Field, ViewState, flag, natural, one_of
 from attnviz.app.views import MAP_TITLES
+from attnviz.builtin.decoder.texts import gold_of_tokens
 from attnviz.figures import generation as charts
 from attnviz.maps.attention_map import AttentionMap
 from attnviz.pretrained import generation
@@ -21,9 +22,9 @@ MODES = ["Generate (greedy)", "Feed in a typed answer"]
 GENERATION = ViewState(
     "gen_",
     model=Field(""),
-    prompt=Field("The cat sat on the mat because"),
+    prompt=Field("reverse: attention =>"),  # a task of the packaged decoder (the default model)
     mode=Field(MODES[0], check=one_of(*MODES)),
-    answer=Field("it was tired."),
+    answer=Field("noitnetta"),
     new=Field(8, int, check=natural),
     step=Field(0, int, check=natural),
     map=Field("cross", check=one_of(*MAP_TITLES)),
@@ -78,8 +79,11 @@ class Options:
     words: bool
 
 
-def shown(result: generation.Generation, name: str, row: AttentionMap, chosen: Options) -> AttentionMap:
-    """The row of map ``name`` as the options ask; an option that would leave nothing is said once and skipped."""
+def shown(
+    result: generation.Generation, name: str, row: AttentionMap, chosen: Options
+) -> tuple[AttentionMap, list[int] | None]:
+    """The row of map ``name`` as the options ask, and the position in the full row of each key it keeps (None at
+    word level); an option that would leave nothing is said once and skipped."""
     kept = list(range(row.n_keys))
     if chosen.sink:
         try:
@@ -92,7 +96,18 @@ def shown(result: generation.Generation, name: str, row: AttentionMap, chosen: O
             row, kept = cache.without_special(row), [p for p, s in zip(kept, special, strict=True) if not s]
         except ValueError as problem:
             warning(problem)
-    return generation.by_words(result, name, row, kept) if chosen.words else row
+    return (generation.by_words(result, name, row, kept), None) if chosen.words else (row, kept)
+
+
+def gold_keys(result: generation.Generation, name: str, step: int, kept: list[int] | None) -> tuple[int, ...]:
+    """Where the packaged decoder's texts say answer token ``step`` comes from (reverse: the mirrored letter; dates:
+    the source word; a repeat: the token after the previous occurrence), as positions of the shown row."""
+    full = result.maps[name]
+    known = gold_of_tokens(full.key_tokens, full.key_special) if name == "self" and kept is not None else None
+    if known is None:
+        return ()
+    links = known[generation.query_position(result, step)]
+    return tuple(kept.index(p) for p in sorted(links) if p in kept)
 
 
 def step_picker(view: ViewState, result: generation.Generation) -> int:
@@ -126,7 +141,8 @@ def step_views(view: ViewState, result: generation.Generation, step: int, chosen
     """The chosen head's row at this step, then every head and the rollout, then the alternatives."""
     name = view["map"]
     full = result.maps[name]
-    row = shown(result, name, generation.step_row(result, full, step), chosen)
+    row, kept = shown(result, name, generation.step_row(result, full, step), chosen)
+    gold = gold_keys(result, name, step, kept)
     layer, head = view.layer_head(row)
     seen = (
         "(the prompt and the answer before this token)."
@@ -139,7 +155,9 @@ def step_views(view: ViewState, result: generation.Generation, step: int, chosen
     )
     title = f"'{result.answer[step]}' (step {step}): layer {layer}, head {head}"
     unit = "word" if chosen.words else "token"
-    build = lambda: charts.context_bars(row, layer, head, title=title, unit=unit)
+    if gold:
+        st.caption("Red rings: where the text says this token comes from (gold).")
+    build = lambda: charts.context_bars(row, layer, head, title=title, unit=unit, gold=gold)
     chart("attention row", build, key=view.key("row"), paper=f"attnviz-generation-step{step}-layer{layer}-head{head}")
     heads, rolled_out = st.columns(2)
     with heads:
@@ -149,8 +167,8 @@ def step_views(view: ViewState, result: generation.Generation, step: int, chosen
     with rolled_out:
         encoder = result.maps["encoder"] if name == "cross" else None
         st.caption("Rolled out through every layer (Abnar & Zuidema 2020; head-averaged, half residual).")
-        rolled = shown(result, name, generation.step_row(result, cache.rollout(full, encoder), step), chosen)
-        build = lambda: charts.context_bars(rolled, rolled.n_layers - 1, 0, unit=unit)
+        rolled = shown(result, name, generation.step_row(result, cache.rollout(full, encoder), step), chosen)[0]
+        build = lambda: charts.context_bars(rolled, rolled.n_layers - 1, 0, unit=unit, gold=gold)
         chart("rollout", build, key=view.key("rollout"), paper=f"attnviz-generation-step{step}-rollout")
 
 

@@ -13,6 +13,7 @@ from attnviz.app import cache
 from attnviz.app.charts import chart
 from attnviz.app.messages import error, plain, warning
 from attnviz.app.state import Field, ViewState, flag
+from attnviz.builtin.decoder.texts import gold_of_tokens
 from attnviz.figures import long as long_figures
 from attnviz.long import results as long_input
 from attnviz.long import softmax
@@ -186,7 +187,11 @@ def _zoom(view: ViewState, streamed, layer: int, head: int, aside: bool) -> None
         f"(at most {side} x {side} tokens). Box-select on the head above to move it."
     )
     title = f"layer {layer}, head {head}, every token" + ("; first token set aside" if aside else "")
-    build = lambda: long_figures.zoom(weights, streamed.tokens[queries], streamed.tokens[keys], (top, left), title)
+    gold = gold_of_tokens(streamed.tokens, streamed.special) if streamed.kind == "causal" else None
+    if gold is not None:
+        st.caption("Red squares: the gold this text defines (where the next token comes from).")
+    tokens = streamed.tokens
+    build = lambda: long_figures.zoom(weights, tokens[queries], tokens[keys], (top, left), title, gold=gold)
     stem = f"attnviz-long-layer{layer}-head{head}-zoom-q{queries.start}-k{keys.start}"
     chart("zoom", build, view.key("zoom_chart"), paper=stem)
 

@@ -9,6 +9,7 @@ import streamlit as st
 
 from attnviz import figures, settings
 from attnviz.app import cache, charts, messages, panels, views, widgets
+from attnviz.builtin.decoder.texts import Gold, gold_of_tokens
 from attnviz.maps.attention_map import AttentionMap
 from attnviz.pretrained.hf import LoadedModel, layer_windows
 
@@ -70,6 +71,12 @@ def shown_maps(maps: dict[str, AttentionMap], hide_special: bool) -> dict[str, A
     return maps
 
 
+def known_gold(attn: AttentionMap) -> Gold | None:
+    """The gold of a decoder's self-attention on one of the packaged decoder's texts (reverse, dates, a repeat)."""
+    same = attn.kind == "causal" and attn.query_tokens == attn.key_tokens
+    return gold_of_tokens(attn.key_tokens, attn.key_special) if same else None
+
+
 def head_tabs(attn: AttentionMap, layer: int, head: int, stretch: bool) -> None:
     """Single head, all heads, head view: only the open tab is drawn (each tab reruns the views when chosen),
     so a submission builds one figure, not three."""
@@ -77,7 +84,10 @@ def head_tabs(attn: AttentionMap, layer: int, head: int, stretch: bool) -> None:
     if single.open:
         with single:
             title = f"layer {layer}, head {head}"
-            heatmap = lambda: figures.heatmap(attn, layer, head, title=title, stretch=stretch)
+            gold = known_gold(attn)
+            if gold is not None:
+                st.caption("Red squares: the gold this text defines (where the next token comes from).")
+            heatmap = lambda: figures.heatmap(attn, layer, head, title=title, stretch=stretch, gold=gold)
             charts.chart(
                 "single head",
                 heatmap,

@@ -11,8 +11,8 @@ from attnviz.app.state import Field, ViewState, one_of
 from attnviz.builtin.tasks import TASKS, Task
 from attnviz.maps import storage
 from attnviz.maps.attention_map import AttentionMap
-from attnviz.pretrained.hf import DEFAULT_DESCRIPTION, LoadedModel, ModelLoadError
-from attnviz.settings import limits
+from attnviz.pretrained.hf import DESCRIPTIONS, LoadedModel, ModelLoadError
+from attnviz.settings import DEFAULT_DECODER, DEFAULT_MODEL, limits
 
 TASK_FIELDS = {
     "task": Field("translate", check=one_of(*TASKS)),
@@ -53,12 +53,23 @@ def _random_example(task: Task, view: ViewState) -> None:
     view["text"] = task.detokenize(example.source)
 
 
-def model_box(view: ViewState, label: str = MODEL_LABEL) -> tuple[str, LoadedModel]:
-    """The pretrained-model box (field ``model``): (model id, loaded model); one that won't load stops the page."""
+def model_box(view: ViewState, label: str = MODEL_LABEL, default: str = DEFAULT_MODEL) -> tuple[str, LoadedModel]:
+    """The pretrained-model box (field ``model``): (model id, loaded model); one that won't load stops the page.
+
+    Empty, it is ``default``: one of the packaged models (MiniLM, or attnviz's decoder where the page needs a decoder).
+    Under an empty box on a page whose default is MiniLM, a button puts the packaged decoder in the box."""
     view.restore("model")
     view.cap("model", MAX_MODEL_CHARS)
-    st.text_input(label, key=view.key("model"), placeholder=DEFAULT_DESCRIPTION, max_chars=MAX_MODEL_CHARS)
-    model_id = view["model"].strip()
+    st.text_input(label, key=view.key("model"), placeholder=DESCRIPTIONS[default], max_chars=MAX_MODEL_CHARS)
+    if default == DEFAULT_MODEL and not view["model"].strip():
+        st.button(
+            f"Use the packaged decoder ({DEFAULT_DECODER})",
+            key=view.key("decoder"),
+            icon=":material/keyboard_double_arrow_right:",
+            on_click=view.__setitem__,
+            args=("model", DEFAULT_DECODER),
+        )
+    model_id = view["model"].strip() or ("" if default == DEFAULT_MODEL else default)  # "": MiniLM, as ever
     try:
         return model_id, cache.pretrained_model(model_id)
     except (ModelLoadError, PermissionError) as problem:

@@ -200,6 +200,30 @@ def objects(task_name: str, config: TrainConfig) -> Recipe:
     )
 
 
+def decoder(config: TrainConfig) -> Recipe:
+    """Next-token cross-entropy on the packaged decoder's answers (reverse, dates and repeat texts in turn, from the
+    training share); stop when the lowest validation score (reverse and dates exact match, accuracy on the second
+    copy of repeats) reaches ``stop_at``."""
+    from attnviz.builtin.decoder import batches, texts
+
+    rng = random.Random(f"decoder:train:{config.seed}")
+    tasks = texts.TEXT_TASKS
+    validation = {task: texts.held_out_texts(task, 200, seed=VALIDATION_SEED + config.seed) for task in tasks}
+
+    def validate(model: nn.Module) -> float:
+        model.eval()
+        tasks_right = [batches.exact_match(model, validation[task]) for task in ("reverse", "dates")]
+        return min(*tasks_right, batches.repeat_accuracy(model, validation["repeat"])["second_copy"])
+
+    return Recipe(
+        next_batch=lambda: batches.encode([texts.draw(tasks[i % 3], rng, False) for i in range(config.batch_size)]),
+        loss=batches.loss,
+        validate=validate,
+        done=lambda score: score >= config.stop_at,
+        metric="lowest",
+    )
+
+
 RECIPES: dict[Objective, Callable[[str, TrainConfig], Recipe]] = {
     "seq2seq": seq2seq,
     "copy": copy,

@@ -9,6 +9,8 @@ import os
 import sys
 from pathlib import Path
 
+from attnviz.settings import DEFAULT_DECODER as DECODER
+
 
 def _pairs(task: str, architecture: str, score: str | None) -> list[tuple[str, str]]:
     """The shipped (task, model) pairs a command names; exits with one sentence if the two don't go together."""
@@ -32,6 +34,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from attnviz.builtin.evaluate import evaluate
     from attnviz.builtin.train import train
 
+    if args.name:
+        return train_decoder(args)
+    if not args.task or not args.model:
+        raise SystemExit(f"error: train needs --task and --model, or the name of the packaged decoder ({DECODER})")
     changes = {"seed": args.seed} | ({"steps": args.steps} if args.steps else {})
     for task_name, model_name in _pairs(args.task, args.model, args.score):
         model, report = train(task_name, model_name, progress=not args.quiet, **changes)
@@ -40,6 +46,18 @@ def cmd_train(args: argparse.Namespace) -> int:
         scores.pop("per_head", None)
         summary = {"checkpoint": str(path), "steps": report["steps"], "seconds": round(report["seconds"], 1)}
         print(json.dumps({**summary, **scores}))
+    return 0
+
+
+def train_decoder(args: argparse.Namespace) -> int:
+    """Train the packaged decoder (Hugging Face format) and save its folder and held-out figures."""
+    from attnviz.builtin.decoder.train import train_and_save
+
+    if args.task or args.model or args.score:
+        raise SystemExit(f"error: {args.name} trains on its own texts: leave out --task, --model and --score")
+    summary = train_and_save(args.seed, args.steps, Path(args.out) if args.out else None, progress=not args.quiet)
+    summary.pop("validation", None)
+    print(json.dumps(summary))
     return 0
 
 
@@ -93,12 +111,15 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m attnviz", description="attnviz without the UI.")
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train a built-in model and save its checkpoint")
-    t.add_argument("--task", choices=[*TASK_NAMES, "all"], required=True)
-    t.add_argument("--model", choices=[*models, "all"], required=True)
+    t.add_argument("name", nargs="?", choices=[DECODER], help="the packaged decoder (instead of --task and --model)")
+    t.add_argument("--task", choices=[*TASK_NAMES, "all"])
+    t.add_argument("--model", choices=[*models, "all"])
     t.add_argument("--score", choices=SCORES, help="rnn only (default: every score with --model all, else additive)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--steps", type=int, help="maximum training steps (default: the model's)")
-    t.add_argument("--out", help="checkpoint file (default: the shipped one in attnviz/builtin/weights/)")
+    t.add_argument(
+        "--out", help="checkpoint file, or the decoder's folder (default: the shipped one in attnviz/builtin/weights/)"
+    )
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(run=cmd_train)
     e = sub.add_parser("evaluate", help="accuracy and attention alignment of a shipped checkpoint, as JSON")

@@ -122,6 +122,9 @@ def figure_height(rows: int) -> int:
     return int(min(900, max(320, 140 + 22 * rows)))
 
 
+GOLD = "#ff2d55"  # the colour of gold links and marks, on every figure
+
+
 def add_gold_links(
     fig: go.Figure, gold: Sequence[frozenset[int]], row: int | None = None, col: int | None = None
 ) -> None:
@@ -134,7 +137,7 @@ def add_gold_links(
         y=np.array(y),
         mode="markers",
         name="gold alignment",
-        marker=dict(symbol="square-open", size=11, color="#ff2d55", line=dict(width=2)),
+        marker=dict(symbol="square-open", size=11, color=GOLD, line=dict(width=2)),
         hovertemplate="gold link<extra></extra>",
         showlegend=row in (None, 1) and col in (None, 1),
     )

@@ -7,14 +7,17 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from attnviz.figures.common import COLORSCALE, escape, token_label, token_labels, token_ticks
+from attnviz.figures.common import COLORSCALE, GOLD, escape, token_label, token_labels, token_ticks
 from attnviz.maps.attention_map import AttentionMap
 
 CHOSEN, OTHER = "#d62728", "#1f77b4"
 
 
-def context_bars(row: AttentionMap, layer: int, head: int, title: str = "", unit: str = "token") -> go.Figure:
-    """One head's weights from the chosen token (a one-query map) over the tokens (or words) it could see."""
+def context_bars(
+    row: AttentionMap, layer: int, head: int, title: str = "", unit: str = "token", gold: Sequence[int] = ()
+) -> go.Figure:
+    """One head's weights from the chosen token (a one-query map) over the tokens (or words) it could see; a red
+    ring over each ``gold`` key (where the text says the chosen token comes from)."""
     weights = row.head(layer, head)[0].astype(np.float32)
     fig = go.Figure(
         go.Bar(
@@ -23,8 +26,21 @@ def context_bars(row: AttentionMap, layer: int, head: int, title: str = "", unit
             marker=dict(color=weights, colorscale=COLORSCALE, cmin=0.0, cmax=1.0, colorbar=dict(title="weight")),
             customdata=np.array(token_labels(row.key_tokens), dtype=object),
             hovertemplate=f"{token_label(row.query_tokens[0])} → %{{customdata}}: %{{y:.3f}}<extra></extra>",
+            showlegend=False,
         )
     )
+    if gold:
+        fig.add_trace(
+            go.Scatter(
+                x=list(gold),
+                y=weights[list(gold)],
+                mode="markers",
+                marker=dict(symbol="circle-open", size=16, color=GOLD, line=dict(width=3)),
+                name="gold",
+                hovertemplate="gold: %{y:.3f}<extra></extra>",
+                showlegend=False,
+            )
+        )
     fig.update_layout(
         title=dict(text=escape(title)) if title else None,
         xaxis=dict(

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from attnviz.figures.common import COLORSCALE, escape, token_hover, token_ticks
+from attnviz.figures.common import COLORSCALE, add_gold_links, escape, token_hover, token_ticks
 
 
 def head(cells: np.ndarray, factors: tuple[int, int], title: str, key_offset: int = 0) -> go.Figure:
@@ -45,10 +45,16 @@ def head(cells: np.ndarray, factors: tuple[int, int], title: str, key_offset: in
 
 
 def zoom(
-    weights: np.ndarray, query_tokens: Sequence[str], key_tokens: Sequence[str], start: tuple[int, int], title: str
+    weights: np.ndarray,
+    query_tokens: Sequence[str],
+    key_tokens: Sequence[str],
+    start: tuple[int, int],
+    title: str,
+    gold: Sequence[frozenset[int]] | None = None,
 ) -> go.Figure:
     """A window of one head at full resolution, token labels on both axes, positions from ``start`` (first
-    query, first key) in the hover; colours stretch to the window's largest weight (the colour bar says so)."""
+    query, first key) in the hover; colours stretch to the window's largest weight (the colour bar says so).
+    ``gold``: each query position's gold key positions (whole-input positions, those in the window are marked)."""
     weights = np.asarray(weights, dtype=np.float32)
     top = float(weights.max()) if weights.size and weights.max() > 0 else 1.0
     trace = go.Heatmap(
@@ -64,6 +70,12 @@ def zoom(
         **token_hover(query_tokens, key_tokens),
     )
     fig = go.Figure(trace)
+    if gold is not None:
+        rows, columns = range(start[0], start[0] + len(query_tokens)), range(start[1], start[1] + len(key_tokens))
+        add_gold_links(
+            fig,
+            [frozenset(k for k in keys if k in columns) if q in rows else frozenset() for q, keys in enumerate(gold)],
+        )
     fig.update_layout(
         title=dict(text=escape(title)),
         xaxis=dict(title=dict(text="key"), tickangle=-60, **_shifted_ticks(key_tokens, start[1])),

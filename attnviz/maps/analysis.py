@@ -96,32 +96,70 @@ def drop_special(attn: AttentionMap) -> AttentionMap:
 
 # ---- head patterns (Clark et al. 2019, "What does BERT look at?"); the statistics: attnviz.maps.statistics ----
 
-PATTERNS = {"self": "diagonal", "previous": "previous-token", "next": "next-token", "sink": "first-token (sink)"}
+PATTERNS = {
+    "self": "diagonal",
+    "previous": "previous-token",
+    "next": "next-token",
+    "sink": "first-token (sink)",
+    "induction": "induction",
+}
+PLACES = {  # where a head of each pattern puts its attention
+    "self": "the token itself",
+    "previous": "the previous token",
+    "next": "the next token",
+    "sink": "the first token",
+    "induction": "the token after the previous occurrence of the query's token",
+}
 PATTERN_THRESHOLD = 0.5
 
 
 def head_patterns(stats: dict[str, np.ndarray]) -> list[dict]:
-    """Label every head from its :func:`attnviz.maps.statistics.head_statistics`: diagonal, previous-token,
-    next-token, first-token (sink) or broad.
+    """Label every head from its :func:`attnviz.maps.statistics.head_statistics` (and, where ``stats`` holds it,
+    its :func:`induction_mass`): diagonal, previous-token, next-token, first-token (sink), induction or broad.
 
-    A head gets the positional label whose attention mass is largest when that mass is at least
-    :data:`PATTERN_THRESHOLD`; otherwise it is "broad" (score: its normalised entropy).
+    A head gets the pattern whose attention mass is largest when that mass is at least :data:`PATTERN_THRESHOLD`;
+    otherwise it is "broad" (score: its normalised entropy). ``why`` says the number that decided it.
     """
     layers, heads = stats["entropy"].shape
     labelled = []
     for layer in range(layers):
         for head in range(heads):
-            name, score = max(((s, float(stats[s][layer, head])) for s in PATTERNS), key=lambda x: x[1])
+            name, score = max(((s, float(stats[s][layer, head])) for s in PATTERNS if s in stats), key=lambda x: x[1])
             if score >= PATTERN_THRESHOLD:
-                label, basis = (
-                    PATTERNS[name],
-                    f"{score:.0%} of attention on the {'first' if name == 'sink' else name} token",
-                )
+                label, basis = PATTERNS[name], f"{score:.0%} of attention on {PLACES[name]}"
             else:
                 label, score = "broad", float(stats["entropy"][layer, head])
                 basis = f"no position gets {PATTERN_THRESHOLD:.0%}; entropy {score:.2f}"
             labelled.append({"layer": layer, "head": head, "pattern": label, "score": score, "why": basis})
     return labelled
+
+
+def induction_targets(tokens: Sequence[str], special: Sequence[bool] | None = None) -> list[int | None]:
+    """For each position: the position after the previous occurrence of its token (the key an induction head reads,
+    whose token comes next if the text repeats itself), or None (first occurrence, special token, or the previous
+    occurrence is the token just before it)."""
+    special = special or (False,) * len(tokens)
+    last: dict[str, int] = {}
+    targets: list[int | None] = []
+    for position, (token, flag) in enumerate(zip(tokens, special, strict=True)):
+        before = None if flag else last.get(token)
+        targets.append(before + 1 if before is not None and before + 1 < position else None)
+        if not flag:
+            last[token] = position
+    return targets
+
+
+def induction_mass(attn: AttentionMap) -> np.ndarray | None:
+    """``[layer, head]`` mean attention on the induction target (:func:`induction_targets`), over the queries that
+    have one; None for a map that is not a square self-attention or has no repeated token. On the induction probe
+    (distinct tokens, then the same again) it is :func:`induction_scores`."""
+    if attn.kind not in ("self", "causal") or attn.query_tokens != attn.key_tokens:
+        return None
+    pairs = [(q, k) for q, k in enumerate(induction_targets(attn.key_tokens, attn.key_special)) if k is not None]
+    if not pairs:
+        return None
+    queries, keys = (np.array(side) for side in zip(*pairs, strict=True))
+    return attn.weights[:, :, queries, keys].astype(np.float64).mean(-1).astype(np.float32)
 
 
 def induction_scores(attn: AttentionMap, period: int) -> np.ndarray:

@@ -12,12 +12,18 @@ from urllib.parse import urlparse
 
 import torch
 
-from attnviz.settings import DEFAULT_MODEL
+from attnviz.settings import DEFAULT_DECODER, DEFAULT_MODEL
 
 # transformers is imported inside the functions that use it: importing it takes a second or more, and
 # pages that show only the built-in models should not pay for it.
 
 DEFAULT_DESCRIPTION = "all-MiniLM-L6-v2 (packaged, offline): a BERT encoder, 6 layers x 12 heads"
+DECODER_DESCRIPTION = (
+    f"{DEFAULT_DECODER} (packaged, offline): a GPT-2 decoder attnviz trained on reverse, dates and repeats, "
+    "3 layers x 4 heads, a token a character"
+)
+DESCRIPTIONS = {DEFAULT_MODEL: DEFAULT_DESCRIPTION, DEFAULT_DECODER: DECODER_DESCRIPTION}  # the packaged models
+PACKAGED_DECODER = Path(__file__).resolve().parents[1] / "builtin" / "weights" / DEFAULT_DECODER  # its folder
 FAMILIES = ("encoder", "decoder", "encoder-decoder")
 
 
@@ -49,6 +55,8 @@ def resolve(model_id: str | None) -> tuple[str, str | Path]:
     model_id = (model_id or "").strip()
     if model_id in ("", DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
         return DEFAULT_MODEL, packaged_path()
+    if model_id == DEFAULT_DECODER:
+        return DEFAULT_DECODER, PACKAGED_DECODER
     return model_id, location_of(model_id)
 
 

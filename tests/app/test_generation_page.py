@@ -45,7 +45,7 @@ def greedy(folder: str, new: int) -> list[int]:
 
 
 def test_the_packaged_encoder_gets_one_sentence_and_no_broken_view():
-    at = open_page(PAGE)
+    at = open_page(PAGE, gen_model=hf.DEFAULT_MODEL)  # no model: the packaged decoder (tests/app/test_decoder_pages.py)
     assert not at.exception and not at.error
     assert [i.value for i in at.info] == [
         "Generation needs a decoder (GPT-2, Llama ...) or an encoder-decoder (T5, BART, Marian); this model is an "

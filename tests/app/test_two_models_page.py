@@ -86,7 +86,7 @@ def test_two_tokenizers_are_drawn_on_the_same_words_at_matched_depth(folders):
 
 
 def test_a_tiny_bert_and_minilm_share_a_tokenizer_so_their_words_agree(folders):
-    at = open_page(two_text="The cat sat.", two_a_model=folders["bert"])
+    at = open_page(two_text="The cat sat.", two_a_model=folders["bert"], two_b_model=hf.DEFAULT_MODEL)
     assert not at.exception and not at.error and not at.warning
     assert any("same 4 words" in c.value for c in at.caption)
     at.slider(key="two_layer").set_value(1).run()  # 2 layers against 6: layer 1 -> layer 5
@@ -108,7 +108,7 @@ def test_hosted_mode_refuses_a_folder_and_empty_text_is_one_sentence(folders, mo
 
 
 def test_minilm_against_itself_pairs_every_head_with_itself_at_distance_zero():
-    at = open_page()  # both boxes empty: the packaged MiniLM twice
+    at = open_page(two_b_model=hf.DEFAULT_MODEL)  # box A empty: MiniLM; B empty would be the packaged decoder
     assert not at.exception and not at.error and not at.warning
     grid = decode(charts(at)["two_pairs_grid"]["data"][0]["z"])
     assert grid.shape == (12, 12) and np.all(np.diag(grid) == 0) and np.all(grid + np.eye(12) > 0)

@@ -24,6 +24,8 @@ VISITOR_TOKENS = 64
 
 
 def open_page(**params) -> AppTest:
+    """The page on MiniLM unless ``heads_model`` says otherwise (with no model it runs the packaged decoder)."""
+    params = {"heads_model": hf.DEFAULT_MODEL} | params
     at = AppTest.from_file(str(APP), default_timeout=300).run()
     at.switch_page("pages/heads.py")
     for key, value in params.items():

@@ -44,8 +44,8 @@ PAGES = {
     "image_to_text": "Image to text",
 }
 STATIC_PICTURES = {"home"}  # four SVG pictures until the visitor switches on "Interactive pictures"
-# generation: its default model (packaged MiniLM) is an encoder: one sentence, no chart; image_to_text: no model
-NO_CHART_BY_DEFAULT = {"generation", "image_to_text", *STATIC_PICTURES}
+# image_to_text: no model by default (the operator gives one); generation draws: its default is the packaged decoder
+NO_CHART_BY_DEFAULT = {"image_to_text", *STATIC_PICTURES}
 SHOTS = Path(os.environ.get("ATTNVIZ_SCREENSHOTS", "/tmp/attnviz-screenshots"))
 
 

@@ -177,7 +177,8 @@ PAGES: dict[str, list[Step]] = {
                 F("heads_layer", double_array_value=[1e9]),
                 F("heads_head", string_value="x"),
             ),
-            said=(f"{VISITOR.max_ablation_tokens} tokens, 72 heads",),  # cut to the visitor's ablation cap
+            # cut to the visitor's ablation cap; no model given: the packaged decoder's 3 x 4 heads
+            said=(f"{VISITOR.max_ablation_tokens} tokens, 12 heads",),
             linked={"heads_text": ATTENTION[: VISITOR.max_text_chars], "heads_ablation": "zero", "heads_layer": "0"},
         ),
         Step((F("heads_model", string_value="y" * 100_000),), said=("This server only loads these models",)),

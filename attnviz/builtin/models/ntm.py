@@ -7,7 +7,6 @@ head erases then adds; the read head returns the weighted sum of slots. Every we
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from attnviz.builtin.models.registry import MAP_KINDS
+from attnviz.builtin.tasks.base import is_held_out as held_out_bytes
 from attnviz.maps.attention_map import AttentionMap
 
 
@@ -121,15 +121,14 @@ class NTM(nn.Module):
         return stack(logits), weightings, stack(memories)
 
 
-# One copy sequence in HELD_OUT (by the CRC-32 of its bits) is never drawn for training; evaluation draws only
-# those. So evaluation and training share no sequence even at lengths 1 and 2, where a training run of 48,000
-# sequences meets every one of the 256 patterns of length 1 and most of the 65,536 of length 2.
-HELD_OUT = 8
+# One copy sequence in HELD_OUT (by the CRC-32 of its bits: tasks.base.is_held_out) is never drawn for training;
+# evaluation draws only those. So evaluation and training share no sequence even at lengths 1 and 2, where a training
+# run of 48,000 sequences meets every one of the 256 patterns of length 1 and most of the 65,536 of length 2.
 
 
 def is_held_out(sequence: np.ndarray) -> bool:
     """Whether a (T, bits) 0/1 sequence is in the share kept for evaluation (the same share for every model)."""
-    return zlib.crc32(np.asarray(sequence, dtype=np.uint8).tobytes()) % HELD_OUT == 0
+    return held_out_bytes(np.asarray(sequence, dtype=np.uint8).tobytes())
 
 
 def _sequences(batch: int, length: int, bits: int, generator: torch.Generator, held_out: bool) -> torch.Tensor:

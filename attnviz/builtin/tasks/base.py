@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import random
 import re
+import zlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
 SPECIALS = (PAD, BOS, EOS)
+# One example in HELD_OUT (by the CRC-32 of its bytes) is never drawn for training; evaluation draws only those, so
+# training and held-out examples are disjoint by construction (the NTM's copy sequences, the decoder's texts).
+HELD_OUT = 8
+
+
+def is_held_out(data: bytes) -> bool:
+    """Whether an example, as bytes, is in the share kept for evaluation."""
+    return zlib.crc32(data) % HELD_OUT == 0
 
 
 class TaskInputError(ValueError):

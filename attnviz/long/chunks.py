@@ -14,9 +14,7 @@ eager attention; a family not listed here streams through its own eager function
 
 from __future__ import annotations
 
-import concurrent.futures
 import math
-import threading
 
 import torch
 
@@ -33,13 +31,6 @@ class Scratch:
 
     def __init__(self):
         self.flat = [torch.empty(0), torch.empty(0)]  # a tile's scores and weights
-        self.workers: list[Scratch] = []  # the other workers' own (:func:`_each`)
-
-    def of(self, worker: int) -> Scratch:
-        """Worker ``worker``'s buffers: this scratch's own for worker 0."""
-        while len(self.workers) < worker:
-            self.workers.append(Scratch())
-        return self if worker == 0 else self.workers[worker - 1]
 
     def take(self, index: int, shape: tuple[int, ...]) -> torch.Tensor:
         size = math.prod(shape)
@@ -49,9 +40,6 @@ class Scratch:
 
 
 TILE_FLOATS = 2**22  # scores a tile (16 MB): in the cache through the passes over it, yet a wide enough product
-MAX_WORKERS = 2  # threads that share a chunk's tiles (the machines measured have 2 cores: docs/long.md)
-_POOL: dict[str, concurrent.futures.ThreadPoolExecutor | None] = {"pool": None}
-_POOL_LOCK = threading.Lock()
 MIN_TILE_ROWS = 32  # fewer rows a tile and the calls cost more than the cache saves
 
 
@@ -93,69 +81,26 @@ def chunk_attention(
     scaling = dim**-0.5 if scaling is None else scaling
     weights = None if reduce is not None else query.new_empty(batch, heads, chunk, width)
     output = query.new_empty(batch, chunk, heads, dim)
-    step = tile_rows(kv_heads, width, chunk)
-    tiles = [(group, a, min(chunk, a + step)) for group in range(groups) for a in range(0, chunk, step)]
-
-    def one(tile_of: tuple[int, int, int], scratch: Scratch) -> dict[str, torch.Tensor]:
-        group, a, b = tile_of  # query heads group, group + groups, ... share no key head: one tile's rows
-        tile = scratch.take(0, (1, kv_heads, b - a, width))
-        scores_into(tile, query[:, group::groups, a:b], key, _rows(mask, a, b), scaling, softcap, clear)
-        blocks = None if reduce is None else (reduce[2], reduce[0].fk, reduce[0].n_cols)
-        w, terms = softmax.rows(tile, scratch.take(1, tile.shape), blocks)
-        if reduce is not None:
-            layout, q0, k0 = reduce
-            terms |= row_terms(w[0], q0 + a, k0, layout, have=("entropy", "max", "sums", *terms))
-        else:
-            weights[0, group::groups, a:b] = w[0]
-        part = torch.bmm(w[0], value[0])  # [kv_heads, rows, value columns]
-        output[0, a:b, group::groups] = part[..., :dim].transpose(0, 1)
-        if reduce is not None:
-            terms["sums"] = part[..., dim : dim + 4]
-        return terms
-
     found: dict[str, torch.Tensor] = {}
-    for (group, a, _), terms in zip(tiles, _each(one, tiles, scratch)):
-        _gather(found, terms, group, groups, (heads, chunk), a)
+    step = tile_rows(kv_heads, width, chunk)
+    for group in range(groups):  # the query heads group, group + groups, ... share no key head: one tile's rows
+        for a in range(0, chunk, step):
+            b = min(chunk, a + step)
+            tile = scratch.take(0, (1, kv_heads, b - a, width))
+            scores_into(tile, query[:, group::groups, a:b], key, _rows(mask, a, b), scaling, softcap, clear)
+            blocks = None if reduce is None else (reduce[2], reduce[0].fk, reduce[0].n_cols)
+            w, terms = softmax.rows(tile, scratch.take(1, tile.shape), blocks)
+            if reduce is not None:
+                layout, q0, k0 = reduce
+                terms |= row_terms(w[0], q0 + a, k0, layout, have=("entropy", "max", "sums", *terms))
+            else:
+                weights[0, group::groups, a:b] = w[0]
+            part = torch.bmm(w[0], value[0])  # [kv_heads, rows, value columns]
+            output[0, a:b, group::groups] = part[..., :dim].transpose(0, 1)
+            if reduce is not None:
+                terms["sums"] = part[..., dim : dim + 4]
+            _gather(found, terms, group, groups, (heads, chunk), a)
     return output, weights, found
-
-
-def _each(one, tiles: list, scratch: Scratch) -> list:
-    """``[one(tile, scratch)]`` for each of ``tiles``, in order: split between :func:`workers` threads (this one
-    among them), each tile's operations on one torch thread. A tile's passes are too short for torch's own threads
-    to share well (each pass waits for the slower thread to start), while whole tiles on their own threads keep
-    both cores busy. The arithmetic is the same either way: each tile is computed by the same operations."""
-    count = min(workers(), len(tiles))
-    if count < 2:
-        return [one(tile, scratch) for tile in tiles]
-    found = [None] * len(tiles)
-
-    def share(worker: int) -> None:
-        torch.set_num_threads(1)  # this thread's own operations (the caller's count comes back below)
-        own = scratch.of(worker)
-        for index in range(worker, len(tiles), count):
-            found[index] = one(tiles[index], own)
-
-    threads = torch.get_num_threads()
-    try:
-        futures = [_pool().submit(share, worker) for worker in range(1, count)]
-        share(0)
-        for future in futures:
-            future.result()
-    finally:
-        torch.set_num_threads(threads)
-    return found
-
-
-def workers() -> int:
-    """Threads a chunk's tiles are shared among: torch's thread count, at most :data:`MAX_WORKERS`."""
-    return max(1, min(MAX_WORKERS, torch.get_num_threads()))
-
-
-def _pool() -> concurrent.futures.ThreadPoolExecutor:
-    with _POOL_LOCK:
-        if _POOL["pool"] is None:
-            _POOL["pool"] = concurrent.futures.ThreadPoolExecutor(MAX_WORKERS - 1, thread_name_prefix="attnviz-tiles")
-        return _POOL["pool"]
 
 
 def _gather(found: dict, terms: dict, group: int, groups: int, shape: tuple[int, int], a: int) -> None:

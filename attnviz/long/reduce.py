@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from attnviz.maps.statistics import REGISTRY, Rows
+from attnviz.maps.statistics import REGISTRY, Rows, band
 
 
 def block_factors(n_queries: int, n_keys: int, side: int) -> tuple[int, int]:
@@ -64,16 +64,6 @@ class Layout:
     causal: bool = False
 
 
-def _diagonal(w: torch.Tensor, offset: int) -> torch.Tensor:
-    """``[head, rows]`` ``w[:, i, i + offset]`` (0 where that column is outside ``w``), as a view's copy."""
-    heads, c, width = w.shape
-    out = w.new_zeros(heads, c)
-    lo, hi = max(0, -offset), min(c, width - offset)
-    if lo < hi:
-        out[:, lo:hi] = torch.diagonal(w, offset, 1, 2)[:, : hi - lo]
-    return out
-
-
 def row_terms(w: torch.Tensor, q0: int, k0: int, layout: Layout, have=()) -> dict[str, torch.Tensor]:
     """What :meth:`Reducer.add` needs from each row of ``w`` = float32 weights ``[head, rows, keys]`` of the
     queries ``q0, q0 + 1, ...`` over the keys ``k0, k0 + 1, ...``, except the names in ``have`` (an attention that
@@ -95,7 +85,7 @@ def row_terms(w: torch.Tensor, q0: int, k0: int, layout: Layout, have=()) -> dic
     first = k0 == 0
     found["first"] = w[..., 0].clone() if first else w.new_zeros(heads, c)
     found["first_block"] = w[..., 1 : layout.fk].sum(-1) if first else w.new_zeros(heads, c)
-    found["diagonal"] = torch.stack([_diagonal(w, q0 - k0 + step) for step in (-1, 0, 1)])
+    found["diagonal"] = torch.stack([band(w, q0 - k0 + step) for step in (-1, 0, 1)])
     if not layout.causal:
         distance = (torch.arange(q0, q0 + c, dtype=torch.float32)[:, None] - torch.arange(k0, k0 + width)).abs_()
         found["distance"] = (w * distance).sum(-1)

@@ -218,17 +218,18 @@ def rows_of(weights, special, punctuation, kind: str, window: int | None) -> Row
         rest=quantity(w[..., 1:].sum(-1)),
         special=quantity(marked[..., 0]),
         punctuation=quantity(marked[..., 1]),
-        own=quantity(_band(w, 0)),
-        previous=quantity(_band(w, -1)),
-        next=quantity(_band(w, 1)),
+        own=quantity(band(w, 0)),
+        previous=quantity(band(w, -1)),
+        next=quantity(band(w, 1)),
         distance=quantity((w * offsets.abs()).sum(-1)),
         max=quantity(w.amax(-1)),
         entropy=quantity(-torch.special.xlogy(w, w).sum(-1)),
     )
 
 
-def _band(w, offset: int):
-    """``[..., query]`` each row's weight on the key ``offset`` positions after its own (0 where there is none)."""
+def band(w, offset: int):
+    """``[..., query]`` each row's weight on the key ``offset`` columns after the row's own index (0 where ``w``
+    has no such column): with the keys starting at the first query, its own position plus ``offset``."""
     import torch
 
     q, k = w.shape[-2:]

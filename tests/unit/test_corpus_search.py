@@ -166,3 +166,12 @@ def test_quotes_and_wildcards_in_the_text_are_text(folder):
         page = search.search(folder, Query("first", contains=text))
         assert page.total == reference(folder, Query("first", contains=text))[1] == 0
     assert search.search(folder, Query("first", contains="a")).total > 0
+
+
+def test_a_range_holds_its_bounds(folder):
+    """A row whose value is exactly the minimum or the maximum is found (the range is closed at both ends)."""
+    values = np.sort(pd.read_parquet(folder / "shards")["entropy"].dropna().to_numpy(np.float32))
+    low, high = float(values[5]), float(values[9])
+    page = search.search(folder, Query("entropy", minimum=low, maximum=high, order="asc", limit=100))
+    assert page.total == int(((values >= low) & (values <= high)).sum()) >= 5
+    assert page.rows.value.iloc[0] == low and page.rows.value.iloc[-1] == high

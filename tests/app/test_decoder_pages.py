@@ -84,7 +84,7 @@ def test_the_pretrained_heatmap_marks_the_induction_targets_of_a_repeat():
 
 
 def test_head_statistics_label_heads_with_their_induction_mass_where_a_token_repeats():
-    text = "12341234"  # a short repeat: one head of layer 0 reads the induction target
+    text = "h,cc-fv," + "smt=kdo9b1 >pg" * 2  # a held-out repeat after its lead-in (docs/models.md)
     at = open_page("pages/pretrained.py", hf_model=DEFAULT_DECODER, hf_text=text, hf_analysis="Head statistics")
     assert_drawn(at)
     [table] = [t.value for t in at.dataframe if "why" in t.value.columns]
@@ -92,8 +92,10 @@ def test_head_statistics_label_heads_with_their_induction_mass_where_a_token_rep
     expected = head_patterns(head_statistics(attn) | {"induction": induction_mass(attn)})
     assert table["why"].tolist() == [row["why"] for row in expected]
     assert table["pattern"].tolist() == [row["pattern"] for row in expected]
-    [named] = [row for row in expected if row["pattern"] == "induction"]
-    mass = induction_mass(attn)[named["layer"], named["head"]]
-    assert mass >= 0.5 and named["why"] == f"{mass:.0%} of attention on the token after the previous occurrence of " + (
-        "the query's token"
-    )
+    named = {(row["layer"], row["head"]): row for row in expected if row["pattern"] == "induction"}
+    assert {(2, 1), (2, 3)} <= set(named)  # the induction heads docs/models.md names
+    for (layer, head), row in named.items():
+        mass = induction_mass(attn)[layer, head]
+        why = f"{mass:.0%} of attention on the token after the previous occurrence of the query's token"
+        assert mass >= 0.5 and row["why"] == why
+    assert [(r["layer"], r["head"]) for r in expected if r["pattern"] == "previous-token"] == [(1, 3)]

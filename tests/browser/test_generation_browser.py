@@ -33,7 +33,7 @@ def test_with_no_model_the_packaged_decoder_answers_offline_and_the_gold_is_ring
     torch.set_num_threads(1)
     loaded = hf.load(DEFAULT_DECODER)
     expected = generate(loaded, DEFAULT_PROMPT, max_new_tokens=8, cap=24)
-    step = 1  # the first letter: layer 0 head 0 reads the word's last letter (not every step has such a head)
+    step = 1  # the first letter: layer 1 head 1 reads the word's last letter (not every step has such a head)
     word = DEFAULT_PROMPT.split()[1]
     gold = len("reverse: ") + len(word) - step + 1  # answer letter step - 1 is source letter n - step (<bos> is 0)
     every = step_row(expected, expected.maps["self"], step).weights[:, :, 0, gold]

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ("model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json")
 
 
-@pytest.mark.timeout(3600)  # about 25 minutes on a busy 2-core machine (docs/models.md)
+@pytest.mark.timeout(3600)  # about 11 minutes on a busy 2-core machine (docs/models.md)
 def test_retraining_gives_the_same_bytes_and_figures(tmp_path):
     out = tmp_path / "decoder"
     command = [sys.executable, "-m", "attnviz", "train", FOLDER.name, "--out", str(out), "--quiet"]

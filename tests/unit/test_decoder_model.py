@@ -11,7 +11,10 @@ import pytest
 from attnviz import settings
 from attnviz.builtin.decoder import batches, build, heads, texts
 from attnviz.builtin.decoder.train import RESULTS
+from attnviz.maps.analysis import head_patterns, induction_mass
+from attnviz.maps.statistics import head_statistics
 from attnviz.pretrained import hf
+from attnviz.pretrained.extract import extract
 from attnviz.pretrained.generation import generate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,7 +35,8 @@ def test_the_folder_is_small_and_loads_offline_through_the_pretrained_path(loade
     assert hf.resolve(settings.DEFAULT_DECODER) == (settings.DEFAULT_DECODER, build.FOLDER)
     assert loaded.tokenizer.get_vocab() == build.tokenizer().get_vocab()
     config = loaded.model.config
-    assert (config.n_layer, config.n_head, config.n_embd) == (3, 4, 128)
+    assert config.model_type == "llama" and config.architectures == ["LlamaForCausalLM"]
+    assert (config.num_hidden_layers, config.num_attention_heads, config.hidden_size) == (3, 4, 128)
 
 
 def test_a_visitor_may_load_it(monkeypatch):
@@ -70,7 +74,7 @@ def test_docs_state_the_results_file():
         *(
             f"{score:g} at {'step ' if step == 1000 else ''}{step:,}"
             for step, score in FIGURES["validation"]
-            if step in (1000, 3000, 5000)
+            if step in (1000, 2000, 2100)
         ),
         f"reached {FIGURES['validation'][-1][1]:g} at {FIGURES['steps']:,}",
     ):
@@ -86,6 +90,22 @@ def test_the_head_measures_are_the_shipped_models(loaded):
     fresh = heads.head_measures(loaded, measures["n"])
     for name in heads.MEASURES:
         np.testing.assert_allclose(fresh[name], measures[name], atol=2e-4)
+
+
+def test_the_head_statistics_name_its_induction_and_previous_token_heads(loaded):
+    """On held-out repeats (each after a lead-in of random length), the pages' head statistics name an induction
+    head and a previous-token head, the heads the results file measures highest on each."""
+    measures = json.loads(heads.HEADS.read_text())
+    best = {
+        pattern: np.unravel_index(int(np.argmax(measures[name])), np.shape(measures[name]))
+        for pattern, name in (("induction", "repeat"), ("previous-token", "previous"))
+    }
+    for text in texts.held_out_texts("repeat", 5, seed=3):
+        attn = extract(loaded, text.text).maps["self"]
+        rows = head_patterns(head_statistics(attn) | {"induction": induction_mass(attn)})
+        named = {(row["pattern"], row["layer"], row["head"]) for row in rows}
+        for pattern, (layer, head) in best.items():
+            assert (pattern, layer, head) in named, (text.text, pattern, named)
 
 
 @pytest.mark.parametrize("task", ["reverse", "dates"])

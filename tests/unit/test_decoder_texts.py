@@ -59,12 +59,24 @@ def test_dates_gold_is_each_iso_fields_source_word():
 
 
 def test_repeat_gold_is_the_induction_target():
+    leads = set()
     for text in texts.held_out_texts("repeat", 50):
-        period = len(text.prompt)
+        period, lead = len(text.answer), len(text.prompt) - len(text.answer)
+        leads.add(lead)
+        assert text.prompt[lead:] == text.answer and not set(text.prompt[:lead]) & set(text.answer)
         gold = texts.gold(["", *text.text])
-        for query in range(1 + period, 1 + 2 * period):  # the second copy; position q holds character q - 1
-            assert gold[query] == {query - period + 1}
-        assert not any(gold[: 1 + period])
+        start = 1 + lead + period  # the second copy; position q holds character q - 1
+        for query in range(start, start + period):
+            assert gold[query] == {query - period + 1}  # the character after this one's occurrence in the first copy
+        assert not any(gold[:start])
+    assert len(leads) > 10  # lead-ins of many lengths: no fixed offset from <bos> finds the copy
+
+
+def test_a_repeat_with_a_lead_in_is_found_by_its_tail():
+    assert texts.repeat_period("xyzabcabc") == 3
+    assert texts.repeat_period("abcabcabc") == 3  # the tail's run, not the whole text's
+    assert texts.repeat_period("abab" + "abab") == 2  # a run must be distinct characters
+    assert texts.repeat_period("abcabd") is None and texts.repeat_period("aa") is None
 
 
 def test_other_texts_have_no_gold():

@@ -74,10 +74,11 @@ def repeat_accuracy(model, texts: Sequence[Text]) -> dict[str, float]:
     first = second = n = 0
     chance = 0.0
     for row, text in zip(range(len(texts)), texts, strict=True):
-        period = len(text.prompt)
+        period = len(text.answer)
+        lead = len(text.prompt) - period  # position lead + k + 1 holds character k of the first copy (after <bos>)
         for k in range(1, period):  # character k of a copy, predicted at the position holding character k-1
-            first += int(guesses[row, k] == ids[row, k + 1])
-            second += int(guesses[row, period + k] == ids[row, period + k + 1])
+            first += int(guesses[row, lead + k] == ids[row, lead + k + 1])
+            second += int(guesses[row, lead + period + k] == ids[row, lead + period + k + 1])
             chance += 1 / (len(CHARACTERS) - k)
             n += 1
     return {"first_copy": first / n, "second_copy": second / n, "chance": chance / n}

@@ -55,6 +55,16 @@ def save(loaded: LoadedModel, n: int = 50) -> Path:
     return HEADS
 
 
+def save_figure(path: Path = FIGURE) -> Path:
+    """Draw :func:`figure` of ``results/decoder-heads.json`` as the SVG docs/models.md shows (needs the chromium that
+    figure export uses)."""
+    from attnviz.figures import export
+
+    measures = json.loads(HEADS.read_text(encoding="utf-8"))
+    path.write_bytes(export.to_bytes(figure(measures), export.options(fmt="svg", unit="px", width=1104, height=307)))
+    return path
+
+
 def figure(measures: dict) -> go.Figure:
     """The four measures side by side, one layer x head grid each (docs/figures/decoder-heads.svg)."""
     titles = {

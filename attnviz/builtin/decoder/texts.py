@@ -2,8 +2,10 @@
 twice, with the gold that each text defines (no torch here: the pages read the gold too).
 
 ``reverse: abc => cba`` and ``dates: 23/11/26 => 2026-11-23`` are a prompt (up to ``=>``) and an answer (a space,
-then the task's target). A repeat is ``period`` distinct random characters, then the same again: from the second
-copy on, the next character is the one after the previous occurrence of the current one (the induction target).
+then the task's target). A repeat is a random lead-in, then ``period`` distinct random characters that it does not
+hold, then the same again: from the second copy on, the next character is the one after the previous occurrence of
+the current one (the induction target). The lead-in's random length leaves no position at which the copy is known to
+start, so only that look-up (an induction head) predicts it, not a fixed offset from ``<bos>``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ CHARACTERS = " " + string.ascii_lowercase + string.digits + ":=>-/.,"  # every c
 SPACE = "Ġ"  # the token of a space, as in GPT-2's vocabulary (the app's labels and word grouping know it)
 ARROW = " =>"  # ends a task's prompt; the answer is a space and the target
 PERIODS = (4, 20)  # a repeat's period: this many distinct characters, drawn uniformly in this range
+LEAD_IN = (0, 24)  # a repeat's lead-in: this many random characters (none of the repeated ones), drawn uniformly
 Gold = tuple[frozenset[int], ...]  # for each position of a text: the positions of the next character's source
 
 
@@ -34,7 +37,7 @@ class Text:
 
     task: TextTask
     prompt: str
-    answer: str  # a task's: " " + target; a repeat's: its second copy (the prompt is the first)
+    answer: str  # a task's: " " + target; a repeat's: its second copy (the prompt ends with the first)
 
     @property
     def text(self) -> str:
@@ -48,14 +51,17 @@ def task_text(task: str, source: Sequence[str]) -> Text:
     return Text(task, f"{task}: {built.detokenize(example.source)}{ARROW}", " " + "".join(example.target))
 
 
-def repeat_text(characters: str) -> Text:
-    return Text("repeat", characters, characters)
+def repeat_text(characters: str, lead_in: str = "") -> Text:
+    """``lead_in``, then ``characters`` twice: the prompt ends with the first copy, the answer is the second."""
+    return Text("repeat", lead_in + characters, characters)
 
 
 def sample(task: TextTask, rng: random.Random) -> Text:
     """One random text of ``task`` (either share: see :func:`draw`)."""
     if task == "repeat":
-        return repeat_text("".join(rng.sample(CHARACTERS, rng.randint(*PERIODS))))
+        characters = "".join(rng.sample(CHARACTERS, rng.randint(*PERIODS)))
+        others = [c for c in CHARACTERS if c not in characters]
+        return repeat_text(characters, "".join(rng.choices(others, k=rng.randint(*LEAD_IN))))
     return task_text(task, get_task(task).sample(rng).source)
 
 
@@ -125,14 +131,23 @@ def _spans(task, source: tuple[str, ...], offset: int) -> list[range]:
 
 
 def _repeat_gold(text: str) -> Gold | None:
-    """The induction targets (:func:`attnviz.maps.analysis.induction_targets`) of the second copy of a text that is
-    one run of distinct characters twice (specials before it aside)."""
-    start = len(text) - len(text.lstrip("\0"))
-    body = text[start:]
-    period = len(body) // 2
-    if period < 2 or len(body) % 2 or body[:period] != body[period:] or len(set(body)) != period or "\0" in body:
+    """The induction targets (:func:`attnviz.maps.analysis.induction_targets`) of the second copy of a text that ends
+    with a run of distinct characters twice (the longest such run: after any lead-in)."""
+    period = repeat_period(text)
+    if period is None:
         return None
+    start = len(text) - 2 * period
     targets = induction_targets(list(text), [c == "\0" for c in text])
     return tuple(
         frozenset({k}) if k is not None and q >= start + period else frozenset() for q, k in enumerate(targets)
     )
+
+
+def repeat_period(text: str) -> int | None:
+    """The period of the run of distinct characters (at least 2) that ``text`` ends with twice, or None. Only one
+    period can fit: a longer one's last copy would hold a character of the shorter run twice."""
+    for period in range(len(text) // 2, 1, -1):
+        tail = text[len(text) - period :]
+        if text[len(text) - 2 * period : len(text) - period] == tail and len(set(tail)) == period and "\0" not in tail:
+            return period
+    return None

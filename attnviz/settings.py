@@ -163,22 +163,22 @@ def is_operator_token(offered: str) -> bool:
 
 
 Softmax = Literal["torch", "compiled", "c"]
-SOFTMAXES: dict[str, Softmax] = {"": "torch", "torch": "torch", "compiled": "compiled", "c": "c"}
+SOFTMAXES: dict[str, Softmax] = {"": "compiled", "torch": "torch", "compiled": "compiled", "c": "c"}
 
 
 def softmax() -> Softmax:
-    """The softmax of the long-input extraction (``ATTNVIZ_SOFTMAX``: ``torch``, the default, ``compiled`` or
+    """The softmax of the long-input extraction (``ATTNVIZ_SOFTMAX``: ``compiled``, the default, ``torch`` or
     ``c``; docs/long.md measures them); SettingError for any other value, or for the retired ``ATTNVIZ_NATIVE``."""
     if os.environ.get("ATTNVIZ_NATIVE") is not None:
         raise SettingError(
-            f"ATTNVIZ_NATIVE={os.environ['ATTNVIZ_NATIVE']!r} is no longer read: torch's softmax is the default, and "
-            "ATTNVIZ_SOFTMAX=c asks for the fused C kernel (unset ATTNVIZ_NATIVE)."
+            f"ATTNVIZ_NATIVE={os.environ['ATTNVIZ_NATIVE']!r} is no longer read: torch.compile's softmax is the "
+            "default, and ATTNVIZ_SOFTMAX=c asks for the fused C kernel (unset ATTNVIZ_NATIVE)."
         )
     raw = os.environ.get("ATTNVIZ_SOFTMAX", "")
     if raw.strip().lower() not in SOFTMAXES:
         raise SettingError(
-            f"ATTNVIZ_SOFTMAX={raw!r} is not a setting attnviz knows. Use torch (the default), compiled "
-            "(torch.compile) or c (attnviz's fused C kernel, built with this machine's C compiler)."
+            f"ATTNVIZ_SOFTMAX={raw!r} is not a setting attnviz knows. Use compiled (torch.compile, the default), "
+            "torch (torch's operations) or c (attnviz's fused C kernel, built with this machine's C compiler)."
         )
     return SOFTMAXES[raw.strip().lower()]
 

@@ -88,19 +88,39 @@ def chunk_attention(
             b = min(chunk, a + step)
             tile = scratch.take(0, (1, kv_heads, b - a, width))
             scores_into(tile, query[:, group::groups, a:b], key, _rows(mask, a, b), scaling, softcap, clear)
-            blocks = None if reduce is None else (reduce[2], reduce[0].fk, reduce[0].n_cols)
-            w, terms = softmax.rows(tile, scratch.take(1, tile.shape), blocks)
+            w, scale, terms = _weights(tile, scratch.take(1, tile.shape), reduce)
             if reduce is not None:
                 layout, q0, k0 = reduce
-                terms |= row_terms(w[0], q0 + a, k0, layout, have=("entropy", "max", "sums", *terms))
+                linear = row_terms(w[0], q0 + a, k0, layout, have=("entropy", "max", "sums", *terms))
+                terms |= linear if scale is None else {name: _divided(name, v, scale) for name, v in linear.items()}
             else:
                 weights[0, group::groups, a:b] = w[0]
             part = torch.bmm(w[0], value[0])  # [kv_heads, rows, value columns]
+            if scale is not None:
+                part.mul_(scale[..., None])
             output[0, a:b, group::groups] = part[..., :dim].transpose(0, 1)
             if reduce is not None:
                 terms["sums"] = part[..., dim : dim + 4]
             _gather(found, terms, group, groups, (heads, chunk), a)
     return output, weights, found
+
+
+def _weights(tile: torch.Tensor, out: torch.Tensor, reduce) -> tuple[torch.Tensor, torch.Tensor | None, dict]:
+    """(a tile's weights, None, its row terms) by the chosen softmax; on the streaming path (``reduce``) the
+    compiled softmax gives ``exp(s - m)`` instead, with ``1 / Z`` a row to divide what is read from them."""
+    if reduce is not None:
+        fused = softmax.exponentials(tile, out)
+        if fused is not None:
+            return fused
+    blocks = None if reduce is None else (reduce[2], reduce[0].fk, reduce[0].n_cols)
+    weights, terms = softmax.rows(tile, out, blocks)
+    return weights, None, terms
+
+
+def _divided(name: str, values: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """Row term ``name`` read from ``exp(s - m)`` divided by the row's sum (``scale`` ``[kv_heads, rows]`` is ``1 /
+    Z``): "blocks" has the key blocks after the rows, "diagonal" three steps before the heads."""
+    return values * (scale[..., None] if name == "blocks" else scale)
 
 
 def _gather(found: dict, terms: dict, group: int, groups: int, shape: tuple[int, int], a: int) -> None:

@@ -1,8 +1,13 @@
 """The streaming extraction's softmax and row statistics, by the path ``ATTNVIZ_SOFTMAX`` chooses.
 
 - ``torch`` (the default): torch's operations, pass by pass.
-- ``compiled``: the same arithmetic through ``torch.compile`` (Inductor), compiled once per process in the
-  background (:func:`warm`); torch's operations while it compiles, and for good if it fails.
+- ``compiled``: one pass through ``torch.compile`` (Inductor) over segments of :data:`SEGMENT` keys (one graph
+  for rows of any width that is a multiple of it): each key's ``exp(s - m)`` and each segment's sums, from
+  which the row's sum ``Z``, largest weight ``1 / Z`` and entropy follow. The streaming path never divides the
+  exponentials by ``Z``: every term it reads from the weights is linear in them (the output, the key sums, the
+  thumbnail blocks), so it divides those, a row at a time, instead (:func:`exponentials`). Compiled once per
+  process in the background (:func:`warm`); torch's operations while it compiles, for good if it fails, and
+  for rows of another width.
 - ``c``: attnviz's fused C kernel (:mod:`attnviz.long.native`), an opt-in; torch's operations where it cannot be
   built or loaded.
 
@@ -24,9 +29,10 @@ from attnviz.long import native
 Rows = dict[str, torch.Tensor]
 _COMPILED: dict[str, object] = {"function": None, "thread": None, "error": None}
 _LOCK = threading.Lock()
-# (rows, keys) compiled for: Inductor keeps rows of up to 4,096 keys in one persistent reduction and guards on it,
-# so two widths on each side of that make two graphs that serve every width from 2 keys up
-PROBES = ((3, 5), (4, 7), (3, 4100), (4, 4200))
+SEGMENT = 256  # keys a segment: a reduction short enough to stay in the cache (a row's last keys short of one: torch)
+# (rows, keys) compiled for: rows with keys after their last whole segment, and rows without (two graphs), symbolic
+# from 2 up; thousands of rows, as a tile has, or Inductor plans one thread for them
+PROBES = ((4096, 700), (4096, 512))
 
 
 def rows(scores: torch.Tensor, out: torch.Tensor, blocks: tuple[int, int, int] | None) -> tuple[torch.Tensor, Rows]:
@@ -40,10 +46,44 @@ def rows(scores: torch.Tensor, out: torch.Tensor, blocks: tuple[int, int, int] |
             found = {"entropy": fused["entropy"][0], "max": fused["max"][0]}
             return scores, found | ({"blocks": fused["blocks"][0]} if blocks is not None else {})
     elif path == "compiled":
-        found = _by_compiled(scores, out)
+        found = exponentials(scores, out)
         if found is not None:
-            return out, found
+            weights, scale, terms = found
+            return weights.mul_(scale[None, ..., None]), terms
     return eager(scores, out)
+
+
+def exponentials(scores: torch.Tensor, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, Rows] | None:
+    """The compiled path: (``exp(s - m)`` in ``out``, not yet divided by the row's sum ``Z``; ``1 / Z`` ``[heads,
+    chunk]``, the factor that makes them the weights; each row's "entropy" and "max"), or None where torch's path
+    must answer (not the compiled path, not compiled yet, rows of fewer than two segments, a shape that would
+    compile again). A row's last keys short of a whole segment take torch's operations. With ``m`` the largest
+    score, the largest weight is ``exp(0) / Z`` and the entropy ``log Z - sum_j e_j (s_j - m) / Z``, eager's."""
+    if settings.softmax() != "compiled":
+        return None
+    width, lead = scores.shape[-1], scores.shape[1:-1]
+    rows, segments = scores.numel() // max(width, 1), width // SEGMENT
+    if segments < 2 or rows < 2 or not (scores.is_contiguous() and out.is_contiguous()):
+        return None  # sizes 0 and 1 are specialised: another compilation
+    function = _COMPILED["function"]
+    if function is None:
+        warm()  # started once; this tile and the next take torch's path until it is ready
+        return None
+    flat, weights = scores.view(rows, width), out.view(rows, width)
+    largest = flat.amax(-1, keepdim=True)
+    try:
+        with torch.no_grad(), torch.compiler.set_stance("fail_on_recompile"):  # compiled without autograd
+            sums, moments = function(flat, largest, weights)
+    except Exception:
+        return None
+    total, moment = sums.sum(-1), moments.sum(-1)
+    if segments * SEGMENT < width:  # the last keys, short of a segment
+        shifted = flat[:, segments * SEGMENT :] - largest
+        tail = torch.exp(shifted, out=weights[:, segments * SEGMENT :])
+        total, moment = total + tail.sum(-1), moment + (tail * shifted).sum(-1)
+    scale = 1.0 / total
+    entropy = -scale.log() - moment * scale
+    return out, scale.view(lead), {"entropy": entropy.view(lead), "max": scale.view(lead)}
 
 
 def eager(scores: torch.Tensor, out: torch.Tensor) -> tuple[torch.Tensor, Rows]:
@@ -84,45 +124,26 @@ def warm() -> threading.Thread | None:
     return _COMPILED["thread"]
 
 
-def _statistics(scores: torch.Tensor, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """What torch.compile fuses: softmax of ``scores`` ``[rows, keys]`` into ``out``, each row's largest weight
-    and entropy."""
-    shifted = scores - scores.amax(-1, keepdim=True)
+def _segments(scores: torch.Tensor, shift: torch.Tensor, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """What torch.compile fuses into one pass over the whole segments of each row of ``scores`` ``[rows, keys]``
+    (``shift``: each row's largest score, ``[rows, 1]``): ``out = exp(scores - shift)`` there, and each segment's
+    sums of it and of it times ``scores - shift``."""
+    rows, whole = scores.shape[0], scores.shape[1] // SEGMENT * SEGMENT
+    shifted = (scores[:, :whole] - shift).view(rows, -1, SEGMENT)
     exponentials = shifted.exp()
-    largest = 1.0 / exponentials.sum(-1, keepdim=True)  # exp(m - m) / Z: the weight the softmax writes there
-    weights = exponentials * largest
-    out.copy_(weights)
-    return largest[:, 0], -largest[:, 0].log() - (shifted * weights).sum(-1)
+    out[:, :whole].copy_(exponentials.view(rows, whole))
+    return exponentials.sum(-1), (exponentials * shifted).sum(-1)
 
 
 def _compile() -> None:
-    """Compile :func:`_statistics` for any number of rows and keys (:data:`PROBES`); on any failure keep the
-    reason and leave the function unset (torch's operations stay)."""
+    """Compile :func:`_segments` for any number of rows and keys, whole segments or not (:data:`PROBES`); on any
+    failure keep the reason and leave the function unset (torch's operations stay)."""
     try:
-        function = torch.compile(_statistics, dynamic=True)
+        function = torch.compile(_segments, dynamic=True)
         for n_rows, width in PROBES:
             probe = torch.randn(n_rows, width)
-            function(probe, torch.empty_like(probe))
+            with torch.no_grad():  # as every call runs (a change of grad mode would compile again)
+                function(probe, probe.amax(-1, keepdim=True), torch.empty_like(probe))
         _COMPILED["function"] = function
     except Exception as error:
         _COMPILED["error"] = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
-
-
-def _by_compiled(scores: torch.Tensor, out: torch.Tensor) -> Rows | None:
-    """The compiled path's rows, or None (torch's path) while it compiles, after it failed, or where a shape
-    would make it compile again (it never compiles on the request's time)."""
-    function = _COMPILED["function"]
-    if function is None:
-        warm()
-        return None
-    width = scores.shape[-1]
-    flat = scores.view(-1, width)
-    if flat.shape[0] < 2 or width < 2:  # sizes 0 and 1 are specialised: another compilation
-        return None
-    try:
-        with torch.compiler.set_stance("fail_on_recompile"):
-            largest, entropy = function(flat, out.view(-1, width))
-    except Exception:
-        return None
-    lead = scores.shape[1:-1]
-    return {"entropy": entropy.view(lead), "max": largest.view(lead)}

@@ -19,7 +19,7 @@ from attnviz.settings import DEFAULT_DECODER, DEFAULT_MODEL
 
 DEFAULT_DESCRIPTION = "all-MiniLM-L6-v2 (packaged, offline): a BERT encoder, 6 layers x 12 heads"
 DECODER_DESCRIPTION = (
-    f"{DEFAULT_DECODER} (packaged, offline): a GPT-2 decoder attnviz trained on reverse, dates and repeats, "
+    f"{DEFAULT_DECODER} (packaged, offline): a Llama-style decoder attnviz trained on reverse, dates and repeats, "
     "3 layers x 4 heads, a token a character"
 )
 DESCRIPTIONS = {DEFAULT_MODEL: DEFAULT_DESCRIPTION, DEFAULT_DECODER: DECODER_DESCRIPTION}  # the packaged models

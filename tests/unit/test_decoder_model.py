@@ -37,6 +37,7 @@ def test_the_folder_is_small_and_loads_offline_through_the_pretrained_path(loade
     config = loaded.model.config
     assert config.model_type == "llama" and config.architectures == ["LlamaForCausalLM"]
     assert (config.num_hidden_layers, config.num_attention_heads, config.hidden_size) == (3, 4, 128)
+    assert "a Llama-style decoder" in hf.DECODER_DESCRIPTION and "3 layers x 4 heads" in hf.DECODER_DESCRIPTION
 
 
 def test_a_visitor_may_load_it(monkeypatch):

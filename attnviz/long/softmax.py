@@ -1,13 +1,13 @@
 """The streaming extraction's softmax and row statistics, by the path ``ATTNVIZ_SOFTMAX`` chooses.
 
-- ``torch`` (the default): torch's operations, pass by pass.
-- ``compiled``: one pass through ``torch.compile`` (Inductor) over segments of :data:`SEGMENT` keys (one graph
-  for rows of any width that is a multiple of it): each key's ``exp(s - m)`` and each segment's sums, from
-  which the row's sum ``Z``, largest weight ``1 / Z`` and entropy follow. The streaming path never divides the
-  exponentials by ``Z``: every term it reads from the weights is linear in them (the output, the key sums, the
-  thumbnail blocks), so it divides those, a row at a time, instead (:func:`exponentials`). Compiled once per
-  process in the background (:func:`warm`); torch's operations while it compiles, for good if it fails, and
-  for rows of another width.
+- ``compiled`` (the default): one pass through ``torch.compile`` (Inductor) over each row in segments of
+  :data:`SEGMENT` keys: each key's ``exp(s - m)`` and each segment's sums, from which the row's sum ``Z``,
+  largest weight ``1 / Z`` and entropy follow (a row's last keys short of a segment by torch's operations). The
+  streaming path never divides the exponentials by ``Z``: every term it reads from them is linear in them (the
+  output, the key sums, the thumbnail blocks), so it divides those, a row at a time, instead
+  (:func:`exponentials`). Compiled once per process in the background (:func:`warm`); torch's operations while
+  it compiles, for good if it fails, and for rows shorter than two segments.
+- ``torch``: torch's operations, pass by pass (:func:`eager`).
 - ``c``: attnviz's fused C kernel (:mod:`attnviz.long.native`), an opt-in; torch's operations where it cannot be
   built or loaded.
 

@@ -88,7 +88,9 @@ def chunk_attention(
             b = min(chunk, a + step)
             tile = scratch.take(0, (1, kv_heads, b - a, width))
             scores_into(tile, query[:, group::groups, a:b], key, _rows(mask, a, b), scaling, softcap, clear)
-            w, scale, terms = _weights(tile, scratch.take(1, tile.shape), reduce)
+            blocks = None if reduce is None else (reduce[2], reduce[0].fk, reduce[0].n_cols)
+            w, terms = softmax.rows(tile, scratch.take(1, tile.shape), blocks, divided=reduce is None)
+            scale = terms.pop("scale", None)  # the compiled pass's exponentials, each row still to divide by Z
             if reduce is not None:
                 layout, q0, k0 = reduce
                 linear = row_terms(w[0], q0 + a, k0, layout, have=("entropy", "max", "sums", *terms))
@@ -103,18 +105,6 @@ def chunk_attention(
                 terms["sums"] = part[..., dim : dim + 4]
             _gather(found, terms, group, groups, (heads, chunk), a)
     return output, weights, found
-
-
-def _weights(tile: torch.Tensor, out: torch.Tensor, reduce) -> tuple[torch.Tensor, torch.Tensor | None, dict]:
-    """(a tile's weights, None, its row terms) by the chosen softmax; on the streaming path (``reduce``) the
-    compiled softmax gives ``exp(s - m)`` instead, with ``1 / Z`` a row to divide what is read from them."""
-    if reduce is not None:
-        fused = softmax.exponentials(tile, out)
-        if fused is not None:
-            return fused
-    blocks = None if reduce is None else (reduce[2], reduce[0].fk, reduce[0].n_cols)
-    weights, terms = softmax.rows(tile, out, blocks)
-    return weights, None, terms
 
 
 def _divided(name: str, values: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:

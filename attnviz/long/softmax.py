@@ -35,10 +35,13 @@ SEGMENT = 256  # keys a segment: a reduction short enough to stay in the cache (
 PROBES = ((4096, 700), (4096, 512))
 
 
-def rows(scores: torch.Tensor, out: torch.Tensor, blocks: tuple[int, int, int] | None) -> tuple[torch.Tensor, Rows]:
+def rows(
+    scores: torch.Tensor, out: torch.Tensor, blocks: tuple[int, int, int] | None, divided: bool = True
+) -> tuple[torch.Tensor, Rows]:
     """(float32 weights, each row's "entropy" and "max" ``[heads, chunk]``, and "blocks" where the C kernel gave
     them) of contiguous ``scores`` ``[1, heads, chunk, keys]``; the weights are ``out`` (same shape) or
-    ``scores`` itself, and the scores are used up either way."""
+    ``scores`` itself, and the scores are used up either way. Not ``divided`` (the streaming path), the compiled
+    pass leaves its exponentials undivided and adds each row's "scale" (``1 / Z``) to the terms instead."""
     path = settings.softmax()
     if path == "c":
         fused = native.softmax_rows(scores, *(blocks or (0, scores.shape[-1], 1)))  # None without the kernel
@@ -49,7 +52,9 @@ def rows(scores: torch.Tensor, out: torch.Tensor, blocks: tuple[int, int, int] |
         found = exponentials(scores, out)
         if found is not None:
             weights, scale, terms = found
-            return weights.mul_(scale[None, ..., None]), terms
+            if divided:
+                return weights.mul_(scale[None, ..., None]), terms
+            return weights, terms | {"scale": scale}
     return eager(scores, out)
 
 
